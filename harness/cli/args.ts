@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+import { ErrorCodes, HuntError } from '../errors.ts';
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+
+/** Options every command accepts. */
+export const commonOptions = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+} as const satisfies Record<string, OptionSpec>;
+
+/**
+ * node:util parseArgs with hunt's error shape: an unknown option or a missing value is a usage
+ * error (exit 2) that names the command's --help.
+ */
+export function parseCommandArgs<T extends Record<string, OptionSpec>>(
+  command: string,
+  argv: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...commonOptions, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new HuntError(ErrorCodes.USAGE, `${(error as Error).message}. See: hunt ${command} --help`);
+  }
+}

@@ -1,0 +1,39 @@
+import t from 'tap';
+import { main } from './hunt.ts';
+
+// These never reach a Docker engine: argument errors are caught before the preflight.
+const env = process.env;
+
+t.test('--help and an empty command line succeed and list the commands', async (t) => {
+  const writes: string[] = [];
+  t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
+  t.equal(await main(['--help']), 0);
+  t.equal(await main([]), 0);
+  t.match(writes.join(''), /doctor[\s\S]*images[\s\S]*clean/);
+});
+
+t.test('each command has its own --help', async (t) => {
+  const writes: string[] = [];
+  t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
+  for (const command of ['doctor', 'images', 'clean']) {
+    writes.length = 0;
+    t.equal(await main([command, '--help']), 0, command);
+    t.match(writes.join(''), new RegExp(`Usage: hunt ${command}`));
+  }
+});
+
+t.test('bad input exits 2 with the reason, before any engine is contacted', async (t) => {
+  const errors: string[] = [];
+  t.intercept(process.stderr, 'write', { value: (chunk: string) => errors.push(chunk) > 0 });
+  // An unanswerable DOCKER_HOST proves the engine is never asked: that would be a different error.
+  t.intercept(process, 'env', { value: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' } });
+  t.equal(await main(['bogus']), 2);
+  t.equal(await main(['images', 'build', '--icinga', '9.9.9']), 2);
+  t.equal(await main(['images', 'build', '--icinga', '2.13.6', '--image', 'x:y']), 2);
+  t.equal(await main(['images', 'frobnicate']), 2);
+  t.equal(await main(['doctor', '--frob']), 2);
+  const text = errors.join('');
+  t.match(text, /HH_USAGE.*Unknown command "bogus"/);
+  t.match(text, /HH_VERSION_UNKNOWN.*9\.9\.9/);
+  t.notMatch(text, /HH_ENGINE_UNAVAILABLE/);
+});

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, exitCodeFor, HuntError } from '../errors.ts';
+import { projectRoot } from '../paths.ts';
+import type { Command } from './command.ts';
+import { clean } from './commands/clean.ts';
+import { doctor } from './commands/doctor.ts';
+import { images } from './commands/images.ts';
+import { Output } from './output.ts';
+
+const commands: Command[] = [doctor, images, clean];
+
+function usage(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'Usage: hunt <command> [options]',
+    '',
+    'handshake-hunter: reproduce rare Icinga 2 cluster failures (reload storms, TLS faults) and',
+    'keep the evidence.',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Every command takes --help and --json. Progress goes to stderr, results to stdout.',
+    'Exit codes: 0 ok, 1 incidents found, 2 bad input or environment, 3 harness failure, 130 interrupted.',
+  ].join('\n');
+}
+
+/** Runs one hunt invocation and returns its exit code; never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const output = new Output({ json: argv.includes('--json') });
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      output.result({ commands: commands.map(({ name, summary }) => ({ name, summary })) }, usage());
+      return 0;
+    }
+    if (name === '--version') {
+      const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+      output.result({ version: pkg.version }, pkg.version);
+      return 0;
+    }
+    const command = commands.find((candidate) => candidate.name === name);
+    if (!command) {
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Unknown command "${name}". Commands: ${commands.map((c) => c.name).join(', ')}. See: hunt --help`,
+      );
+    }
+    return await command.run(rest, output);
+  } catch (error) {
+    output.error(error);
+    return exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nhunt: ${signal}, stopping\n`);
+      process.exit(130);
+    });
+  }
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,64 @@
+/**
+ * Every failure the harness reports carries a stable code (the undici habit): callers and the
+ * CLI branch on `code`, never on message text. Messages say what was wrong and what to do.
+ */
+export const ErrorCodes = {
+  /** The command line or an option value is wrong. */
+  USAGE: 'HH_USAGE',
+  /** No Docker engine answers, and none could be installed or started here. */
+  ENGINE_UNAVAILABLE: 'HH_ENGINE_UNAVAILABLE',
+  /** A host tool (tcpdump, tshark, debootstrap, ...) is missing and cannot be installed here. */
+  HOST_TOOL_MISSING: 'HH_HOST_TOOL_MISSING',
+  /** An Icinga version that the catalogue does not know. */
+  VERSION_UNKNOWN: 'HH_VERSION_UNKNOWN',
+  /** A user-named image that does not exist locally and cannot be pulled. */
+  IMAGE_NOT_FOUND: 'HH_IMAGE_NOT_FOUND',
+  /** A user-named image that does not contain a working Icinga 2. */
+  IMAGE_NOT_ICINGA: 'HH_IMAGE_NOT_ICINGA',
+  /** No Debian mirror could be read from the machine's apt configuration. */
+  MIRROR_UNKNOWN: 'HH_MIRROR_UNKNOWN',
+  /** debootstrap, docker import or docker build failed. */
+  IMAGE_BUILD_FAILED: 'HH_IMAGE_BUILD_FAILED',
+  /** The run was interrupted (SIGINT/SIGTERM). */
+  INTERRUPTED: 'HH_INTERRUPTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class HuntError extends Error {
+  readonly code: ErrorCode;
+  /** Facts that help a reader (paths, versions, excerpts); printed with --json. */
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'HuntError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isHuntError(error: unknown, code?: ErrorCode): error is HuntError {
+  return error instanceof HuntError && (code === undefined || error.code === code);
+}
+
+/**
+ * The one place that maps error codes to process exit codes:
+ * 0 ok, 1 the hunt found incidents, 2 bad input or environment (fix and re-run),
+ * 3 the harness itself failed (a bug or a broken build), 130 interrupted.
+ */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof HuntError)) return 3;
+  switch (error.code) {
+    case ErrorCodes.IMAGE_BUILD_FAILED:
+      return 3;
+    case ErrorCodes.INTERRUPTED:
+      return 130;
+    default:
+      return 2;
+  }
+}
