@@ -19,6 +19,16 @@ export const ErrorCodes = {
   MIRROR_UNKNOWN: 'HH_MIRROR_UNKNOWN',
   /** debootstrap, docker import or docker build failed. */
   IMAGE_BUILD_FAILED: 'HH_IMAGE_BUILD_FAILED',
+  /** The Icinga REST API answered with an HTTP error; `status` says which (401, 423, 503, ...). */
+  API_HTTP: 'HH_API_HTTP',
+  /** The Icinga REST API could not be reached (refused, reset, TLS failure, timeout). */
+  API_UNREACHABLE: 'HH_API_UNREACHABLE',
+  /** A stack did not become ready (connected) before its deadline; the message names what is missing. */
+  STACK_NOT_READY: 'HH_STACK_NOT_READY',
+  /** A node's configuration failed Icinga's validation at start. */
+  CONFIG_INVALID: 'HH_CONFIG_INVALID',
+  /** A reload did not produce a new serving worker (validation failed, or it timed out). */
+  RELOAD_FAILED: 'HH_RELOAD_FAILED',
   /** The run was interrupted (SIGINT/SIGTERM). */
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;
@@ -55,6 +65,10 @@ export function exitCodeFor(error: unknown): number {
   if (!(error instanceof HuntError)) return 3;
   switch (error.code) {
     case ErrorCodes.IMAGE_BUILD_FAILED:
+    case ErrorCodes.API_HTTP:
+    case ErrorCodes.API_UNREACHABLE:
+    case ErrorCodes.STACK_NOT_READY:
+    case ErrorCodes.RELOAD_FAILED:
       return 3;
     case ErrorCodes.INTERRUPTED:
       return 130;

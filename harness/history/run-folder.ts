@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs-atomic.ts';
+import { resultsDir } from '../paths.ts';
+
+export interface RunFolder {
+  /** Sortable and unique: 20261121-071500-<name>-<4 hex>. Also the RUN label's value. */
+  id: string;
+  dir: string;
+}
+
+/** Creates results/<run-id>/ with logs/ inside. */
+export async function createRunFolder(name: string, root = resultsDir()): Promise<RunFolder> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const safeName = name.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 40) || 'run';
+  const id = `${stamp}-${safeName}-${randomBytes(2).toString('hex')}`;
+  const dir = join(root, id);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  return { id, dir };
+}
+
+/** run.json: what is needed to run it again. Written atomically; rewritten as the run learns more. */
+export async function writeRunMetadata(run: RunFolder, metadata: Record<string, unknown>): Promise<void> {
+  await writeFileAtomic(
+    join(run.dir, 'run.json'),
+    `${JSON.stringify({ id: run.id, ...metadata }, null, 2)}\n`,
+  );
+}

@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import type { CheckResult } from '../api/icinga-api.ts';
+import { ensureEngine } from '../engine/docker-engine.ts';
+import { managedFilter } from '../engine/labels.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { catalogue } from '../images/catalogue.ts';
+import { pkiTicket } from '../pki/ticket.ts';
+import { silentProgress } from '../progress.ts';
+import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+
+const { docker } = await ensureEngine(silentProgress);
+
+async function leftovers(runId: string): Promise<number> {
+  const filters = JSON.stringify(managedFilter(runId));
+  return (
+    (await docker.listContainers({ all: true, filters })).length +
+    (await docker.listNetworks({ filters })).length
+  );
+}
+
+/** Waits until every agent's "load" service has a result that its agent produced. */
+async function agentCheckResults(
+  stack: StartedIcingaStack,
+  timeoutMs: number,
+): Promise<Map<string, CheckResult>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const services = await stack
+      .master(1)
+      .api.objects<{ last_check_result: CheckResult | null }>('services', ['last_check_result']);
+    const results = new Map(
+      services.flatMap((s) =>
+        s.attrs.last_check_result ? [[s.name, s.attrs.last_check_result] as const] : [],
+      ),
+    );
+    if (results.size === stack.topology.agents.length || Date.now() > deadline) return results;
+    await sleep(1000);
+  }
+}
+
+for (const { version } of catalogue) {
+  t.test(
+    `Icinga ${version}: 2 masters + 2 agents, real checks, 20 verified reloads, nothing left behind`,
+    async (t) => {
+      const stack = await IcingaStack.version(version)
+        .masters(2)
+        .agents(2)
+        .withCheckInterval(5)
+        .named(`it-${version}`)
+        .start();
+      let stopped = false;
+      t.teardown(async () => {
+        if (!stopped) await stack.stop();
+      });
+      await stack.ready({ timeoutMs: 60_000 });
+      t.equal(
+        (await stack.master(1).api.icingaApplication()).version.replace(/^v?r?/, '').split('-')[0],
+        version,
+      );
+
+      const results = await agentCheckResults(stack, 90_000);
+      for (const agent of stack.topology.agents) {
+        const result = results.get(`${agent}!load`);
+        t.equal(result?.check_source, agent, `${agent}'s check ran on ${agent}`);
+        t.match(
+          result?.output,
+          /^(LOAD )?(OK|WARNING|CRITICAL) - (total )?load average: /,
+          'output from the real check_load plugin',
+        );
+        t.ok(result && result.state >= 0 && result.state <= 2, `state ${result?.state}`);
+      }
+
+      const pids = new Set<number>();
+      for (let i = 1; i <= 20; i++) {
+        const reload = await stack.master(1).reload({ via: 'signal', timeoutMs: 30_000 });
+        t.not(reload.newPid, reload.oldPid);
+        pids.add(reload.newPid);
+        await stack.ready({ timeoutMs: 30_000 });
+      }
+      t.equal(
+        pids.size,
+        20,
+        '20 reloads, 20 new workers, each verified and the stack ready again after each',
+      );
+      t.pass(`last barrier ${(await stack.master(1).reload()).ms} ms`);
+
+      await stack.stop();
+      stopped = true;
+      t.equal(await leftovers(stack.run.id), 0, 'no labelled container or network of this run remains');
+    },
+  );
+}
+
+t.test('a failed reload leaves the old worker serving and says why', async (t) => {
+  await using stack = await IcingaStack.version('2.13.6').masters(1).named('it-bad-reload').start();
+  await stack.ready();
+  const master = stack.master(1);
+  const before = await master.api.icingaApplication();
+  await master.writeConfig('broken', 'object Host "broken" { check_command = "no-such-command" }\n');
+  const error = await master.reload().catch((e: unknown) => e);
+  t.ok(error instanceof HuntError && error.code === ErrorCodes.RELOAD_FAILED, 'HH_RELOAD_FAILED');
+  t.match((error as HuntError).message, /old worker \(pid \d+\) is still running[\s\S]*no-such-command/);
+  t.equal((await master.api.icingaApplication()).pid, before.pid, 'the old worker still answers');
+  await master.removeConfig('broken');
+  const recovered = await master.reload({ via: 'api' });
+  t.not(recovered.newPid, before.pid, 'a good reload through the API works afterwards');
+});
+
+t.test('a config snippet that fails validation stops the start with the reason, and cleans up', async (t) => {
+  const error = await IcingaStack.version('2.13.6')
+    .masters(1)
+    .withConfig('typo', 'object Hots "x" { }\n')
+    .named('it-bad-config')
+    .start()
+    .catch((e: unknown) => e);
+  t.ok(error instanceof HuntError && error.code === ErrorCodes.CONFIG_INVALID);
+  t.match((error as HuntError).message, /master1 exited at start[\s\S]*Hots/);
+  t.same(
+    await docker.listContainers({ all: true, filters: JSON.stringify(managedFilter()) }),
+    [],
+    'nothing left running',
+  );
+});
+
+t.test('tickets match what icinga2 pki ticket computes', async (t) => {
+  await using stack = await IcingaStack.version('2.14.6').masters(1).named('it-ticket').start();
+  const result = await stack
+    .master(1)
+    .container.exec(['icinga2', 'pki', 'ticket', '--cn', 'agent-42', '--salt', 'hh-salt']);
+  t.equal(result.output.trim(), await pkiTicket('agent-42', 'hh-salt'));
+});
