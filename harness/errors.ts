@@ -29,6 +29,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'HH_CONFIG_INVALID',
   /** A reload did not produce a new serving worker (validation failed, or it timed out). */
   RELOAD_FAILED: 'HH_RELOAD_FAILED',
+  /** A peer broke the cluster protocol (netstring framing, JSON-RPC). */
+  PROTOCOL: 'HH_PROTOCOL',
   /** The run was interrupted (SIGINT/SIGTERM). */
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;

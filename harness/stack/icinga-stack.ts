@@ -56,6 +56,7 @@ export class IcingaStack {
   private interval = 10;
   private readonly snippets: Record<string, string> = {};
   private runName = 'stack';
+  private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private run: RunFolder | undefined;
 
   private constructor(source: { version: string } | { image: string }) {
@@ -109,6 +110,12 @@ export class IcingaStack {
   /** Seconds between checks of the agents' services (default 10). */
   withCheckInterval(seconds: number): this {
     this.interval = seconds;
+    return this;
+  }
+
+  /** Where leaf keys are cached between runs (default results/.cache/keys; null: never cache). */
+  withKeyCache(directory: string | null): this {
+    this.keyCacheDir = directory ?? undefined;
     return this;
   }
 
@@ -174,7 +181,7 @@ export class IcingaStack {
     );
     const ca = await CertificateAuthority.create({
       keySpec: this.caKeys,
-      keyCache: new KeyCache(join(resultsDir(), '.cache', 'keys')),
+      keyCache: new KeyCache(this.keyCacheDir),
     });
     const certificates = new Map<string, IssuedCertificate>();
     for (const name of [...topology.masters, ...topology.agents])
