@@ -24,6 +24,8 @@ export interface Topology {
   masters: string[];
   /** Real agent endpoint names: each its own zone under "master". */
   agents: string[];
+  /** Simulated endpoints (the swarm): like agents, but they always dial the masters. */
+  simulated?: string[];
   agentConnection: AgentConnection;
   /** How other nodes reach an endpoint: a host name on the stack's network, or a proxy. */
   hostOf: Record<string, { host: string; port: number }>;
@@ -53,7 +55,7 @@ export function validateTopology(topology: Topology): void {
         'supports two endpoints; more masters would be satellites, which this stack does not build.',
     );
   }
-  const names = [...topology.masters, ...topology.agents];
+  const names = [...topology.masters, ...topology.agents, ...(topology.simulated ?? [])];
   for (const name of names) {
     if (!NAME.test(name)) {
       throw new HuntError(
@@ -102,7 +104,11 @@ export function renderMasterZones(topology: Topology): string {
     endpoint(topology, name, dial, ['log_duration = 0']),
     zone(name, [name], MASTER_ZONE),
   ]);
-  return `${[...mastersZone(topology), ...agents].join('\n\n')}\n`;
+  const simulated = (topology.simulated ?? []).flatMap((name) => [
+    endpoint(topology, name, false, ['log_duration = 0']),
+    zone(name, [name], MASTER_ZONE),
+  ]);
+  return `${[...mastersZone(topology), ...agents, ...simulated].join('\n\n')}\n`;
 }
 
 export function renderAgentZones(topology: Topology, agent: string): string {
@@ -147,7 +153,7 @@ function features(settings: NodeSettings, master: boolean): string {
 
 /** Hosts for the agents, and a real plugin check ("load") executed on each agent. */
 export function renderMasterObjects(topology: Topology, settings: NodeSettings): string {
-  const hosts = topology.agents.map((name) =>
+  const hosts = [...topology.agents, ...(topology.simulated ?? [])].map((name) =>
     [
       `object Host ${dslString(name)} {`,
       '  check_command = "dummy"',

@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { GenericContainer } from 'testcontainers';
 import { IcingaApiClient } from '../api/icinga-api.ts';
+import { KeylogFile } from '../capture/keylog-file.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { History } from '../history/history.ts';
 import { createRunFolder, type RunFolder, writeRunMetadata } from '../history/run-folder.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
 import { buildIcingaImage, resolveUserImage } from '../images/icinga-image.ts';
@@ -17,6 +19,9 @@ import { CertificateAuthority, type IssuedCertificate } from '../pki/certificate
 import { KeyCache } from '../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_4096 } from '../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
+import type { CheckPolicy } from '../swarm/check-policy.ts';
+import { icingaVersionNumber } from '../swarm/messages.ts';
+import { type EndpointFaults, Swarm } from '../swarm/swarm.ts';
 import {
   type AgentConnection,
   API_PORT,
@@ -32,6 +37,15 @@ import { type NodeRole, StartedIcingaNode } from './icinga-node.ts';
 import { LogTail } from './log-tail.ts';
 
 const API_USER = 'hunt';
+
+export interface SimulatedEndpointOptions {
+  /** Key of each simulated endpoint (default EC P-256: cheap for thousands). */
+  keySpec?: KeySpec;
+  checks?: CheckPolicy;
+  /** Per endpoint name (sim-1, sim-2, ...): chain padding, wrong CA, slow reader, key size. */
+  faults?: Record<string, EndpointFaults>;
+  maxConcurrentConnects?: number;
+}
 
 // Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
 // up by its own labels instead (`hunt clean`). Read by testcontainers when a container starts.
@@ -56,6 +70,9 @@ export class IcingaStack {
   private interval = 10;
   private readonly snippets: Record<string, string> = {};
   private runName = 'stack';
+  private simulatedCount = 0;
+  private simulatedOptions: SimulatedEndpointOptions = {};
+  private seed = Math.floor(Math.random() * 2 ** 31);
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private run: RunFolder | undefined;
 
@@ -80,6 +97,22 @@ export class IcingaStack {
 
   agents(count: number): this {
     this.agentCount = count;
+    return this;
+  }
+
+  /**
+   * N endpoints simulated in this process (sim-1 ... sim-N): Endpoint, Zone, Host and the
+   * "load" service rendered on the masters; each connects to every master when the stack starts.
+   */
+  withSimulatedEndpoints(count: number, options: SimulatedEndpointOptions = {}): this {
+    this.simulatedCount = count;
+    this.simulatedOptions = options;
+    return this;
+  }
+
+  /** The seed every random choice of this stack derives from (default: random, recorded in run.json). */
+  withSeed(seed: number): this {
+    this.seed = seed;
     return this;
   }
 
@@ -134,6 +167,7 @@ export class IcingaStack {
     const topologyBase = {
       masters: Array.from({ length: this.masterCount }, (_, i) => `master${i + 1}`),
       agents: Array.from({ length: this.agentCount }, (_, i) => `agent-${i + 1}`),
+      simulated: Array.from({ length: this.simulatedCount }, (_, i) => `sim-${i + 1}`),
       agentConnection: this.connection,
     };
     // Every endpoint is reached by its network alias; a proxy may later take a name over.
@@ -168,6 +202,8 @@ export class IcingaStack {
       source: this.source,
       masters: topology.masters,
       agents: topology.agents.length,
+      simulatedEndpoints: this.simulatedCount,
+      seed: this.seed,
       agentConnection: topology.agentConnection,
       keys: { leaf: keySpecName(this.leafKeys), ca: keySpecName(this.caKeys) },
       logSeverity: this.severity,
@@ -193,7 +229,8 @@ export class IcingaStack {
       Labels: harnessLabels({ [Labels.RUN]: run.id }),
       CheckDuplicate: true,
     });
-    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image });
+    const history = await History.open(join(run.dir, 'history.jsonl'));
+    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, history });
     try {
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
       // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
@@ -244,6 +281,12 @@ export class IcingaStack {
       } else {
         await startMasters();
         await startAgents();
+      }
+      if (this.simulatedCount > 0) {
+        progress.step(
+          `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
+        );
+        await started.startSwarm(this.simulatedOptions, this.seed);
       }
     } catch (error) {
       await started.stop();
@@ -374,8 +417,12 @@ export class StartedIcingaStack implements AsyncDisposable {
   readonly image: string;
   private readonly docker: Docker;
   private readonly settings: NodeSettings;
+  /** The run's event history (history.jsonl). */
+  readonly history: History;
   private readonly nodes: StartedIcingaNode[] = [];
   private stopped: StoppedIcingaStack | undefined;
+  private swarmInstance: Swarm | undefined;
+  private keylog: KeylogFile | undefined;
 
   constructor(init: {
     docker: Docker;
@@ -385,7 +432,9 @@ export class StartedIcingaStack implements AsyncDisposable {
     ca: CertificateAuthority;
     settings: NodeSettings;
     image: string;
+    history: History;
   }) {
+    this.history = init.history;
     this.docker = init.docker;
     this.run = init.run;
     this.network = init.network;
@@ -398,6 +447,43 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** @internal used while starting */
   async addNode(node: StartedIcingaNode): Promise<void> {
     this.nodes.push(node);
+  }
+
+  /** @internal used while starting */
+  async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
+    this.keylog = new KeylogFile(join(this.run.dir, 'keys', 'swarm.keylog'));
+    const targets = [];
+    for (const master of this.masters) {
+      const { version } = await master.api.icingaApplication();
+      targets.push({
+        name: master.name,
+        host: master.address,
+        port: API_PORT,
+        version: icingaVersionNumber(version),
+      });
+    }
+    this.swarmInstance = await Swarm.start({
+      endpoints: this.topology.simulated ?? [],
+      targets,
+      ca: this.ca,
+      keySpec: options.keySpec,
+      checks: options.checks,
+      faults: options.faults,
+      seed,
+      keylog: this.keylog,
+      events: this.history,
+      maxConcurrentConnects: options.maxConcurrentConnects,
+    });
+  }
+
+  /** The simulated endpoints (a stack started without them has none). */
+  get swarm(): Swarm {
+    if (!this.swarmInstance)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'This stack has no simulated endpoints: use withSimulatedEndpoints(n).',
+      );
+    return this.swarmInstance;
   }
 
   get masters(): StartedIcingaNode[] {
@@ -448,7 +534,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** "master1 does not see agent-2" lines for every connection still missing. */
   async missingConnections(): Promise<string[]> {
     const missing: string[] = [];
-    const all = [...this.topology.masters, ...this.topology.agents];
+    const all = [...this.topology.masters, ...this.topology.agents, ...(this.topology.simulated ?? [])];
     for (const master of this.masters) {
       const seen = await master.api.endpointConnections().catch((error: Error) => error);
       if (seen instanceof Error) {
@@ -465,6 +551,7 @@ export class StartedIcingaStack implements AsyncDisposable {
 
   async stop(): Promise<StoppedIcingaStack> {
     if (this.stopped) return this.stopped;
+    await this.swarmInstance?.stop();
     const removed: string[] = [];
     await Promise.all(
       this.nodes.map(async (node) => {
@@ -476,6 +563,8 @@ export class StartedIcingaStack implements AsyncDisposable {
       .getNetwork(this.network)
       .remove()
       .catch(() => undefined);
+    await this.keylog?.close();
+    await this.history.close();
     this.stopped = new StoppedIcingaStack(this.run, removed);
     return this.stopped;
   }

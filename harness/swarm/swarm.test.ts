@@ -1,0 +1,177 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type TLSSocket } from 'node:tls';
+import t from 'tap';
+import { KeylogFile } from '../capture/keylog-file.ts';
+import type { HistoryEvent } from '../history/history.ts';
+import { CertificateAuthority } from '../pki/certificate-authority.ts';
+import { EC_P256 } from '../pki/key-spec.ts';
+import { encodeNetstring, NetstringParser } from './netstring.ts';
+import { Swarm } from './swarm.ts';
+
+/**
+ * A stand-in master on loopback that speaks the cluster protocol: it checks the client
+ * certificate, answers Hello, sends one ExecuteCommand, and can drop everyone (a "reload").
+ */
+async function fakeMaster(t: { teardown(fn: () => unknown): void }, ca: CertificateAuthority) {
+  const cert = await ca.issue('master1', EC_P256);
+  const received: Array<{ cn: string; message: { method: string; params: Record<string, unknown> } }> = [];
+  const sockets = new Set<TLSSocket>();
+  const server = createServer(
+    {
+      key: cert.privateKeyPem,
+      cert: cert.certificatePem,
+      ca: ca.certificatePem,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      const cn = socket.getPeerCertificate().subject.CN as string;
+      const parser = new NetstringParser();
+      socket.on('data', (chunk: Buffer) => {
+        for (const raw of parser.push(chunk)) {
+          const message = JSON.parse(raw.toString());
+          received.push({ cn, message });
+          if (message.method === 'icinga::Hello') {
+            socket.write(
+              encodeNetstring(
+                JSON.stringify({
+                  jsonrpc: '2.0',
+                  method: 'icinga::Hello',
+                  params: { version: 21406, capabilities: 3 },
+                }),
+              ),
+            );
+            socket.write(
+              encodeNetstring(
+                JSON.stringify({
+                  jsonrpc: '2.0',
+                  method: 'event::ExecuteCommand',
+                  params: { command_type: 'check_command', command: 'load', host: cn, service: 'load' },
+                }),
+              ),
+            );
+          }
+        }
+      });
+    },
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return {
+    target: {
+      name: 'master1',
+      host: '127.0.0.1',
+      port: (server.address() as { port: number }).port,
+      version: 21406,
+    },
+    received,
+    dropAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+t.test(
+  'endpoints connect with their own certificate, say Hello, answer checks, log TLS secrets',
+  async (t) => {
+    const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
+    const master = await fakeMaster(t, ca);
+    const dir = t.testdir();
+    const keylog = new KeylogFile(`${dir}/swarm.keylog`);
+    const events: HistoryEvent[] = [];
+    const swarm = await Swarm.start({
+      endpoints: ['sim-1', 'sim-2', 'sim-3'],
+      targets: [master.target],
+      ca,
+      checks: { kind: 'fixed', state: 2, output: 'CRITICAL - from the test' },
+      keylog,
+      events: { record: (source, type, fields) => events.push({ t: 0, at: '', source, type, ...fields }) },
+    });
+    t.teardown(() => swarm.stop());
+    t.ok(await swarm.waitAllEstablished(5000), 'all established');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const hellos = master.received.filter((r) => r.message.method === 'icinga::Hello');
+    t.same(hellos.map((h) => h.cn).sort(), ['sim-1', 'sim-2', 'sim-3'], 'each endpoint presented its own CN');
+    t.same(hellos[0]?.message.params, { version: 21406, capabilities: 3 });
+    const results = master.received.filter((r) => r.message.method === 'event::CheckResult');
+    t.equal(results.length, 3);
+    t.match(results[0]?.message.params, {
+      host: results[0]?.cn,
+      service: 'load',
+      cr: { state: 2, output: 'CRITICAL - from the test', performance_data: [] },
+    });
+    t.equal(swarm.counters.checksExecuted, 3);
+    t.ok(
+      events.some(
+        (e) => e.type === 'handshake-done' && typeof e.protocol === 'string' && typeof e.cipher === 'string',
+      ),
+    );
+    await keylog.close();
+    t.match(
+      await readFile(`${dir}/swarm.keylog`, 'utf8'),
+      /^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|CLIENT_RANDOM) [0-9a-f]+ [0-9a-f]+$/m,
+    );
+  },
+);
+
+t.test('after the master drops everyone, every endpoint reconnects and the time is measured', async (t) => {
+  const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
+  const master = await fakeMaster(t, ca);
+  const swarm = await Swarm.start({
+    endpoints: Array.from({ length: 20 }, (_, i) => `sim-${i + 1}`),
+    targets: [master.target],
+    ca,
+    seed: 3,
+  });
+  t.teardown(() => swarm.stop());
+  t.ok(await swarm.waitAllEstablished(5000));
+  const mark = Date.now();
+  master.dropAll();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.ok(await swarm.waitAllEstablished(5000), 'all back');
+  const samples = swarm.reconnects(mark);
+  t.equal(samples.length, 20, 'one reconnect sample per endpoint');
+  t.ok(samples.every((s) => s.ms >= 0 && s.ms < 5000));
+  t.equal(swarm.counters.disconnects, 20);
+});
+
+t.test('a master that is down is a connect failure, not a TLS failure', async (t) => {
+  const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
+  const swarm = await Swarm.start({
+    endpoints: ['sim-1'],
+    targets: [{ name: 'master1', host: '127.0.0.1', port: 1, version: 21406 }],
+    ca,
+    reconnect: { baseMs: 10, maxMs: 50 },
+  });
+  t.teardown(() => swarm.stop());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.ok(swarm.counters.connectsFailed >= 2, `${swarm.counters.connectsFailed} refused attempts`);
+  t.equal(swarm.counters.handshakesFailed, 0);
+});
+
+t.test('a certificate from another CA is refused, counted, and retried with backoff', async (t) => {
+  const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
+  const master = await fakeMaster(t, ca);
+  const swarm = await Swarm.start({
+    endpoints: ['sim-good', 'sim-bad'],
+    targets: [master.target],
+    ca,
+    faults: { 'sim-bad': { wrongCa: true } },
+    reconnect: { baseMs: 20, maxMs: 100 },
+  });
+  t.teardown(() => swarm.stop());
+  t.ok(await swarm.waitAllEstablished(3000, swarm.sessionsOf('sim-good')));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(swarm.sessionsOf('sim-bad')[0]?.state === 'established', false);
+  // Node's TLS server hangs up without an alert (Icinga's OpenSSL sends one: see the integration test).
+  t.ok(swarm.counters.closedBeforeHello >= 2, `retried (${swarm.counters.closedBeforeHello} rejections)`);
+  t.ok((swarm.sessionsOf('sim-bad')[0]?.failures ?? 0) >= 2);
+});

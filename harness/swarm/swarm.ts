@@ -1,0 +1,272 @@
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { KeylogFile } from '../capture/keylog-file.ts';
+import { discardEvents, type EventSink } from '../history/history.ts';
+import { CertificateAuthority } from '../pki/certificate-authority.ts';
+import { KeyCache } from '../pki/key-cache.ts';
+import { EC_P256, type KeySpec, RSA_2048 } from '../pki/key-spec.ts';
+import { derivedRandom, type Random } from '../random.ts';
+import { type CheckPolicy, checkAnswerer, defaultCheckPolicy } from './check-policy.ts';
+import { EndpointSession, type SessionFaults, type SwarmTarget } from './endpoint-session.ts';
+
+export type { SwarmTarget } from './endpoint-session.ts';
+
+/** Fault knobs of one simulated endpoint. */
+export interface EndpointFaults extends SessionFaults {
+  /**
+   * Send K extra certificates after the leaf: about 780 bytes each, so K = 160 makes a
+   * Certificate message of ~125 KB, past OpenSSL's default max_cert_list of 100 KiB.
+   */
+  chainPadding?: number;
+  /** A key type/size other than the swarm's. */
+  keySpec?: KeySpec;
+  /** A certificate from a CA the masters do not trust. */
+  wrongCa?: boolean;
+}
+
+export interface SwarmOptions {
+  endpoints: string[];
+  targets: SwarmTarget[];
+  ca: CertificateAuthority;
+  /** Default EC P-256: cheap to generate for thousands of endpoints. */
+  keySpec?: KeySpec;
+  checks?: CheckPolicy;
+  faults?: Record<string, EndpointFaults>;
+  seed?: number;
+  keylog?: KeylogFile;
+  events?: EventSink;
+  /** Connections in TCP/TLS set-up at once: a reload must not become a stampede. */
+  maxConcurrentConnects?: number;
+  reconnect?: { baseMs?: number; maxMs?: number };
+  heartbeatMs?: number;
+  silenceMs?: number;
+}
+
+export interface SwarmCounters {
+  established: number;
+  handshakesDone: number;
+  /** TLS errors during the handshake (OpenSSL's text is in the history). */
+  handshakesFailed: number;
+  /** Handshake finished on our side, then the master closed before saying anything. */
+  closedBeforeHello: number;
+  /** TCP connection refused or unreachable (a master between workers). */
+  connectsFailed: number;
+  disconnects: number;
+  checksExecuted: number;
+}
+
+export interface ReconnectSample {
+  endpoint: string;
+  master: string;
+  /** From the end of the previous established connection to the next established one. */
+  ms: number;
+  at: number;
+}
+
+const MAX_RECONNECT_SAMPLES = 100_000;
+
+/** Many simulated endpoints in one process, each connected to every master. */
+export class Swarm {
+  readonly sessions: EndpointSession[] = [];
+  readonly counters: SwarmCounters = {
+    established: 0,
+    handshakesDone: 0,
+    handshakesFailed: 0,
+    closedBeforeHello: 0,
+    connectsFailed: 0,
+    disconnects: 0,
+    checksExecuted: 0,
+  };
+  private readonly samples: ReconnectSample[] = [];
+  private readonly queue: EndpointSession[] = [];
+  private readonly queued = new Set<EndpointSession>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private inFlight = 0;
+  private stopping = false;
+  private readonly tickTimer: NodeJS.Timeout;
+  private readonly random: Random;
+  private readonly options: Required<
+    Pick<SwarmOptions, 'maxConcurrentConnects' | 'heartbeatMs' | 'silenceMs'>
+  > & {
+    baseMs: number;
+    maxMs: number;
+  };
+
+  private constructor(options: SwarmOptions) {
+    this.random = derivedRandom(options.seed ?? 1, 'swarm-reconnect');
+    this.options = {
+      maxConcurrentConnects: options.maxConcurrentConnects ?? 64,
+      heartbeatMs: options.heartbeatMs ?? 20_000,
+      silenceMs: options.silenceMs ?? 60_000,
+      baseMs: options.reconnect?.baseMs ?? 200,
+      maxMs: options.reconnect?.maxMs ?? 10_000,
+    };
+    // One timer for every session's heartbeat and silence check, not thousands.
+    this.tickTimer = setInterval(() => {
+      const now = Date.now();
+      for (const session of this.sessions)
+        session.tick(now, this.options.heartbeatMs, this.options.silenceMs);
+    }, 1000);
+    this.tickTimer.unref();
+  }
+
+  /** Issues every endpoint's certificate and connects every endpoint to every target. */
+  static async start(options: SwarmOptions): Promise<Swarm> {
+    const swarm = new Swarm(options);
+    const events = countingSink(options.events ?? discardEvents, swarm.counters);
+    const contexts = await buildContexts(options);
+    for (const endpoint of options.endpoints) {
+      const answer = checkAnswerer(options.checks ?? defaultCheckPolicy, endpoint);
+      for (const target of options.targets) {
+        const session = new EndpointSession(
+          endpoint,
+          target,
+          contexts.get(endpoint) as SecureContext,
+          {
+            events,
+            keylog: options.keylog?.write,
+            answer,
+            onEstablished: (s) => swarm.established(s),
+            onClosed: (s, wasEstablished) => swarm.closed(s, wasEstablished),
+          },
+          options.faults?.[endpoint] ?? {},
+        );
+        swarm.sessions.push(session);
+        swarm.enqueue(session);
+      }
+    }
+    return swarm;
+  }
+
+  /** Sessions established now, per target name. */
+  establishedBy(master: string): number {
+    return this.sessions.filter((s) => s.target.name === master && s.state === 'established').length;
+  }
+
+  /** Resolves true when every session is established (false at the deadline). */
+  async waitAllEstablished(timeoutMs: number, sessions = this.sessions): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (sessions.every((s) => s.state === 'established')) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  }
+
+  /** Reconnect times recorded after `since` (ms since the epoch). */
+  reconnects(since = 0): ReconnectSample[] {
+    return this.samples.filter((sample) => sample.at >= since);
+  }
+
+  sessionsOf(endpoint: string): EndpointSession[] {
+    return this.sessions.filter((s) => s.endpoint === endpoint);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.tickTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    for (const session of this.sessions) session.close('swarm stopping');
+  }
+
+  private enqueue(session: EndpointSession): void {
+    if (this.stopping || this.queued.has(session)) return;
+    this.queued.add(session);
+    this.queue.push(session);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.maxConcurrentConnects && this.queue.length > 0) {
+      const session = this.queue.shift() as EndpointSession;
+      this.queued.delete(session);
+      this.inFlight++;
+      session.connect();
+    }
+  }
+
+  private established(session: EndpointSession): void {
+    this.inFlight--;
+    this.counters.established++;
+    if (session.disconnectedAt !== undefined) {
+      const now = Date.now();
+      this.samples.push({
+        endpoint: session.endpoint,
+        master: session.target.name,
+        ms: now - session.disconnectedAt,
+        at: now,
+      });
+      if (this.samples.length > MAX_RECONNECT_SAMPLES * 1.25)
+        this.samples.splice(0, this.samples.length - MAX_RECONNECT_SAMPLES);
+      session.disconnectedAt = undefined;
+    }
+    this.pump();
+  }
+
+  private closed(session: EndpointSession, wasEstablished: boolean): void {
+    if (wasEstablished) this.counters.established--;
+    else this.inFlight--;
+    this.pump();
+    if (this.stopping) return;
+    // After a good connection: retry soon, spread over baseMs. After failures: exponential,
+    // bounded by maxMs, with seeded jitter so runs repeat.
+    const ceiling = wasEstablished
+      ? this.options.baseMs
+      : Math.min(this.options.maxMs, this.options.baseMs * 2 ** Math.min(session.failures, 16));
+    const delay = wasEstablished ? this.random() * ceiling : ceiling * (0.5 + 0.5 * this.random());
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.enqueue(session);
+    }, delay);
+    this.timers.add(timer);
+  }
+}
+
+function countingSink(inner: EventSink, counters: SwarmCounters): EventSink {
+  return {
+    record(source, type, fields) {
+      if (type === 'handshake-done') counters.handshakesDone++;
+      else if (type === 'handshake-failed') counters.handshakesFailed++;
+      else if (type === 'closed-before-hello') counters.closedBeforeHello++;
+      else if (type === 'connect-failed') counters.connectsFailed++;
+      else if (type === 'disconnect') counters.disconnects++;
+      else if (type === 'check-executed') counters.checksExecuted++;
+      inner.record(source, type, fields);
+    },
+  };
+}
+
+async function buildContexts(options: SwarmOptions): Promise<Map<string, SecureContext>> {
+  const contexts = new Map<string, SecureContext>();
+  let wrongCa: CertificateAuthority | undefined;
+  const maxPadding = Math.max(0, ...Object.values(options.faults ?? {}).map((f) => f.chainPadding ?? 0));
+  const padding = maxPadding > 0 ? await paddingCertificates(options.ca, maxPadding) : [];
+  for (const endpoint of options.endpoints) {
+    const faults = options.faults?.[endpoint] ?? {};
+    const keySpec = faults.keySpec ?? options.keySpec ?? EC_P256;
+    let issuer = options.ca;
+    if (faults.wrongCa) {
+      wrongCa ??= await CertificateAuthority.create({ keySpec: EC_P256, commonName: 'Not the stack CA' });
+      issuer = wrongCa;
+    }
+    const leaf = await issuer.issue(endpoint, keySpec);
+    const chain = [leaf.certificatePem, ...padding.slice(0, faults.chainPadding ?? 0)]
+      .map((pem) => `${pem.trim()}\n`)
+      .join('');
+    contexts.set(
+      endpoint,
+      createSecureContext({ key: leaf.privateKeyPem, cert: chain, ca: options.ca.certificatePem }),
+    );
+  }
+  return contexts;
+}
+
+/** Distinct certificates to pad a chain with (RSA 2048 keys: ~780 bytes each in DER). */
+async function paddingCertificates(ca: CertificateAuthority, count: number): Promise<string[]> {
+  const { keys } = await new KeyCache().fresh(RSA_2048);
+  const pems: string[] = [];
+  for (let i = 0; i < count; i++)
+    pems.push((await ca.sign(`padding-${i}`, keys.publicKey, RSA_2048)).toString('pem'));
+  return pems;
+}
