@@ -31,6 +31,12 @@ export const ErrorCodes = {
   RELOAD_FAILED: 'HH_RELOAD_FAILED',
   /** A peer broke the cluster protocol (netstring framing, JSON-RPC). */
   PROTOCOL: 'HH_PROTOCOL',
+  /** A toxic type the proxy does not know. */
+  TOXIC_UNKNOWN: 'HH_TOXIC_UNKNOWN',
+  /** A proxy or toxic that does not exist (by name). */
+  PROXY_NOT_FOUND: 'HH_PROXY_NOT_FOUND',
+  /** The proxy cannot listen where asked (port in use, address not local). */
+  PROXY_LISTEN: 'HH_PROXY_LISTEN',
   /** The run was interrupted (SIGINT/SIGTERM). */
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;

@@ -45,6 +45,8 @@ export interface SimulatedEndpointOptions {
   /** Per endpoint name (sim-1, sim-2, ...): chain padding, wrong CA, slow reader, key size. */
   faults?: Record<string, EndpointFaults>;
   maxConcurrentConnects?: number;
+  /** false: render them on the masters but do not connect (a benchmark connects them itself). */
+  connect?: boolean;
 }
 
 // Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
@@ -282,7 +284,7 @@ export class IcingaStack {
         await startMasters();
         await startAgents();
       }
-      if (this.simulatedCount > 0) {
+      if (this.simulatedCount > 0 && this.simulatedOptions.connect !== false) {
         progress.step(
           `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
         );
@@ -534,7 +536,9 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** "master1 does not see agent-2" lines for every connection still missing. */
   async missingConnections(): Promise<string[]> {
     const missing: string[] = [];
-    const all = [...this.topology.masters, ...this.topology.agents, ...(this.topology.simulated ?? [])];
+    // Simulated endpoints count only when this stack's swarm connects them (not with connect: false).
+    const simulated = this.swarmInstance ? (this.topology.simulated ?? []) : [];
+    const all = [...this.topology.masters, ...this.topology.agents, ...simulated];
     for (const master of this.masters) {
       const seen = await master.api.endpointConnections().catch((error: Error) => error);
       if (seen instanceof Error) {

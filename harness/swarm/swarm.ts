@@ -1,5 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { KeylogFile } from '../capture/keylog-file.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
 import { discardEvents, type EventSink } from '../history/history.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { KeyCache } from '../pki/key-cache.ts';
@@ -23,10 +24,20 @@ export interface EndpointFaults extends SessionFaults {
   wrongCa?: boolean;
 }
 
+/** An endpoint's key and certificate chain, PEM (issued elsewhere, e.g. in another process). */
+export interface EndpointIdentity {
+  privateKeyPem: string;
+  certificateChainPem: string;
+}
+
 export interface SwarmOptions {
   endpoints: string[];
   targets: SwarmTarget[];
-  ca: CertificateAuthority;
+  /** Issues each endpoint's certificate; or give `identities` and `caPem` instead. */
+  ca?: CertificateAuthority;
+  identities?: Map<string, EndpointIdentity>;
+  /** The CA the masters' certificates are checked against (default: ca's). */
+  caPem?: string;
   /** Default EC P-256: cheap to generate for thousands of endpoints. */
   keySpec?: KeySpec;
   checks?: CheckPolicy;
@@ -238,14 +249,38 @@ function countingSink(inner: EventSink, counters: SwarmCounters): EventSink {
 }
 
 async function buildContexts(options: SwarmOptions): Promise<Map<string, SecureContext>> {
+  const caPem = options.caPem ?? options.ca?.certificatePem;
+  if (!caPem)
+    throw new HuntError(ErrorCodes.USAGE, 'A swarm needs the stack CA (ca or caPem) to verify the masters.');
   const contexts = new Map<string, SecureContext>();
+  const identities = options.identities ?? (await issueIdentities(options));
+  for (const endpoint of options.endpoints) {
+    const identity = identities.get(endpoint);
+    if (!identity)
+      throw new HuntError(ErrorCodes.USAGE, `No key and certificate for simulated endpoint ${endpoint}.`);
+    contexts.set(
+      endpoint,
+      createSecureContext({ key: identity.privateKeyPem, cert: identity.certificateChainPem, ca: caPem }),
+    );
+  }
+  return contexts;
+}
+
+/** Keys and certificates for every endpoint, with the fault knobs applied (padding, wrong CA, key size). */
+export async function issueIdentities(
+  options: Pick<SwarmOptions, 'endpoints' | 'ca' | 'keySpec' | 'faults'>,
+): Promise<Map<string, EndpointIdentity>> {
+  const ca = options.ca;
+  if (!ca)
+    throw new HuntError(ErrorCodes.USAGE, 'Issuing simulated endpoint certificates needs the stack CA.');
+  const identities = new Map<string, EndpointIdentity>();
   let wrongCa: CertificateAuthority | undefined;
   const maxPadding = Math.max(0, ...Object.values(options.faults ?? {}).map((f) => f.chainPadding ?? 0));
-  const padding = maxPadding > 0 ? await paddingCertificates(options.ca, maxPadding) : [];
+  const padding = maxPadding > 0 ? await paddingCertificates(ca, maxPadding) : [];
   for (const endpoint of options.endpoints) {
     const faults = options.faults?.[endpoint] ?? {};
     const keySpec = faults.keySpec ?? options.keySpec ?? EC_P256;
-    let issuer = options.ca;
+    let issuer = ca;
     if (faults.wrongCa) {
       wrongCa ??= await CertificateAuthority.create({ keySpec: EC_P256, commonName: 'Not the stack CA' });
       issuer = wrongCa;
@@ -254,12 +289,9 @@ async function buildContexts(options: SwarmOptions): Promise<Map<string, SecureC
     const chain = [leaf.certificatePem, ...padding.slice(0, faults.chainPadding ?? 0)]
       .map((pem) => `${pem.trim()}\n`)
       .join('');
-    contexts.set(
-      endpoint,
-      createSecureContext({ key: leaf.privateKeyPem, cert: chain, ca: options.ca.certificatePem }),
-    );
+    identities.set(endpoint, { privateKeyPem: leaf.privateKeyPem, certificateChainPem: chain });
   }
-  return contexts;
+  return identities;
 }
 
 /** Distinct certificates to pad a chain with (RSA 2048 keys: ~780 bytes each in DER). */

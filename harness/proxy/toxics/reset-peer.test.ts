@@ -1,0 +1,17 @@
+import t from 'tap';
+import { collect, dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+
+t.test('reset_peer resets the connection: the client sees ECONNRESET', async (t) => {
+  const { address } = await echoServer(t);
+  const proxy = await proxyTo(t, address, [
+    { type: 'reset_peer', stream: 'upstream', attributes: { timeout: 100 } },
+  ]);
+  const socket = await dial(proxy.listen);
+  const closed = collect(socket);
+  const started = performance.now();
+  socket.write('hello');
+  const { error, endedAt, data } = await closed;
+  t.equal(error, 'ECONNRESET');
+  t.equal(data.toString(), 'hello', 'data before the timeout went through');
+  t.ok(endedAt - started >= 90, `reset after ${Math.round(endedAt - started)} ms`);
+});

@@ -1,0 +1,31 @@
+import t from 'tap';
+import { dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+
+t.test('slicer delivers data in small separate segments', async (t) => {
+  const server = await echoServer(t, { echo: false });
+  const proxy = await proxyTo(t, server.address, [
+    { type: 'slicer', stream: 'upstream', attributes: { average_size: 4, size_variation: 2, delay: 2000 } },
+  ]);
+  const socket = await dial(proxy.listen);
+  socket.end('0123456789abcdefghijklmnopqrstuvwxyz');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(
+    Buffer.concat(server.segments).toString(),
+    '0123456789abcdefghijklmnopqrstuvwxyz',
+    'all bytes, in order',
+  );
+  t.ok(server.segments.length >= 6, `${server.segments.length} segments arrived`);
+  t.ok(
+    server.segments.every((s) => s.length <= 6),
+    'none larger than average + variation',
+  );
+});
+
+t.test('bad slicer attributes are refused', async (t) => {
+  const { address } = await echoServer(t);
+  const proxy = await proxyTo(t, address);
+  await t.rejects(proxy.addToxic({ type: 'slicer', attributes: { average_size: 0 } }), {
+    code: 'HH_USAGE',
+    message: /average_size/,
+  });
+});

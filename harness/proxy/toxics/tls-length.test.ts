@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import t from 'tap';
+import { proxyTo } from '../proxy-test-kit.ts';
+import { tlsClient, tlsPeers, tlsServer } from '../tls-test-kit.ts';
+
+const peers = await tlsPeers();
+
+t.test(
+  'a ClientHello declaring 200,000 bytes: the server\'s OpenSSL fails with "excessive message size"',
+  async (t) => {
+    const server = await tlsServer(t, peers);
+    const proxy = await proxyTo(t, server.address, [
+      { type: 'tls_length', stream: 'upstream', attributes: { message: 'ClientHello', length: 200_000 } },
+    ]);
+    const client = await tlsClient(proxy.listen, peers);
+    t.notOk(client.ok);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.match(server.errors.join('\n'), /excessive message size/);
+    t.equal((await tlsClient(server.address, peers)).ok, true, 'the same peers without the proxy are fine');
+  },
+);
+
+t.test(
+  'openssl s_client through the proxy: a TLS 1.2 server Certificate rewritten past 100 KiB',
+  async (t) => {
+    const dir = t.testdir({
+      'server.crt': peers.server.certificatePem,
+      'server.key': peers.server.privateKeyPem,
+      'ca.crt': peers.ca.certificatePem,
+    });
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = spawn(
+      'openssl',
+      [
+        's_server',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        `${dir}/server.crt`,
+        '-key',
+        `${dir}/server.key`,
+        '-tls1_2',
+        '-naccept',
+        '1',
+        '-quiet',
+      ],
+      {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      },
+    );
+    t.teardown(() => server.kill());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const proxy = await proxyTo(t, { host: '127.0.0.1', port }, [
+      { type: 'tls_length', stream: 'downstream', attributes: { message: 'Certificate', length: 150_000 } },
+    ]);
+    await writeFile(`${dir}/empty`, '');
+    const client = spawn(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${proxy.listen.port}`,
+        '-CAfile',
+        `${dir}/ca.crt`,
+        '-servername',
+        'master1',
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    client.stdin.end();
+    let output = '';
+    client.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    client.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => client.on('close', resolve));
+    t.not(code, 0, 's_client failed');
+    t.match(output, /excessive message size/, "with OpenSSL's own words");
+  },
+);
