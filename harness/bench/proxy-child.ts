@@ -1,0 +1,11 @@
+/** The chaos proxy in a process of its own for bench:proxy (no toxics): reports its port and RSS. */
+import { ChaosProxy } from '../proxy/chaos-proxy.ts';
+
+const [host, port] = (process.argv[2] as string).split(':') as [string, string];
+const proxy = await ChaosProxy.start({
+  name: 'bench',
+  listen: { host: '127.0.0.1', port: 0 },
+  upstream: { host, port: Number(port) },
+});
+process.send?.({ port: proxy.listen.port });
+process.on('message', () => process.send?.({ rssMb: Math.round(process.memoryUsage().rss / 1e6) }));
