@@ -91,10 +91,12 @@ for (const { version } of catalogue) {
         failures.length >= 1 && failures.every((e) => e.endpoint === 'sim-1'),
         'only the padded endpoint failed',
       );
+      // Either OpenSSL's alert text, or, when the master's alert and close beat the end of our
+      // 125 KB chain, the failed write (the race is real: both were seen on 2.13.6).
       t.match(
         failures[0]?.error,
-        /SSL routines.*alert (illegal parameter|bad certificate)/,
-        "with OpenSSL's own text",
+        /SSL routines.*alert (illegal parameter|bad certificate)|ECONNRESET|EPIPE/,
+        'with the error as the client saw it',
       );
     },
   );

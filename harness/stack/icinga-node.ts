@@ -7,7 +7,11 @@ import { snippetFileName } from './icinga-config.ts';
 import type { LogTail } from './log-tail.ts';
 
 export type NodeRole = 'master' | 'agent';
-export type ReloadVia = 'signal' | 'api';
+/** signal: SIGHUP; api: /v1/actions/restart-process; stage: a Director-style config-stage deploy. */
+export type ReloadVia = 'signal' | 'api' | 'stage';
+
+/** The config package the 'stage' reloads deploy into. */
+export const STAGE_PACKAGE = 'handshake-hunter';
 
 export interface ReloadOutcome {
   node: string;
@@ -37,6 +41,7 @@ export class StartedIcingaNode {
    */
   readonly output: LogTail;
   private readonly apiClient: IcingaApiClient | undefined;
+  private stagePackageReady = false;
   private readonly docker: Docker;
 
   constructor(init: {
@@ -102,14 +107,26 @@ export class StartedIcingaNode {
    * /v1/actions/restart-process. A reload whose configuration is refused leaves the old worker
    * running: that is an HH_RELOAD_FAILED error carrying the log excerpt.
    */
-  async reload(options: { via?: ReloadVia; timeoutMs?: number } = {}): Promise<ReloadOutcome> {
+  async reload(
+    options: { via?: ReloadVia; timeoutMs?: number; stageContent?: string } = {},
+  ): Promise<ReloadOutcome> {
     const via = options.via ?? 'signal';
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     const before = await this.api.icingaApplication();
     const mark = this.output.mark();
     const started = performance.now();
     if (via === 'signal') await this.docker.getContainer(this.container.getId()).kill({ signal: 'SIGHUP' });
-    else await this.api.restartProcess();
+    else if (via === 'api') await this.api.restartProcess();
+    else {
+      if (!this.stagePackageReady) {
+        await this.api.createPackage(STAGE_PACKAGE).catch(() => undefined); // exists already: fine
+        this.stagePackageReady = true;
+      }
+      // The same content every time is a deploy that changes nothing, as Director sometimes does.
+      await this.api.uploadStage(STAGE_PACKAGE, {
+        'conf.d/handshake-hunter.conf': options.stageContent ?? '// deployed by handshake-hunter\n',
+      });
+    }
 
     let refusedAt: number | undefined;
     let checkedRunningAt = Date.now();

@@ -424,6 +424,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   private readonly nodes: StartedIcingaNode[] = [];
   private stopped: StoppedIcingaStack | undefined;
   private swarmInstance: Swarm | undefined;
+  private refusedByDesign = new Set<string>();
   private keylog: KeylogFile | undefined;
 
   constructor(init: {
@@ -454,6 +455,11 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** @internal used while starting */
   async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
     this.keylog = new KeylogFile(join(this.run.dir, 'keys', 'swarm.keylog'));
+    this.refusedByDesign = new Set(
+      Object.entries(options.faults ?? {})
+        .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
+        .map(([name]) => name),
+    );
     const targets = [];
     for (const master of this.masters) {
       const { version } = await master.api.icingaApplication();
@@ -536,8 +542,11 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** "master1 does not see agent-2" lines for every connection still missing. */
   async missingConnections(): Promise<string[]> {
     const missing: string[] = [];
-    // Simulated endpoints count only when this stack's swarm connects them (not with connect: false).
-    const simulated = this.swarmInstance ? (this.topology.simulated ?? []) : [];
+    // Simulated endpoints count only when this stack's swarm connects them (not with connect:
+    // false), and not those whose faults are meant to be refused (a padded chain, a wrong CA).
+    const simulated = this.swarmInstance
+      ? (this.topology.simulated ?? []).filter((name) => !this.refusedByDesign.has(name))
+      : [];
     const all = [...this.topology.masters, ...this.topology.agents, ...simulated];
     for (const master of this.masters) {
       const seen = await master.api.endpointConnections().catch((error: Error) => error);

@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isHuntError } from '../errors.ts';
+import type { IncidentRecorder } from '../observe/incidents.ts';
+import { derivedRandom } from '../random.ts';
+import type { ReloadVia, StartedIcingaNode } from '../stack/icinga-node.ts';
+import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { delayBefore, type Schedule } from './schedule.ts';
+
+export interface StormOptions {
+  /** Storm steps; each reloads every target once. */
+  count: number;
+  /** Which masters: one by name, both at once, or both staggered by staggerMs. */
+  targets?: 'master1' | 'master2' | 'both' | 'staggered';
+  staggerMs?: number;
+  via?: ReloadVia;
+  schedule?: Schedule;
+  /** After each step every endpoint must be connected again within this (ms). */
+  reconnectDeadlineMs?: number;
+  /** Stop after this long whatever the count (ms). */
+  maxDurationMs?: number;
+  /** For 'stage' reloads: change the deployed content each time (default) or deploy the same. */
+  stageChanges?: boolean;
+  seed?: number;
+  /** Where incidents go (reload failures, reconnect timeouts, a master that went down). */
+  incidents?: IncidentRecorder;
+  /** Called after each step; a returned promise is awaited before the next (inject a fault here). */
+  onStep?: (step: number, finished: StepResult[]) => void | Promise<void>;
+}
+
+export interface StepResult {
+  master: string;
+  ok: boolean;
+  /** Signal -> new worker serving. */
+  barrierMs?: number;
+  /** Signal -> every endpoint connected again (undefined when the deadline passed). */
+  reconnectMs?: number;
+  error?: string;
+}
+
+export interface StormSummary {
+  steps: number;
+  reloads: number;
+  verified: number;
+  failed: number;
+  reconnectTimeouts: number;
+  mastersDown: string[];
+  durationMs: number;
+}
+
+/**
+ * Reloads masters over and over, each reload verified by the barrier and followed by a
+ * reconnect check; every reload is a pair of history events (reload-started, then
+ * reload-finished or reload-failed) with its durations. Bounded by count and time. A failing or
+ * dead master is an incident, never a crash of the storm; a dead master leaves the rotation.
+ */
+export async function reloadStorm(stack: StartedIcingaStack, options: StormOptions): Promise<StormSummary> {
+  const random = derivedRandom(options.seed ?? 1, 'reload-storm');
+  const schedule = options.schedule ?? { kind: 'asap' };
+  const deadline = Date.now() + (options.maxDurationMs ?? 24 * 3600_000);
+  const reconnectDeadline = options.reconnectDeadlineMs ?? 30_000;
+  const events = stack.history;
+  const summary: StormSummary = {
+    steps: 0,
+    reloads: 0,
+    verified: 0,
+    failed: 0,
+    reconnectTimeouts: 0,
+    mastersDown: [],
+    durationMs: 0,
+  };
+  const started = performance.now();
+  let alive = chooseTargets(stack, options.targets ?? 'both');
+
+  for (let step = 0; step < options.count && Date.now() < deadline && alive.length > 0; step++) {
+    await sleep(delayBefore(schedule, step, random));
+    const stepStart = performance.now();
+    const stageContent =
+      options.stageChanges === false ? undefined : `const HandshakeHunterDeploy = ${step}\n`;
+    const results = await Promise.all(
+      alive.map(async (master, index): Promise<StepResult & { t0: number; newPid?: number }> => {
+        if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
+        const t0 = performance.now();
+        events.record('reload', 'reload-started', {
+          step,
+          master: master.name,
+          via: options.via ?? 'signal',
+        });
+        summary.reloads++;
+        try {
+          const outcome = await master.reload({
+            via: options.via ?? 'signal',
+            timeoutMs: 60_000,
+            stageContent,
+          });
+          return { master: master.name, ok: true, barrierMs: outcome.ms, newPid: outcome.newPid, t0 };
+        } catch (error) {
+          return { master: master.name, ok: false, error: (error as Error).message, t0 };
+        }
+      }),
+    );
+    // One reconnect check for the step: every endpoint connected to every live master again.
+    let missing: string[] = [];
+    if (results.some((r) => r.ok)) {
+      const ready = await stack.ready({ timeoutMs: reconnectDeadline }).then(
+        () => true,
+        () => false,
+      );
+      if (!ready) missing = await stack.missingConnections();
+    }
+    const readyAt = performance.now();
+    for (const result of results) {
+      if (result.ok) {
+        summary.verified++;
+        const reconnectMs = missing.length === 0 ? Math.round(readyAt - result.t0) : undefined;
+        result.reconnectMs = reconnectMs;
+        events.record('reload', 'reload-finished', {
+          step,
+          master: result.master,
+          newPid: result.newPid,
+          barrierMs: result.barrierMs,
+          reconnectMs,
+          missing: missing.slice(0, 20),
+        });
+        continue;
+      }
+      summary.failed++;
+      const master = stack.node(result.master);
+      const down = !(await master.isRunning());
+      events.record('reload', 'reload-failed', {
+        step,
+        master: result.master,
+        error: result.error,
+        masterDown: down,
+      });
+      options.incidents?.report({
+        kind: down ? 'master-down' : 'reload-failed',
+        master: result.master,
+        summary: down
+          ? `${result.master} is not running any more (step ${step})`
+          : `reload of ${result.master} failed: ${result.error?.split('\n')[0]}`,
+        evidence: { 'error.txt': `${result.error}\n` },
+        dedupKey: down ? `master-down|${result.master}` : undefined,
+      });
+      if (down) {
+        summary.mastersDown.push(result.master);
+        alive = alive.filter((m) => m.name !== result.master);
+      }
+    }
+    if (missing.length > 0) {
+      summary.reconnectTimeouts++;
+      options.incidents?.report({
+        kind: 'reconnect-timeout',
+        summary: `not everything reconnected within ${reconnectDeadline} ms after step ${step}`,
+        reason: missing.map((m) => m.replace(/ does not see .*/, '')).join(','),
+        evidence: { [`missing-step-${step}.txt`]: `${missing.join('\n')}\n` },
+      });
+    }
+    summary.steps++;
+    events.record('reload', 'step-finished', { step, ms: Math.round(performance.now() - stepStart) });
+    await options.onStep?.(step, results);
+  }
+  summary.durationMs = Math.round(performance.now() - started);
+  events.record('reload', 'storm-finished', { ...summary });
+  return summary;
+}
+
+function chooseTargets(
+  stack: StartedIcingaStack,
+  targets: NonNullable<StormOptions['targets']>,
+): StartedIcingaNode[] {
+  if (targets === 'master1' || targets === 'master2') return [stack.node(targets)];
+  return stack.masters;
+}
