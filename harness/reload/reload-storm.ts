@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isHuntError } from '../errors.ts';
 import type { IncidentRecorder } from '../observe/incidents.ts';
 import { derivedRandom } from '../random.ts';
 import type { ReloadVia, StartedIcingaNode } from '../stack/icinga-node.ts';
