@@ -530,7 +530,7 @@ export class StartedIcingaStack implements AsyncDisposable {
     while (Date.now() < deadline) {
       missing = await this.missingConnections();
       if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
-      await sleep(200);
+      await sleep(100);
     }
     throw new HuntError(
       ErrorCodes.STACK_NOT_READY,

@@ -49,6 +49,8 @@ export class EndpointSession {
   state: SessionState = 'idle';
   /** Consecutive failed attempts: drives the backoff. */
   failures = 0;
+  /** Consecutive refused TCP connects (the master between workers): retried quickly. */
+  refusals = 0;
   lastReceivedAt = 0;
   lastSentAt = 0;
   /** When the last established connection ended (for reconnect timing). */
@@ -130,6 +132,7 @@ export class EndpointSession {
           established = true;
           this.state = 'established';
           this.failures = 0;
+          this.refusals = 0;
           this.hooks.onEstablished(this);
         }
         this.handle(raw);
@@ -142,6 +145,7 @@ export class EndpointSession {
       failureRecorded = true;
       if (!tcpAt) {
         // Refused or unreachable: the listener is down (a reload in progress), not a TLS matter.
+        if (error.code === 'ECONNREFUSED') this.refusals++;
         events.record('swarm', 'connect-failed', { ...fields, error: error.message, code: error.code });
       } else {
         events.record('swarm', 'handshake-failed', {

@@ -108,7 +108,7 @@ export class Swarm {
       maxConcurrentConnects: options.maxConcurrentConnects ?? 64,
       heartbeatMs: options.heartbeatMs ?? 20_000,
       silenceMs: options.silenceMs ?? 60_000,
-      baseMs: options.reconnect?.baseMs ?? 200,
+      baseMs: options.reconnect?.baseMs ?? 100,
       maxMs: options.reconnect?.maxMs ?? 10_000,
     };
     // One timer for every session's heartbeat and silence check, not thousands.
@@ -222,10 +222,15 @@ export class Swarm {
     if (this.stopping) return;
     // After a good connection: retry soon, spread over baseMs. After failures: exponential,
     // bounded by maxMs, with seeded jitter so runs repeat.
-    const ceiling = wasEstablished
-      ? this.options.baseMs
-      : Math.min(this.options.maxMs, this.options.baseMs * 2 ** Math.min(session.failures, 16));
-    const delay = wasEstablished ? this.random() * ceiling : ceiling * (0.5 + 0.5 * this.random());
+    // A refused connect is cheap and means the master is between workers (a reload takes
+    // ~0.7 s): retry on the base interval for the first 50 refusals, then back off as usual.
+    const refusedOnly = !wasEstablished && session.refusals === session.failures && session.refusals <= 50;
+    const ceiling =
+      wasEstablished || refusedOnly
+        ? this.options.baseMs
+        : Math.min(this.options.maxMs, this.options.baseMs * 2 ** Math.min(session.failures, 16));
+    const delay =
+      wasEstablished || refusedOnly ? this.random() * ceiling : ceiling * (0.5 + 0.5 * this.random());
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.enqueue(session);
