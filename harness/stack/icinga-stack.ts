@@ -1,12 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type Docker from 'dockerode';
-import { GenericContainer } from 'testcontainers';
-import { IcingaApiClient } from '../api/icinga-api.ts';
-import { KeylogFile } from '../capture/keylog-file.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -20,12 +13,10 @@ import { KeyCache } from '../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_4096 } from '../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import type { CheckPolicy } from '../swarm/check-policy.ts';
-import { icingaVersionNumber } from '../swarm/messages.ts';
-import { type EndpointFaults, Swarm } from '../swarm/swarm.ts';
+import type { EndpointFaults } from '../swarm/swarm.ts';
 import {
   type AgentConnection,
   API_PORT,
-  type ConfigFiles,
   type LogSeverity,
   type NodeSettings,
   renderAgentConfig,
@@ -33,8 +24,8 @@ import {
   type Topology,
   validateTopology,
 } from './icinga-config.ts';
-import { type NodeRole, StartedIcingaNode } from './icinga-node.ts';
-import { LogTail } from './log-tail.ts';
+import { startNode } from './node-starter.ts';
+import { StartedIcingaStack } from './started-icinga-stack.ts';
 
 const API_USER = 'hunt';
 
@@ -48,10 +39,6 @@ export interface SimulatedEndpointOptions {
   /** false: render them on the masters but do not connect (a benchmark connects them itself). */
   connect?: boolean;
 }
-
-// Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
-// up by its own labels instead (`hunt clean`). Read by testcontainers when a container starts.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 /**
  * A containerized Icinga 2 stack: 1 or 2 masters in an HA zone, real agents each in a zone of
@@ -298,308 +285,8 @@ export class IcingaStack {
   }
 }
 
-interface StartNodeInput {
-  docker: Docker;
-  run: RunFolder;
-  network: string;
-  image: string;
-  name: string;
-  role: NodeRole;
-  files: ConfigFiles;
-  certificates: Map<string, IssuedCertificate>;
-  ca: CertificateAuthority;
-  settings: NodeSettings;
-}
-
-async function startNode(input: StartNodeInput): Promise<StartedIcingaNode> {
-  const { docker, run, network, name, role } = input;
-  const certificate = input.certificates.get(name);
-  if (!certificate) throw new Error(`no certificate issued for ${name}`);
-  const logDir = join(run.dir, 'logs', name);
-  await mkdir(logDir, { recursive: true });
-  const containerLog = join(logDir, 'container.log');
-  const contents = [
-    ...Object.entries(input.files).map(([path, content]) => ({
-      content,
-      target: `/etc/icinga2/${path}`,
-      mode: 0o644,
-    })),
-    { content: certificate.certificatePem, target: `/var/lib/icinga2/certs/${name}.crt`, mode: 0o644 },
-    { content: certificate.privateKeyPem, target: `/var/lib/icinga2/certs/${name}.key`, mode: 0o600 },
-    { content: input.ca.certificatePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
-  ];
-  const container = await new GenericContainer(input.image)
-    .withName(`hh-${run.id}-${name}`)
-    .withHostname(name)
-    .withNetworkMode(network)
-    .withNetworkAliases(name)
-    .withLabels(harnessLabels({ [Labels.RUN]: run.id, [Labels.ROLE]: role }))
-    .withCopyContentToContainer(contents)
-    // icinga2.log lands in the run folder directly: evidence survives the container.
-    .withBindMounts([{ source: logDir, target: '/var/log/icinga2', mode: 'rw' }])
-    .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
-    .withStartupTimeout(60_000)
-    .start();
-  const address = container.getIpAddress(network);
-  const log = new LogTail(join(logDir, 'icinga2.log'));
-  const output = new LogTail(containerLog);
-  const api =
-    role === 'master' && input.settings.apiUser
-      ? new IcingaApiClient({
-          url: `https://${address}:${API_PORT}`,
-          servername: name,
-          ca: input.ca.certificatePem,
-          user: input.settings.apiUser.name,
-          password: input.settings.apiUser.password,
-          timeoutMs: 5_000,
-        })
-      : undefined;
-  const node = new StartedIcingaNode({ name, role, container, address, log, output, api, docker });
-  try {
-    await waitUntilServing(node, containerLog);
-  } catch (error) {
-    await node.stop();
-    throw error;
-  }
-  return node;
-}
-
-/** Masters: until the API answers. Agents: until the log says the listener is up. */
-async function waitUntilServing(node: StartedIcingaNode, containerLog: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (node.role === 'master') {
-      if (
-        await node.api.icingaApplication().then(
-          () => true,
-          () => false,
-        )
-      )
-        return;
-    } else if (
-      node.log.since(0).some((line) => /Started new listener|Reconnecting to endpoint/.test(line.text))
-    ) {
-      return;
-    }
-    if (!(await node.isRunning())) {
-      const output = await readFile(containerLog, 'utf8').catch(() => '');
-      const reasons = output
-        .split('\n')
-        .filter((line) => /critical|error|\^/i.test(line))
-        .slice(0, 20);
-      throw new HuntError(
-        ErrorCodes.CONFIG_INVALID,
-        `${node.name} exited at start: Icinga refused its configuration.\n${reasons.map((line) => `  ${line}`).join('\n')}\n` +
-          `Full output: ${containerLog}`,
-        { details: { node: node.name, reasons } },
-      );
-    }
-    await sleep(100);
-  }
-  throw new HuntError(
-    ErrorCodes.STACK_NOT_READY,
-    `${node.name} did not start serving within 60 s (see ${containerLog}).`,
-  );
-}
-
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
-export interface ReadyOptions {
-  timeoutMs?: number;
-}
-
-/** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
-export class StartedIcingaStack implements AsyncDisposable {
-  readonly run: RunFolder;
-  readonly network: string;
-  readonly topology: Topology;
-  readonly ca: CertificateAuthority;
-  readonly image: string;
-  private readonly docker: Docker;
-  private readonly settings: NodeSettings;
-  /** The run's event history (history.jsonl). */
-  readonly history: History;
-  private readonly nodes: StartedIcingaNode[] = [];
-  private stopped: StoppedIcingaStack | undefined;
-  private swarmInstance: Swarm | undefined;
-  private refusedByDesign = new Set<string>();
-  private keylog: KeylogFile | undefined;
-
-  constructor(init: {
-    docker: Docker;
-    run: RunFolder;
-    network: string;
-    topology: Topology;
-    ca: CertificateAuthority;
-    settings: NodeSettings;
-    image: string;
-    history: History;
-  }) {
-    this.history = init.history;
-    this.docker = init.docker;
-    this.run = init.run;
-    this.network = init.network;
-    this.topology = init.topology;
-    this.ca = init.ca;
-    this.settings = init.settings;
-    this.image = init.image;
-  }
-
-  /** @internal used while starting */
-  async addNode(node: StartedIcingaNode): Promise<void> {
-    this.nodes.push(node);
-  }
-
-  /** @internal used while starting */
-  async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
-    this.keylog = new KeylogFile(join(this.run.dir, 'keys', 'swarm.keylog'));
-    this.refusedByDesign = new Set(
-      Object.entries(options.faults ?? {})
-        .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
-        .map(([name]) => name),
-    );
-    const targets = [];
-    for (const master of this.masters) {
-      const { version } = await master.api.icingaApplication();
-      targets.push({
-        name: master.name,
-        host: master.address,
-        port: API_PORT,
-        version: icingaVersionNumber(version),
-      });
-    }
-    this.swarmInstance = await Swarm.start({
-      endpoints: this.topology.simulated ?? [],
-      targets,
-      ca: this.ca,
-      keySpec: options.keySpec,
-      checks: options.checks,
-      faults: options.faults,
-      seed,
-      keylog: this.keylog,
-      events: this.history,
-      maxConcurrentConnects: options.maxConcurrentConnects,
-    });
-  }
-
-  /** The simulated endpoints (a stack started without them has none). */
-  get swarm(): Swarm {
-    if (!this.swarmInstance)
-      throw new HuntError(
-        ErrorCodes.USAGE,
-        'This stack has no simulated endpoints: use withSimulatedEndpoints(n).',
-      );
-    return this.swarmInstance;
-  }
-
-  get masters(): StartedIcingaNode[] {
-    return this.topology.masters.map((name) => this.node(name));
-  }
-
-  get agents(): StartedIcingaNode[] {
-    return this.topology.agents.map((name) => this.node(name));
-  }
-
-  /** master(1) is master1. */
-  master(index: number): StartedIcingaNode {
-    return this.node(`master${index}`);
-  }
-
-  node(name: string): StartedIcingaNode {
-    const node = this.nodes.find((candidate) => candidate.name === name);
-    if (!node) throw new HuntError(ErrorCodes.USAGE, `This stack has no node "${name}".`);
-    return node;
-  }
-
-  /** The stack's config settings (API user and ticket salt included: never print them). */
-  get config(): Readonly<NodeSettings> {
-    return this.settings;
-  }
-
-  /**
-   * Resolves when every master sees every other endpoint of the stack connected (the other
-   * master and every agent), by the REST API. The error names what is still missing.
-   */
-  async ready(options: ReadyOptions = {}): Promise<{ ms: number }> {
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    const started = performance.now();
-    const deadline = Date.now() + timeoutMs;
-    let missing: string[] = [];
-    while (Date.now() < deadline) {
-      missing = await this.missingConnections();
-      if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
-      await sleep(100);
-    }
-    throw new HuntError(
-      ErrorCodes.STACK_NOT_READY,
-      `Stack not ready after ${Math.round(timeoutMs / 1000)} s: ${summarize(missing)}. Logs: ${join(this.run.dir, 'logs')}`,
-      { details: { missing } },
-    );
-  }
-
-  /** "master1 does not see agent-2" lines for every connection still missing. */
-  async missingConnections(): Promise<string[]> {
-    const missing: string[] = [];
-    // Simulated endpoints count only when this stack's swarm connects them (not with connect:
-    // false), and not those whose faults are meant to be refused (a padded chain, a wrong CA).
-    const simulated = this.swarmInstance
-      ? (this.topology.simulated ?? []).filter((name) => !this.refusedByDesign.has(name))
-      : [];
-    const all = [...this.topology.masters, ...this.topology.agents, ...simulated];
-    for (const master of this.masters) {
-      const seen = await master.api.endpointConnections().catch((error: Error) => error);
-      if (seen instanceof Error) {
-        missing.push(`${master.name} API not answering (${seen.message.split('\n')[0]})`);
-        continue;
-      }
-      for (const name of all) {
-        if (name !== master.name && seen.get(name) !== true)
-          missing.push(`${master.name} does not see ${name}`);
-      }
-    }
-    return missing;
-  }
-
-  async stop(): Promise<StoppedIcingaStack> {
-    if (this.stopped) return this.stopped;
-    await this.swarmInstance?.stop();
-    const removed: string[] = [];
-    await Promise.all(
-      this.nodes.map(async (node) => {
-        await node.stop();
-        removed.push(node.name);
-      }),
-    );
-    await this.docker
-      .getNetwork(this.network)
-      .remove()
-      .catch(() => undefined);
-    await this.keylog?.close();
-    await this.history.close();
-    this.stopped = new StoppedIcingaStack(this.run, removed);
-    return this.stopped;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-}
-
-/** What is left of a stack: its run folder (logs, run.json). */
-export class StoppedIcingaStack {
-  readonly run: RunFolder;
-  readonly removedNodes: string[];
-
-  constructor(run: RunFolder, removedNodes: string[]) {
-    this.run = run;
-    this.removedNodes = removedNodes;
-  }
-}
-
-function summarize(missing: string[]): string {
-  return missing.length <= 6
-    ? missing.join('; ')
-    : `${missing.slice(0, 6).join('; ')}; and ${missing.length - 6} more`;
-}
+export { StartedIcingaStack, StoppedIcingaStack } from './started-icinga-stack.ts';

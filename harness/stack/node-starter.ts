@@ -1,0 +1,123 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { GenericContainer } from 'testcontainers';
+import { IcingaApiClient } from '../api/icinga-api.ts';
+import { harnessLabels, Labels } from '../engine/labels.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { RunFolder } from '../history/run-folder.ts';
+import type { CertificateAuthority, IssuedCertificate } from '../pki/certificate-authority.ts';
+import { API_PORT, type ConfigFiles, type NodeSettings } from './icinga-config.ts';
+import { type NodeRole, StartedIcingaNode } from './icinga-node.ts';
+import { LogTail } from './log-tail.ts';
+
+// Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
+// up by its own labels instead (`hunt clean`). Read by testcontainers when a container starts.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+export interface StartNodeInput {
+  docker: Docker;
+  run: RunFolder;
+  network: string;
+  image: string;
+  name: string;
+  role: NodeRole;
+  files: ConfigFiles;
+  certificates: Map<string, IssuedCertificate>;
+  ca: CertificateAuthority;
+  settings: NodeSettings;
+}
+
+/** Starts one Icinga 2 container of a stack and waits until it serves. */
+export async function startNode(input: StartNodeInput): Promise<StartedIcingaNode> {
+  const { docker, run, network, name, role } = input;
+  const certificate = input.certificates.get(name);
+  if (!certificate) throw new Error(`no certificate issued for ${name}`);
+  const logDir = join(run.dir, 'logs', name);
+  await mkdir(logDir, { recursive: true });
+  const containerLog = join(logDir, 'container.log');
+  const contents = [
+    ...Object.entries(input.files).map(([path, content]) => ({
+      content,
+      target: `/etc/icinga2/${path}`,
+      mode: 0o644,
+    })),
+    { content: certificate.certificatePem, target: `/var/lib/icinga2/certs/${name}.crt`, mode: 0o644 },
+    { content: certificate.privateKeyPem, target: `/var/lib/icinga2/certs/${name}.key`, mode: 0o600 },
+    { content: input.ca.certificatePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
+  ];
+  const container = await new GenericContainer(input.image)
+    .withName(`hh-${run.id}-${name}`)
+    .withHostname(name)
+    .withNetworkMode(network)
+    .withNetworkAliases(name)
+    .withLabels(harnessLabels({ [Labels.RUN]: run.id, [Labels.ROLE]: role }))
+    .withCopyContentToContainer(contents)
+    // icinga2.log lands in the run folder directly: evidence survives the container.
+    .withBindMounts([{ source: logDir, target: '/var/log/icinga2', mode: 'rw' }])
+    .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
+    .withStartupTimeout(60_000)
+    .start();
+  const address = container.getIpAddress(network);
+  const log = new LogTail(join(logDir, 'icinga2.log'));
+  const output = new LogTail(containerLog);
+  const api =
+    role === 'master' && input.settings.apiUser
+      ? new IcingaApiClient({
+          url: `https://${address}:${API_PORT}`,
+          servername: name,
+          ca: input.ca.certificatePem,
+          user: input.settings.apiUser.name,
+          password: input.settings.apiUser.password,
+          timeoutMs: 5_000,
+        })
+      : undefined;
+  const node = new StartedIcingaNode({ name, role, container, address, log, output, api, docker });
+  try {
+    await waitUntilServing(node, containerLog);
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+  return node;
+}
+
+/** Masters: until the API answers. Agents: until the log says the listener is up. */
+async function waitUntilServing(node: StartedIcingaNode, containerLog: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (node.role === 'master') {
+      if (
+        await node.api.icingaApplication().then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
+    } else if (
+      node.log.since(0).some((line) => /Started new listener|Reconnecting to endpoint/.test(line.text))
+    ) {
+      return;
+    }
+    if (!(await node.isRunning())) {
+      const output = await readFile(containerLog, 'utf8').catch(() => '');
+      const reasons = output
+        .split('\n')
+        .filter((line) => /critical|error|\^/i.test(line))
+        .slice(0, 20);
+      throw new HuntError(
+        ErrorCodes.CONFIG_INVALID,
+        `${node.name} exited at start: Icinga refused its configuration.\n${reasons.map((line) => `  ${line}`).join('\n')}\n` +
+          `Full output: ${containerLog}`,
+        { details: { node: node.name, reasons } },
+      );
+    }
+    await sleep(100);
+  }
+  throw new HuntError(
+    ErrorCodes.STACK_NOT_READY,
+    `${node.name} did not start serving within 60 s (see ${containerLog}).`,
+  );
+}

@@ -1,0 +1,211 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { KeylogFile } from '../capture/keylog-file.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { History } from '../history/history.ts';
+import type { RunFolder } from '../history/run-folder.ts';
+import type { CertificateAuthority } from '../pki/certificate-authority.ts';
+import { icingaVersionNumber } from '../swarm/messages.ts';
+import { Swarm } from '../swarm/swarm.ts';
+import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
+import type { StartedIcingaNode } from './icinga-node.ts';
+import type { SimulatedEndpointOptions } from './icinga-stack.ts';
+
+export interface ReadyOptions {
+  timeoutMs?: number;
+}
+
+/** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
+export class StartedIcingaStack implements AsyncDisposable {
+  readonly run: RunFolder;
+  readonly network: string;
+  readonly topology: Topology;
+  readonly ca: CertificateAuthority;
+  readonly image: string;
+  private readonly docker: Docker;
+  private readonly settings: NodeSettings;
+  /** The run's event history (history.jsonl). */
+  readonly history: History;
+  private readonly nodes: StartedIcingaNode[] = [];
+  private stopped: StoppedIcingaStack | undefined;
+  private swarmInstance: Swarm | undefined;
+  private refusedByDesign = new Set<string>();
+  private keylog: KeylogFile | undefined;
+
+  constructor(init: {
+    docker: Docker;
+    run: RunFolder;
+    network: string;
+    topology: Topology;
+    ca: CertificateAuthority;
+    settings: NodeSettings;
+    image: string;
+    history: History;
+  }) {
+    this.history = init.history;
+    this.docker = init.docker;
+    this.run = init.run;
+    this.network = init.network;
+    this.topology = init.topology;
+    this.ca = init.ca;
+    this.settings = init.settings;
+    this.image = init.image;
+  }
+
+  /** @internal used while starting */
+  async addNode(node: StartedIcingaNode): Promise<void> {
+    this.nodes.push(node);
+  }
+
+  /** @internal used while starting */
+  async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
+    this.keylog = new KeylogFile(join(this.run.dir, 'keys', 'swarm.keylog'));
+    this.refusedByDesign = new Set(
+      Object.entries(options.faults ?? {})
+        .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
+        .map(([name]) => name),
+    );
+    const targets = [];
+    for (const master of this.masters) {
+      const { version } = await master.api.icingaApplication();
+      targets.push({
+        name: master.name,
+        host: master.address,
+        port: API_PORT,
+        version: icingaVersionNumber(version),
+      });
+    }
+    this.swarmInstance = await Swarm.start({
+      endpoints: this.topology.simulated ?? [],
+      targets,
+      ca: this.ca,
+      keySpec: options.keySpec,
+      checks: options.checks,
+      faults: options.faults,
+      seed,
+      keylog: this.keylog,
+      events: this.history,
+      maxConcurrentConnects: options.maxConcurrentConnects,
+    });
+  }
+
+  /** The simulated endpoints (a stack started without them has none). */
+  get swarm(): Swarm {
+    if (!this.swarmInstance)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'This stack has no simulated endpoints: use withSimulatedEndpoints(n).',
+      );
+    return this.swarmInstance;
+  }
+
+  get masters(): StartedIcingaNode[] {
+    return this.topology.masters.map((name) => this.node(name));
+  }
+
+  get agents(): StartedIcingaNode[] {
+    return this.topology.agents.map((name) => this.node(name));
+  }
+
+  /** master(1) is master1. */
+  master(index: number): StartedIcingaNode {
+    return this.node(`master${index}`);
+  }
+
+  node(name: string): StartedIcingaNode {
+    const node = this.nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new HuntError(ErrorCodes.USAGE, `This stack has no node "${name}".`);
+    return node;
+  }
+
+  /** The stack's config settings (API user and ticket salt included: never print them). */
+  get config(): Readonly<NodeSettings> {
+    return this.settings;
+  }
+
+  /**
+   * Resolves when every master sees every other endpoint of the stack connected (the other
+   * master and every agent), by the REST API. The error names what is still missing.
+   */
+  async ready(options: ReadyOptions = {}): Promise<{ ms: number }> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const started = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    let missing: string[] = [];
+    while (Date.now() < deadline) {
+      missing = await this.missingConnections();
+      if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
+      await sleep(100);
+    }
+    throw new HuntError(
+      ErrorCodes.STACK_NOT_READY,
+      `Stack not ready after ${Math.round(timeoutMs / 1000)} s: ${summarize(missing)}. Logs: ${join(this.run.dir, 'logs')}`,
+      { details: { missing } },
+    );
+  }
+
+  /** "master1 does not see agent-2" lines for every connection still missing. */
+  async missingConnections(): Promise<string[]> {
+    const missing: string[] = [];
+    // Simulated endpoints count only when this stack's swarm connects them (not with connect:
+    // false), and not those whose faults are meant to be refused (a padded chain, a wrong CA).
+    const simulated = this.swarmInstance
+      ? (this.topology.simulated ?? []).filter((name) => !this.refusedByDesign.has(name))
+      : [];
+    const all = [...this.topology.masters, ...this.topology.agents, ...simulated];
+    for (const master of this.masters) {
+      const seen = await master.api.endpointConnections().catch((error: Error) => error);
+      if (seen instanceof Error) {
+        missing.push(`${master.name} API not answering (${seen.message.split('\n')[0]})`);
+        continue;
+      }
+      for (const name of all) {
+        if (name !== master.name && seen.get(name) !== true)
+          missing.push(`${master.name} does not see ${name}`);
+      }
+    }
+    return missing;
+  }
+
+  async stop(): Promise<StoppedIcingaStack> {
+    if (this.stopped) return this.stopped;
+    await this.swarmInstance?.stop();
+    const removed: string[] = [];
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        await node.stop();
+        removed.push(node.name);
+      }),
+    );
+    await this.docker
+      .getNetwork(this.network)
+      .remove()
+      .catch(() => undefined);
+    await this.keylog?.close();
+    await this.history.close();
+    this.stopped = new StoppedIcingaStack(this.run, removed);
+    return this.stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** What is left of a stack: its run folder (logs, run.json). */
+export class StoppedIcingaStack {
+  readonly run: RunFolder;
+  readonly removedNodes: string[];
+
+  constructor(run: RunFolder, removedNodes: string[]) {
+    this.run = run;
+    this.removedNodes = removedNodes;
+  }
+}
+
+function summarize(missing: string[]): string {
+  return missing.length <= 6
+    ? missing.join('; ')
+    : `${missing.slice(0, 6).join('; ')}; and ${missing.length - 6} more`;
+}
