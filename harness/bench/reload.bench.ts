@@ -4,13 +4,13 @@
  * (SIGHUP -> new pid in the API, polled tightly) in the same run, on the same stack.
  */
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { silentProgress } from '../progress.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { bareSighupReload } from './bare-reload.ts';
 import { ratio } from './stats.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
@@ -21,15 +21,7 @@ const { docker } = await ensureEngine(silentProgress);
 async function bareRate(stack: StartedIcingaStack): Promise<number> {
   const master = stack.master(1);
   const started = performance.now();
-  for (let i = 0; i < reloads; i++) {
-    const before = (await master.api.icingaApplication()).pid;
-    await docker.getContainer(master.container.getId()).kill({ signal: 'SIGHUP' });
-    for (;;) {
-      const now = await master.api.icingaApplication().catch(() => undefined);
-      if (now && now.pid !== before) break;
-      await sleep(10);
-    }
-  }
+  for (let i = 0; i < reloads; i++) await bareSighupReload(docker, master);
   return (reloads * 3600_000) / (performance.now() - started);
 }
 

@@ -9,13 +9,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { silentProgress } from '../progress.ts';
-import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { IcingaStack } from '../stack/icinga-stack.ts';
+import { bareSighupReload } from './bare-reload.ts';
 import { ratio, summarize } from './stats.ts';
+
+const { docker } = await ensureEngine(silentProgress);
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
 const reloads = Number(process.env.HH_BENCH_RELOADS ?? 50);
@@ -43,20 +45,6 @@ async function timeToReady(
     };
   } finally {
     await stack.stop();
-  }
-}
-
-/** SIGHUP and poll the worker pid as tightly as a bare script would: the floor. */
-async function bareReload(stack: StartedIcingaStack): Promise<number> {
-  const master = stack.master(1);
-  const before = (await master.api.icingaApplication()).pid;
-  const { docker } = await ensureEngine(silentProgress);
-  const started = performance.now();
-  await docker.getContainer(master.container.getId()).kill({ signal: 'SIGHUP' });
-  for (;;) {
-    const now = await master.api.icingaApplication().catch(() => undefined);
-    if (now && now.pid !== before) return performance.now() - started;
-    await sleep(10);
   }
 }
 
@@ -94,7 +82,7 @@ try {
     await stack.ready({ timeoutMs: 60_000 });
     barrier.push(performance.now() - started);
     barrierOnly.push(outcome.ms);
-    bare.push(await bareReload(stack));
+    bare.push(await bareSighupReload(docker, stack.master(1)));
     await stack.ready({ timeoutMs: 60_000 });
   }
   const b = summarize(barrier.map(Math.round));
