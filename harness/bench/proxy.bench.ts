@@ -1,6 +1,6 @@
 /**
  * npm run bench:proxy — loopback direct vs through the chaos proxy (no toxics) vs socat, in one
- * run: throughput of a 1 GiB transfer, added latency p50/p99 of small request/response round
+ * run: throughput of 1 GiB transfers each way (rounds interleaved, medians), added latency p50/p99 of small request/response round
  * trips, and 5,000 concurrent connections held. Each proxy runs in a process of its own.
  * Goals: >= 80% of direct throughput, p99 added latency under 1 ms, ahead of socat.
  */
@@ -10,20 +10,29 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
-import { ratio, summarize } from './stats.ts';
+import { percentile, ratio, summarize } from './stats.ts';
 
 const GIB = Number(process.env.HH_BENCH_BYTES ?? 1024 ** 3);
 const ROUND_TRIPS = 5000;
+const ROUNDS = Number(process.env.HH_BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.HH_BENCH_CONNECTIONS ?? 5000);
 
-/** A server that discards uploads and echoes anything shorter than 1 KiB (pings). */
+const DOWNLOAD = Buffer.from('download\n');
+
+/**
+ * A server that discards uploads, echoes anything shorter than 1 KiB (pings), and answers the
+ * word "download" with GIB bytes.
+ */
 async function target(): Promise<{ server: Server; port: number; received: () => number }> {
   let received = 0;
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
     socket.on('data', (data: Buffer) => {
-      received += data.length;
-      if (data.length < 1024) socket.write(data);
+      if (data.equals(DOWNLOAD)) void send(socket, GIB).then(() => socket.end());
+      else {
+        received += data.length;
+        if (data.length < 1024) socket.write(data);
+      }
     });
   });
   server.maxConnections = CONNECTIONS * 2;
@@ -32,18 +41,52 @@ async function target(): Promise<{ server: Server; port: number; received: () =>
   return { server, port: (server.address() as { port: number }).port, received: () => received };
 }
 
-async function throughput(port: number, sink: () => number): Promise<number> {
+async function send(socket: Socket, bytes: number): Promise<void> {
+  const block = Buffer.alloc(1024 * 1024, 1);
+  for (let sent = 0; sent < bytes && !socket.destroyed; sent += block.length) {
+    if (!socket.write(block)) await drainedOrClosed(socket);
+  }
+}
+
+function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+/** MiB/s of GIB bytes sent to the target through `port`. */
+async function upload(port: number, sink: () => number): Promise<number> {
   const start = sink();
   const socket = connect({ host: '127.0.0.1', port });
   await once(socket, 'connect');
-  const block = Buffer.alloc(1024 * 1024, 1);
   const started = performance.now();
-  for (let sent = 0; sent < GIB; sent += block.length) {
-    if (!socket.write(block)) await once(socket, 'drain');
-  }
-  while (sink() - start < GIB) await new Promise((resolve) => setImmediate(resolve));
+  await send(socket, GIB);
+  while (sink() - start < GIB) await new Promise((resolve) => setTimeout(resolve, 1));
   const seconds = (performance.now() - started) / 1000;
   socket.destroy();
+  return GIB / 1024 ** 2 / seconds;
+}
+
+/** MiB/s of GIB bytes sent by the target through `port`. */
+async function download(port: number): Promise<number> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  let got = 0;
+  socket.on('data', (data: Buffer) => {
+    got += data.length;
+  });
+  const started = performance.now();
+  socket.write(DOWNLOAD);
+  await once(socket, 'end');
+  const seconds = (performance.now() - started) / 1000;
+  socket.destroy();
+  if (got !== GIB) throw new Error(`download through port ${port}: got ${got} of ${GIB} bytes`);
   return GIB / 1024 ** 2 / seconds;
 }
 
@@ -116,71 +159,105 @@ async function listening(port: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after 10 s`);
 }
 
+/** A port nothing listens on right now (the kernel's choice, so outside the ports in use). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 async function startSocat(
   upstream: number,
 ): Promise<{ port: number; child: ChildProcess; rss: () => Promise<number> }> {
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    'socat',
-    [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,backlog=4096`, `TCP:127.0.0.1:${upstream}`],
-    { stdio: 'ignore' },
-  );
-  await listening(port);
-  return {
-    port,
-    child,
-    // socat forks one process per connection: sum them all.
-    rss: async () => {
-      const out = execSync(`ps --ppid ${child.pid} -o rss= ; ps -p ${child.pid} -o rss=`).toString();
-      return Math.round(out.split('\n').reduce((sum, line) => sum + (Number(line.trim()) || 0), 0) / 1000);
-    },
-  };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      'socat',
+      [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,backlog=4096`, `TCP:127.0.0.1:${upstream}`],
+      { stdio: 'ignore' },
+    );
+    try {
+      await listening(port);
+    } catch (error) {
+      child.kill();
+      if (attempt === 3) throw error;
+      continue; // someone took the port between the probe and socat's bind: another one
+    }
+    return {
+      port,
+      child,
+      // socat forks one process per connection: sum them all.
+      rss: async () => {
+        const out = execSync(`ps --ppid ${child.pid} -o rss= ; ps -p ${child.pid} -o rss=`).toString();
+        return Math.round(out.split('\n').reduce((sum, line) => sum + (Number(line.trim()) || 0), 0) / 1000);
+      },
+    };
+  }
 }
 
 const { server, port: upstream, received } = await target();
-const report: Record<string, unknown> = { bytes: GIB, roundTrips: ROUND_TRIPS, connections: CONNECTIONS };
-const direct = { mbps: await throughput(upstream, received), rtt: summarize(await roundTrips(upstream)) };
-const results: Record<
-  string,
-  { mbps: number; rtt: ReturnType<typeof summarize>; holdMs: number; rssMb: number }
-> = {};
-for (const [name, start] of [
-  ['chaos proxy', startOurs],
-  ['socat', startSocat],
-] as const) {
-  const proxy = await start(upstream);
-  try {
-    const mbps = await throughput(proxy.port, received);
+type Transfer = { upload: number[]; download: number[] };
+const transfers: Record<string, Transfer> = {};
+const report: Record<string, unknown> = {
+  bytes: GIB,
+  rounds: ROUNDS,
+  roundTrips: ROUND_TRIPS,
+  connections: CONNECTIONS,
+};
+const proxies: Record<string, Awaited<ReturnType<typeof startOurs>>> = {};
+// Rounds interleave the three paths so that a noisy neighbour on this shared machine hits all
+// of them alike; each figure is the median of its rounds.
+try {
+  proxies['chaos proxy'] = await startOurs(upstream);
+  proxies.socat = await startSocat(upstream);
+  const ports: Record<string, number> = { direct: upstream };
+  for (const [name, proxy] of Object.entries(proxies)) ports[name] = proxy.port;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, port] of Object.entries(ports)) {
+      transfers[name] ??= { upload: [], download: [] };
+      transfers[name].upload.push(await upload(port, received));
+      transfers[name].download.push(await download(port));
+    }
+  }
+  const direct = { rtt: summarize(await roundTrips(upstream)) };
+  const results: Record<string, { rtt: ReturnType<typeof summarize>; holdMs: number; rssMb: number }> = {};
+  for (const [name, proxy] of Object.entries(proxies)) {
     const rtt = summarize(await roundTrips(proxy.port));
     const held = await holdConnections(proxy.port);
     const rssMb = await proxy.rss();
     for (const socket of held.sockets) socket.destroy();
-    results[name] = { mbps, rtt, holdMs: held.ms, rssMb };
-  } finally {
-    proxy.child.kill();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    results[name] = { rtt, holdMs: held.ms, rssMb };
   }
-}
-server.close();
-report.direct = direct;
-report.proxies = results;
+  report.transfers = transfers;
+  report.direct = direct;
+  report.proxies = results;
 
-const fmt = (n: number) => n.toFixed(0);
-console.log(
-  `loopback, ${fmt(GIB / 1024 ** 2)} MiB transfer, ${ROUND_TRIPS} round trips of 64 bytes, ${CONNECTIONS} connections held:`,
-);
-console.log(
-  `  direct       ${fmt(direct.mbps)} MiB/s   rtt p50 ${fmt(direct.rtt.p50)} µs  p99 ${fmt(direct.rtt.p99)} µs`,
-);
-for (const [name, r] of Object.entries(results)) {
+  const fmt = (n: number) => n.toFixed(0);
+  const mib = (name: string, way: keyof Transfer) => percentile(transfers[name]?.[way] ?? [], 50);
   console.log(
-    `  ${name.padEnd(12)} ${fmt(r.mbps)} MiB/s (${ratio(r.mbps, direct.mbps)} direct)   added rtt p50 ${fmt(r.rtt.p50 - direct.rtt.p50)} µs  p99 ${fmt(r.rtt.p99 - direct.rtt.p99)} µs   ` +
-      `${CONNECTIONS} conns in ${r.holdMs} ms, RSS ${r.rssMb} MB`,
+    `loopback, ${fmt(GIB / 1024 ** 2)} MiB each way x ${ROUNDS} rounds (medians), ${ROUND_TRIPS} round trips of 64 bytes, ${CONNECTIONS} connections held:`,
   );
+  console.log(
+    `  direct       up ${fmt(mib('direct', 'upload'))} MiB/s  down ${fmt(mib('direct', 'download'))} MiB/s   rtt p50 ${fmt(direct.rtt.p50)} µs  p99 ${fmt(direct.rtt.p99)} µs`,
+  );
+  for (const [name, r] of Object.entries(results)) {
+    const up = mib(name, 'upload');
+    const down = mib(name, 'download');
+    console.log(
+      `  ${name.padEnd(12)} up ${fmt(up)} MiB/s (${ratio(up, mib('direct', 'upload'))} direct)  down ${fmt(down)} MiB/s (${ratio(down, mib('direct', 'download'))} direct)   ` +
+        `added rtt p50 ${fmt(r.rtt.p50 - direct.rtt.p50)} µs  p99 ${fmt(r.rtt.p99 - direct.rtt.p99)} µs   ${CONNECTIONS} conns in ${r.holdMs} ms, RSS ${r.rssMb} MB`,
+    );
+  }
+  console.log(
+    `  chaos proxy / socat throughput: up ${ratio(mib('chaos proxy', 'upload'), mib('socat', 'upload'))}  down ${ratio(mib('chaos proxy', 'download'), mib('socat', 'download'))}`,
+  );
+} finally {
+  for (const proxy of Object.values(proxies)) proxy.child.kill();
+  server.close();
 }
-const ours = results['chaos proxy'];
-const socat = results.socat;
-if (ours && socat) console.log(`  chaos proxy / socat throughput: ${ratio(ours.mbps, socat.mbps)}`);
 const out = join(resultsDir(), 'bench', `proxy-${Date.now()}.json`);
 await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`written: ${out}`);

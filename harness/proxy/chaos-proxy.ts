@@ -123,7 +123,10 @@ export class ChaosProxy {
 
   async enable(): Promise<void> {
     if (this.server) return;
-    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    // pauseOnConnect: the connection takes the accepted socket over before it reads (large-reads.ts).
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
+      this.accept(socket),
+    );
     server.on('error', () => undefined);
     server.listen(this.listenAddress.port, this.listenAddress.host);
     try {

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import { derivedRandom } from '../random.ts';
 import type { ActiveToxic, ChaosProxy } from './chaos-proxy.ts';
+import { adoptWithLargeReads, largeReads } from './large-reads.ts';
 import { serverNameOf, TlsRecordReader } from './tls-records.ts';
 import type { Chunk, LinkOutput, Stream, ToxicLink } from './toxic.ts';
 
@@ -24,17 +25,29 @@ export class ProxyConnection {
   private readonly proxy: ChaosProxy;
   private readonly pumps: Record<Stream, DirectionPump>;
 
-  constructor(proxy: ChaosProxy, id: number, client: Socket) {
+  /** `accepted` comes from a server with pauseOnConnect: it has not read anything yet. */
+  constructor(proxy: ChaosProxy, id: number, accepted: Socket) {
     this.proxy = proxy;
     this.id = id;
+    // Reads are delivered on later ticks, when the pumps exist.
+    const { socket: client, adopted } = adoptWithLargeReads(accepted, (data, release) =>
+      this.pumps.upstream.receive(data, release),
+    );
     this.client = client;
     this.peer = (client.remoteAddress ?? '').replace(/^::ffff:/, '');
-    this.server = connect({ host: proxy.upstream.host, port: proxy.upstream.port, allowHalfOpen: true });
+    this.server = connect({
+      host: proxy.upstream.host,
+      port: proxy.upstream.port,
+      allowHalfOpen: true,
+      onread: largeReads((data, release) => this.pumps.downstream.receive(data, release)),
+    });
     for (const socket of [client, this.server]) socket.setNoDelay(true);
     this.pumps = {
       upstream: new DirectionPump(this, 'upstream', client, this.server),
       downstream: new DirectionPump(this, 'downstream', this.server, client),
     };
+    if (!adopted) client.on('data', (data: Buffer) => this.pumps.upstream.receive(data));
+    client.resume();
     this.server.on('error', (error: Error & { code?: string }) => {
       if (!this.server.remoteAddress && !this.closed) proxy.upstreamFailed(this, error);
       this.finish(`upstream: ${error.code ?? error.message}`);
@@ -134,9 +147,10 @@ export class ProxyConnection {
 }
 
 /**
- * One direction of a connection. With no toxic for this direction, bytes go straight from one
- * socket to the other (pausing on backpressure). Otherwise each chunk goes through the active
- * toxics in order, one chunk at a time, so every toxic sees the stream in sequence.
+ * One direction of a connection; its source socket's reads arrive at receive(). With no toxic
+ * for this direction, bytes go straight from one socket to the other (pausing on backpressure).
+ * Otherwise each chunk goes through the active toxics in order, one chunk at a time, so every
+ * toxic sees the stream in sequence.
  */
 class DirectionPump {
   private readonly connection: ProxyConnection;
@@ -158,7 +172,6 @@ class DirectionPump {
     this.source = source;
     this.sink = sink;
     this.sniReader = stream === 'upstream' ? new TlsRecordReader() : undefined;
-    source.on('data', (data: Buffer) => this.onData(data));
     source.on('end', () => {
       if (this.queue.length === 0 && !this.running && this.links.size === 0) this.end();
       else this.enqueue(END);
@@ -176,12 +189,13 @@ class DirectionPump {
     this.queue.length = 0;
   }
 
-  private onData(data: Buffer): void {
+  /** One read from the source socket. */
+  receive(data: Buffer, release?: () => void): void {
     this.connection.bytes[this.stream] += data.length;
     if (this.sniReader && this.connection.sni === undefined) this.readServerName(data);
     const toxics = this.connection.proxyToxics(this.stream);
     if (toxics.length === 0 && this.links.size === 0 && !this.running) {
-      if (!this.sink.write(data)) {
+      if (!this.sink.write(data, release)) {
         this.source.pause();
         this.sink.once('drain', () => this.source.resume());
       }
