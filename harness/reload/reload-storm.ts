@@ -100,7 +100,8 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     // One reconnect check for the step: every endpoint connected to every live master again.
     let missing: string[] = [];
     if (results.some((r) => r.ok)) {
-      const ready = await stack.ready({ timeoutMs: reconnectDeadline }).then(
+      const reloaded = results.filter((r) => r.ok).map((r) => ({ master: r.master, since: r.t0 }));
+      const ready = await stack.reconnected(reloaded, { timeoutMs: reconnectDeadline }).then(
         () => true,
         () => false,
       );

@@ -14,6 +14,8 @@ import type { SimulatedEndpointOptions } from './icinga-stack.ts';
 
 export interface ReadyOptions {
   timeoutMs?: number;
+  /** Pause between two API checks (default 100 ms). */
+  pollMs?: number;
 }
 
 /** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
@@ -136,13 +138,38 @@ export class StartedIcingaStack implements AsyncDisposable {
     while (Date.now() < deadline) {
       missing = await this.missingConnections();
       if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
-      await sleep(100);
+      await sleep(options.pollMs ?? 100);
     }
     throw new HuntError(
       ErrorCodes.STACK_NOT_READY,
       `Stack not ready after ${Math.round(timeoutMs / 1000)} s: ${summarize(missing)}. Logs: ${join(this.run.dir, 'logs')}`,
       { details: { missing } },
     );
+  }
+
+  /**
+   * After reloads (each master with the performance.now() time of its signal): resolves when the
+   * stack is ready again, like ready(). With a swarm, first waits for the simulated endpoints of
+   * those masters to come back, event by event, so the API is asked once the wave is over
+   * instead of every 100 ms during it (each check costs the busy master a request).
+   */
+  async reconnected(reloads: Array<{ master: string; since: number }>, options: ReadyOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const started = performance.now();
+    if (this.swarmInstance && reloads.length > 0) {
+      const swarm = this.swarmInstance;
+      await Promise.all(
+        reloads.map(({ master, since }) => {
+          const sessions = swarm.sessions.filter(
+            (s) => s.target.name === master && !this.refusedByDesign.has(s.endpoint),
+          );
+          return swarm.waitReconnected(sessions, since, timeoutMs);
+        }),
+      );
+    }
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    await this.ready({ timeoutMs: left, pollMs: options.pollMs ?? 25 });
+    return { ms: Math.round(performance.now() - started) };
   }
 
   /** "master1 does not see agent-2" lines for every connection still missing. */

@@ -55,6 +55,8 @@ export class EndpointSession {
   lastSentAt = 0;
   /** When the last established connection ended (for reconnect timing). */
   disconnectedAt: number | undefined;
+  /** performance.now() when the current (or last) connection was established. */
+  establishedAt: number | undefined;
   private socket: TLSSocket | undefined;
   private readonly context: SecureContext;
   private readonly hooks: SessionHooks;
@@ -131,6 +133,7 @@ export class EndpointSession {
           // a message from the master proves it accepted us.
           established = true;
           this.state = 'established';
+          this.establishedAt = performance.now();
           this.failures = 0;
           this.refusals = 0;
           this.hooks.onEstablished(this);

@@ -143,6 +143,31 @@ t.test('after the master drops everyone, every endpoint reconnects and the time 
   t.equal(swarm.counters.disconnects, 20);
 });
 
+t.test('waitReconnected resolves when every session came back after the mark, not before', async (t) => {
+  const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
+  const master = await fakeMaster(t, ca);
+  const swarm = await Swarm.start({
+    endpoints: Array.from({ length: 20 }, (_, i) => `sim-${i + 1}`),
+    targets: [master.target],
+    ca,
+    seed: 4,
+  });
+  t.teardown(() => swarm.stop());
+  t.ok(await swarm.waitAllEstablished(5000));
+  const since = performance.now();
+  t.equal(
+    await swarm.waitReconnected(swarm.sessions, since, 300),
+    false,
+    'sessions still on their old connections do not count',
+  );
+  const mark = performance.now();
+  const waiting = swarm.waitReconnected(swarm.sessions, mark, 5000);
+  master.dropAll();
+  t.equal(await waiting, true, 'every session reconnected');
+  t.ok(swarm.sessions.every((s) => s.state === 'established' && (s.establishedAt ?? 0) >= mark));
+  t.equal(await swarm.waitReconnected(swarm.sessions, mark, 10), true, 'already satisfied: at once');
+});
+
 t.test('a master that is down is a connect failure, not a TLS failure', async (t) => {
   const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
   const swarm = await Swarm.start({

@@ -75,6 +75,12 @@ export interface ReconnectSample {
 
 const MAX_RECONNECT_SAMPLES = 100_000;
 
+interface ReconnectWaiter {
+  pending: Set<EndpointSession>;
+  since: number;
+  done(ok: boolean): void;
+}
+
 /** Many simulated endpoints in one process, each connected to every master. */
 export class Swarm {
   readonly sessions: EndpointSession[] = [];
@@ -92,6 +98,7 @@ export class Swarm {
   private readonly queued = new Set<EndpointSession>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private inFlight = 0;
+  private readonly reconnectWaiters = new Set<ReconnectWaiter>();
   private stopping = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly random: Random;
@@ -163,6 +170,31 @@ export class Swarm {
     return false;
   }
 
+  /**
+   * Resolves true once every given session has been established at or after `since`
+   * (performance.now() time: a reload's signal), false at the deadline. Event-driven: the wave
+   * of reconnects after a reload is watched as it happens, not polled.
+   */
+  waitReconnected(sessions: EndpointSession[], since: number, timeoutMs: number): Promise<boolean> {
+    const pending = new Set(
+      sessions.filter((s) => !(s.state === 'established' && (s.establishedAt ?? -1) >= since)),
+    );
+    if (pending.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter: ReconnectWaiter = {
+        pending,
+        since,
+        done: (ok) => {
+          clearTimeout(timer);
+          this.reconnectWaiters.delete(waiter);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      this.reconnectWaiters.add(waiter);
+    });
+  }
+
   /** Reconnect times recorded after `since` (ms since the epoch). */
   reconnects(since = 0): ReconnectSample[] {
     return this.samples.filter((sample) => sample.at >= since);
@@ -175,6 +207,7 @@ export class Swarm {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.tickTimer);
+    for (const waiter of this.reconnectWaiters) waiter.done(false);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
@@ -211,6 +244,10 @@ export class Swarm {
       if (this.samples.length > MAX_RECONNECT_SAMPLES * 1.25)
         this.samples.splice(0, this.samples.length - MAX_RECONNECT_SAMPLES);
       session.disconnectedAt = undefined;
+    }
+    for (const waiter of this.reconnectWaiters) {
+      if ((session.establishedAt ?? -1) >= waiter.since) waiter.pending.delete(session);
+      if (waiter.pending.size === 0) waiter.done(true);
     }
     this.pump();
   }
