@@ -7,9 +7,10 @@ import type { Command } from './command.ts';
 import { clean } from './commands/clean.ts';
 import { doctor } from './commands/doctor.ts';
 import { images } from './commands/images.ts';
+import { proxy } from './commands/proxy.ts';
 import { Output } from './output.ts';
 
-const commands: Command[] = [doctor, images, clean];
+const commands: Command[] = [doctor, images, proxy, clean];
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -98,6 +98,24 @@ t.test('bad input: unknown toxic, toxicity outside 0..1, a port in use, a missin
       message: /upstream/,
     },
   );
+  for (const host of ['192.0.2.10', '8.8.8.8', '2001:db8::1'])
+    await t.rejects(
+      ChaosProxy.start({
+        name: 'away',
+        listen: { host: '127.0.0.1', port: 0 },
+        upstream: { host, port: 80 },
+      }),
+      { code: 'HH_USAGE', message: /neither loopback nor a private/ },
+      `an upstream outside this machine and its containers (${host}) is refused`,
+    );
+  await t.rejects(
+    ChaosProxy.start({
+      name: 'unknown',
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: 'no-such-host.invalid', port: 80 },
+    }),
+    { code: 'HH_USAGE', message: /does not resolve/ },
+  );
 });
 
 t.test('an upstream that refuses is a counted, recorded connection error, never a crash', async (t) => {

@@ -5,6 +5,7 @@ import { discardEvents, type EventSink } from '../history/history.ts';
 import { ProxyConnection } from './proxy-connection.ts';
 import type { Stream, ToxicType } from './toxic.ts';
 import { toxicType } from './toxic-registry.ts';
+import { assertLocalUpstream } from './upstream-guard.ts';
 
 export interface Address {
   host: string;
@@ -107,6 +108,7 @@ export class ChaosProxy {
   static async start(options: ChaosProxyOptions): Promise<ChaosProxy> {
     validateAddress('listen', options.listen);
     validateAddress('upstream', options.upstream);
+    await assertLocalUpstream(options.upstream.host);
     const proxy = new ChaosProxy(options);
     if (options.enabled !== false) await proxy.enable();
     return proxy;

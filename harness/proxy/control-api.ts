@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ErrorCodes, HuntError, isHuntError } from '../errors.ts';
 import type { EventSink } from '../history/history.ts';
 import { type Address, ChaosProxy, parseAddress, type ToxicSpec } from './chaos-proxy.ts';
+import { assertLocalUpstream } from './upstream-guard.ts';
 
 export const CONTROL_API_VERSION = '2.12.0-handshake-hunter';
 
@@ -72,6 +73,25 @@ export class ProxyControlApi {
     return proxy;
   }
 
+  /** Creates (or re-creates) every proxy of a list, as POST /populate and `hunt proxy --config` do. */
+  async populate(list: unknown): Promise<ChaosProxy[]> {
+    if (!Array.isArray(list))
+      throw new HuntError(
+        ErrorCodes.CONFIG_INVALID,
+        'A proxy list must be a JSON array of {"name", "listen", "upstream", "enabled"} objects.',
+      );
+    const proxies: ChaosProxy[] = [];
+    for (const item of list as Array<{ name?: unknown }>) {
+      const existing = typeof item?.name === 'string' ? this.proxies.get(item.name) : undefined;
+      if (existing) {
+        await existing.close();
+        this.proxies.delete(existing.name);
+      }
+      proxies.push(await this.createProxy(item ?? {}));
+    }
+    return proxies;
+  }
+
   async close(): Promise<void> {
     for (const proxy of this.proxies.values()) await proxy.close();
     this.proxies.clear();
@@ -101,17 +121,8 @@ export class ProxyControlApi {
         return send(response, 204);
       }
       if (root === 'populate' && method === 'POST') {
-        const list = Array.isArray(body) ? body : [];
-        const proxies = [];
-        for (const item of list) {
-          const existing = this.proxies.get((item as { name: string }).name);
-          if (existing) {
-            await existing.close();
-            this.proxies.delete(existing.name);
-          }
-          proxies.push((await this.createProxy(item as object)).toJSON());
-        }
-        return send(response, 201, { proxies });
+        const proxies = await this.populate(body);
+        return send(response, 201, { proxies: proxies.map((proxy) => proxy.toJSON()) });
       }
       if (root !== 'proxies') return send(response, 404, { error: 'not found', status: 404 });
       if (name === undefined) {
@@ -128,7 +139,11 @@ export class ProxyControlApi {
         }
         if (method === 'POST' || method === 'PATCH') {
           const change = (body ?? {}) as { enabled?: boolean; upstream?: string };
-          if (change.upstream !== undefined) proxy.upstream = parseAddress('upstream', change.upstream);
+          if (change.upstream !== undefined) {
+            const upstream = parseAddress('upstream', change.upstream);
+            await assertLocalUpstream(upstream.host);
+            proxy.upstream = upstream;
+          }
           if (change.enabled === false) await proxy.disable();
           if (change.enabled === true) await proxy.enable();
           return send(response, 200, proxy.toJSON());
