@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type TLSSocket } from 'node:tls';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { KeylogFile } from '../capture/keylog-file.ts';
 import type { HistoryEvent } from '../history/history.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
@@ -122,17 +122,23 @@ t.test(
   },
 );
 
-t.test('after the master drops everyone, every endpoint reconnects and the time is measured', async (t) => {
+/** 20 simulated endpoints, all connected to a fake master. */
+async function connectedSwarm(t: Test, seed: number) {
   const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
   const master = await fakeMaster(t, ca);
   const swarm = await Swarm.start({
     endpoints: Array.from({ length: 20 }, (_, i) => `sim-${i + 1}`),
     targets: [master.target],
     ca,
-    seed: 3,
+    seed,
   });
   t.teardown(() => swarm.stop());
-  t.ok(await swarm.waitAllEstablished(5000));
+  t.ok(await swarm.waitAllEstablished(5000), 'all connected');
+  return { master, swarm };
+}
+
+t.test('after the master drops everyone, every endpoint reconnects and the time is measured', async (t) => {
+  const { master, swarm } = await connectedSwarm(t, 3);
   const mark = Date.now();
   master.dropAll();
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -144,16 +150,7 @@ t.test('after the master drops everyone, every endpoint reconnects and the time 
 });
 
 t.test('waitReconnected resolves when every session came back after the mark, not before', async (t) => {
-  const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
-  const master = await fakeMaster(t, ca);
-  const swarm = await Swarm.start({
-    endpoints: Array.from({ length: 20 }, (_, i) => `sim-${i + 1}`),
-    targets: [master.target],
-    ca,
-    seed: 4,
-  });
-  t.teardown(() => swarm.stop());
-  t.ok(await swarm.waitAllEstablished(5000));
+  const { master, swarm } = await connectedSwarm(t, 4);
   const since = performance.now();
   t.equal(
     await swarm.waitReconnected(swarm.sessions, since, 300),
