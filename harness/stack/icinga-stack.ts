@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -12,6 +13,7 @@ import { CertificateAuthority, type IssuedCertificate } from '../pki/certificate
 import { KeyCache } from '../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_4096 } from '../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
+import { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { CheckPolicy } from '../swarm/check-policy.ts';
 import type { EndpointFaults } from '../swarm/swarm.ts';
 import {
@@ -64,6 +66,7 @@ export class IcingaStack {
   private seed = Math.floor(Math.random() * 2 ** 31);
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private run: RunFolder | undefined;
+  private readonly proxiedNodes = new Set<string>();
 
   private constructor(source: { version: string } | { image: string }) {
     this.source = source;
@@ -108,6 +111,16 @@ export class IcingaStack {
   /** Who dials whom between masters and agents (default: masters dial agents). */
   agentConnection(mode: AgentConnection): this {
     this.connection = mode;
+    return this;
+  }
+
+  /**
+   * Every connection to these nodes goes through a chaos proxy of its own: the other master's
+   * Endpoint, the agents (where they dial) and the simulated endpoints all dial the proxy, which
+   * listens on the network's gateway address. `stack.proxy(name)` takes toxics at run time.
+   */
+  proxied(...names: string[]): this {
+    for (const name of names) this.proxiedNodes.add(name);
     return this;
   }
 
@@ -165,6 +178,13 @@ export class IcingaStack {
     );
     const topology: Topology = { ...topologyBase, hostOf };
     validateTopology(topology);
+    const nodes = [...topology.masters, ...topology.agents];
+    const notNodes = [...this.proxiedNodes].filter((name) => !nodes.includes(name));
+    if (notNodes.length > 0)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Cannot proxy ${notNodes.join(', ')}: not a node of this stack (nodes: ${nodes.join(', ')}).`,
+      );
     if (!Number.isInteger(this.agentCount) || this.agentCount < 0 || this.agentCount > 200) {
       throw new HuntError(
         ErrorCodes.USAGE,
@@ -221,6 +241,7 @@ export class IcingaStack {
     const history = await History.open(join(run.dir, 'history.jsonl'));
     const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, history });
     try {
+      await startProxies(docker, started, [...this.proxiedNodes], this.seed);
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
       // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
       // and agents before masters when masters dial them.
@@ -282,6 +303,37 @@ export class IcingaStack {
       throw error;
     }
     return started;
+  }
+}
+
+/**
+ * One chaos proxy per proxied node, on the network's gateway (the host's address on it, which
+ * the containers and the harness both reach). Its upstream is set when the node has started.
+ */
+async function startProxies(
+  docker: Docker,
+  stack: StartedIcingaStack,
+  names: string[],
+  seed: number,
+): Promise<void> {
+  if (names.length === 0) return;
+  const info = (await docker.getNetwork(stack.network).inspect()) as {
+    IPAM?: { Config?: Array<{ Gateway?: string }> };
+  };
+  const gateway = info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
+  if (!gateway)
+    throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${stack.network} has no gateway address.`);
+  for (const [index, name] of names.entries()) {
+    const proxy = await ChaosProxy.start({
+      name,
+      listen: { host: gateway, port: 0 },
+      // Until the node runs, connections are refused (and counted), as by a stopped node.
+      upstream: { host: '127.0.0.1', port: 9 },
+      seed: seed + index,
+      events: stack.history,
+    });
+    stack.addProxy(proxy);
+    stack.topology.hostOf[name] = { host: gateway, port: proxy.listen.port };
   }
 }
 

@@ -6,6 +6,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import type { History } from '../history/history.ts';
 import type { RunFolder } from '../history/run-folder.ts';
 import type { CertificateAuthority } from '../pki/certificate-authority.ts';
+import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { Swarm } from '../swarm/swarm.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
@@ -34,6 +35,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   private swarmInstance: Swarm | undefined;
   private refusedByDesign = new Set<string>();
   private keylog: KeylogFile | undefined;
+  private readonly proxies = new Map<string, ChaosProxy>();
 
   constructor(init: {
     docker: Docker;
@@ -58,6 +60,24 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** @internal used while starting */
   async addNode(node: StartedIcingaNode): Promise<void> {
     this.nodes.push(node);
+    const proxy = this.proxies.get(node.name);
+    if (proxy) proxy.upstream = { host: node.address, port: API_PORT };
+  }
+
+  /** @internal used while starting: the proxy in front of the node of the same name. */
+  addProxy(proxy: ChaosProxy): void {
+    this.proxies.set(proxy.name, proxy);
+  }
+
+  /** The chaos proxy every connection to `node` goes through (see IcingaStack.proxied). */
+  proxy(node: string): ChaosProxy {
+    const proxy = this.proxies.get(node);
+    if (!proxy)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `No proxy in front of ${node}: ${this.proxies.size > 0 ? `proxied nodes are ${[...this.proxies.keys()].join(', ')}` : 'start the stack with .proxied(name)'}.`,
+      );
+    return proxy;
   }
 
   /** @internal used while starting */
@@ -71,10 +91,12 @@ export class StartedIcingaStack implements AsyncDisposable {
     const targets = [];
     for (const master of this.masters) {
       const { version } = await master.api.icingaApplication();
+      // A proxied master is dialled through its proxy, like everyone else dials it.
+      const proxy = this.proxies.get(master.name);
       targets.push({
         name: master.name,
-        host: master.address,
-        port: API_PORT,
+        host: proxy ? proxy.listen.host : master.address,
+        port: proxy ? proxy.listen.port : API_PORT,
         version: icingaVersionNumber(version),
       });
     }
@@ -198,6 +220,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   async stop(): Promise<StoppedIcingaStack> {
     if (this.stopped) return this.stopped;
     await this.swarmInstance?.stop();
+    for (const proxy of this.proxies.values()) await proxy.close();
     const removed: string[] = [];
     await Promise.all(
       this.nodes.map(async (node) => {
