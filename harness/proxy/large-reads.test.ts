@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
 import t from 'tap';
-import { AdaptiveReadBuffer, MAX_READ, MIN_READ } from './large-reads.ts';
+import { AdaptiveReadBuffer, adoptWithLargeReads, MAX_READ, MIN_READ } from './large-reads.ts';
 import { echoServer, proxyTo, roundTrip } from './proxy-test-kit.ts';
 
 t.test('full reads grow the buffer 4x up to 1 MiB and are handed on without a copy', async (t) => {
@@ -68,3 +69,14 @@ t.test('bulk streams through the proxy arrive intact, many connections at once',
       `connection ${i}: ${data.length} bytes echoed intact`,
     );
 });
+
+t.test(
+  'a socket without a handle to adopt is used as it is (the pump then reads its data events)',
+  async (t) => {
+    const socket = new Socket();
+    const { socket: same, adopted } = adoptWithLargeReads(socket, () => undefined);
+    t.equal(same, socket);
+    t.equal(adopted, false);
+    socket.destroy();
+  },
+);
