@@ -22,28 +22,57 @@ export interface EventSink {
 export const discardEvents: EventSink = { record() {} };
 
 /**
+ * Events that come by the hundred per reload (every simulated endpoint's connect, handshake,
+ * hello; every proxied connection): useful for the first stretch of a run, noise in an
+ * overnight soak. They share a smaller budget so that they cannot crowd out the events a report
+ * is made of (reloads, failures, incidents, resources, toxics).
+ */
+const ROUTINE_EVENTS = new Set([
+  'swarm:connect-attempt',
+  'swarm:tcp-connected',
+  'swarm:handshake-done',
+  'swarm:hello-received',
+  'swarm:disconnect',
+  'swarm:connect-failed',
+  'swarm:check-executed',
+  'proxy:connection-opened',
+  'proxy:connection-closed',
+]);
+
+export interface HistoryOptions {
+  /** All events together stop being written past this many bytes (default 512 MiB). */
+  maxBytes?: number;
+  /** Routine events stop being written past this many bytes (default 128 MiB). */
+  routineBytes?: number;
+}
+
+/**
  * The run's append-only event history, history.jsonl: the single source of truth reports are
- * derived from. Bounded: past `maxBytes` events are counted but not written, and one
- * `history-truncated` event says how many were dropped when it closes.
+ * derived from. Bounded: routine events (ROUTINE_EVENTS) past `routineBytes`, and any event past
+ * `maxBytes`, are counted but not written; one `history-truncated` event says how many of each
+ * type were dropped when it closes. Live subscribers see every event either way.
  */
 export class History implements EventSink {
   readonly path: string;
   private readonly origin = performance.now();
   private readonly stream: WriteStream;
   private readonly maxBytes: number;
+  private readonly routineBytes: number;
   private written = 0;
-  private dropped = 0;
+  private writtenRoutine = 0;
+  private readonly dropped = new Map<string, number>();
   private readonly listeners = new Set<(event: HistoryEvent) => void>();
 
-  private constructor(path: string, stream: WriteStream, maxBytes: number) {
+  private constructor(path: string, stream: WriteStream, options: HistoryOptions) {
     this.path = path;
     this.stream = stream;
-    this.maxBytes = maxBytes;
+    this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+    this.routineBytes = options.routineBytes ?? 128 * 1024 * 1024;
   }
 
-  static async open(path: string, options: { maxBytes?: number } = {}): Promise<History> {
+  static async open(path: string, options: HistoryOptions = {}): Promise<History> {
     await mkdir(dirname(path), { recursive: true });
-    return new History(path, createWriteStream(path, { flags: 'a' }), options.maxBytes ?? 512 * 1024 * 1024);
+    return new History(path, createWriteStream(path, { flags: 'a' }), options);
   }
 
   record(source: string, type: string, fields: Record<string, unknown> = {}): void {
@@ -56,11 +85,17 @@ export class History implements EventSink {
     };
     for (const listener of this.listeners) listener(event);
     const line = `${JSON.stringify(event)}\n`;
-    if (this.written + line.length > this.maxBytes) {
-      this.dropped++;
+    const key = `${source}:${type}`;
+    const routine = ROUTINE_EVENTS.has(key);
+    if (
+      this.written + line.length > this.maxBytes ||
+      (routine && this.writtenRoutine + line.length > this.routineBytes)
+    ) {
+      this.dropped.set(key, (this.dropped.get(key) ?? 0) + 1);
       return;
     }
     this.written += line.length;
+    if (routine) this.writtenRoutine += line.length;
     this.stream.write(line);
   }
 
@@ -71,10 +106,15 @@ export class History implements EventSink {
   }
 
   async close(): Promise<void> {
-    if (this.dropped > 0) {
-      this.stream.write(
-        `${JSON.stringify({ t: performance.now() - this.origin, at: new Date().toISOString(), source: 'history', type: 'history-truncated', dropped: this.dropped })}\n`,
-      );
+    if (this.dropped.size > 0) {
+      const event = {
+        t: Math.round((performance.now() - this.origin) * 10) / 10,
+        at: new Date().toISOString(),
+        source: 'history',
+        type: 'history-truncated',
+        dropped: Object.fromEntries(this.dropped),
+      };
+      this.stream.write(`${JSON.stringify(event)}\n`);
     }
     await new Promise<void>((resolve) => this.stream.end(resolve));
   }
