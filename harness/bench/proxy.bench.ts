@@ -14,7 +14,7 @@ import { percentile, ratio, summarize } from './stats.ts';
 
 const GIB = Number(process.env.HH_BENCH_BYTES ?? 1024 ** 3);
 const ROUND_TRIPS = 5000;
-const ROUNDS = Number(process.env.HH_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.HH_BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.HH_BENCH_CONNECTIONS ?? 5000);
 
 const DOWNLOAD = Buffer.from('download\n');
