@@ -7,6 +7,7 @@ import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import type { LogLine } from '../stack/log-tail.ts';
 import { type Incident, IncidentRecorder } from './incidents.ts';
 import { builtInPatterns, classify, type LogPattern } from './log-patterns.ts';
+import { swarmHandshakeSignal } from './swarm-signals.ts';
 
 interface WorkerState {
   pid?: number;
@@ -18,6 +19,8 @@ interface WorkerState {
 
 /** A master whose API stays silent this long outside any reload has no serving worker. */
 const SILENCE_MS = 3000;
+/** A handshake cut short this soon after a reload finished still counts as the reload's doing. */
+const RELOAD_GRACE_MS = 2000;
 
 export interface ObserverOptions {
   /** More patterns to watch for (name -> regex); their kind is "pattern:<name>". */
@@ -117,20 +120,9 @@ export class StackObserver {
       return;
     }
     if (event.source !== 'swarm' || event.type !== 'handshake-failed') return;
-    this.incidents.report({
-      kind: 'tls-handshake-failed',
-      master: event.master as string,
-      endpoint: event.endpoint as string,
-      reason: `client saw: ${
-        String(event.error ?? '')
-          .split(':')
-          .slice(4, 5)
-          .join('')
-          .trim() || event.code
-      }`,
-      summary: `${event.master} failed a TLS handshake with ${event.endpoint}`,
-      dedupKey: `tls-handshake-failed|${event.master}`,
-    });
+    const state = this.worker(String(event.master));
+    const duringReload = state.reloading > 0 || performance.now() - state.settledAt < RELOAD_GRACE_MS;
+    this.incidents.report(swarmHandshakeSignal(event, duringReload));
   }
 
   private worker(master: string): WorkerState {
