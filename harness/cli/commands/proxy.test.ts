@@ -49,7 +49,7 @@ t.test('hunt proxy serves the proxies of its config and takes toxics over the co
   const { child, result } = await startProxyCommand(t, ['--port', '0', '--config', config]);
   const [proxy] = result.proxies;
   t.equal(proxy?.name, 'echo');
-  const [host, port] = (proxy?.listen as string).split(':') as [string, string];
+  const [host, port] = String(proxy?.listen).split(':') as [string, string];
   t.equal((await roundTrip({ host, port: Number(port) }, 'ping')).data.toString(), 'ping');
 
   const control = `http://${result.control}`;
