@@ -26,7 +26,13 @@ export interface ObserverOptions {
   /** More patterns to watch for (name -> regex); their kind is "pattern:<name>". */
   patterns?: Record<string, RegExp>;
   /** After a master fails handshakes: probe it with a good client, and optionally restart it. */
-  persistence?: { probeEveryMs?: number; probeForMs?: number; remedy?: 'restart' };
+  persistence?: {
+    probeEveryMs?: number;
+    probeForMs?: number;
+    remedy?: 'restart';
+    /** How long a restarted master may take to accept a good client again (default 120 s). */
+    recoverForMs?: number;
+  };
   /** Sample RSS, threads and open files of each master's icinga2 processes (ms; 0: off). */
   resourceEveryMs?: number;
   /** Poll each master's worker pid (ms; 0: off, default 1000): a change nobody asked for is an incident. */
@@ -212,11 +218,17 @@ export class StackObserver {
     };
     if (options.remedy === 'restart' && !this.stopped) {
       const started = performance.now();
+      const recoverBy = started + (options.recoverForMs ?? 120_000);
       await master.container.restart();
-      while (!this.stopped && (await handshake(master, probe, this.stack.ca.certificatePem)) !== undefined) {
+      let recovered = false;
+      while (!this.stopped && performance.now() < recoverBy) {
+        recovered = (await handshake(master, probe, this.stack.ca.certificatePem)) === undefined;
+        if (recovered) break;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      finding.remedy = { action: 'restart', recoveredAfterMs: Math.round(performance.now() - started) };
+      finding.remedy = recovered
+        ? { action: 'restart', recoveredAfterMs: Math.round(performance.now() - started) }
+        : { action: 'restart', recovered: false, gaveUpAfterMs: Math.round(performance.now() - started) };
     }
     this.incidents.annotate(incident, { persistence: finding });
     this.probing.delete(master.name);
