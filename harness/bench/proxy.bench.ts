@@ -67,7 +67,12 @@ async function upload(port: number, sink: () => number): Promise<number> {
   await once(socket, 'connect');
   const started = performance.now();
   await send(socket, GIB);
-  while (sink() - start < GIB) await new Promise((resolve) => setTimeout(resolve, 1));
+  const deadline = performance.now() + 300_000;
+  while (sink() - start < GIB) {
+    if (performance.now() > deadline)
+      throw new Error(`upload through port ${port}: ${sink() - start} of ${GIB} bytes arrived in 300 s`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   const seconds = (performance.now() - started) / 1000;
   socket.destroy();
   return GIB / 1024 ** 2 / seconds;
@@ -83,7 +88,7 @@ async function download(port: number): Promise<number> {
   });
   const started = performance.now();
   socket.write(DOWNLOAD);
-  await once(socket, 'end');
+  await once(socket, 'end', { signal: AbortSignal.timeout(300_000) });
   const seconds = (performance.now() - started) / 1000;
   socket.destroy();
   if (got !== GIB) throw new Error(`download through port ${port}: got ${got} of ${GIB} bytes`);
@@ -100,7 +105,8 @@ async function roundTrips(port: number): Promise<number[]> {
     const started = performance.now();
     socket.write(ping);
     let got = 0;
-    while (got < ping.length) got += ((await once(socket, 'data')) as [Buffer])[0].length;
+    while (got < ping.length)
+      got += ((await once(socket, 'data', { signal: AbortSignal.timeout(10_000) })) as [Buffer])[0].length;
     if (i >= 200) times.push((performance.now() - started) * 1000); // µs, after warm-up
   }
   socket.destroy();
@@ -118,7 +124,7 @@ async function holdConnections(port: number): Promise<{ ms: number; sockets: Soc
         sockets.push(socket);
         await once(socket, 'connect');
         socket.write('x');
-        await once(socket, 'data');
+        await once(socket, 'data', { signal: AbortSignal.timeout(60_000) });
       }),
     );
   }

@@ -10,11 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { helloMessage } from '../swarm/messages.ts';
 import { encodeNetstring } from '../swarm/netstring.ts';
+import { type EndpointIdentity, Swarm, type SwarmTarget } from '../swarm/swarm.ts';
 import { summarize } from './stats.ts';
 
 const hello = (version: number) => encodeNetstring(JSON.stringify(helloMessage(version)));
-
-import { type EndpointIdentity, Swarm, type SwarmTarget } from '../swarm/swarm.ts';
 
 interface Spec {
   mode: 'swarm' | 'bare';
@@ -44,11 +43,13 @@ if (spec.mode === 'swarm') {
     identities: new Map(Object.entries(spec.identities)),
     caPem: spec.caPem,
   });
-  await swarm.waitAllEstablished(600_000);
+  if (!(await swarm.waitAllEstablished(600_000)))
+    throw new Error('swarm: not every endpoint connected within 600 s');
   send({ phase: 'connected', ms: Math.round(performance.now() - started), ...usage() });
   process.on('message', async (message: { reloadAt: number }) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await swarm.waitAllEstablished(300_000);
+    if (!(await swarm.waitAllEstablished(300_000)))
+      throw new Error('swarm: not every endpoint reconnected within 300 s');
     const samples = swarm
       .reconnects(message.reloadAt)
       .filter((s) => s.master === 'master1')
@@ -110,11 +111,20 @@ if (spec.mode === 'swarm') {
     }
   }
   const total = spec.endpoints.length * spec.targets.length;
-  while (up.size < total) await new Promise((resolve) => setTimeout(resolve, 50));
+  // Bounded like the swarm side: a side that cannot connect everyone ends the bench (exit 1).
+  const allUp = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (up.size < total) {
+      if (Date.now() > deadline)
+        throw new Error(`bare: ${up.size} of ${total} connections up after ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await allUp(600_000);
   send({ phase: 'connected', ms: Math.round(performance.now() - started), ...usage() });
   process.on('message', async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    while (up.size < total) await new Promise((resolve) => setTimeout(resolve, 50));
+    await allUp(300_000);
     send({ phase: 'reconnected', reconnect: summarize(samples), ...usage() });
   });
 }

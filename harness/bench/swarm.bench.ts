@@ -60,9 +60,10 @@ async function side(mode: 'swarm' | 'bare', count: number): Promise<SideResult> 
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () =>
-    new Promise<Record<string, number> & { reconnect?: SideResult['reconnect'] }>((resolve) =>
-      child.once('message', resolve as never),
-    );
+    new Promise<Record<string, number> & { reconnect?: SideResult['reconnect'] }>((resolve, reject) => {
+      child.once('message', resolve as never);
+      child.once('exit', (code) => reject(new Error(`the ${mode} side exited (${code}) before reporting`)));
+    });
   try {
     const connected = await next();
     await stack.ready({ timeoutMs: 300_000 }).catch(() => undefined);
