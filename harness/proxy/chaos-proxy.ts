@@ -81,7 +81,6 @@ export interface ProxyStats {
  */
 export class ChaosProxy {
   readonly name: string;
-  upstream: Address;
   readonly seed: number;
   readonly stats: ProxyStats = {
     accepted: 0,
@@ -91,6 +90,7 @@ export class ChaosProxy {
     bytesDownstream: 0,
   };
   private listenAddress: Address;
+  private upstreamAddress: Address;
   private server: Server | undefined;
   private readonly events: EventSink;
   private readonly toxicList: ActiveToxic[] = [];
@@ -100,15 +100,14 @@ export class ChaosProxy {
   private constructor(options: ChaosProxyOptions) {
     this.name = options.name;
     this.listenAddress = options.listen;
-    this.upstream = options.upstream;
+    this.upstreamAddress = options.upstream;
     this.seed = options.seed ?? 1;
     this.events = options.events ?? discardEvents;
   }
 
   static async start(options: ChaosProxyOptions): Promise<ChaosProxy> {
     validateAddress('listen', options.listen);
-    validateAddress('upstream', options.upstream);
-    await assertLocalUpstream(options.upstream.host);
+    await checkUpstream(options.upstream);
     const proxy = new ChaosProxy(options);
     if (options.enabled !== false) await proxy.enable();
     return proxy;
@@ -117,6 +116,18 @@ export class ChaosProxy {
   /** Where it listens (the real port, when 0 was asked for). */
   get listen(): Address {
     return this.listenAddress;
+  }
+
+  /** Where new connections go. */
+  get upstream(): Address {
+    return this.upstreamAddress;
+  }
+
+  /** Sends new connections elsewhere (open ones stay where they are); checked as at start. */
+  async retarget(upstream: Address): Promise<void> {
+    await checkUpstream(upstream);
+    this.upstreamAddress = upstream;
+    this.recordEvent('proxy-retargeted', { upstream: `${upstream.host}:${upstream.port}` });
   }
 
   get enabled(): boolean {
@@ -151,7 +162,7 @@ export class ChaosProxy {
     this.server = server;
     this.recordEvent('proxy-enabled', {
       listen: `${this.listenAddress.host}:${address.port}`,
-      upstream: `${this.upstream.host}:${this.upstream.port}`,
+      upstream: `${this.upstreamAddress.host}:${this.upstreamAddress.port}`,
     });
   }
 
@@ -252,7 +263,7 @@ export class ChaosProxy {
     return {
       name: this.name,
       listen: `${this.listenAddress.host}:${this.listenAddress.port}`,
-      upstream: `${this.upstream.host}:${this.upstream.port}`,
+      upstream: `${this.upstreamAddress.host}:${this.upstreamAddress.port}`,
       enabled: this.enabled,
       toxics: this.toxics(),
     };
@@ -317,6 +328,12 @@ function info(toxic: ActiveToxic): ToxicInfo {
     attributes: { ...toxic.attributes },
     ...(Object.keys(toxic.selector).length > 0 ? { selector: toxic.selector } : {}),
   };
+}
+
+/** A well-formed address where fault traffic may go (upstream-guard.ts). */
+async function checkUpstream(upstream: Address): Promise<void> {
+  validateAddress('upstream', upstream);
+  await assertLocalUpstream(upstream.host);
 }
 
 function validateAddress(what: string, address: Address | undefined): void {

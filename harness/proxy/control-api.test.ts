@@ -58,4 +58,10 @@ t.test('bad requests get the error and a 4xx, never a crash', async (t) => {
     error: /Unknown toxic type "nonsense". Known: .*latency/,
   });
   t.equal((await fetch(`${base}/proxies/nope`)).status, 404);
+  const away = await post('/proxies/x', { upstream: '8.8.8.8:53' });
+  t.equal(away.status, 400);
+  t.match(await away.json(), { error: /neither loopback nor a private/ });
+  t.equal(api.proxies.get('x')?.upstream.host, '127.0.0.1', 'the upstream stays as it was');
+  t.equal((await post('/proxies/x', { upstream: '127.0.0.1:10' })).status, 200);
+  t.same(api.proxies.get('x')?.upstream, { host: '127.0.0.1', port: 10 }, 'a local one is taken');
 });

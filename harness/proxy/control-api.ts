@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ErrorCodes, HuntError, isHuntError } from '../errors.ts';
 import type { EventSink } from '../history/history.ts';
 import { type Address, ChaosProxy, parseAddress, type ToxicSpec } from './chaos-proxy.ts';
-import { assertLocalUpstream } from './upstream-guard.ts';
 
 export const CONTROL_API_VERSION = '2.12.0-handshake-hunter';
 
@@ -139,11 +138,7 @@ export class ProxyControlApi {
         }
         if (method === 'POST' || method === 'PATCH') {
           const change = (body ?? {}) as { enabled?: boolean; upstream?: string };
-          if (change.upstream !== undefined) {
-            const upstream = parseAddress('upstream', change.upstream);
-            await assertLocalUpstream(upstream.host);
-            proxy.upstream = upstream;
-          }
+          if (change.upstream !== undefined) await proxy.retarget(parseAddress('upstream', change.upstream));
           if (change.enabled === false) await proxy.disable();
           if (change.enabled === true) await proxy.enable();
           return send(response, 200, proxy.toJSON());

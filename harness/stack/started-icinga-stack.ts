@@ -61,7 +61,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   async addNode(node: StartedIcingaNode): Promise<void> {
     this.nodes.push(node);
     const proxy = this.proxies.get(node.name);
-    if (proxy) proxy.upstream = { host: node.address, port: API_PORT };
+    await proxy?.retarget({ host: node.address, port: API_PORT });
   }
 
   /** @internal used while starting: the proxy in front of the node of the same name. */
