@@ -222,7 +222,7 @@ export class ChaosProxy {
     return this.addToxic({
       name,
       type: old.type,
-      stream: old.streams.length === 2 ? 'both' : old.streams[0],
+      stream: streamOf(old.streams),
       toxicity: change.toxicity ?? old.toxicity,
       attributes: { ...old.attributes, ...change.attributes },
       selector: old.selector,
@@ -319,11 +319,16 @@ export class ChaosProxy {
   }
 }
 
+/** The spec's stream for a toxic's directions: one of them, or "both". */
+function streamOf(streams: Stream[]): Stream | 'both' {
+  return streams.length === 2 ? 'both' : (streams[0] as Stream);
+}
+
 function info(toxic: ActiveToxic): ToxicInfo {
   return {
     name: toxic.name,
     type: toxic.type,
-    stream: toxic.streams.length === 2 ? 'both' : (toxic.streams[0] as Stream),
+    stream: streamOf(toxic.streams),
     toxicity: toxic.toxicity,
     attributes: { ...toxic.attributes },
     ...(Object.keys(toxic.selector).length > 0 ? { selector: toxic.selector } : {}),

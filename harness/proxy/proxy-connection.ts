@@ -61,10 +61,6 @@ export class ProxyConnection {
       socket.on('close', (hadError) => (hadError ? this.finish('error') : this.maybeFinish()));
   }
 
-  pump(stream: Stream): DirectionPump {
-    return this.pumps[stream];
-  }
-
   /** FIN both ways, then let go. */
   close(reason: string): void {
     if (this.closed) return;
