@@ -8,6 +8,7 @@ import { type ChildProcess, execSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { drainedOrClosed } from '../drained.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { percentile, ratio, summarize } from './stats.ts';
@@ -46,18 +47,6 @@ async function send(socket: Socket, bytes: number): Promise<void> {
   for (let sent = 0; sent < bytes && !socket.destroyed; sent += block.length) {
     if (!socket.write(block)) await drainedOrClosed(socket);
   }
-}
-
-function drainedOrClosed(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
 }
 
 /** MiB/s of GIB bytes sent to the target through `port`. */

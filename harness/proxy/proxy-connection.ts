@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
+import { drainedOrClosed } from '../drained.ts';
 import { derivedRandom } from '../random.ts';
 import type { ActiveToxic, ChaosProxy } from './chaos-proxy.ts';
 import { adoptWithLargeReads, largeReads } from './large-reads.ts';
@@ -277,16 +278,7 @@ class DirectionPump {
 
   private write(data: Buffer): Promise<void> {
     if (this.sink.destroyed || this.sink.writableEnded) return Promise.resolve();
-    if (this.sink.write(data)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.sink.off('drain', done);
-        this.sink.off('close', done);
-        resolve();
-      };
-      this.sink.once('drain', done);
-      this.sink.once('close', done);
-    });
+    return this.sink.write(data) ? Promise.resolve() : drainedOrClosed(this.sink);
   }
 }
 
