@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import t from 'tap';
 import { ErrorCodes } from '../errors.ts';
+import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import { IcingaApiClient, IcingaApiError } from './icinga-api.ts';
@@ -11,7 +11,7 @@ const master = await ca.issue('master1', EC_P256);
 
 /** A stand-in for a master's HTTPS API: answers by path. */
 async function fakeMaster(
-  t: { teardown(fn: () => void): void },
+  t: Teardown,
   routes: Record<string, [number, unknown]>,
   cert = master,
 ): Promise<string> {
@@ -29,10 +29,8 @@ async function fakeMaster(
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     },
   );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => server.close());
-  return `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const { port } = await listenOnLoopback(t, server);
+  return `https://127.0.0.1:${port}`;
 }
 
 function client(url: string, password = 'secret'): IcingaApiClient {

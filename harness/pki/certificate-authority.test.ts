@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
+import { listenOnLoopback } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from './certificate-authority.ts';
 import { KeyCache } from './key-cache.ts';
 import { EC_P256, keySpecName, parseKeySpec, RSA_2048 } from './key-spec.ts';
@@ -37,9 +38,7 @@ t.test('RSA and EC leaves complete a real mutual TLS handshake with each other',
     requestCert: true,
     rejectUnauthorized: true,
   });
-  tlsServer.listen(0, '127.0.0.1');
-  await once(tlsServer, 'listening');
-  t.teardown(() => tlsServer.close());
+  const { port } = await listenOnLoopback(t, tlsServer);
   const peerName = once(tlsServer, 'secureConnection').then(([socket]) => {
     const name = (socket as TLSSocket).getPeerCertificate().subject.CN;
     (socket as TLSSocket).end();
@@ -47,7 +46,7 @@ t.test('RSA and EC leaves complete a real mutual TLS handshake with each other',
   });
   const socket = connect({
     host: '127.0.0.1',
-    port: (tlsServer.address() as { port: number }).port,
+    port,
     servername: 'master1',
     key: client.privateKeyPem,
     cert: client.certificatePem,

@@ -1,16 +1,14 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
+import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { type Address, ChaosProxy, type ToxicSpec } from './chaos-proxy.ts';
 
 /** Helpers for proxy tests with real loopback sockets. */
-type Teardown = { teardown(fn: () => unknown): void };
 
 /** A loopback server that echoes what it gets; `received` keeps the segments as they arrived. */
 export async function echoServer(t: Teardown, options: { echo?: boolean } = {}) {
-  const sockets = new Set<Socket>();
   const segments: Buffer[] = [];
   const server = createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('data', (data: Buffer) => {
       segments.push(data);
@@ -18,16 +16,8 @@ export async function echoServer(t: Teardown, options: { echo?: boolean } = {}) 
     });
     socket.on('end', () => socket.end());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  return {
-    address: { host: '127.0.0.1', port: (server.address() as { port: number }).port } as Address,
-    segments,
-  };
+  const { port } = await listenOnLoopback(t, server);
+  return { address: { host: '127.0.0.1', port } as Address, segments };
 }
 
 export async function proxyTo(

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { createServer as createTcpServer } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
+import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority, type IssuedCertificate } from '../pki/certificate-authority.ts';
 import { EC_P256, RSA_2048 } from '../pki/key-spec.ts';
 import type { Address } from './chaos-proxy.ts';
-
-type Teardown = { teardown(fn: () => unknown): void };
 
 export interface TlsPeers {
   ca: CertificateAuthority;
@@ -35,13 +34,8 @@ export async function tlsServer(
   });
   server.on('secureConnection', (socket: TLSSocket) => socket.end('welcome'));
   server.on('tlsClientError', (error) => errors.push(error.message));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => server.close());
-  return {
-    address: { host: '127.0.0.1', port: (server.address() as { port: number }).port } as Address,
-    errors,
-  };
+  const { port } = await listenOnLoopback(t, server);
+  return { address: { host: '127.0.0.1', port } as Address, errors };
 }
 
 /** Connects a Node TLS client; resolves with what happened (no throw). */

@@ -1,9 +1,9 @@
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer, type TLSSocket } from 'node:tls';
+import { createServer } from 'node:tls';
 import t, { type Test } from 'tap';
 import { KeylogFile } from '../capture/keylog-file.ts';
 import type { HistoryEvent } from '../history/history.ts';
+import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
@@ -13,10 +13,9 @@ import { Swarm } from './swarm.ts';
  * A stand-in master on loopback that speaks the cluster protocol: it checks the client
  * certificate, answers Hello, sends one ExecuteCommand, and can drop everyone (a "reload").
  */
-async function fakeMaster(t: { teardown(fn: () => unknown): void }, ca: CertificateAuthority) {
+async function fakeMaster(t: Teardown, ca: CertificateAuthority) {
   const cert = await ca.issue('master1', EC_P256);
   const received: Array<{ cn: string; message: { method: string; params: Record<string, unknown> } }> = [];
-  const sockets = new Set<TLSSocket>();
   const server = createServer(
     {
       key: cert.privateKeyPem,
@@ -26,8 +25,6 @@ async function fakeMaster(t: { teardown(fn: () => unknown): void }, ca: Certific
       rejectUnauthorized: true,
     },
     (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
       const cn = socket.getPeerCertificate().subject.CN as string;
       const parser = new NetstringParser();
@@ -59,23 +56,11 @@ async function fakeMaster(t: { teardown(fn: () => unknown): void }, ca: Certific
       });
     },
   );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
+  const { port, dropConnections } = await listenOnLoopback(t, server);
   return {
-    target: {
-      name: 'master1',
-      host: '127.0.0.1',
-      port: (server.address() as { port: number }).port,
-      version: 21406,
-    },
+    target: { name: 'master1', host: '127.0.0.1', port, version: 21406 },
     received,
-    dropAll: () => {
-      for (const socket of sockets) socket.destroy();
-    },
+    dropAll: dropConnections,
   };
 }
 
