@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, isHuntError } from '../errors.ts';
 import type { IncidentRecorder } from '../observe/incidents.ts';
 import { derivedRandom } from '../random.ts';
 import type { ReloadVia, StartedIcingaNode } from '../stack/icinga-node.ts';
@@ -101,11 +102,14 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     let missing: string[] = [];
     if (results.some((r) => r.ok)) {
       const reloaded = results.filter((r) => r.ok).map((r) => ({ master: r.master, since: r.t0 }));
-      const ready = await stack.reconnected(reloaded, { timeoutMs: reconnectDeadline }).then(
-        () => true,
-        () => false,
+      // Past the deadline, the error already lists who is missing (its last look at the API).
+      missing = await stack.reconnected(reloaded, { timeoutMs: reconnectDeadline }).then(
+        () => [],
+        async (error: unknown) =>
+          isHuntError(error, ErrorCodes.STACK_NOT_READY)
+            ? (error.details.missing as string[])
+            : await stack.missingConnections(),
       );
-      if (!ready) missing = await stack.missingConnections();
     }
     const readyAt = performance.now();
     for (const result of results) {

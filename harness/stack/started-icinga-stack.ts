@@ -156,10 +156,13 @@ export class StartedIcingaStack implements AsyncDisposable {
     const timeoutMs = options.timeoutMs ?? 120_000;
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
-    let missing: string[] = [];
-    while (Date.now() < deadline) {
+    let missing: string[];
+    // At least one look, however little time is left (reconnected() may pass 1 ms): the error
+    // then names what is missing instead of nothing.
+    for (;;) {
       missing = await this.missingConnections();
       if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
+      if (Date.now() >= deadline) break;
       await sleep(options.pollMs ?? 100);
     }
     throw new HuntError(
