@@ -37,6 +37,14 @@ export const ErrorCodes = {
   PROXY_NOT_FOUND: 'HH_PROXY_NOT_FOUND',
   /** The proxy cannot listen where asked (port in use, address not local). */
   PROXY_LISTEN: 'HH_PROXY_LISTEN',
+  /** A run folder (or its history.jsonl) that does not exist or is not a run. */
+  RUN_NOT_FOUND: 'HH_RUN_NOT_FOUND',
+  /** The results folder cannot be written (read-only, missing permissions). */
+  RESULTS_UNWRITABLE: 'HH_RESULTS_UNWRITABLE',
+  /** A scenario name that no module in scenarios/ defines. */
+  SCENARIO_UNKNOWN: 'HH_SCENARIO_UNKNOWN',
+  /** A scenario parameter that the scenario does not have, or a value out of its range. */
+  PARAM_INVALID: 'HH_PARAM_INVALID',
   /** The run was interrupted (SIGINT/SIGTERM). */
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;

@@ -1,23 +1,16 @@
-// The public surface for scenario scripts: import from here only.
-export { IcingaApiClient, IcingaApiError } from './api/icinga-api.ts';
-export { KeylogFile } from './capture/keylog-file.ts';
-export { cleanManaged } from './engine/clean.ts';
-export { ensureEngine } from './engine/docker-engine.ts';
-export { harnessLabels, Labels } from './engine/labels.ts';
-export { preflight } from './engine/preflight.ts';
+// The public surface for scenario scripts: what a scenario needs to build stacks, act on them,
+// observe them and say what it expects. Import from here only. (The CLI's plumbing is not here.)
+export type { IcingaApiClient } from './api/icinga-api.ts';
 export { ErrorCodes, HuntError, isHuntError } from './errors.ts';
-export { History } from './history/history.ts';
-export { catalogue, catalogueEntry, imageTag } from './images/catalogue.ts';
-export { buildIcingaImage, listIcingaImages, probeImage, resolveUserImage } from './images/icinga-image.ts';
-export { IncidentRecorder } from './observe/incidents.ts';
-export { StackObserver } from './observe/stack-observer.ts';
-export { CertificateAuthority } from './pki/certificate-authority.ts';
+export { LiveDetection } from './observe/detection.ts';
+export type { Incident } from './observe/incidents.ts';
+export { type ObserverOptions, StackObserver } from './observe/stack-observer.ts';
 export { EC_P256, parseKeySpec, RSA_2048, RSA_4096 } from './pki/key-spec.ts';
-export type { Progress } from './progress.ts';
-export { silentProgress } from './progress.ts';
-export { ChaosProxy, type ToxicSpec } from './proxy/chaos-proxy.ts';
-export { ProxyControlApi } from './proxy/control-api.ts';
-export { reloadStorm } from './reload/reload-storm.ts';
-export { parseSchedule } from './reload/schedule.ts';
+export type { ChaosProxy, ToxicSpec } from './proxy/chaos-proxy.ts';
+export { reloadStorm, type StormOptions, type StormSummary } from './reload/reload-storm.ts';
+export type { Schedule } from './reload/schedule.ts';
+export { Run } from './run/run.ts';
+export { type Expectation, noIncident, oneIncidentPerMaster } from './runner/expectations.ts';
+export { choice, integer } from './runner/params.ts';
+export { defineScenario, type ScenarioContext } from './runner/scenario.ts';
 export { IcingaStack, StartedIcingaStack } from './stack/icinga-stack.ts';
-export { Swarm } from './swarm/swarm.ts';

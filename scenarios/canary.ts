@@ -1,31 +1,44 @@
 /**
- * The canary: prove the harness catches the field failure. A simulated endpoint sends a
+ * The canary: proves the harness catches the field failure. One simulated endpoint sends a
  * 160-certificate chain (a ~125 KB Certificate message, past OpenSSL's 100 KiB limit) while both
- * masters are being reloaded; the master must log `Client TLS handshake failed ... excessive
- * message size` and the harness must turn it into one incident per master, with evidence.
+ * masters are reloaded; each master must log `Client TLS handshake failed ... excessive message
+ * size`, and the harness must make it one incident per master, with the log excerpt as evidence.
  *
- *   node scenarios/canary.ts [icinga-version]      exit 0: caught; 1: missed
+ *   npx hunt run canary [--icinga 2.12.3|2.13.6|2.14.6]
  */
-import { IcingaStack, reloadStorm, StackObserver } from '../harness/index.ts';
+import { defineScenario, integer, oneIncidentPerMaster } from '../harness/index.ts';
 
-const version = process.argv[2] ?? '2.13.6';
-
-await using stack = await IcingaStack.version(version)
-  .masters(2)
-  .withSimulatedEndpoints(20, { faults: { 'sim-20': { chainPadding: 160 } } })
-  .named(`canary-${version}`)
-  .start();
-await stack.ready();
-
-const observer = new StackObserver(stack, { persistence: {} }).start();
-const storm = await reloadStorm(stack, { count: 10, targets: 'both', incidents: observer.incidents });
-await observer.stop();
-
-const caught = observer.incidents.list().filter((incident) => incident.kind === 'tls-handshake-failed');
-for (const incident of caught) {
-  console.log(
-    `caught on ${incident.master}: ${incident.summary} (x${incident.count}, peers ${incident.peers.join(', ')}, endpoints ${incident.endpoints.join(', ')})`,
-  );
-}
-console.log(`${storm.verified} reloads verified; run folder: ${stack.run.dir}`);
-process.exitCode = caught.length === stack.masters.length ? 0 : 1;
+export default defineScenario({
+  name: 'canary',
+  summary: 'forces "excessive message size" with an oversized client chain: must be caught on every master',
+  params: {
+    endpoints: integer({
+      default: 20,
+      min: 1,
+      max: 2000,
+      unit: 'endpoints',
+      summary: 'simulated endpoints; the last one sends the oversized chain',
+    }),
+    padding: integer({
+      default: 160,
+      min: 130,
+      max: 400,
+      unit: 'certificates',
+      summary: 'extra certificates in its chain (130+ is past 100 KiB)',
+    }),
+  },
+  defaultReloads: 20,
+  expectations: [oneIncidentPerMaster('tls-handshake-failed')],
+  async run(ctx) {
+    const { endpoints, padding } = ctx.params;
+    const stack = await ctx.start(
+      ctx
+        .icinga()
+        .masters(2)
+        .withSimulatedEndpoints(endpoints, { faults: { [`sim-${endpoints}`]: { chainPadding: padding } } }),
+    );
+    await stack.ready();
+    ctx.observe(stack, { persistence: { probeForMs: 5_000 } });
+    await ctx.storm(stack, { targets: 'both' });
+  },
+});

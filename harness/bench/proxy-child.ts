@@ -3,6 +3,7 @@ import { ChaosProxy } from '../proxy/chaos-proxy.ts';
 
 const [host, port] = (process.argv[2] as string).split(':') as [string, string];
 const proxy = await ChaosProxy.start({
+  seed: 1,
   name: 'bench',
   listen: { host: '127.0.0.1', port: 0 },
   upstream: { host, port: Number(port) },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { drainedOrClosed } from '../drained.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
-import { percentile, ratio, summarize } from './stats.ts';
+import { percentile, ratio, summarize } from '../stats.ts';
 
 const GIB = Number(process.env.HH_BENCH_BYTES ?? 1024 ** 3);
 const ROUND_TRIPS = 5000;

@@ -17,9 +17,10 @@ import { resultsDir } from '../paths.ts';
 import { keySpecName, parseKeySpec, RSA_4096 } from '../pki/key-spec.ts';
 import { silentProgress } from '../progress.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { ratio } from '../stats.ts';
 import { bareSighupReload, bareVerifiedReload } from './bare-reload.ts';
-import { ratio } from './stats.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
 const reloads = Number(process.env.HH_BENCH_RELOADS ?? 30);
@@ -46,12 +47,12 @@ async function bareRate(stack: StartedIcingaStack, reload: typeof bareSighupRelo
 const report: Record<string, unknown> = { version, reloads };
 for (const { size, keys } of cases) {
   const label = `${size}:${keySpecName(keys)}`;
+  await using run = await Run.create({ name: `bench-reload-${size}` });
   await using stack = await IcingaStack.version(version)
     .masters(2)
     .withSimulatedEndpoints(size)
     .withKeys(keys)
-    .named(`bench-reload-${size}`)
-    .start();
+    .start(run);
   await stack.ready({ timeoutMs: 300_000 });
   const bare = await bareRate(stack, bareSighupReload);
   await stack.ready({ timeoutMs: 300_000 });

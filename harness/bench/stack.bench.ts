@@ -13,9 +13,10 @@ import { ensureEngine } from '../engine/docker-engine.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { silentProgress } from '../progress.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
+import { ratio, summarize } from '../stats.ts';
 import { bareSighupReload } from './bare-reload.ts';
-import { ratio, summarize } from './stats.ts';
 
 const { docker } = await ensureEngine(silentProgress);
 
@@ -28,12 +29,12 @@ async function timeToReady(
   keyCache: string,
 ): Promise<{ startMs: number; readyMs: number; totalMs: number }> {
   const started = performance.now();
+  await using run = await Run.create({ name: 'bench-stack' });
   const stack = await IcingaStack.version(version)
     .masters(2)
     .agents(agents)
     .withKeyCache(keyCache)
-    .named('bench-stack')
-    .start();
+    .start(run);
   const startMs = performance.now() - started;
   try {
     await stack.ready({ timeoutMs: 120_000 });
@@ -65,12 +66,8 @@ try {
     );
   }
 
-  await using stack = await IcingaStack.version(version)
-    .masters(2)
-    .agents(2)
-    .withKeyCache(cache)
-    .named('bench-reload')
-    .start();
+  await using run = await Run.create({ name: 'bench-reload' });
+  await using stack = await IcingaStack.version(version).masters(2).agents(2).withKeyCache(cache).start(run);
   await stack.ready();
   const barrier: number[] = [];
   const barrierOnly: number[] = [];

@@ -8,10 +8,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { summarize } from '../stats.ts';
 import { helloMessage } from '../swarm/messages.ts';
 import { encodeNetstring } from '../swarm/netstring.ts';
 import { type EndpointIdentity, Swarm, type SwarmTarget } from '../swarm/swarm.ts';
-import { summarize } from './stats.ts';
 
 const hello = (version: number) => encodeNetstring(JSON.stringify(helloMessage(version)));
 
@@ -38,6 +38,7 @@ function usage() {
 
 if (spec.mode === 'swarm') {
   const swarm = await Swarm.start({
+    seed: 1,
     endpoints: spec.endpoints,
     targets: spec.targets,
     identities: new Map(Object.entries(spec.identities)),

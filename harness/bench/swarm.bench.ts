@@ -10,21 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
+import { Run } from '../run/run.ts';
 import { API_PORT } from '../stack/icinga-config.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
+import { ratio } from '../stats.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { issueIdentities, type SwarmTarget } from '../swarm/swarm.ts';
-import { ratio } from './stats.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
 const sizes = (process.env.HH_BENCH_SIZES ?? '1000,2000').split(',').map(Number);
 const largest = Math.max(...sizes);
 
+await using run = await Run.create({ name: 'bench-swarm' });
 await using stack = await IcingaStack.version(version)
   .masters(2)
   .withSimulatedEndpoints(largest, { connect: false })
-  .named('bench-swarm')
-  .start();
+  .start(run);
 await stack.ready();
 const endpoints = stack.topology.simulated ?? [];
 const identities = await issueIdentities({ endpoints, ca: stack.ca });

@@ -29,3 +29,14 @@ export function parseCommandArgs<T extends Record<string, OptionSpec>>(
     throw new HuntError(ErrorCodes.USAGE, `${(error as Error).message}. See: hunt ${command} --help`);
   }
 }
+
+/** A whole-number option in [min, max]; anything else is a usage error naming the range. */
+export function integerOption(name: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `${name} must be a whole number from ${min} to ${max}, not "${value}".`,
+    );
+  return number;
+}

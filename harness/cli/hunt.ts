@@ -7,10 +7,14 @@ import type { Command } from './command.ts';
 import { clean } from './commands/clean.ts';
 import { doctor } from './commands/doctor.ts';
 import { images } from './commands/images.ts';
+import { list } from './commands/list.ts';
 import { proxy } from './commands/proxy.ts';
+import { report } from './commands/report.ts';
+import { run } from './commands/run.ts';
+import { installSignalHandlers } from './interrupt.ts';
 import { Output } from './output.ts';
 
-const commands: Command[] = [doctor, images, proxy, clean];
+const commands: Command[] = [run, list, report, doctor, images, proxy, clean];
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
@@ -24,7 +28,8 @@ function usage(): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Every command takes --help and --json. Progress goes to stderr, results to stdout.',
-    'Exit codes: 0 ok, 1 incidents found, 2 bad input or environment, 3 harness failure, 130 interrupted.',
+    'Exit codes: 0 ok (expectations met), 1 incidents found or an expectation not met, 2 bad input or',
+    'environment, 3 harness failure, 130 interrupted.',
   ].join('\n');
 }
 
@@ -57,11 +62,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\nhunt: ${signal}, stopping\n`);
-      process.exit(130);
-    });
-  }
+  installSignalHandlers();
   process.exitCode = await main(process.argv.slice(2));
 }

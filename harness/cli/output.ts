@@ -29,6 +29,11 @@ export class Output implements Progress {
     this.color = this.tty && env.NO_COLOR === undefined && env.FORCE_COLOR !== '0';
   }
 
+  /** Whether progress goes to a terminal (a rewritten status line) or to a log (plain lines). */
+  get isTty(): boolean {
+    return this.tty;
+  }
+
   step(text: string): void {
     this.clearStatus();
     this.stderr.write(`${this.paint('1', '==>')} ${text}\n`);

@@ -1,17 +1,19 @@
 import t from 'tap';
+import { LiveDetection } from '../observe/detection.ts';
 import { StackObserver } from '../observe/stack-observer.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
 
 // The chaos proxy inside a stack: master1 and the simulated endpoints reach master2 only
 // through it, and a toxic that rewrites the ClientHello's declared length makes master2 log
 // the field failure ("excessive message size") on purpose.
 t.test('a proxied master: the field failure made on purpose, an incident, then recovery', async (t) => {
+  await using run = await Run.create({ name: 'it-proxied' });
   await using stack = await IcingaStack.version('2.13.6')
     .masters(2)
     .withSimulatedEndpoints(10)
     .proxied('master2')
-    .named('it-proxied')
-    .start();
+    .start(run);
   await stack.ready({ timeoutMs: 120_000 });
   const proxy = stack.proxy('master2');
   t.ok(
@@ -20,8 +22,13 @@ t.test('a proxied master: the field failure made on purpose, an incident, then r
   );
   t.throws(() => stack.proxy('master1'), { code: 'HH_USAGE', message: /proxied nodes are master2/ });
 
+  const detection = await LiveDetection.start(run);
+
   const observer = new StackObserver(stack).start();
-  t.teardown(() => observer.stop());
+  t.teardown(async () => {
+    await observer.stop();
+    await detection.stop();
+  });
   await proxy.addToxic({
     name: 'huge-client-hello',
     type: 'tls_length',
@@ -34,7 +41,7 @@ t.test('a proxied master: the field failure made on purpose, an incident, then r
   const line = await stack.master(2).log.waitFor(/excessive message size/, { timeoutMs: 30_000 });
   t.match(line?.text, /TLS handshake failed/, 'master2 logged the field failure');
   const incident = await waitFor(() =>
-    observer.incidents.list().find((i) => i.kind === 'tls-handshake-failed' && i.master === 'master2'),
+    detection.incidents.list().find((i) => i.kind === 'tls-handshake-failed' && i.master === 'master2'),
   );
   t.ok(incident, 'one tls-handshake-failed incident for master2');
   t.ok(

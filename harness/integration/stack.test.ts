@@ -7,6 +7,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { catalogue } from '../images/catalogue.ts';
 import { pkiTicket } from '../pki/ticket.ts';
 import { silentProgress } from '../progress.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
 
 const { docker } = await ensureEngine(silentProgress);
@@ -43,12 +44,8 @@ for (const { version } of catalogue) {
   t.test(
     `Icinga ${version}: 2 masters + 2 agents, real checks, 20 verified reloads, nothing left behind`,
     async (t) => {
-      const stack = await IcingaStack.version(version)
-        .masters(2)
-        .agents(2)
-        .withCheckInterval(5)
-        .named(`it-${version}`)
-        .start();
+      await using run = await Run.create({ name: `it-${version}` });
+      const stack = await IcingaStack.version(version).masters(2).agents(2).withCheckInterval(5).start(run);
       let stopped = false;
       t.teardown(async () => {
         if (!stopped) await stack.stop();
@@ -93,7 +90,8 @@ for (const { version } of catalogue) {
 }
 
 t.test('a failed reload leaves the old worker serving and says why', async (t) => {
-  await using stack = await IcingaStack.version('2.13.6').masters(1).named('it-bad-reload').start();
+  await using run = await Run.create({ name: 'it-bad-reload' });
+  await using stack = await IcingaStack.version('2.13.6').masters(1).start(run);
   await stack.ready();
   const master = stack.master(1);
   const before = await master.api.icingaApplication();
@@ -108,11 +106,11 @@ t.test('a failed reload leaves the old worker serving and says why', async (t) =
 });
 
 t.test('a config snippet that fails validation stops the start with the reason, and cleans up', async (t) => {
+  await using run = await Run.create({ name: 'it-bad-config' });
   const error = await IcingaStack.version('2.13.6')
     .masters(1)
     .withConfig('typo', 'object Hots "x" { }\n')
-    .named('it-bad-config')
-    .start()
+    .start(run)
     .catch((e: unknown) => e);
   t.ok(error instanceof HuntError && error.code === ErrorCodes.CONFIG_INVALID);
   t.match((error as HuntError).message, /master1 exited at start[\s\S]*Hots/);
@@ -124,7 +122,8 @@ t.test('a config snippet that fails validation stops the start with the reason, 
 });
 
 t.test('tickets match what icinga2 pki ticket computes', async (t) => {
-  await using stack = await IcingaStack.version('2.14.6').masters(1).named('it-ticket').start();
+  await using run = await Run.create({ name: 'it-ticket' });
+  await using stack = await IcingaStack.version('2.14.6').masters(1).start(run);
   const result = await stack
     .master(1)
     .container.exec(['icinga2', 'pki', 'ticket', '--cn', 'agent-42', '--salt', 'hh-salt']);

@@ -1,10 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { summarize } from '../bench/stats.ts';
+import { LiveDetection } from '../observe/detection.ts';
 import { StackObserver } from '../observe/stack-observer.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
+import { summarize } from '../stats.ts';
 
 // STORM_STEPS=500 makes this the soak check of the issue (npm run test:soak); the default suite
 // runs a short storm with the same assertions.
@@ -20,13 +22,14 @@ async function historyOf(dir: string): Promise<Array<Record<string, unknown>>> {
 t.test(
   `${steps} verified reloads of both masters with 2 agents and 200 simulated endpoints; the canary is one incident per master`,
   async (t) => {
+    await using run = await Run.create({ name: 'it-storm' });
     await using stack = await IcingaStack.version('2.13.6')
       .masters(2)
       .agents(2)
       .withSimulatedEndpoints(200, { faults: { 'sim-200': { chainPadding: 160 } } })
-      .named('it-storm')
-      .start();
+      .start(run);
     await stack.ready({ timeoutMs: 120_000 });
+    const detection = await LiveDetection.start(run);
     const observer = new StackObserver(stack, {
       persistence: { probeForMs: 5_000 },
       resourceEveryMs: 5_000,
@@ -35,10 +38,10 @@ t.test(
       count: steps,
       targets: 'both',
       reconnectDeadlineMs: 30_000,
-      incidents: observer.incidents,
     });
     await observer.stop();
     await stack.stop();
+    await detection.stop();
 
     t.equal(summary.verified, steps * 2, `${steps * 2} reloads, each verified by the barrier`);
     t.equal(summary.failed, 0);
@@ -60,7 +63,7 @@ t.test(
       'resources sampled',
     );
 
-    const tls = observer.incidents.list().filter((i) => i.kind === 'tls-handshake-failed');
+    const tls = detection.incidents.list().filter((i) => i.kind === 'tls-handshake-failed');
     t.same(
       tls.map((i) => i.master).sort(),
       ['master1', 'master2'],
@@ -96,18 +99,23 @@ t.test(
 );
 
 t.test('within 2 s of the log line the incident exists', async (t) => {
+  await using run = await Run.create({ name: 'it-latency' });
   await using stack = await IcingaStack.version('2.14.6')
     .masters(1)
     .withSimulatedEndpoints(1, { connect: false })
-    .named('it-latency')
-    .start();
+    .start(run);
+  const detection = await LiveDetection.start(run);
   const observer = new StackObserver(stack).start();
-  t.teardown(() => observer.stop());
+  t.teardown(async () => {
+    await observer.stop();
+    await detection.stop();
+  });
   const { Swarm } = await import('../swarm/swarm.ts');
   const { icingaVersionNumber } = await import('../swarm/messages.ts');
   const master = stack.master(1);
   const version = icingaVersionNumber((await master.api.icingaApplication()).version);
   const swarm = await Swarm.start({
+    seed: 1,
     endpoints: ['sim-1'],
     targets: [{ name: 'master1', host: master.address, port: 5665, version }],
     ca: stack.ca,
@@ -118,7 +126,7 @@ t.test('within 2 s of the log line the incident exists', async (t) => {
   t.ok(line, 'the master logged it');
   const opened = await new Promise<number>((resolve) => {
     const check = () => {
-      const found = observer.incidents.list().find((i) => i.kind === 'tls-handshake-failed');
+      const found = detection.incidents.list().find((i) => i.kind === 'tls-handshake-failed');
       if (found) resolve(Date.now());
       else setTimeout(check, 20);
     };
@@ -130,19 +138,19 @@ t.test('within 2 s of the log line the incident exists', async (t) => {
 });
 
 t.test('a worker killed mid-storm is an incident, not a crash, and the storm goes on', async (t) => {
-  await using stack = await IcingaStack.version('2.13.6')
-    .masters(2)
-    .withSimulatedEndpoints(20)
-    .named('it-kill')
-    .start();
+  await using run = await Run.create({ name: 'it-kill' });
+  await using stack = await IcingaStack.version('2.13.6').masters(2).withSimulatedEndpoints(20).start(run);
   await stack.ready();
+  const detection = await LiveDetection.start(run);
   const observer = new StackObserver(stack, { workerEveryMs: 200 }).start();
-  t.teardown(() => observer.stop());
+  t.teardown(async () => {
+    await observer.stop();
+    await detection.stop();
+  });
   const summary = await reloadStorm(stack, {
     count: 6,
     targets: 'both',
     reconnectDeadlineMs: 5_000,
-    incidents: observer.incidents,
     onStep: async (step) => {
       if (step !== 1) return;
       // kill -9 of the worker (its pid is what the API reports). Seen on 2.13.6: the umbrella
@@ -153,11 +161,11 @@ t.test('a worker killed mid-storm is an incident, not a crash, and the storm goe
   });
   t.equal(summary.steps, 6, 'all steps ran');
   t.same(summary.mastersDown, ['master2'], 'master2 left the rotation');
-  const down = observer.incidents.list().filter((i) => i.kind === 'master-down');
+  const down = detection.incidents.list().filter((i) => i.kind === 'master-down');
   t.equal(
     down.length,
     1,
-    `one master-down incident (${observer.incidents
+    `one master-down incident (${detection.incidents
       .list()
       .map((i) => `${i.kind}@${i.master ?? '-'}`)
       .join(', ')})`,

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
-import { summarize } from '../bench/stats.ts';
 import { catalogue } from '../images/catalogue.ts';
+import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
+import { summarize } from '../stats.ts';
 
 /** The field's line, with or without the " (SSL routines)" that 2.14.6 (OpenSSL 3.5) appends. */
 const CANARY_LINE =
@@ -12,6 +13,7 @@ for (const { version } of catalogue) {
   t.test(
     `Icinga ${version}: 500 simulated endpoints connect to both masters, get checked, survive a reload`,
     async (t) => {
+      await using run = await Run.create({ name: `it-swarm-${version}` });
       await using stack = await IcingaStack.version(version)
         .masters(2)
         .withSimulatedEndpoints(500, {
@@ -21,8 +23,7 @@ for (const { version } of catalogue) {
           },
         })
         .withCheckInterval(5)
-        .named(`it-swarm-${version}`)
-        .start();
+        .start(run);
       await stack.ready({ timeoutMs: 120_000 });
       for (const master of stack.masters) {
         const seen = await master.api.endpointConnections();
@@ -69,11 +70,11 @@ for (const { version } of catalogue) {
   t.test(
     `Icinga ${version}: the canary — a 160-certificate chain makes the master log excessive message size`,
     async (t) => {
+      await using run = await Run.create({ name: `it-canary-${version}` });
       await using stack = await IcingaStack.version(version)
         .masters(1)
         .withSimulatedEndpoints(2, { faults: { 'sim-1': { chainPadding: 160 } } })
-        .named(`it-canary-${version}`)
-        .start();
+        .start(run);
       const line = await stack.master(1).log.waitFor(/Client TLS handshake failed/, { timeoutMs: 20_000 });
       t.match(line?.text, CANARY_LINE, line?.text ?? 'no handshake failure logged');
       t.ok(

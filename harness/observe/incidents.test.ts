@@ -1,7 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import t from 'tap';
-import type { HistoryEvent } from '../history/history.ts';
-import { IncidentRecorder } from './incidents.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import { IncidentLedger, IncidentRecorder } from './incidents.ts';
+
+const at = (second: number) => `2026-11-21T10:00:${String(second).padStart(2, '0')}.000Z`;
 
 t.test('a storm of the same failure is one incident with a count; another master is another', async (t) => {
   const dir = t.testdir();
@@ -12,6 +14,7 @@ t.test('a storm of the same failure is one incident with a count; another master
   for (let i = 0; i < 50; i++) {
     recorder.report({
       kind: 'tls-handshake-failed',
+      at: at(i),
       master: 'master1',
       peer: `10.0.0.${i % 3}`,
       reason: 'excessive message size',
@@ -21,6 +24,7 @@ t.test('a storm of the same failure is one incident with a count; another master
   }
   recorder.report({
     kind: 'tls-handshake-failed',
+    at: at(51),
     master: 'master2',
     reason: 'excessive message size',
     summary: 's',
@@ -31,6 +35,8 @@ t.test('a storm of the same failure is one incident with a count; another master
   const [first, second] = recorder.list();
   t.equal(recorder.list().length, 2);
   t.equal(first?.count, 50);
+  t.equal(first?.firstSeen, at(0), 'first and last seen come from the events, not the clock');
+  t.equal(first?.lastSeen, at(49));
   t.same(first?.peers, ['10.0.0.0', '10.0.0.1', '10.0.0.2']);
   t.equal(events.filter((e) => e.type === 'incident-opened').length, 2, 'opened once each');
   t.same(await readdir(`${dir}/incidents`), ['001', '002']);
@@ -40,14 +46,43 @@ t.test('a storm of the same failure is one incident with a count; another master
   t.equal(second?.evidence[0], 'log.txt');
 });
 
-t.test('findings are added to an incident and written', async (t) => {
+t.test('findings and evidence attach to an incident by id or dedup key, and count nothing', async (t) => {
   const dir = t.testdir();
   const recorder = new IncidentRecorder(dir, { record() {} });
-  const incident = recorder.report({ kind: 'crash', master: 'master1', summary: 'x' });
-  if (!incident) throw new Error('no incident');
-  recorder.annotate(incident, { persistence: { state: 'persistent' } });
-  await recorder.close();
-  t.match(JSON.parse(await readFile(`${dir}/incidents/001/incident.json`, 'utf8')), {
+  recorder.report({ kind: 'crash', at: at(1), master: 'master1', summary: 'x', dedupKey: 'crash|m1' });
+  recorder.report({
+    kind: 'finding',
+    at: at(2),
+    summary: '',
+    attachTo: 1,
     findings: { persistence: { state: 'persistent' } },
   });
+  recorder.report({
+    kind: 'evidence',
+    at: at(3),
+    summary: '',
+    attachTo: 'crash|m1',
+    evidence: { 'x.txt': 'x\n' },
+  });
+  recorder.report({ kind: 'evidence', at: at(3), summary: '', attachTo: 7, evidence: { 'y.txt': 'y\n' } });
+  await recorder.close();
+  const written = JSON.parse(await readFile(`${dir}/incidents/001/incident.json`, 'utf8'));
+  t.match(written, { count: 1, findings: { persistence: { state: 'persistent' } }, evidence: ['x.txt'] });
+  t.equal(recorder.list().length, 1, 'attaching to an incident that does not exist opens nothing');
+});
+
+t.test('the ledger is bounded: 1,000 incidents, then signals are counted as dropped', async (t) => {
+  const ledger = new IncidentLedger();
+  for (let i = 0; i < 1_010; i++)
+    ledger.apply({ kind: 'critical-log', at: at(0), summary: 's', reason: `r${i}` });
+  t.equal(ledger.list().length, 1000);
+  t.equal(ledger.dropped, 10);
+  const big = ledger.apply({
+    kind: 'critical-log',
+    at: at(1),
+    summary: 's',
+    reason: 'r1',
+    evidence: { 'big.txt': 'x'.repeat(300_000) },
+  });
+  t.ok((big?.evidence[0]?.[1].length ?? 0) < 270_000, 'an evidence file is cut at 256 KiB');
 });

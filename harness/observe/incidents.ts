@@ -1,11 +1,17 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import type { EventSink } from '../history/history.ts';
+import type { EventSink } from '../run/history.ts';
 
-/** Something went wrong, seen by a detector. The same kind at the same master is one incident. */
+/**
+ * Something went wrong, as a detector saw it in the history. The same kind at the same master
+ * is one incident (a storm of one failure is one incident with a count). A signal with
+ * `attachTo` adds evidence or findings to an incident that exists instead.
+ */
 export interface IncidentSignal {
   /** tls-handshake-failed, openssl-error, duplicate-connection, critical-log, crash, reconnect-timeout, reload-failed, master-down, ... */
   kind: string;
+  /** When it happened: the wall clock of the event that shows it (so replays agree). */
+  at: string;
   master?: string;
   /** The remote side where known: an address from a log line, or an endpoint name. */
   peer?: string;
@@ -14,10 +20,14 @@ export interface IncidentSignal {
   summary: string;
   /** Extra facts: the reason, a pattern name. */
   reason?: string;
-  /** Evidence files to write with the incident: name -> content. */
+  /** Evidence files of the incident: name -> content (a later signal may replace one). */
   evidence?: Record<string, string>;
+  /** Facts learnt later (persistence, recovery): merged into the incident's findings. */
+  findings?: Record<string, unknown>;
   /** What makes two signals the same incident (default: kind + master + reason). */
   dedupKey?: string;
+  /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
+  attachTo?: number | string;
 }
 
 export interface Incident {
@@ -39,33 +49,40 @@ export interface Incident {
 
 const MAX_LISTED = 50;
 const MAX_INCIDENTS = 1000;
+const MAX_EVIDENCE_FILES = 20;
+const MAX_EVIDENCE_BYTES = 256 * 1024;
+
+/** What a signal did to the ledger. */
+export interface LedgerChange {
+  incident: Incident;
+  opened: boolean;
+  /** Evidence files whose content is new or changed. */
+  evidence: Array<[name: string, content: string]>;
+}
 
 /**
- * Turns detector signals into incidents under results/<run>/incidents/<n>/: deduplicated (a
- * storm of the same failure is one incident with a count), each incident.json written
- * atomically, at once when new and at most once a second while its count grows.
+ * Incidents as a pure fold over signals, with no I/O: the live recorder and the offline
+ * re-check (`hunt report`) both run it, so they agree by construction. Bounded: at most 1,000
+ * incidents, 50 listed peers/endpoints/reasons each, 20 evidence files of 256 KiB each.
  */
-export class IncidentRecorder {
-  private readonly dir: string;
-  private readonly events: EventSink;
+export class IncidentLedger {
   private readonly byKey = new Map<string, Incident>();
-  private readonly dirty = new Set<Incident>();
-  private readonly timer: NodeJS.Timeout;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly byId = new Map<number, Incident>();
+  private readonly contents = new Map<string, string>();
   /** Signals dropped because MAX_INCIDENTS distinct incidents exist already. */
   dropped = 0;
 
-  constructor(runDir: string, events: EventSink) {
-    this.dir = join(runDir, 'incidents');
-    this.events = events;
-    this.timer = setInterval(() => this.flushDirty(), 1000);
-    this.timer.unref();
-  }
-
-  report(signal: IncidentSignal): Incident | undefined {
+  apply(signal: IncidentSignal): LedgerChange | undefined {
+    if (signal.attachTo !== undefined) {
+      const incident =
+        typeof signal.attachTo === 'number'
+          ? this.byId.get(signal.attachTo)
+          : this.byKey.get(signal.attachTo);
+      return incident ? { incident, opened: false, evidence: this.attach(incident, signal) } : undefined;
+    }
     const key = signal.dedupKey ?? `${signal.kind}|${signal.master ?? ''}|${signal.reason ?? ''}`;
-    const now = new Date().toISOString();
     let incident = this.byKey.get(key);
+    const opened = !incident;
     if (!incident) {
       if (this.byKey.size >= MAX_INCIDENTS) {
         this.dropped++;
@@ -77,8 +94,8 @@ export class IncidentRecorder {
         master: signal.master,
         peer: signal.peer,
         summary: signal.summary,
-        firstSeen: now,
-        lastSeen: now,
+        firstSeen: signal.at,
+        lastSeen: signal.at,
         count: 0,
         peers: [],
         endpoints: [],
@@ -87,44 +104,102 @@ export class IncidentRecorder {
         findings: {},
       };
       this.byKey.set(key, incident);
-      this.events.record('observe', 'incident-opened', {
-        incident: incident.id,
-        kind: incident.kind,
-        master: incident.master,
-        peer: incident.peer,
-        summary: incident.summary,
-      });
+      this.byId.set(incident.id, incident);
     }
     incident.count++;
-    incident.lastSeen = now;
+    if (signal.at > incident.lastSeen) incident.lastSeen = signal.at;
     incident.peer ??= signal.peer;
     addLimited(incident.peers, signal.peer);
     addLimited(incident.endpoints, signal.endpoint);
     addLimited(incident.reasons, signal.reason);
-    const isNew = incident.count === 1;
-    for (const [name, content] of Object.entries(signal.evidence ?? {})) {
-      if (!incident.evidence.includes(name)) incident.evidence.push(name);
-      this.enqueue(() => writeFileAtomic(join(this.folder(incident), name), content));
+    return { incident, opened, evidence: this.attach(incident, signal) };
+  }
+
+  /** The incident with this id. */
+  find(id: number): Incident | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): Incident[] {
+    return [...this.byId.values()];
+  }
+
+  /** Evidence content by incident and name (the offline report reads it from here). */
+  evidenceOf(incident: Incident, name: string): string | undefined {
+    return this.contents.get(`${incident.id}/${name}`);
+  }
+
+  private attach(incident: Incident, signal: IncidentSignal): Array<[string, string]> {
+    Object.assign(incident.findings, signal.findings ?? {});
+    const changed: Array<[string, string]> = [];
+    for (const [name, raw] of Object.entries(signal.evidence ?? {})) {
+      if (!incident.evidence.includes(name)) {
+        if (incident.evidence.length >= MAX_EVIDENCE_FILES) continue;
+        incident.evidence.push(name);
+      }
+      const content = raw.length > MAX_EVIDENCE_BYTES ? `${raw.slice(0, MAX_EVIDENCE_BYTES)}\n[cut]\n` : raw;
+      const key = `${incident.id}/${name}`;
+      if (this.contents.get(key) === content) continue;
+      this.contents.set(key, content);
+      changed.push([name, content]);
     }
-    if (isNew) this.write(incident);
+    return changed;
+  }
+}
+
+/** Where incident n lives in a run folder: incidents/001/. */
+export function incidentFolder(runDir: string, id: number): string {
+  return join(runDir, 'incidents', String(id).padStart(3, '0'));
+}
+
+/**
+ * The live side: applies signals to a ledger and keeps results/<run>/incidents/ in step with it
+ * (each incident.json written atomically, at once when new or annotated and at most once a
+ * second while its count grows), and records `incident-opened` in the history so reactors
+ * (the persistence probe, the flight recorder) can act on it.
+ */
+export class IncidentRecorder {
+  readonly ledger = new IncidentLedger();
+  private readonly runDir: string;
+  private readonly events: EventSink;
+  private readonly dirty = new Set<Incident>();
+  private readonly timer: NodeJS.Timeout;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(runDir: string, events: EventSink) {
+    this.runDir = runDir;
+    this.events = events;
+    this.timer = setInterval(() => this.flushDirty(), 1000);
+    this.timer.unref();
+  }
+
+  report(signal: IncidentSignal): Incident | undefined {
+    const change = this.ledger.apply(signal);
+    if (!change) return undefined;
+    const { incident } = change;
+    for (const [name, content] of change.evidence)
+      this.enqueue(() => writeFileAtomic(join(incidentFolder(this.runDir, incident.id), name), content));
+    if (change.opened) {
+      this.write(incident);
+      this.events.record('incidents', 'incident-opened', {
+        incident: incident.id,
+        kind: incident.kind,
+        master: incident.master,
+        peer: incident.peer,
+        reason: incident.reasons[0],
+        summary: incident.summary,
+      });
+    } else if (signal.findings) this.write(incident);
     else this.dirty.add(incident);
     return incident;
   }
 
-  /** Adds findings (persistence, recovery) to an incident and rewrites it. */
-  annotate(incident: Incident, findings: Record<string, unknown>): void {
-    Object.assign(incident.findings, findings);
-    this.write(incident);
-  }
-
-  /** Rewrites one evidence file of an incident (e.g. a log excerpt completed with later lines). */
-  evidence(incident: Incident, name: string, content: string): void {
-    if (!incident.evidence.includes(name)) incident.evidence.push(name);
-    this.enqueue(() => writeFileAtomic(join(this.folder(incident), name), content));
-  }
-
   list(): Incident[] {
-    return [...this.byKey.values()];
+    return this.ledger.list();
+  }
+
+  get dropped(): number {
+    return this.ledger.dropped;
   }
 
   async close(): Promise<void> {
@@ -133,14 +208,11 @@ export class IncidentRecorder {
     await this.writes;
   }
 
-  private folder(incident: Incident): string {
-    return join(this.dir, String(incident.id).padStart(3, '0'));
-  }
-
   private write(incident: Incident): void {
     this.dirty.delete(incident);
     const snapshot = JSON.stringify(incident, null, 2);
-    this.enqueue(() => writeFileAtomic(join(this.folder(incident), 'incident.json'), `${snapshot}\n`));
+    const path = join(incidentFolder(this.runDir, incident.id), 'incident.json');
+    this.enqueue(() => writeFileAtomic(path, `${snapshot}\n`));
   }
 
   private flushDirty(): void {

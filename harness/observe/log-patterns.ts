@@ -12,7 +12,7 @@ export const builtInPatterns: readonly LogPattern[] = [
   {
     name: 'tls-handshake-failed',
     kind: 'tls-handshake-failed',
-    pattern: /Client TLS handshake failed \(from \[([^\]]+)\]:\d+\): (.+?)(?: \(SSL routines\))?$/,
+    pattern: /Client TLS handshake failed \((?:from|to) \[([^\]]+)\]:\d+\): (.+?)(?: \(SSL routines\))?$/,
   },
   { name: 'excessive-message-size', kind: 'tls-handshake-failed', pattern: /excessive message size/ },
   {

@@ -87,12 +87,25 @@ t.test('bad input: unknown toxic, toxicity outside 0..1, a port in use, a missin
     code: 'HH_USAGE',
     message: /latency/,
   });
-  await t.rejects(ChaosProxy.start({ name: 'clash', listen: proxy.listen, upstream: address }), {
-    code: 'HH_PROXY_LISTEN',
-    message: /in use/,
-  });
   await t.rejects(
-    ChaosProxy.start({ name: 'none', listen: { host: '127.0.0.1', port: 0 }, upstream: undefined as never }),
+    ChaosProxy.start({
+      seed: 1,
+      name: 'clash',
+      listen: proxy.listen,
+      upstream: address,
+    }),
+    {
+      code: 'HH_PROXY_LISTEN',
+      message: /in use/,
+    },
+  );
+  await t.rejects(
+    ChaosProxy.start({
+      seed: 1,
+      name: 'none',
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: undefined as never,
+    }),
     {
       code: 'HH_USAGE',
       message: /upstream/,
@@ -101,6 +114,7 @@ t.test('bad input: unknown toxic, toxicity outside 0..1, a port in use, a missin
   for (const host of ['192.0.2.10', '8.8.8.8', '2001:db8::1'])
     await t.rejects(
       ChaosProxy.start({
+        seed: 1,
         name: 'away',
         listen: { host: '127.0.0.1', port: 0 },
         upstream: { host, port: 80 },
@@ -110,6 +124,7 @@ t.test('bad input: unknown toxic, toxicity outside 0..1, a port in use, a missin
     );
   await t.rejects(
     ChaosProxy.start({
+      seed: 1,
       name: 'unknown',
       listen: { host: '127.0.0.1', port: 0 },
       upstream: { host: 'no-such-host.invalid', port: 80 },
@@ -126,6 +141,7 @@ t.test('an upstream that refuses is a counted, recorded connection error, never 
   closedPort.close();
   const events: string[] = [];
   const proxy = await ChaosProxy.start({
+    seed: 1,
     name: 'dead',
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { host: '127.0.0.1', port },

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { discardEvents, type EventSink } from '../history/history.ts';
+import { discardEvents, type EventSink } from '../run/history.ts';
 import { ProxyConnection } from './proxy-connection.ts';
 import type { Stream, ToxicType } from './toxic.ts';
 import { toxicType } from './toxic-registry.ts';
@@ -63,7 +63,8 @@ export interface ChaosProxyOptions {
   listen: Address;
   upstream: Address;
   enabled?: boolean;
-  seed?: number;
+  /** Toxicity draws derive from it: a stack passes its run's (run.seedFor('proxy:<node>')). */
+  seed: number;
   events?: EventSink;
 }
 
@@ -101,7 +102,7 @@ export class ChaosProxy {
     this.name = options.name;
     this.listenAddress = options.listen;
     this.upstreamAddress = options.upstream;
-    this.seed = options.seed ?? 1;
+    this.seed = options.seed;
     this.events = options.events ?? discardEvents;
   }
 

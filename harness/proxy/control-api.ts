@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ErrorCodes, HuntError, isHuntError } from '../errors.ts';
-import type { EventSink } from '../history/history.ts';
+import type { EventSink } from '../run/history.ts';
 import { type Address, ChaosProxy, parseAddress, type ToxicSpec } from './chaos-proxy.ts';
 
 export const CONTROL_API_VERSION = '2.12.0-handshake-hunter';

@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, isHuntError } from '../errors.ts';
-import type { IncidentRecorder } from '../observe/incidents.ts';
-import { derivedRandom } from '../random.ts';
 import type { ReloadVia, StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { delayBefore, type Schedule } from './schedule.ts';
@@ -20,9 +18,8 @@ export interface StormOptions {
   maxDurationMs?: number;
   /** For 'stage' reloads: change the deployed content each time (default) or deploy the same. */
   stageChanges?: boolean;
-  seed?: number;
-  /** Where incidents go (reload failures, reconnect timeouts, a master that went down). */
-  incidents?: IncidentRecorder;
+  /** Stops the storm after the step in progress (the runner's SIGINT/SIGTERM and duration limit). */
+  signal?: AbortSignal;
   /** Called after each step; a returned promise is awaited before the next (inject a fault here). */
   onStep?: (step: number, finished: StepResult[]) => void | Promise<void>;
 }
@@ -45,16 +42,20 @@ export interface StormSummary {
   reconnectTimeouts: number;
   mastersDown: string[];
   durationMs: number;
+  /** Why it stopped before `count` steps: 'aborted', 'duration', 'no-master-left' (undefined: it did them all). */
+  stoppedEarly?: string;
 }
 
 /**
  * Reloads masters over and over, each reload verified by the barrier and followed by a
  * reconnect check; every reload is a pair of history events (reload-started, then
- * reload-finished or reload-failed) with its durations. Bounded by count and time. A failing or
- * dead master is an incident, never a crash of the storm; a dead master leaves the rotation.
+ * reload-finished or reload-failed) with its durations, and a step whose endpoints did not all
+ * come back is a `reconnect-timeout` event. It records; detectors make incidents of it. Bounded
+ * by count, time and the abort signal. A failing or dead master never crashes the storm; a dead
+ * master leaves the rotation. Its schedule's jitter comes from the run's seed.
  */
 export async function reloadStorm(stack: StartedIcingaStack, options: StormOptions): Promise<StormSummary> {
-  const random = derivedRandom(options.seed ?? 1, 'reload-storm');
+  const random = stack.run.random('reload-storm');
   const schedule = options.schedule ?? { kind: 'asap' };
   const deadline = Date.now() + (options.maxDurationMs ?? 24 * 3600_000);
   const reconnectDeadline = options.reconnectDeadlineMs ?? 30_000;
@@ -71,8 +72,17 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
   const started = performance.now();
   let alive = chooseTargets(stack, options.targets ?? 'both');
 
-  for (let step = 0; step < options.count && Date.now() < deadline && alive.length > 0; step++) {
-    await sleep(delayBefore(schedule, step, random));
+  for (let step = 0; step < options.count; step++) {
+    if (options.signal?.aborted) summary.stoppedEarly = 'aborted';
+    else if (Date.now() >= deadline) summary.stoppedEarly = 'duration';
+    else if (alive.length === 0) summary.stoppedEarly = 'no-master-left';
+    if (summary.stoppedEarly) break;
+    const delayMs = Math.round(delayBefore(schedule, step, random));
+    await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted) {
+      summary.stoppedEarly = 'aborted';
+      break;
+    }
     const stepStart = performance.now();
     const stageContent =
       options.stageChanges === false ? undefined : `const HandshakeHunterDeploy = ${step}\n`;
@@ -84,6 +94,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
           step,
           master: master.name,
           via: options.via ?? 'signal',
+          delayMs,
         });
         summary.reloads++;
         try {
@@ -136,15 +147,6 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         error: result.error,
         masterDown: down,
       });
-      options.incidents?.report({
-        kind: down ? 'master-down' : 'reload-failed',
-        master: result.master,
-        summary: down
-          ? `${result.master} is not running any more (step ${step})`
-          : `reload of ${result.master} failed: ${result.error?.split('\n')[0]}`,
-        evidence: { 'error.txt': `${result.error}\n` },
-        dedupKey: down ? `master-down|${result.master}` : undefined,
-      });
       if (down) {
         summary.mastersDown.push(result.master);
         alive = alive.filter((m) => m.name !== result.master);
@@ -152,11 +154,10 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     }
     if (missing.length > 0) {
       summary.reconnectTimeouts++;
-      options.incidents?.report({
-        kind: 'reconnect-timeout',
-        summary: `not everything reconnected within ${reconnectDeadline} ms after step ${step}`,
-        reason: missing.map((m) => m.replace(/ does not see .*/, '')).join(','),
-        evidence: { [`missing-step-${step}.txt`]: `${missing.join('\n')}\n` },
+      events.record('reload', 'reconnect-timeout', {
+        step,
+        deadlineMs: reconnectDeadline,
+        missing: missing.slice(0, 200),
       });
     }
     summary.steps++;

@@ -4,8 +4,6 @@ import type Docker from 'dockerode';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { History } from '../history/history.ts';
-import { createRunFolder, type RunFolder, writeRunMetadata } from '../history/run-folder.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
 import { buildIcingaImage, resolveUserImage } from '../images/icinga-image.ts';
 import { resultsDir } from '../paths.ts';
@@ -14,6 +12,7 @@ import { KeyCache } from '../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_4096 } from '../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { ChaosProxy } from '../proxy/chaos-proxy.ts';
+import type { Run } from '../run/run.ts';
 import type { CheckPolicy } from '../swarm/check-policy.ts';
 import type { EndpointFaults } from '../swarm/swarm.ts';
 import {
@@ -60,12 +59,9 @@ export class IcingaStack {
   private severity: LogSeverity = 'information';
   private interval = 10;
   private readonly snippets: Record<string, string> = {};
-  private runName = 'stack';
   private simulatedCount = 0;
   private simulatedOptions: SimulatedEndpointOptions = {};
-  private seed = Math.floor(Math.random() * 2 ** 31);
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
-  private run: RunFolder | undefined;
   private readonly proxiedNodes = new Set<string>();
 
   private constructor(source: { version: string } | { image: string }) {
@@ -99,12 +95,6 @@ export class IcingaStack {
   withSimulatedEndpoints(count: number, options: SimulatedEndpointOptions = {}): this {
     this.simulatedCount = count;
     this.simulatedOptions = options;
-    return this;
-  }
-
-  /** The seed every random choice of this stack derives from (default: random, recorded in run.json). */
-  withSeed(seed: number): this {
-    this.seed = seed;
     return this;
   }
 
@@ -154,18 +144,11 @@ export class IcingaStack {
     return this;
   }
 
-  /** Put logs and metadata into this run's folder (default: a new results/<id>/). */
-  inRun(run: RunFolder): this {
-    this.run = run;
-    return this;
-  }
-
-  named(name: string): this {
-    this.runName = name;
-    return this;
-  }
-
-  async start(progress: Progress = silentProgress): Promise<StartedIcingaStack> {
+  /**
+   * Starts the stack inside a run: its logs, keys and events go to the run's folder and history,
+   * its random choices derive from the run's seed, and it describes itself in run.json.
+   */
+  async start(run: Run, progress: Progress = silentProgress): Promise<StartedIcingaStack> {
     const topologyBase = {
       masters: Array.from({ length: this.masterCount }, (_, i) => `master${i + 1}`),
       agents: Array.from({ length: this.agentCount }, (_, i) => `agent-${i + 1}`),
@@ -197,7 +180,6 @@ export class IcingaStack {
       'version' in this.source
         ? (await buildIcingaImage(docker, catalogueEntry(this.source.version), progress)).tag
         : (await resolveUserImage(docker, this.source.image, progress)).reference;
-    const run = this.run ?? (await createRunFolder(this.runName));
     const settings: NodeSettings = {
       ticketSalt: randomBytes(16).toString('hex'),
       logSeverity: this.severity,
@@ -205,21 +187,20 @@ export class IcingaStack {
       apiUser: { name: API_USER, password: randomBytes(18).toString('base64url') },
       snippets: this.snippets,
     };
-    await writeRunMetadata(run, {
-      kind: 'stack',
+    const description: Record<string, unknown> = {
       image,
       source: this.source,
       masters: topology.masters,
       agents: topology.agents.length,
       simulatedEndpoints: this.simulatedCount,
-      seed: this.seed,
       agentConnection: topology.agentConnection,
+      proxied: [...this.proxiedNodes],
       keys: { leaf: keySpecName(this.leafKeys), ca: keySpecName(this.caKeys) },
       logSeverity: this.severity,
       checkInterval: this.interval,
       snippets: Object.keys(this.snippets),
-      startedAt: new Date().toISOString(),
-    });
+    };
+    await run.describe('stack', description);
 
     progress.step(
       `issuing certificates (${keySpecName(this.leafKeys)}) for ${topology.masters.length + topology.agents.length} nodes`,
@@ -238,10 +219,9 @@ export class IcingaStack {
       Labels: harnessLabels({ [Labels.RUN]: run.id }),
       CheckDuplicate: true,
     });
-    const history = await History.open(join(run.dir, 'history.jsonl'));
-    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, history });
+    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image });
     try {
-      await startProxies(docker, started, [...this.proxiedNodes], this.seed);
+      await startProxies(docker, started, [...this.proxiedNodes], run);
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
       // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
       // and agents before masters when masters dial them.
@@ -296,8 +276,9 @@ export class IcingaStack {
         progress.step(
           `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
         );
-        await started.startSwarm(this.simulatedOptions, this.seed);
+        await started.startSwarm(this.simulatedOptions, run.seedFor('swarm'));
       }
+      await run.describe('stack', { ...description, ...(await started.describeNodes(docker)) });
     } catch (error) {
       await started.stop();
       throw error;
@@ -314,7 +295,7 @@ async function startProxies(
   docker: Docker,
   stack: StartedIcingaStack,
   names: string[],
-  seed: number,
+  run: Run,
 ): Promise<void> {
   if (names.length === 0) return;
   const info = (await docker.getNetwork(stack.network).inspect()) as {
@@ -323,14 +304,14 @@ async function startProxies(
   const gateway = info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
   if (!gateway)
     throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${stack.network} has no gateway address.`);
-  for (const [index, name] of names.entries()) {
+  for (const name of names) {
     const proxy = await ChaosProxy.start({
       name,
       listen: { host: gateway, port: 0 },
       // Until the node runs, connections are refused (and counted), as by a stopped node.
       upstream: { host: '127.0.0.1', port: 9 },
-      seed: seed + index,
-      events: stack.history,
+      seed: run.seedFor(`proxy:${name}`),
+      events: run.history,
     });
     stack.addProxy(proxy);
     stack.topology.hostOf[name] = { host: gateway, port: proxy.listen.port };

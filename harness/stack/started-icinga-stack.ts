@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { KeylogFile } from '../capture/keylog-file.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import type { History } from '../history/history.ts';
-import type { RunFolder } from '../history/run-folder.ts';
+import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts';
 import type { CertificateAuthority } from '../pki/certificate-authority.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
+import type { History } from '../run/history.ts';
+import type { Run } from '../run/run.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { Swarm } from '../swarm/swarm.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
@@ -21,33 +21,28 @@ export interface ReadyOptions {
 
 /** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
 export class StartedIcingaStack implements AsyncDisposable {
-  readonly run: RunFolder;
+  readonly run: Run;
   readonly network: string;
   readonly topology: Topology;
   readonly ca: CertificateAuthority;
   readonly image: string;
   private readonly docker: Docker;
   private readonly settings: NodeSettings;
-  /** The run's event history (history.jsonl). */
-  readonly history: History;
   private readonly nodes: StartedIcingaNode[] = [];
   private stopped: StoppedIcingaStack | undefined;
   private swarmInstance: Swarm | undefined;
   private refusedByDesign = new Set<string>();
-  private keylog: KeylogFile | undefined;
   private readonly proxies = new Map<string, ChaosProxy>();
 
   constructor(init: {
     docker: Docker;
-    run: RunFolder;
+    run: Run;
     network: string;
     topology: Topology;
     ca: CertificateAuthority;
     settings: NodeSettings;
     image: string;
-    history: History;
   }) {
-    this.history = init.history;
     this.docker = init.docker;
     this.run = init.run;
     this.network = init.network;
@@ -55,6 +50,11 @@ export class StartedIcingaStack implements AsyncDisposable {
     this.ca = init.ca;
     this.settings = init.settings;
     this.image = init.image;
+  }
+
+  /** The run's event history (history.jsonl). */
+  get history(): History {
+    return this.run.history;
   }
 
   /** @internal used while starting */
@@ -67,6 +67,40 @@ export class StartedIcingaStack implements AsyncDisposable {
   /** @internal used while starting: the proxy in front of the node of the same name. */
   addProxy(proxy: ChaosProxy): void {
     this.proxies.set(proxy.name, proxy);
+  }
+
+  /**
+   * What run.json and the report's environment block say about the nodes: `icinga2 --version`
+   * as the first master prints it (every node runs the same image), the versions it names, and
+   * the image id; plus the engine's version.
+   */
+  async describeNodes(docker: Docker): Promise<Record<string, unknown>> {
+    const first = this.masters[0];
+    const banner = first
+      ? await first.container.exec(['icinga2', '--version']).then(
+          (result) => result.output.trim(),
+          () => '',
+        )
+      : '';
+    const imageId = await docker
+      .getImage(this.image)
+      .inspect()
+      .then(
+        (info) => info.Id,
+        () => undefined,
+      );
+    const engine = await docker.version().then(
+      (info) => info.Version,
+      () => undefined,
+    );
+    return {
+      imageId,
+      icingaVersion: parseIcingaVersion(banner),
+      opensslVersion: parseOpensslVersion(banner),
+      icingaVersionText: banner,
+      dockerVersion: engine,
+      nodes: this.nodes.map((node) => ({ name: node.name, role: node.role, address: node.address })),
+    };
   }
 
   /** The chaos proxy every connection to `node` goes through (see IcingaStack.proxied). */
@@ -82,7 +116,6 @@ export class StartedIcingaStack implements AsyncDisposable {
 
   /** @internal used while starting */
   async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
-    this.keylog = new KeylogFile(join(this.run.dir, 'keys', 'swarm.keylog'));
     this.refusedByDesign = new Set(
       Object.entries(options.faults ?? {})
         .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
@@ -108,10 +141,15 @@ export class StartedIcingaStack implements AsyncDisposable {
       checks: options.checks,
       faults: options.faults,
       seed,
-      keylog: this.keylog,
+      keylog: this.run.keylog('swarm'),
       events: this.history,
       maxConcurrentConnects: options.maxConcurrentConnects,
     });
+  }
+
+  /** Whether this stack runs simulated endpoints. */
+  get hasSwarm(): boolean {
+    return this.swarmInstance !== undefined;
   }
 
   /** The simulated endpoints (a stack started without them has none). */
@@ -235,8 +273,7 @@ export class StartedIcingaStack implements AsyncDisposable {
       .getNetwork(this.network)
       .remove()
       .catch(() => undefined);
-    await this.keylog?.close();
-    await this.history.close();
+    this.history.record('stack', 'stack-stopped', { nodes: removed });
     this.stopped = new StoppedIcingaStack(this.run, removed);
     return this.stopped;
   }
@@ -248,10 +285,10 @@ export class StartedIcingaStack implements AsyncDisposable {
 
 /** What is left of a stack: its run folder (logs, run.json). */
 export class StoppedIcingaStack {
-  readonly run: RunFolder;
+  readonly run: Run;
   readonly removedNodes: string[];
 
-  constructor(run: RunFolder, removedNodes: string[]) {
+  constructor(run: Run, removedNodes: string[]) {
     this.run = run;
     this.removedNodes = removedNodes;
   }

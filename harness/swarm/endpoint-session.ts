@@ -1,5 +1,5 @@
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
-import type { EventSink } from '../history/history.ts';
+import type { EventSink } from '../run/history.ts';
 import {
   type CheckOutcome,
   checkResultMessage,

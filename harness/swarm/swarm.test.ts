@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:tls';
 import t, { type Test } from 'tap';
 import { KeylogFile } from '../capture/keylog-file.ts';
-import type { HistoryEvent } from '../history/history.ts';
 import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
+import type { HistoryEvent } from '../run/history.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
 import { Swarm } from './swarm.ts';
 
@@ -73,6 +73,7 @@ t.test(
     const keylog = new KeylogFile(`${dir}/swarm.keylog`);
     const events: HistoryEvent[] = [];
     const swarm = await Swarm.start({
+      seed: 1,
       endpoints: ['sim-1', 'sim-2', 'sim-3'],
       targets: [master.target],
       ca,
@@ -153,6 +154,7 @@ t.test('waitReconnected resolves when every session came back after the mark, no
 t.test('a master that is down is a connect failure, not a TLS failure', async (t) => {
   const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
   const swarm = await Swarm.start({
+    seed: 1,
     endpoints: ['sim-1'],
     targets: [{ name: 'master1', host: '127.0.0.1', port: 1, version: 21406 }],
     ca,
@@ -168,6 +170,7 @@ t.test('a certificate from another CA is refused, counted, and retried with back
   const ca = await CertificateAuthority.create({ keySpec: EC_P256 });
   const master = await fakeMaster(t, ca);
   const swarm = await Swarm.start({
+    seed: 1,
     endpoints: ['sim-good', 'sim-bad'],
     targets: [master.target],
     ca,

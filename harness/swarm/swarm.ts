@@ -1,11 +1,11 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { KeylogFile } from '../capture/keylog-file.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { discardEvents, type EventSink } from '../history/history.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { KeyCache } from '../pki/key-cache.ts';
 import { EC_P256, type KeySpec, RSA_2048 } from '../pki/key-spec.ts';
 import { derivedRandom, type Random } from '../random.ts';
+import { discardEvents, type EventSink } from '../run/history.ts';
 import { type CheckPolicy, checkAnswerer, defaultCheckPolicy } from './check-policy.ts';
 import { EndpointSession, type SessionFaults, type SwarmTarget } from './endpoint-session.ts';
 
@@ -42,7 +42,8 @@ export interface SwarmOptions {
   keySpec?: KeySpec;
   checks?: CheckPolicy;
   faults?: Record<string, EndpointFaults>;
-  seed?: number;
+  /** Reconnect jitter derives from it: a stack passes its run's (run.seedFor('swarm')). */
+  seed: number;
   keylog?: KeylogFile;
   events?: EventSink;
   /** Connections in TCP/TLS set-up at once: a reload must not become a stampede. */
@@ -110,7 +111,7 @@ export class Swarm {
   };
 
   private constructor(options: SwarmOptions) {
-    this.random = derivedRandom(options.seed ?? 1, 'swarm-reconnect');
+    this.random = derivedRandom(options.seed, 'swarm-reconnect');
     this.options = {
       maxConcurrentConnects: options.maxConcurrentConnects ?? 64,
       heartbeatMs: options.heartbeatMs ?? 20_000,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { ProxyControlApi } from '../../proxy/control-api.ts';
-import { parseCommandArgs } from '../args.ts';
+import { integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 
 export const proxy: Command = {
@@ -53,16 +53,6 @@ private (container) addresses. Inside a scenario, IcingaStack.proxied(name) does
     return await new Promise<number>(() => undefined);
   },
 };
-
-function integerOption(name: string, value: string, min: number, max: number): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < min || number > max)
-    throw new HuntError(
-      ErrorCodes.USAGE,
-      `${name} must be a whole number from ${min} to ${max}, not "${value}".`,
-    );
-  return number;
-}
 
 async function readProxyList(file: string): Promise<unknown> {
   let text: string;

@@ -9,6 +9,7 @@ t.test(
     const server = await tlsServer(t, peers);
     const fired: Array<Record<string, unknown>> = [];
     const proxy = await ChaosProxy.start({
+      seed: 1,
       name: 'split',
       listen: { host: '127.0.0.1', port: 0 },
       upstream: server.address,

@@ -39,6 +39,8 @@ const ROUTINE_EVENTS = new Set([
   'proxy:connection-closed',
 ]);
 
+const RECENT_EVENTS = 10_000;
+
 export interface HistoryOptions {
   /** All events together stop being written past this many bytes (default 512 MiB). */
   maxBytes?: number;
@@ -62,6 +64,9 @@ export class History implements EventSink {
   private writtenRoutine = 0;
   private readonly dropped = new Map<string, number>();
   private readonly listeners = new Set<(event: HistoryEvent) => void>();
+  private closed = false;
+  /** The last RECENT_EVENTS events that are not routine, for parts that start late (catch-up). */
+  private readonly recentEvents: HistoryEvent[] = [];
 
   private constructor(path: string, stream: WriteStream, options: HistoryOptions) {
     this.path = path;
@@ -75,18 +80,28 @@ export class History implements EventSink {
     return new History(path, createWriteStream(path, { flags: 'a' }), options);
   }
 
+  /** The history's clock now (ms since it opened): what the next event's `t` would be. */
+  now(): number {
+    return Math.round((performance.now() - this.origin) * 10) / 10;
+  }
+
   record(source: string, type: string, fields: Record<string, unknown> = {}): void {
+    if (this.closed) return;
     const event: HistoryEvent = {
-      t: Math.round((performance.now() - this.origin) * 10) / 10,
+      t: this.now(),
       at: new Date().toISOString(),
       source,
       type,
       ...fields,
     };
-    for (const listener of this.listeners) listener(event);
-    const line = `${JSON.stringify(event)}\n`;
     const key = `${source}:${type}`;
     const routine = ROUTINE_EVENTS.has(key);
+    if (!routine) {
+      this.recentEvents.push(event);
+      if (this.recentEvents.length > RECENT_EVENTS) this.recentEvents.splice(0, RECENT_EVENTS / 10);
+    }
+    for (const listener of this.listeners) listener(event);
+    const line = `${JSON.stringify(event)}\n`;
     if (
       this.written + line.length > this.maxBytes ||
       (routine && this.writtenRoutine + line.length > this.routineBytes)
@@ -99,6 +114,11 @@ export class History implements EventSink {
     this.stream.write(line);
   }
 
+  /** Recent events that are not routine (at most RECENT_EVENTS), oldest first: a late starter's catch-up. */
+  recent(): readonly HistoryEvent[] {
+    return this.recentEvents;
+  }
+
   /** Live observers (detectors) see every event, written or not. */
   subscribe(listener: (event: HistoryEvent) => void): () => void {
     this.listeners.add(listener);
@@ -106,9 +126,11 @@ export class History implements EventSink {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (this.dropped.size > 0) {
       const event = {
-        t: Math.round((performance.now() - this.origin) * 10) / 10,
+        t: this.now(),
         at: new Date().toISOString(),
         source: 'history',
         type: 'history-truncated',

@@ -1,0 +1,50 @@
+import { detectors } from '../../observe/detector-registry.ts';
+import { scenarios } from '../../runner/scenario-registry.ts';
+import { parseCommandArgs } from '../args.ts';
+import { type Command, showHelp } from '../command.ts';
+
+export const list: Command = {
+  name: 'list',
+  summary: 'the scenarios with their parameters (defaults, ranges), and the detectors',
+  help: `Usage: hunt list [--json]
+
+Lists every scenario in scenarios/ with its parameters (default, range or choices, unit), its
+default number of reloads and its expectations; then the detectors (hunt run --detectors).`,
+  async run(argv, output) {
+    const { values } = parseCommandArgs('list', argv, {});
+    if (values.help) return showHelp(output, list.help);
+    const all = [...(await scenarios()).values()];
+    const found = [...(await detectors()).values()];
+    const lines: string[] = ['Scenarios (hunt run <name> [--param name=value]):', ''];
+    for (const scenario of all) {
+      lines.push(`  ${scenario.name}: ${scenario.summary}`);
+      for (const [name, spec] of Object.entries(scenario.params)) {
+        const range =
+          spec.type === 'integer'
+            ? `${spec.min}..${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`
+            : spec.choices.join(' | ');
+        lines.push(`      ${`${name}=${spec.default}`.padEnd(22)} ${range.padEnd(28)} ${spec.summary}`);
+      }
+      lines.push(
+        `      reloads: ${scenario.defaultReloads} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
+        '',
+      );
+    }
+    lines.push('Detectors (hunt run --detectors a,b | none):', '');
+    for (const detector of found) lines.push(`  ${detector.name.padEnd(18)} ${detector.summary}`);
+    output.result(
+      {
+        scenarios: all.map((scenario) => ({
+          name: scenario.name,
+          summary: scenario.summary,
+          params: scenario.params,
+          defaultReloads: scenario.defaultReloads,
+          expectations: scenario.expectations.map((e) => e.description),
+        })),
+        detectors: found.map(({ name, summary, kinds }) => ({ name, summary, kinds })),
+      },
+      lines.join('\n'),
+    );
+    return 0;
+  },
+};

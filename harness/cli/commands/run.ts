@@ -1,0 +1,182 @@
+import { preflight } from '../../engine/preflight.ts';
+import { ErrorCodes, HuntError } from '../../errors.ts';
+import { readRunMetadata } from '../../run/run.ts';
+import { formatDuration, parseDuration } from '../../runner/params.ts';
+import { prepareRun, type RunRequest, type RunResult, type RunStatus } from '../../runner/runner.ts';
+import { integerOption, parseCommandArgs } from '../args.ts';
+import { type Command, showHelp } from '../command.ts';
+import { graceful } from '../interrupt.ts';
+import type { Output } from '../output.ts';
+
+export const run: Command = {
+  name: 'run',
+  summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
+  help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --image <ref>]
+                [--reloads <n> | --duration <30m>] [--seed <n>] [--results <dir>]
+                [--detectors <a,b> | --detectors none] [--json]
+       hunt run --replay <run-dir> [--results <dir>] [--json]
+
+Runs one scenario in a new run folder (results/<run-id>/): builds the stack, fires the reloads,
+records everything in history.jsonl, turns anomalies into incidents, judges the scenario's
+expectations and writes report.md, summary.json and timeline.svg/.png. See the scenarios and
+their parameters with: hunt list
+
+  --param name=value  a scenario parameter (repeat for more); hunt list shows names and ranges
+  --icinga <version>  a catalogue version (2.12.3, 2.13.6, 2.14.6; default 2.13.6)
+  --image <ref>       any image with Icinga 2 in it, instead of --icinga
+  --reloads <n>       how many reloads (default: the scenario's)
+  --duration <d>      stop after this long (90s, 30m, 8h), whichever of the two comes first
+  --seed <n>          the seed every random choice derives from (default: random, recorded)
+  --results <dir>     where the run folder goes (default results/, or HH_RESULTS_DIR)
+  --detectors <list>  only these detectors (none: no detection at all)
+  --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run
+
+Ctrl-C stops after the step in progress, removes the containers and writes the report (exit 130);
+a second Ctrl-C quits at once (then: hunt clean).
+
+Exit codes: 0 every expectation met, 1 incidents found or an expectation not met, 2 bad input,
+3 harness failure, 130 interrupted.`,
+  async run(argv, output) {
+    const { values, positionals } = parseCommandArgs('run', argv, {
+      param: { type: 'string', multiple: true },
+      icinga: { type: 'string' },
+      image: { type: 'string' },
+      reloads: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      results: { type: 'string' },
+      detectors: { type: 'string' },
+      replay: { type: 'string' },
+    });
+    if (values.help) return showHelp(output, run.help);
+    const request: RunRequest = values.replay
+      ? await replayRequest(values.replay, positionals, values)
+      : {
+          scenario: scenarioName(positionals),
+          params: values.param ?? [],
+          icinga: values.icinga,
+          image: values.image,
+          reloads:
+            values.reloads === undefined
+              ? undefined
+              : integerOption('--reloads', values.reloads, 1, 10_000_000),
+          durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+          seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
+          detectors: detectorList(values.detectors),
+        };
+    request.resultsDir = values.results ?? request.resultsDir;
+    request.command = ['hunt', 'run', ...argv];
+    request.progress = output;
+    request.signal = graceful();
+    request.onStatus = statusPrinter(output);
+    const prepared = await prepareRun(request);
+    await preflight(output);
+    const result = await prepared.execute();
+    if (result.error) output.error(result.error);
+    printResult(output, result);
+    return result.exitCode;
+  },
+};
+
+function scenarioName(positionals: string[]): string {
+  if (positionals.length !== 1)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      positionals.length === 0
+        ? 'Name a scenario: hunt run <scenario>. See them with: hunt list'
+        : `One scenario at a time, not ${positionals.join(' ')}. See: hunt run --help`,
+    );
+  return positionals[0] as string;
+}
+
+function detectorList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return [];
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}
+
+/** A request that repeats a run: its scenario, parameters, target, limits, detectors and seed. */
+async function replayRequest(
+  dir: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+): Promise<RunRequest> {
+  const conflicting = ['param', 'icinga', 'image', 'reloads', 'duration', 'seed', 'detectors'].filter(
+    (name) => values[name] !== undefined,
+  );
+  if (positionals.length > 0 || conflicting.length > 0)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--replay repeats a run exactly: leave out ${[...positionals, ...conflicting.map((n) => `--${n}`)].join(', ')}.`,
+    );
+  const meta = await readRunMetadata(dir);
+  const target = (meta.target ?? {}) as { icinga?: string; image?: string };
+  const limits = (meta.limits ?? {}) as { reloads?: number; durationMs?: number | null };
+  if (typeof meta.scenario !== 'string' || typeof meta.seed !== 'number')
+    throw new HuntError(
+      ErrorCodes.RUN_NOT_FOUND,
+      `${dir}/run.json names no scenario and seed: it was not made by hunt run.`,
+    );
+  return {
+    scenario: meta.scenario,
+    params: (meta.params ?? {}) as Record<string, unknown>,
+    icinga: target.icinga,
+    image: target.image,
+    reloads: limits.reloads,
+    durationMs: limits.durationMs ?? undefined,
+    seed: meta.seed,
+    detectors: Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined,
+  };
+}
+
+/** On a TTY one status line rewritten every second; otherwise a plain line every 10 s. */
+function statusPrinter(output: Output): (status: RunStatus) => void {
+  let calls = 0;
+  return (status) => {
+    if (!output.isTty && calls++ % 10 !== 0) return;
+    const rate = Math.round(status.ratePerHour).toLocaleString('en');
+    const endpoints =
+      status.endpointsTotal > 0 ? `, endpoints ${status.endpointsConnected}/${status.endpointsTotal}` : '';
+    const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
+    output.detail(
+      `reloads ${status.reloadsDone}/${status.reloadsTotal} (${rate}/h)${endpoints}, incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
+    );
+  };
+}
+
+function printResult(output: Output, result: RunResult): void {
+  const verdict = {
+    passed: 'PASSED: every expectation met',
+    failed: 'FAILED',
+    interrupted: 'INTERRUPTED: stopped early, the report covers what ran',
+    error: 'ERROR: the run broke off',
+  }[result.status];
+  const lines = [verdict];
+  for (const expectation of result.expectations)
+    lines.push(
+      `  ${expectation.ok ? 'met    ' : 'NOT MET'}  ${expectation.description}: ${expectation.detail}`,
+    );
+  if (result.incidents.length > 0) {
+    lines.push('', 'incidents:');
+    for (const i of result.incidents)
+      lines.push(
+        `  #${i.id} ${i.kind.padEnd(22)} ${(i.master ?? '-').padEnd(9)} x${String(i.count).padEnd(5)} ${i.summary.slice(0, 90)}`,
+      );
+  } else lines.push('', 'incidents: none');
+  lines.push('', `report: ${result.reportPath}`);
+  output.result(
+    {
+      id: result.id,
+      dir: result.dir,
+      status: result.status,
+      exitCode: result.exitCode,
+      expectations: result.expectations,
+      incidents: result.incidents,
+      report: result.reportPath,
+    },
+    lines.join('\n'),
+  );
+}

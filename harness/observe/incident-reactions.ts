@@ -1,0 +1,161 @@
+import { connect } from 'node:tls';
+import { EC_P256 } from '../pki/key-spec.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import { API_PORT } from '../stack/icinga-config.ts';
+import type { StartedIcingaNode } from '../stack/icinga-node.ts';
+import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { Repeater } from './repeater.ts';
+
+export interface PersistenceOptions {
+  probeEveryMs?: number;
+  probeForMs?: number;
+  /** Restart a master whose failure persists, and time its recovery. */
+  remedy?: 'restart';
+  /** How long a restarted master may take to accept a good client again (default 120 s). */
+  recoverForMs?: number;
+}
+
+/**
+ * Reactors: they act when an incident opens (an `incident-opened` event) and record what they
+ * did and found as events of their own, never touching the incident: an ApiListener snapshot of
+ * the master as evidence, and for TLS failures the persistence probe (does a good client still get
+ * in?) with the optional restart remedy. The attachments detector attaches both to the incident.
+ */
+export class IncidentReactions {
+  private readonly stack: StartedIcingaStack;
+  private readonly persistence: PersistenceOptions | undefined;
+  private readonly repeater = new Repeater();
+  private readonly probing = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private unsubscribe = () => {};
+
+  constructor(stack: StartedIcingaStack, persistence?: PersistenceOptions) {
+    this.stack = stack;
+    this.persistence = persistence;
+  }
+
+  /** Reacts to incidents from now on, and to those that opened before it started (the swarm connects early). */
+  start(): this {
+    for (const event of this.stack.history.recent()) this.onEvent(event);
+    this.unsubscribe = this.stack.history.subscribe((event) => this.onEvent(event));
+    return this;
+  }
+
+  /** Stops reacting and waits (bounded by each reaction's own deadline) for those under way. */
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    this.repeater.stop();
+    await Promise.all(this.pending);
+  }
+
+  private onEvent(event: HistoryEvent): void {
+    if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
+    if (typeof event.master !== 'string' || typeof event.incident !== 'number') return;
+    const master = this.stack.masters.find((node) => node.name === event.master);
+    if (!master) return;
+    this.track(this.snapshot(event.incident, master));
+    if (event.kind === 'tls-handshake-failed' && this.persistence)
+      this.track(this.probePersistence(event.incident, master, this.persistence));
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch(() => undefined);
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+  }
+
+  private async snapshot(incident: number, master: StartedIcingaNode): Promise<void> {
+    const listener = await master.api.apiListener().catch((error: Error) => ({ error: error.message }));
+    this.stack.history.record('observe', 'incident-evidence', {
+      incident,
+      name: `api-${master.name}.json`,
+      content: `${JSON.stringify(listener, null, 2)}\n`,
+    });
+  }
+
+  /**
+   * The field symptom is a master that refuses every handshake until restarted. Probe it with
+   * a good client (a certificate from the stack CA): persistent if the probe keeps failing.
+   */
+  private async probePersistence(
+    incident: number,
+    master: StartedIcingaNode,
+    options: PersistenceOptions,
+  ): Promise<void> {
+    if (this.probing.has(master.name)) return;
+    this.probing.add(master.name);
+    const history = this.stack.history;
+    const deadline = performance.now() + (options.probeForMs ?? 10_000);
+    const probe = await this.stack.ca.issue(`hh-probe-${master.name}`, EC_P256);
+    const tryOnce = () => handshake(master, probe, this.stack.ca.certificatePem);
+    let lastError: string | undefined;
+    while (performance.now() < deadline && !this.repeater.isStopped) {
+      lastError = await tryOnce();
+      history.record('observe', 'probe', {
+        master: master.name,
+        incident,
+        ok: lastError === undefined,
+        error: lastError,
+      });
+      if (lastError === undefined) {
+        history.record('observe', 'incident-finding', {
+          incident,
+          findings: {
+            persistence: {
+              state: 'master-healthy',
+              detail: 'a good client completes the handshake: the failing peer is at fault',
+            },
+          },
+        });
+        this.probing.delete(master.name);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.probeEveryMs ?? 1000));
+    }
+    const finding: Record<string, unknown> = { state: 'persistent', probeError: lastError };
+    if (options.remedy === 'restart' && !this.repeater.isStopped) {
+      history.record('observe', 'remedy-started', { master: master.name, incident, action: 'restart' });
+      const started = performance.now();
+      const recoverBy = started + (options.recoverForMs ?? 120_000);
+      await master.container.restart();
+      let recovered = false;
+      while (!this.repeater.isStopped && performance.now() < recoverBy) {
+        recovered = (await tryOnce()) === undefined;
+        if (recovered) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const ms = Math.round(performance.now() - started);
+      history.record('observe', 'remedy-finished', { master: master.name, incident, recovered, ms });
+      finding.remedy = recovered
+        ? { action: 'restart', recoveredAfterMs: ms }
+        : { action: 'restart', recovered: false, gaveUpAfterMs: ms };
+    }
+    history.record('observe', 'incident-finding', { incident, findings: { persistence: finding } });
+    this.probing.delete(master.name);
+  }
+}
+
+/** A TLS handshake with the master as a good client; undefined on success, else the error. */
+function handshake(
+  master: StartedIcingaNode,
+  identity: { privateKeyPem: string; certificatePem: string },
+  caPem: string,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: master.address,
+      port: API_PORT,
+      servername: master.name,
+      key: identity.privateKeyPem,
+      cert: identity.certificatePem,
+      ca: caPem,
+    });
+    const done = (result: string | undefined) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(5000, () => done('timed out'));
+    socket.once('secureConnect', () => done(undefined));
+    socket.once('error', (error) => done(error.message));
+  });
+}

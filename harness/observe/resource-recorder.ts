@@ -1,0 +1,47 @@
+import type { EventSink } from '../run/history.ts';
+import type { StartedIcingaNode } from '../stack/icinga-node.ts';
+import { Repeater } from './repeater.ts';
+
+const PER_PROCESS =
+  'for p in $(pgrep -x icinga2); do echo "$p $(ps -o rss=,nlwp= -p $p) $(ls /proc/$p/fd 2>/dev/null | wc -l)"; done';
+
+/**
+ * Samples each master's icinga2 processes (RSS, threads, open files) and the harness's own RSS
+ * every `everyMs`, as `resources` events: the report's trends (a leak shows as a slope).
+ */
+export class ResourceRecorder {
+  private readonly events: EventSink;
+  private readonly repeater = new Repeater();
+
+  constructor(events: EventSink) {
+    this.events = events;
+  }
+
+  watch(masters: readonly StartedIcingaNode[], everyMs: number): this {
+    this.repeater.every(everyMs, async () => {
+      for (const master of masters) await this.sample(master);
+      this.events.record('observe', 'harness-resources', {
+        rssKb: Math.round(process.memoryUsage.rss() / 1024),
+      });
+    });
+    return this;
+  }
+
+  stop(): void {
+    this.repeater.stop();
+  }
+
+  private async sample(master: StartedIcingaNode): Promise<void> {
+    const result = await master.container.exec(['sh', '-c', PER_PROCESS]).catch(() => undefined);
+    if (!result) return;
+    const processes = result.output
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [pid, rssKb, threads, fds] = line.trim().split(/\s+/).map(Number);
+        return { pid, rssKb, threads, fds };
+      });
+    this.events.record('observe', 'resources', { master: master.name, processes });
+  }
+}

@@ -1,0 +1,126 @@
+import { formatDuration } from '../runner/params.ts';
+import type { Percentiles, RunSummary } from './summary.ts';
+
+const ms = (value: number | null): string =>
+  value === null ? '-' : `${Math.round(value).toLocaleString('en')} ms`;
+const cell = (value: string): string => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function percentileRow(name: string, p: Percentiles): string {
+  return `| ${name} | ${p.n} | ${ms(p.p50)} | ${ms(p.p95)} | ${ms(p.p99)} |`;
+}
+
+/**
+ * report.md, written to be pasted into a GitHub issue: what ran where, what was found, the
+ * numbers, how to run it again, what to attach. Pure: summary in, Markdown out.
+ */
+export function renderReport(summary: RunSummary): string {
+  const lines: string[] = [];
+  const verdict =
+    summary.status === 'passed'
+      ? 'PASSED: every expectation met'
+      : summary.status === 'failed'
+        ? 'FAILED: an expectation was not met'
+        : summary.status === 'interrupted'
+          ? 'INTERRUPTED: stopped early by SIGINT/SIGTERM; the figures cover what ran'
+          : summary.status === 'incomplete'
+            ? 'INCOMPLETE: the run did not finish (killed, or still running); the figures cover what the history holds'
+            : `ERROR: ${summary.outcome ?? 'the run failed'}`;
+  lines.push(`# handshake-hunter: ${summary.scenario} (${summary.id})`, '', `**${verdict}**`, '');
+  if (summary.outcome && summary.status !== 'passed') lines.push(`> ${cell(summary.outcome)}`, '');
+
+  lines.push('## Environment', '', '```');
+  const env = summary.environment;
+  lines.push(
+    env.icingaVersionText?.trim() ||
+      `Icinga 2 ${env.icingaVersion ?? 'unknown'}, OpenSSL ${env.opensslVersion ?? 'unknown'}`,
+  );
+  lines.push('```', '');
+  lines.push(
+    `- Image: \`${env.image ?? 'unknown'}\`${env.imageId ? ` (${env.imageId.slice(0, 19)})` : ''}; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`,
+    `- Host: Linux ${env.kernel ?? '?'}, ${env.cores ?? '?'} cores, Docker ${env.docker ?? '?'}; handshake-hunter ${env.harness ?? '?'}`,
+    '',
+  );
+
+  lines.push('## What ran', '');
+  const params =
+    Object.entries(summary.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ') || 'none';
+  lines.push(
+    `- Scenario \`${summary.scenario}\`, parameters: ${params}, seed ${summary.seed}`,
+    `- Started ${summary.startedAt ?? '?'}, ran ${summary.durationMs === null ? '?' : formatDuration(summary.durationMs)}`,
+    `- Reloads: ${summary.reloads.total} (${summary.reloads.verified} verified, ${summary.reloads.failed} failed), ${summary.reloads.reconnectTimeouts} steps with endpoints not back in time`,
+    '',
+  );
+
+  if (summary.expectations.length > 0) {
+    lines.push('## Expectations', '', '| | expectation | detail |', '| --- | --- | --- |');
+    for (const e of summary.expectations)
+      lines.push(`| ${e.ok ? 'met' : '**not met**'} | ${cell(e.description)} | ${cell(e.detail)} |`);
+    lines.push('');
+  }
+
+  lines.push('## Reload timings', '', '| | n | p50 | p95 | p99 |', '| --- | --- | --- | --- | --- |');
+  lines.push(percentileRow('barrier (signal -> new worker serving)', summary.reloads.barrierMs));
+  lines.push(percentileRow('reconnect (signal -> every endpoint back)', summary.reloads.reconnectMs));
+  lines.push('');
+  const rate = summary.incidentsPer1000Reloads;
+  lines.push(
+    rate
+      ? `Incidents per 1,000 reloads: ${rate.rate.toFixed(1)} (95% interval ${rate.low.toFixed(1)}-${rate.high.toFixed(1)}, Wilson)`
+      : 'Incidents per 1,000 reloads: no reloads ran',
+    '',
+    '![timeline](timeline.png)',
+    '',
+  );
+
+  lines.push('## Incidents', '');
+  if (summary.incidents.length === 0) lines.push('None.', '');
+  else {
+    lines.push(
+      '| # | kind | node | peers / endpoints | first seen | last seen | count | evidence |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const i of summary.incidents) {
+      const who = [...i.peers, ...i.endpoints].slice(0, 6).join(', ') || '-';
+      const files = i.evidence.map((name) => `[${name}](${i.folder}/${name})`).join(', ') || '-';
+      lines.push(
+        `| ${i.id} | ${i.kind} | ${i.master ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
+      );
+    }
+    lines.push('');
+    for (const i of summary.incidents) {
+      lines.push(`### #${i.id} ${i.kind}${i.master ? ` on ${i.master}` : ''}`, '', cell(i.summary), '');
+      if (i.reasons.length > 0)
+        lines.push(`Reasons: ${i.reasons.map((r) => `\`${cell(r)}\``).join(', ')}`, '');
+      const persistence = i.findings.persistence as { state?: string; detail?: string } | undefined;
+      if (persistence?.state)
+        lines.push(
+          `Persistence: **${persistence.state}**${persistence.detail ? `: ${persistence.detail}` : ''}`,
+          '',
+        );
+    }
+  }
+
+  lines.push('## Reproduce', '', '```sh', summary.reproduce, '```', '');
+  lines.push('## Attach', '', 'Attach these files from the run folder to the issue:', '');
+  for (const file of summary.attach.slice(0, 40)) lines.push(`- \`${file}\``);
+  if (summary.attach.length > 40) lines.push(`- and ${summary.attach.length - 40} more (see summary.json)`);
+  lines.push('');
+  const dropped = Object.entries(summary.history.dropped);
+  lines.push(
+    `History: ${summary.history.events.toLocaleString('en')} events, ${summary.history.bytes.toLocaleString('en')} bytes` +
+      (summary.history.bytesPerReload === null
+        ? ''
+        : ` (${summary.history.bytesPerReload.toLocaleString('en')} per reload)`) +
+      (summary.history.skippedLines > 0
+        ? `, ${summary.history.skippedLines} unreadable line(s) skipped`
+        : '') +
+      (dropped.length > 0
+        ? `; over budget, not written: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`
+        : '') +
+      '.',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs-atomic.ts';
+import { renderReport } from './markdown.ts';
+import { readRunFacts } from './run-facts.ts';
+import { buildSummary, type RunSummary } from './summary.ts';
+import { renderTimeline, timelineSpec } from './timeline.ts';
+
+export interface WrittenReport {
+  summary: RunSummary;
+  reportPath: string;
+  files: string[];
+}
+
+/**
+ * Derives the report of a run from its folder alone and writes it there, each file atomically:
+ * report.md, summary.json, timeline.svg, timeline.png. `hunt report` and the runner both call it.
+ */
+export async function writeReport(dir: string): Promise<WrittenReport> {
+  const facts = await readRunFacts(dir);
+  const summary = buildSummary(facts);
+  const { svg, png } = await renderTimeline(timelineSpec(facts));
+  const files = {
+    'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
+    'timeline.svg': svg,
+    'timeline.png': png,
+    'report.md': renderReport(summary),
+  };
+  for (const [name, content] of Object.entries(files)) await writeFileAtomic(join(dir, name), content);
+  return {
+    summary,
+    reportPath: join(dir, 'report.md'),
+    files: Object.keys(files).map((name) => join(dir, name)),
+  };
+}

@@ -1,0 +1,132 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { detectOffline } from '../observe/detection.ts';
+import { IncidentLedger } from '../observe/incidents.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import { eachEvent, type ReadStats } from '../run/history-reader.ts';
+import { HISTORY_FILE, readRunMetadata } from '../run/run.ts';
+
+/** One verified (or failed) reload, as the storm recorded it. */
+export interface ReloadSample {
+  at: string;
+  master: string;
+  ok: boolean;
+  barrierMs?: number;
+  reconnectMs?: number;
+}
+
+/** A point of the run's own status line (recorded every 10 s by the runner). */
+export interface StatusPoint {
+  at: string;
+  endpointsConnected: number;
+  endpointsTotal: number;
+}
+
+export interface ResourcePoint {
+  at: string;
+  reloadsDone: number;
+  master?: string;
+  /** The master's biggest icinga2 process (the worker), or the harness itself. */
+  rssKb: number;
+}
+
+/** What a run folder holds, read once: run.json, the history's facts, the incidents re-detected. */
+export interface RunFacts {
+  dir: string;
+  meta: Record<string, unknown>;
+  reloads: ReloadSample[];
+  reconnectTimeouts: number;
+  status: StatusPoint[];
+  masterRss: ResourcePoint[];
+  harnessRss: ResourcePoint[];
+  firstAt?: string;
+  lastAt?: string;
+  /** `history-truncated` counts, per source:type, where the history hit its budget. */
+  dropped: Record<string, number>;
+  read: ReadStats;
+  historyBytes: number;
+  ledger: IncidentLedger;
+}
+
+/** Bounds on what a report keeps in memory, whatever the length of the run. */
+const MAX_SAMPLES = 200_000;
+
+/**
+ * Reads a run folder the way `hunt report` must: from the files alone, whether the run finished,
+ * was interrupted or was killed mid-write. The incidents are found again by running every detector
+ * the run used over history.jsonl (the same as live, by construction).
+ */
+export async function readRunFacts(dir: string): Promise<RunFacts> {
+  const meta = await readRunMetadata(dir);
+  const historyPath = join(dir, HISTORY_FILE);
+  const facts: RunFacts = {
+    dir,
+    meta,
+    reloads: [],
+    reconnectTimeouts: 0,
+    status: [],
+    masterRss: [],
+    harnessRss: [],
+    dropped: {},
+    read: { events: 0, skipped: 0 },
+    historyBytes: (await stat(historyPath).catch(() => ({ size: 0 }))).size,
+    ledger: new IncidentLedger(),
+  };
+  for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
+  const detectors = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
+  await detectOffline(historyPath, facts.ledger, detectors);
+  return facts;
+}
+
+function collect(facts: RunFacts, event: HistoryEvent): void {
+  facts.firstAt ??= event.at;
+  facts.lastAt = event.at;
+  if (event.source === 'reload') {
+    if (
+      (event.type === 'reload-finished' || event.type === 'reload-failed') &&
+      facts.reloads.length < MAX_SAMPLES
+    )
+      facts.reloads.push({
+        at: event.at,
+        master: String(event.master),
+        ok: event.type === 'reload-finished',
+        barrierMs: typeof event.barrierMs === 'number' ? event.barrierMs : undefined,
+        reconnectMs: typeof event.reconnectMs === 'number' ? event.reconnectMs : undefined,
+      });
+    if (event.type === 'reconnect-timeout') facts.reconnectTimeouts++;
+    return;
+  }
+  if (event.source === 'run' && event.type === 'status' && facts.status.length < MAX_SAMPLES) {
+    facts.status.push({
+      at: event.at,
+      endpointsConnected: Number(event.endpointsConnected ?? 0),
+      endpointsTotal: Number(event.endpointsTotal ?? 0),
+    });
+    return;
+  }
+  if (event.source === 'observe' && event.type === 'resources' && Array.isArray(event.processes)) {
+    const rss = Math.max(0, ...event.processes.map((p: { rssKb?: number }) => Number(p?.rssKb ?? 0)));
+    if (facts.masterRss.length < MAX_SAMPLES)
+      facts.masterRss.push({
+        at: event.at,
+        reloadsDone: facts.reloads.length,
+        master: String(event.master),
+        rssKb: rss,
+      });
+    return;
+  }
+  if (
+    event.source === 'observe' &&
+    event.type === 'harness-resources' &&
+    facts.harnessRss.length < MAX_SAMPLES
+  ) {
+    facts.harnessRss.push({
+      at: event.at,
+      reloadsDone: facts.reloads.length,
+      rssKb: Number(event.rssKb ?? 0),
+    });
+    return;
+  }
+  if (event.source === 'history' && event.type === 'history-truncated' && typeof event.dropped === 'object')
+    facts.dropped = event.dropped as Record<string, number>;
+}

@@ -1,0 +1,155 @@
+import type { Incident } from '../observe/incidents.ts';
+import { summarize, wilsonInterval } from '../stats.ts';
+import type { RunFacts } from './run-facts.ts';
+
+export interface Percentiles {
+  n: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** summary.json: what report.md says, for machines. Derived from the run folder alone. */
+export interface RunSummary {
+  id: string;
+  scenario: string;
+  params: Record<string, unknown>;
+  seed: number;
+  target: Record<string, unknown>;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  /** passed, failed, interrupted, error; "incomplete" when the run never finished (killed). */
+  status: string;
+  complete: boolean;
+  outcome: string | null;
+  expectations: Array<{ description: string; ok: boolean; detail: string }>;
+  environment: {
+    icingaVersion?: string;
+    opensslVersion?: string;
+    icingaVersionText?: string;
+    image?: string;
+    imageId?: string;
+    docker?: string;
+    kernel?: string;
+    cores?: number;
+    harness?: string;
+  };
+  reloads: {
+    total: number;
+    verified: number;
+    failed: number;
+    reconnectTimeouts: number;
+    barrierMs: Percentiles;
+    reconnectMs: Percentiles;
+  };
+  incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
+  incidents: Array<Incident & { folder: string }>;
+  history: {
+    events: number;
+    skippedLines: number;
+    bytes: number;
+    bytesPerReload: number | null;
+    dropped: Record<string, number>;
+  };
+  reproduce: string;
+  attach: string[];
+}
+
+function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { n: 0, p50: null, p95: null, p99: null };
+  const { n, p50, p95, p99 } = summarize(values);
+  return { n, p50, p95, p99 };
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+
+/** The command that runs this again: same scenario, parameters, target, limits and seed. */
+export function reproduceCommand(meta: Record<string, unknown>): string {
+  const parts = ['npx hunt run', String(meta.scenario ?? '?')];
+  for (const [name, value] of Object.entries(record(meta.params))) parts.push(`--param ${name}=${value}`);
+  const target = record(meta.target);
+  if (typeof target.image === 'string') parts.push(`--image ${target.image}`);
+  else if (typeof target.icinga === 'string') parts.push(`--icinga ${target.icinga}`);
+  const limits = record(meta.limits);
+  if (typeof limits.reloads === 'number') parts.push(`--reloads ${limits.reloads}`);
+  if (typeof limits.durationMs === 'number')
+    parts.push(`--duration ${Math.round(limits.durationMs / 1000)}s`);
+  const detectors = meta.detectors;
+  if (Array.isArray(detectors) && detectors.length === 0) parts.push('--detectors none');
+  parts.push(`--seed ${meta.seed}`);
+  return parts.join(' ');
+}
+
+/** Pure: facts in, summary out. */
+export function buildSummary(facts: RunFacts): RunSummary {
+  const meta = facts.meta;
+  const stack = record(meta.stack);
+  const host = record(meta.host);
+  const outcome = record(meta.outcome);
+  const verdict = record(meta.verdict);
+  const ok = facts.reloads.filter((r) => r.ok);
+  const incidents = facts.ledger.list().map((incident) => ({
+    ...incident,
+    folder: `incidents/${String(incident.id).padStart(3, '0')}`,
+  }));
+  const startedAt = text(meta.startedAt) ?? facts.firstAt ?? null;
+  const endedAt = text(meta.endedAt) ?? facts.lastAt ?? null;
+  const complete = meta.complete === true;
+  return {
+    id: String(meta.id ?? ''),
+    scenario: String(meta.scenario ?? ''),
+    params: record(meta.params),
+    seed: Number(meta.seed),
+    target: record(meta.target),
+    startedAt,
+    endedAt,
+    durationMs: startedAt && endedAt ? Date.parse(endedAt) - Date.parse(startedAt) : null,
+    status: meta.outcome ? String(outcome.status) : 'incomplete',
+    complete,
+    outcome:
+      text(outcome.summary) ?? (meta.outcome ? null : 'the run did not finish (killed, or still running)'),
+    expectations: Array.isArray(verdict.expectations)
+      ? (verdict.expectations as RunSummary['expectations'])
+      : [],
+    environment: {
+      icingaVersion: text(stack.icingaVersion),
+      opensslVersion: text(stack.opensslVersion),
+      icingaVersionText: text(stack.icingaVersionText),
+      image: text(stack.image),
+      imageId: text(stack.imageId),
+      docker: text(stack.dockerVersion),
+      kernel: text(host.kernel),
+      cores: typeof host.cores === 'number' ? host.cores : undefined,
+      harness: text(record(meta.harness).commit),
+    },
+    reloads: {
+      total: facts.reloads.length,
+      verified: ok.length,
+      failed: facts.reloads.length - ok.length,
+      reconnectTimeouts: facts.reconnectTimeouts,
+      barrierMs: percentiles(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
+      reconnectMs: percentiles(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
+    },
+    incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
+    incidents,
+    history: {
+      events: facts.read.events,
+      skippedLines: facts.read.skipped,
+      bytes: facts.historyBytes,
+      bytesPerReload: facts.reloads.length > 0 ? Math.round(facts.historyBytes / facts.reloads.length) : null,
+      dropped: facts.dropped,
+    },
+    reproduce: reproduceCommand(meta),
+    attach: [
+      'report.md',
+      'timeline.png',
+      'summary.json',
+      ...incidents.flatMap((incident) => incident.evidence.map((name) => `${incident.folder}/${name}`)),
+    ],
+  };
+}

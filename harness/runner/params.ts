@@ -1,0 +1,121 @@
+import { ErrorCodes, HuntError } from '../errors.ts';
+
+/** One typed parameter of a scenario: what `hunt list` shows and `--param k=v` is checked against. */
+export interface IntegerParam {
+  type: 'integer';
+  default: number;
+  min: number;
+  max: number;
+  unit?: string;
+  summary: string;
+}
+
+export interface ChoiceParam {
+  type: 'choice';
+  default: string;
+  choices: readonly string[];
+  summary: string;
+}
+
+export type ParamSpec = IntegerParam | ChoiceParam;
+
+export type ParamSpecs = Record<string, ParamSpec>;
+
+/** The value types of a spec: integer -> number, choice -> string. */
+export type ParamValues<S extends ParamSpecs> = {
+  [K in keyof S]: S[K] extends { type: 'integer' } ? number : string;
+};
+
+export function integer(spec: Omit<IntegerParam, 'type'>): IntegerParam {
+  return { type: 'integer', ...spec };
+}
+
+export function choice(spec: Omit<ChoiceParam, 'type'>): ChoiceParam {
+  return { type: 'choice', ...spec };
+}
+
+/**
+ * `["endpoints=500", ...]` (or an object, from run.json for --replay) -> every parameter with
+ * its value, defaults filled in. An unknown name lists the known ones; a value out of range says
+ * the range.
+ */
+export function resolveParams(
+  scenario: string,
+  specs: ParamSpecs,
+  given: readonly string[] | Record<string, unknown>,
+): Record<string, number | string> {
+  const pairs = Array.isArray(given)
+    ? given.map((item: string) => {
+        const at = item.indexOf('=');
+        if (at <= 0)
+          throw new HuntError(
+            ErrorCodes.PARAM_INVALID,
+            `--param takes name=value, not "${item}". Parameters of ${scenario}: ${known(specs)}.`,
+          );
+        return [item.slice(0, at), item.slice(at + 1)] as const;
+      })
+    : Object.entries(given).map(([name, value]) => [name, String(value)] as const);
+  const values: Record<string, number | string> = {};
+  for (const [name, spec] of Object.entries(specs)) values[name] = spec.default;
+  for (const [name, text] of pairs) {
+    const spec = specs[name];
+    if (!spec)
+      throw new HuntError(
+        ErrorCodes.PARAM_INVALID,
+        `${scenario} has no parameter "${name}". Its parameters: ${known(specs)}. See: hunt list`,
+      );
+    values[name] = parseValue(scenario, name, spec, text);
+  }
+  return values;
+}
+
+function parseValue(scenario: string, name: string, spec: ParamSpec, text: string): number | string {
+  if (spec.type === 'choice') {
+    if (!spec.choices.includes(text))
+      throw new HuntError(
+        ErrorCodes.PARAM_INVALID,
+        `${scenario}: ${name} is one of ${spec.choices.join(', ')}, not "${text}".`,
+      );
+    return text;
+  }
+  const value = /^-?\d+$/.test(text.replace(/_/g, '')) ? Number(text.replace(/_/g, '')) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < spec.min || value > spec.max)
+    throw new HuntError(
+      ErrorCodes.PARAM_INVALID,
+      `${scenario}: ${name} is a whole number from ${spec.min} to ${spec.max}${spec.unit ? ` (${spec.unit})` : ''}, not "${text}".`,
+    );
+  return value;
+}
+
+function known(specs: ParamSpecs): string {
+  const names = Object.keys(specs);
+  return names.length > 0 ? names.join(', ') : '(none)';
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "30m", "8h", "1h30m", "2d" -> milliseconds. Anything else is a usage error. */
+export function parseDuration(text: string): number {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  const joined = parts.map((part) => part[0]).join('');
+  if (parts.length === 0 || joined !== text.trim())
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `"${text}" is not a duration: write a number with a unit, e.g. 90s, 30m, 8h or 1h30m.`,
+    );
+  const ms = parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * (UNITS[unit as string] ?? 0), 0);
+  if (ms <= 0 || ms > 30 * 86_400_000)
+    throw new HuntError(ErrorCodes.USAGE, `A duration from 1 ms to 30 days, not "${text}".`);
+  return Math.round(ms);
+}
+
+/** 125000 -> "2m05s", for status lines and reports. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}

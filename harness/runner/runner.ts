@@ -1,0 +1,310 @@
+import { ErrorCodes, exitCodeFor, HuntError } from '../errors.ts';
+import { catalogueEntry } from '../images/catalogue.ts';
+import { LiveDetection } from '../observe/detection.ts';
+import { chooseDetectors } from '../observe/detector-registry.ts';
+import type { Incident } from '../observe/incidents.ts';
+import { StackObserver } from '../observe/stack-observer.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import { reloadStorm } from '../reload/reload-storm.ts';
+import { writeReport } from '../report/report-writer.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import { Run, type RunOutcome } from '../run/run.ts';
+import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { type ExpectationResult, judge } from './expectations.ts';
+import { resolveParams } from './params.ts';
+import type { Scenario, ScenarioContext } from './scenario.ts';
+import { findScenario } from './scenario-registry.ts';
+
+/** The Icinga version a run uses when neither --icinga nor --image is given. */
+export const DEFAULT_ICINGA = '2.13.6';
+
+export interface RunRequest {
+  scenario: string | Scenario;
+  /** ["name=value", ...] from the command line, or the object run.json recorded. */
+  params?: readonly string[] | Record<string, unknown>;
+  icinga?: string;
+  image?: string;
+  reloads?: number;
+  durationMs?: number;
+  seed?: number;
+  resultsDir?: string;
+  /** Detector names; [] runs none (the incidents then stay unseen). Default: all. */
+  detectors?: readonly string[];
+  command?: string[];
+  progress?: Progress;
+  /** Aborting it stops the run gracefully (the CLI's SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called about once a second with where the run stands. */
+  onStatus?: (status: RunStatus) => void;
+}
+
+export interface RunStatus {
+  reloadsDone: number;
+  reloadsTotal: number;
+  ratePerHour: number;
+  endpointsConnected: number;
+  endpointsTotal: number;
+  incidents: number;
+  elapsedMs: number;
+  etaMs: number | undefined;
+}
+
+export interface RunResult {
+  id: string;
+  dir: string;
+  status: RunOutcome['status'];
+  exitCode: number;
+  expectations: ExpectationResult[];
+  incidents: Incident[];
+  reportPath: string;
+  error?: unknown;
+}
+
+/**
+ * Runs one scenario from start to verdict. The runner owns the lifecycle: it checks the request
+ * before anything is created, creates the Run, starts live detection on its history, hands the
+ * scenario a context whose stacks and observers it disposes at the end (also on error or
+ * interrupt), enforces --reloads and --duration, judges the expectations, finishes the run and
+ * writes the report. Exit codes: 0 expectations met, 1 not met, 130 interrupted, 2/3 errors.
+ */
+export async function runScenario(request: RunRequest): Promise<RunResult> {
+  return (await prepareRun(request)).execute();
+}
+
+export interface PreparedRun {
+  scenario: Scenario;
+  params: Record<string, number | string>;
+  target: { image: string } | { icinga: string };
+  reloads: number;
+  detectors: string[];
+  /** Creates the run folder and runs it to its verdict. */
+  execute(): Promise<RunResult>;
+}
+
+/**
+ * Checks a request without creating anything (unknown scenario, parameter, version, detector,
+ * limits: a HuntError, exit 2), so bad input never leaves a run folder behind.
+ */
+export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
+  const definition =
+    typeof request.scenario === 'string' ? await findScenario(request.scenario) : request.scenario;
+  const params = resolveParams(definition.name, definition.params, request.params ?? []);
+  if (request.icinga !== undefined && request.image !== undefined)
+    throw new HuntError(ErrorCodes.USAGE, 'Give --icinga or --image, not both.');
+  const target: { image: string } | { icinga: string } =
+    request.image !== undefined ? { image: request.image } : { icinga: request.icinga ?? DEFAULT_ICINGA };
+  if ('icinga' in target) catalogueEntry(target.icinga);
+  const reloads = request.reloads ?? definition.defaultReloads;
+  if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > 10_000_000)
+    throw new HuntError(ErrorCodes.USAGE, `--reloads is a whole number from 1 to 10000000, not ${reloads}.`);
+  const detectorNames = (await chooseDetectors(request.detectors)).map((detector) => detector.name);
+  if (request.durationMs !== undefined && !(request.durationMs > 0))
+    throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
+  return {
+    scenario: definition,
+    params,
+    target,
+    reloads,
+    detectors: detectorNames,
+    execute: () => execute(request, definition, params, target, reloads, detectorNames),
+  };
+}
+
+async function execute(
+  request: RunRequest,
+  definition: Scenario,
+  params: Record<string, number | string>,
+  target: { image: string } | { icinga: string },
+  reloads: number,
+  detectorNames: string[],
+): Promise<RunResult> {
+  const progress = request.progress ?? silentProgress;
+
+  const run = await Run.create({
+    name: definition.name,
+    scenario: definition.name,
+    params,
+    seed: request.seed,
+    resultsDir: request.resultsDir,
+    command: request.command,
+  });
+  await run.describe('target', target);
+  await run.describe('limits', { reloads, durationMs: request.durationMs ?? null });
+  await run.describe('detectors', detectorNames);
+  await run.describe(
+    'expectations',
+    definition.expectations.map((e) => e.description),
+  );
+  progress.step(`run ${run.id}: ${definition.name} (seed ${run.seed}) in ${run.dir}`);
+
+  const detection = await LiveDetection.start(run, detectorNames);
+  const abort = new AbortController();
+  const onExternalAbort = () => abort.abort('interrupted');
+  request.signal?.addEventListener('abort', onExternalAbort, { once: true });
+  if (request.signal?.aborted) onExternalAbort();
+  const durationTimer =
+    request.durationMs !== undefined
+      ? setTimeout(() => abort.abort('duration'), request.durationMs)
+      : undefined;
+  durationTimer?.unref();
+
+  const stacks: StartedIcingaStack[] = [];
+  const observers: StackObserver[] = [];
+  const status = new StatusTracker(run, reloads, detection, stacks);
+  // Once a second to the caller's status line; every 10 s into the history (the report's timeline).
+  let ticks = 0;
+  const recordStatus = (now: RunStatus) =>
+    run.history.record('run', 'status', {
+      reloadsDone: now.reloadsDone,
+      endpointsConnected: now.endpointsConnected,
+      endpointsTotal: now.endpointsTotal,
+      incidents: now.incidents,
+    });
+  const statusTimer = setInterval(() => {
+    const now = status.now();
+    request.onStatus?.(now);
+    if (ticks++ % 10 === 0) recordStatus(now);
+  }, 1000);
+  statusTimer.unref();
+
+  const ctx: ScenarioContext<Record<string, number | string>> = {
+    run,
+    params,
+    limits: { reloads, durationMs: request.durationMs },
+    signal: abort.signal,
+    progress,
+    icinga: () => ('image' in target ? IcingaStack.image(target.image) : IcingaStack.version(target.icinga)),
+    async start(builder) {
+      const stack = await builder.start(run, progress);
+      stacks.push(stack);
+      return stack;
+    },
+    observe(stack, options) {
+      const observer = new StackObserver(stack, options).start();
+      observers.push(observer);
+      return observer;
+    },
+    storm(stack, options = {}) {
+      const masters =
+        options.targets === 'master1' || options.targets === 'master2' ? 1 : stack.masters.length;
+      return reloadStorm(stack, {
+        ...options,
+        count: Math.max(1, Math.ceil(reloads / Math.max(1, masters))),
+        signal: abort.signal,
+        maxDurationMs: request.durationMs,
+      });
+    },
+  };
+
+  let failure: unknown;
+  try {
+    await definition.run(ctx);
+  } catch (error) {
+    failure = error;
+  } finally {
+    clearTimeout(durationTimer);
+    clearInterval(statusTimer);
+    recordStatus(status.now());
+    request.signal?.removeEventListener('abort', onExternalAbort);
+    for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
+    for (const stack of stacks.reverse()) await stack.stop().catch(() => undefined);
+    await detection.stop();
+    status.stop();
+  }
+
+  const incidents = detection.incidents.list();
+  const interrupted = abort.signal.aborted && abort.signal.reason === 'interrupted';
+  const masters = [...new Set(stacks.flatMap((stack) => stack.topology.masters))];
+  const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, masters });
+  const passed = expectations.every((result) => result.ok);
+  const outcome: RunOutcome = interrupted
+    ? {
+        status: 'interrupted',
+        exitCode: 130,
+        complete: true,
+        summary: 'interrupted (SIGINT/SIGTERM): stopped gracefully',
+      }
+    : failure
+      ? {
+          status: 'error',
+          exitCode: exitCodeFor(failure),
+          complete: false,
+          summary: failure instanceof Error ? failure.message : String(failure),
+        }
+      : passed
+        ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
+        : {
+            status: 'failed',
+            exitCode: 1,
+            complete: true,
+            summary: `expectation not met: ${expectations
+              .filter((result) => !result.ok)
+              .map((result) => `${result.description} (${result.detail})`)
+              .join('; ')}`,
+          };
+  await run.describe('verdict', { expectations, incidents: incidents.length });
+  await run.finish(outcome);
+  progress.step('writing the report');
+  const report = await writeReport(run.dir);
+  return {
+    id: run.id,
+    dir: run.dir,
+    status: outcome.status,
+    exitCode: outcome.exitCode,
+    expectations,
+    incidents,
+    reportPath: report.reportPath,
+    error: failure,
+  };
+}
+
+/** Where a run stands, from its history's reload events and its stacks' swarms. */
+class StatusTracker {
+  private readonly started = performance.now();
+  private readonly total: number;
+  private readonly detection: LiveDetection;
+  private readonly stacks: readonly StartedIcingaStack[];
+  private done = 0;
+  private firstReloadAt: number | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(run: Run, total: number, detection: LiveDetection, stacks: readonly StartedIcingaStack[]) {
+    this.total = total;
+    this.detection = detection;
+    this.stacks = stacks;
+    this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
+      if (event.source !== 'reload') return;
+      if (event.type === 'reload-started') this.firstReloadAt ??= performance.now();
+      if (event.type === 'reload-finished' || event.type === 'reload-failed') this.done++;
+    });
+  }
+
+  now(): RunStatus {
+    const elapsedMs = performance.now() - this.started;
+    const stormMs = this.firstReloadAt === undefined ? 0 : performance.now() - this.firstReloadAt;
+    const ratePerHour = stormMs > 0 ? (this.done / stormMs) * 3_600_000 : 0;
+    let connected = 0;
+    let endpoints = 0;
+    for (const stack of this.stacks) {
+      if (!stack.hasSwarm) continue;
+      for (const session of stack.swarm.sessions) {
+        endpoints++;
+        if (session.state === 'established') connected++;
+      }
+    }
+    return {
+      reloadsDone: this.done,
+      reloadsTotal: this.total,
+      ratePerHour,
+      endpointsConnected: connected,
+      endpointsTotal: endpoints,
+      incidents: this.detection.incidents.list().length,
+      elapsedMs,
+      etaMs: this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+    };
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+}
