@@ -39,7 +39,7 @@ export default defineScenario({
       summary: 'the pause varies by up to this, drawn from the seed',
     }),
   },
-  defaultReloads: 60,
+  defaultReloads: 120,
   expectations: [noIncident()],
   async run(ctx) {
     const { endpoints, agents, targets, every, jitter } = ctx.params;

@@ -4,6 +4,7 @@ import t from 'tap';
 import { LiveDetection } from '../observe/detection.ts';
 import { StackObserver } from '../observe/stack-observer.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
+import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
 import { summarize } from '../stats.ts';
@@ -12,24 +13,19 @@ import { summarize } from '../stats.ts';
 // runs a short storm with the same assertions.
 const steps = Number(process.env.STORM_STEPS ?? 25);
 
-async function historyOf(dir: string): Promise<Array<Record<string, unknown>>> {
-  return (await readFile(join(dir, 'history.jsonl'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
+const historyOf = (dir: string) => readHistory(join(dir, 'history.jsonl'));
 
 t.test(
   `${steps} verified reloads of both masters with 2 agents and 200 simulated endpoints; the canary is one incident per master`,
   async (t) => {
     await using run = await Run.create({ name: 'it-storm' });
+    const detection = await LiveDetection.start(run);
     await using stack = await IcingaStack.version('2.13.6')
       .masters(2)
       .agents(2)
       .withSimulatedEndpoints(200, { faults: { 'sim-200': { chainPadding: 160 } } })
       .start(run);
     await stack.ready({ timeoutMs: 120_000 });
-    const detection = await LiveDetection.start(run);
     const observer = new StackObserver(stack, {
       persistence: { probeForMs: 5_000 },
       resourceEveryMs: 5_000,
@@ -46,6 +42,7 @@ t.test(
     t.equal(summary.verified, steps * 2, `${steps * 2} reloads, each verified by the barrier`);
     t.equal(summary.failed, 0);
     t.equal(summary.reconnectTimeouts, 0, 'every endpoint reconnected within the deadline after every step');
+    await run.history.flushed();
     const history = await historyOf(stack.run.dir);
     const finished = history.filter((e) => e.type === 'reload-finished');
     t.equal(finished.length, steps * 2, 'one reload-finished event per reload');
@@ -100,11 +97,11 @@ t.test(
 
 t.test('within 2 s of the log line the incident exists', async (t) => {
   await using run = await Run.create({ name: 'it-latency' });
+  const detection = await LiveDetection.start(run);
   await using stack = await IcingaStack.version('2.14.6')
     .masters(1)
     .withSimulatedEndpoints(1, { connect: false })
     .start(run);
-  const detection = await LiveDetection.start(run);
   const observer = new StackObserver(stack).start();
   t.teardown(async () => {
     await observer.stop();
@@ -139,9 +136,9 @@ t.test('within 2 s of the log line the incident exists', async (t) => {
 
 t.test('a worker killed mid-storm is an incident, not a crash, and the storm goes on', async (t) => {
   await using run = await Run.create({ name: 'it-kill' });
+  const detection = await LiveDetection.start(run);
   await using stack = await IcingaStack.version('2.13.6').masters(2).withSimulatedEndpoints(20).start(run);
   await stack.ready();
-  const detection = await LiveDetection.start(run);
   const observer = new StackObserver(stack, { workerEveryMs: 200 }).start();
   t.teardown(async () => {
     await observer.stop();

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { catalogue } from '../images/catalogue.ts';
+import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
 import { summarize } from '../stats.ts';
@@ -83,11 +83,10 @@ for (const { version } of catalogue) {
       );
       t.ok(stack.swarm.counters.handshakesFailed >= 1, 'the swarm recorded the failure too');
       await stack.stop();
-      const failures = (await readFile(`${stack.run.dir}/history.jsonl`, 'utf8'))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { type: string; endpoint?: string; error?: string })
-        .filter((e) => e.type === 'handshake-failed');
+      await run.history.flushed();
+      const failures = (await readHistory(`${stack.run.dir}/history.jsonl`)).filter(
+        (e) => e.type === 'handshake-failed',
+      );
       t.ok(
         failures.length >= 1 && failures.every((e) => e.endpoint === 'sim-1'),
         'only the padded endpoint failed',

@@ -15,7 +15,7 @@ export interface ReloadSample {
   reconnectMs?: number;
 }
 
-/** A point of the run's own status line (recorded every 10 s by the runner). */
+/** A point of the run's own status line (recorded every 2 s by the runner). */
 export interface StatusPoint {
   at: string;
   endpointsConnected: number;

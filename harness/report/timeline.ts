@@ -77,7 +77,7 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
         layer: [
           {
             data: { values: status },
-            mark: { type: 'line', interpolate: 'step-after', color: '#1f77b4' },
+            mark: { type: 'line', color: '#1f77b4', point: { size: 10 } },
             encoding: {
               x: time,
               y: {

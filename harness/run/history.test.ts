@@ -2,13 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { History, type HistoryEvent } from './history.ts';
+import { readHistory } from './history-reader.ts';
 
-async function lines(path: string): Promise<HistoryEvent[]> {
-  return (await readFile(path, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as HistoryEvent);
-}
+const lines = readHistory;
 
 t.test('events are written as JSON lines with a monotonic t and a wall clock', async (t) => {
   const path = join(t.testdir(), 'history.jsonl');

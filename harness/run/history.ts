@@ -125,6 +125,12 @@ export class History implements EventSink {
     return () => this.listeners.delete(listener);
   }
 
+  /** Resolves once every event recorded so far is in the file (for readers during a run). */
+  flushed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.stream.write('', () => resolve()));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -151,7 +151,7 @@ async function execute(
   const stacks: StartedIcingaStack[] = [];
   const observers: StackObserver[] = [];
   const status = new StatusTracker(run, reloads, detection, stacks);
-  // Once a second to the caller's status line; every 10 s into the history (the report's timeline).
+  // Once a second to the caller's status line; every 2 s into the history (the report's timeline).
   let ticks = 0;
   const recordStatus = (now: RunStatus) =>
     run.history.record('run', 'status', {
@@ -163,7 +163,7 @@ async function execute(
   const statusTimer = setInterval(() => {
     const now = status.now();
     request.onStatus?.(now);
-    if (ticks++ % 10 === 0) recordStatus(now);
+    if (ticks++ % 2 === 0) recordStatus(now);
   }, 1000);
   statusTimer.unref();
 

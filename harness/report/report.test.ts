@@ -1,0 +1,103 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { Run } from '../run/run.ts';
+import { writeReport } from './report-writer.ts';
+
+const FIELD_LINE =
+  '[2026-11-21 10:00:01 +0000] critical/ApiListener: Client TLS handshake failed (from [::ffff:172.20.0.1]:55460): excessive message size';
+
+/** A small run written the way the harness writes one: reloads, a status, a TLS failure. */
+async function fixtureRun(root: string, finish: boolean) {
+  const run = await Run.create({
+    name: 'fixture',
+    scenario: 'canary',
+    params: { endpoints: 20 },
+    seed: 7,
+    resultsDir: root,
+  });
+  await run.describe('target', { icinga: '2.13.6' });
+  await run.describe('limits', { reloads: 4, durationMs: null });
+  await run.describe('stack', {
+    image: 'handshake-hunter/icinga2:2.13.6',
+    icingaVersion: '2.13.6',
+    opensslVersion: '3.0.20',
+    icingaVersionText: 'icinga2 - The Icinga 2 network monitoring daemon (version: r2.13.6-1)',
+  });
+  for (let step = 0; step < 4; step++) {
+    run.history.record('reload', 'reload-started', { step, master: 'master1', delayMs: 0 });
+    run.history.record('reload', 'reload-finished', {
+      step,
+      master: 'master1',
+      barrierMs: 700 + step,
+      reconnectMs: 900 + step * 100,
+      newPid: 10 + step,
+    });
+  }
+  run.history.record('run', 'status', { endpointsConnected: 40, endpointsTotal: 40 });
+  run.history.record('observe', 'log-match', { node: 'master1', seq: 3, line: FIELD_LINE, before: ['x'] });
+  if (finish) {
+    await run.describe('verdict', {
+      expectations: [
+        {
+          description: 'one tls-handshake-failed incident per master, with evidence',
+          ok: true,
+          detail: 'found',
+        },
+      ],
+    });
+    await run.finish({ status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' });
+  } else await run.history.close();
+  return run;
+}
+
+t.test(
+  'the report of a finished run: report.md for an issue, summary.json, the timeline as SVG and PNG',
+  async (t) => {
+    const run = await fixtureRun(t.testdir(), true);
+    const { summary } = await writeReport(run.dir);
+    const report = await readFile(join(run.dir, 'report.md'), 'utf8');
+    t.match(report, /\*\*PASSED/);
+    t.match(report, /\(version: r2\.13\.6-1\)/, 'an environment block like icinga2 --version');
+    t.match(report, /\| barrier \(signal -> new worker serving\) \| 4 \| 701 ms \| 703 ms \| 703 ms \|/);
+    t.match(report, /Incidents per 1,000 reloads: 250\.0 \(95% interval \d+\.\d-\d+\.\d, Wilson\)/);
+    t.match(
+      report,
+      /\| 1 \| tls-handshake-failed \| master1 \| 172\.20\.0\.1 \|.*\[log-master1\.txt\]\(incidents\/001\/log-master1\.txt\)/,
+    );
+    t.match(report, /npx hunt run canary --param endpoints=20 --icinga 2\.13\.6 --reloads 4 --seed 7/);
+    const json = JSON.parse(await readFile(join(run.dir, 'summary.json'), 'utf8'));
+    t.same(json, JSON.parse(JSON.stringify(summary)), 'summary.json says what report.md says');
+    t.match(json, {
+      status: 'passed',
+      reloads: { total: 4, verified: 4, reconnectMs: { p50: 1000 } },
+      incidents: [{ kind: 'tls-handshake-failed', count: 1 }],
+    });
+    const png = await readFile(join(run.dir, 'timeline.png'));
+    t.same([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+    t.ok(png.length > 10_000, `with something drawn (${png.length} bytes)`);
+    t.match(await readFile(join(run.dir, 'timeline.svg'), 'utf8'), /<svg[\s\S]*reload durations/);
+  },
+);
+
+t.test('a killed run (no end, a cut last line) still renders, marked incomplete', async (t) => {
+  const run = await fixtureRun(t.testdir(), false);
+  await appendFile(join(run.dir, 'history.jsonl'), '{"t":99,"at":"2026-11-21T1');
+  const { summary } = await writeReport(run.dir);
+  t.equal(summary.status, 'incomplete');
+  t.equal(summary.complete, false);
+  t.equal(summary.history.skippedLines, 1);
+  t.equal(summary.reloads.total, 4);
+  t.match(await readFile(join(run.dir, 'report.md'), 'utf8'), /\*\*INCOMPLETE/);
+});
+
+t.test('not a run folder: a clear error', async (t) => {
+  const dir = t.testdir({ 'run.json': '{nope' });
+  await t.rejects(writeReport(join(dir, 'missing')), {
+    code: 'HH_RUN_NOT_FOUND',
+    message: /not a run folder/,
+  });
+  await t.rejects(writeReport(dir), { code: 'HH_RUN_NOT_FOUND', message: /not valid JSON/ });
+  await writeFile(join(dir, 'run.json'), '{}');
+  await t.rejects(writeReport(dir), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
+});

@@ -1,0 +1,49 @@
+import t from 'tap';
+import type { Incident } from '../observe/incidents.ts';
+import { judge, noIncident, oneIncidentPerMaster } from './expectations.ts';
+
+const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
+  id,
+  kind,
+  master,
+  summary: '',
+  firstSeen: '',
+  lastSeen: '',
+  count: 3,
+  peers: [],
+  endpoints: [],
+  reasons: [],
+  evidence,
+  findings: {},
+});
+
+t.test('one incident per master with its log excerpt: met, and each way of missing it', async (t) => {
+  const expect = oneIncidentPerMaster('tls-handshake-failed');
+  const masters = ['master1', 'master2'];
+  const m1 = incident(1, 'tls-handshake-failed', 'master1', ['log-master1.txt']);
+  const both = [
+    incident(1, 'tls-handshake-failed', 'master1', ['log-master1.txt']),
+    incident(2, 'tls-handshake-failed', 'master2', ['log-master2.txt']),
+  ];
+  t.ok(expect.check({ incidents: both, masters }).ok);
+  t.match(expect.check({ incidents: [m1], masters }), { ok: false, detail: /master2 has 0/ });
+  t.match(expect.check({ incidents: [m1, incident(2, 'tls-handshake-failed', 'master2')], masters }), {
+    ok: false,
+    detail: /#2 lacks log-master2.txt/,
+  });
+  t.match(expect.check({ incidents: [], masters }), { ok: false, detail: /master1 has 0; master2 has 0/ });
+});
+
+t.test('no incident, or none but the allowed kinds', async (t) => {
+  t.ok(noIncident().check({ incidents: [], masters: [] }).ok);
+  t.match(noIncident().check({ incidents: [incident(1, 'crash', 'master1')], masters: [] }), {
+    ok: false,
+    detail: /#1 crash@master1 x3/,
+  });
+  t.ok(
+    noIncident({ except: ['crash'] }).check({ incidents: [incident(1, 'crash', 'master1')], masters: [] }).ok,
+  );
+  t.same(judge([noIncident()], { incidents: [], masters: [] }), [
+    { description: 'no incident', ok: true, detail: 'incidents: none' },
+  ]);
+});

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { choice, formatDuration, integer, parseDuration, resolveParams } from './params.ts';
+
+const specs = {
+  endpoints: integer({ default: 200, min: 0, max: 5000, unit: 'endpoints', summary: 's' }),
+  targets: choice({ default: 'both', choices: ['both', 'staggered'], summary: 's' }),
+};
+
+t.test('parameters: defaults, given values, and an error for each kind of bad input', async (t) => {
+  t.same(resolveParams('x', specs, []), { endpoints: 200, targets: 'both' });
+  t.same(resolveParams('x', specs, ['endpoints=1_000', 'targets=staggered']), {
+    endpoints: 1000,
+    targets: 'staggered',
+  });
+  t.same(
+    resolveParams('x', specs, { endpoints: 7 }),
+    { endpoints: 7, targets: 'both' },
+    'from run.json (replay)',
+  );
+  t.throws(() => resolveParams('x', specs, ['nope=1']), {
+    code: 'HH_PARAM_INVALID',
+    message: /no parameter "nope".*endpoints, targets/,
+  });
+  t.throws(() => resolveParams('x', specs, ['endpoints=5001']), {
+    code: 'HH_PARAM_INVALID',
+    message: /from 0 to 5000 \(endpoints\), not "5001"/,
+  });
+  t.throws(() => resolveParams('x', specs, ['endpoints=1.5']), { code: 'HH_PARAM_INVALID' });
+  t.throws(() => resolveParams('x', specs, ['targets=all']), {
+    code: 'HH_PARAM_INVALID',
+    message: /one of both, staggered/,
+  });
+  t.throws(() => resolveParams('x', specs, ['endpoints']), {
+    code: 'HH_PARAM_INVALID',
+    message: /name=value/,
+  });
+});
+
+t.test('durations: units, sums, and what is not one', async (t) => {
+  t.equal(parseDuration('90s'), 90_000);
+  t.equal(parseDuration('30m'), 1_800_000);
+  t.equal(parseDuration('1h30m'), 5_400_000);
+  t.equal(parseDuration('250ms'), 250);
+  for (const bad of ['5', 'ten minutes', '5 m', '', '0s', '31d', '1h 30m'])
+    t.throws(() => parseDuration(bad), { code: 'HH_USAGE' }, `"${bad}"`);
+  t.equal(formatDuration(125_000), '2m05s');
+  t.equal(formatDuration(3_725_000), '1h02m');
+  t.equal(formatDuration(4_000), '4s');
+});
