@@ -9,10 +9,18 @@
  * master's own CPU time per verified reload (from its container's stats) is printed beside the
  * rate: with 200 endpoints most of it is 200 TLS handshakes, each with one signature by the
  * master's key, so the key type shows how much of the rate is Icinga's work, not the harness's.
+ *
+ * The run machinery's cost: storm rounds with the live pipeline (recorders, reactors, every
+ * detector on the history, incident files) and without it, interleaved on the same stack
+ * (HH_BENCH_ROUNDS pairs, default 3), and the history's bytes per reload.
  */
+
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import { LiveDetection } from '../observe/detection.ts';
+import { StackObserver } from '../observe/stack-observer.ts';
 import { resultsDir } from '../paths.ts';
 import { keySpecName, parseKeySpec, RSA_4096 } from '../pki/key-spec.ts';
 import { silentProgress } from '../progress.ts';
@@ -28,7 +36,48 @@ const cases = (process.env.HH_BENCH_CASES ?? '0,200,200:ec-p256,1000').split(','
   const [size, keys] = spec.split(':');
   return { size: Number(size), keys: keys ? parseKeySpec(keys) : RSA_4096 };
 });
+const rounds = Number(process.env.HH_BENCH_ROUNDS ?? 3);
 const { docker } = await ensureEngine(silentProgress);
+
+/**
+ * Verified reloads per hour of master1 with the live pipeline on and off, in interleaved rounds
+ * (so a noisy neighbour hits both alike), and the history bytes each verified reload adds.
+ */
+async function pipelineCost(run: Run, stack: StartedIcingaStack) {
+  const rates = { on: [] as number[], off: [] as number[] };
+  let bytes = 0;
+  let reloadsOn = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of ['on', 'off'] as const) {
+      await stack.ready({ timeoutMs: 300_000 });
+      await run.history.flushed();
+      const sizeBefore = (await stat(run.history.path)).size;
+      const detection = mode === 'on' ? await LiveDetection.start(run) : undefined;
+      const observer =
+        mode === 'on' ? new StackObserver(stack, { resourceEveryMs: 10_000 }).start() : undefined;
+      const summary = await reloadStorm(stack, {
+        count: reloads,
+        targets: 'master1',
+        reconnectDeadlineMs: 60_000,
+      });
+      await observer?.stop();
+      await detection?.stop();
+      rates[mode].push((summary.verified * 3600_000) / summary.durationMs);
+      if (mode === 'on') {
+        await run.history.flushed();
+        bytes += (await stat(run.history.path)).size - sizeBefore;
+        reloadsOn += summary.verified;
+      }
+    }
+  }
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  return {
+    on: mean(rates.on),
+    off: mean(rates.off),
+    bytesPerReload: Math.round(bytes / Math.max(1, reloadsOn)),
+    rates,
+  };
+}
 
 /** CPU seconds the container has used so far. */
 async function cpuSeconds(stack: StartedIcingaStack, master: 1 | 2): Promise<number> {
@@ -66,11 +115,13 @@ for (const { size, keys } of cases) {
   });
   const masterCpuPerReload = (await cpuSeconds(stack, 1)) - cpuBefore;
   const verified = (summary.verified * 3600_000) / summary.durationMs;
+  const pipeline = await pipelineCost(run, stack);
   report[label] = {
     barePerHour: Math.round(bare),
     bareVerifiedPerHour: Math.round(bareVerified),
     verifiedPerHour: Math.round(verified),
     master1CpuSecondsPerReload: masterCpuPerReload / Math.max(1, summary.verified),
+    pipeline,
     summary,
   };
   console.log(
@@ -78,6 +129,10 @@ for (const { size, keys } of cases) {
       `bare SIGHUP->new pid ${Math.round(bare)}/h (verified/bare ${ratio(verified, bare)}); ` +
       `bare SIGHUP->all connected ${Math.round(bareVerified)}/h (verified/bare-verified ${ratio(verified, bareVerified)}, harness overhead ${Math.round((1 - verified / bareVerified) * 100)}%); ` +
       `master1 CPU ${(masterCpuPerReload / Math.max(1, summary.verified)).toFixed(2)} s per reload, timeouts ${summary.reconnectTimeouts}`,
+  );
+  console.log(
+    `      live pipeline on ${Math.round(pipeline.on)}/h vs off ${Math.round(pipeline.off)}/h (on/off ${ratio(pipeline.on, pipeline.off)}, ` +
+      `${rounds} interleaved rounds of ${reloads}); history ${pipeline.bytesPerReload.toLocaleString('en')} bytes per reload`,
   );
 }
 const out = join(resultsDir(), 'bench', `reload-${Date.now()}.json`);

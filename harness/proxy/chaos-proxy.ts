@@ -210,7 +210,7 @@ export class ChaosProxy {
       impl: impl as ToxicType<object>,
     };
     this.toxicList.push(toxic);
-    this.recordEvent('toxic-added', { toxic: name, type: spec.type, stream, toxicity, attributes });
+    this.recordEvent('toxic-added', { toxic: name, toxicType: spec.type, stream, toxicity, attributes });
     return info(toxic);
   }
 

@@ -96,7 +96,7 @@ export class ProxyConnection {
     this.proxy.recordEvent('toxic-applied', {
       connection: this.id,
       toxic: toxic.name,
-      type: toxic.type,
+      toxicType: toxic.type,
       stream,
       peer: this.peer,
       sni: this.sni,
@@ -118,7 +118,7 @@ export class ProxyConnection {
     this.proxy.recordEvent('toxic-fired', {
       connection: this.id,
       toxic: toxic?.name,
-      type: toxic?.type,
+      toxicType: toxic?.type,
       stream,
       action,
       peer: this.peer,

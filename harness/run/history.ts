@@ -87,12 +87,13 @@ export class History implements EventSink {
 
   record(source: string, type: string, fields: Record<string, unknown> = {}): void {
     if (this.closed) return;
+    // The frame comes last: a field named like it (a toxic's "type") cannot hide what happened.
     const event: HistoryEvent = {
+      ...fields,
       t: this.now(),
       at: new Date().toISOString(),
       source,
       type,
-      ...fields,
     };
     const key = `${source}:${type}`;
     const routine = ROUTINE_EVENTS.has(key);

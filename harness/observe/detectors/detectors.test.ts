@@ -89,9 +89,12 @@ t.test('what a reload explains is not an incident; the same outside a reload is'
   const refused =
     "[2026-11-21 10:00:01 +0000] critical/ApiListener: Cannot connect to host 'master2' on port '5665': Connection refused";
   const truncated = FIELD_LINE.replace('excessive message size', 'stream truncated');
+  const timeout =
+    "[2026-11-21 10:00:16 +0000] critical/ApiListener: Timeout while reconnecting to endpoint 'master2' via host 'master2' and port '5665', cancelling attempt";
   const during = await run([
     event('reload', 'reload-started', { master: 'master2' }, 1000),
     event('observe', 'log-match', { node: 'master1', seq: 1, line: refused }, 1500),
+    event('observe', 'log-match', { node: 'master1', seq: 4, line: timeout }, 1900),
     event('reload', 'reload-finished', { master: 'master2', newPid: 9 }, 2000),
     event('observe', 'log-match', { node: 'master1', seq: 2, line: truncated }, 12_000),
     event('observe', 'log-match', { node: 'master1', seq: 3, line: FIELD_LINE }, 12_100),
@@ -104,8 +107,13 @@ t.test('what a reload explains is not an incident; the same outside a reload is'
   const steady = await run([
     event('observe', 'log-match', { node: 'master1', seq: 1, line: refused }, 100_000),
     event('observe', 'log-match', { node: 'master1', seq: 2, line: truncated }, 100_100),
+    event('observe', 'log-match', { node: 'master1', seq: 3, line: timeout }, 100_200),
   ]);
-  t.same(steady.incidents.map((i) => i.kind).sort(), ['critical-log', 'tls-handshake-failed']);
+  t.same(steady.incidents.map((i) => i.kind).sort(), [
+    'critical-log',
+    'critical-log',
+    'tls-handshake-failed',
+  ]);
 });
 
 t.test(

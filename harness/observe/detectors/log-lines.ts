@@ -6,9 +6,15 @@ import { builtInPatterns, classify, normalize } from '../log-patterns.ts';
 /** Icinga retries a lost endpoint every 10 s: its complaints can come that long after a reload. */
 const RELOAD_GRACE_MS = 15_000;
 
-/** Lines that a reload of a peer explains (it refuses, resets or ends connections for ~1 s). */
+/**
+ * Lines that a reload of a peer explains: it refuses, resets or ends connections for about a
+ * second, and when both masters reload at once a connection made to the other's dying worker
+ * hangs until Icinga gives up on it (seen on 2.13.6: "Timeout while reconnecting ... cancelling
+ * attempt" and "Exception while handling new API client connection: Error: Broken pipe", 15 s
+ * after the reload, while the storm still waited for everyone to come back).
+ */
 const RELOAD_SIDE_EFFECT =
-  /Cannot connect to host|Connection refused|Connection reset|End of file|Operation canceled|stream truncated|Error while (reading|sending) JSON-RPC|Ignoring JSON-RPC connection/i;
+  /Cannot connect to host|Connection refused|Connection reset|Broken pipe|End of file|Operation canceled|stream truncated|Timeout while reconnecting to endpoint|Exception while handling new API client connection|Error while (reading|sending) JSON-RPC|Ignoring JSON-RPC connection/i;
 
 interface State {
   reloads: ReloadWindows;
