@@ -35,6 +35,8 @@ export const ErrorCodes = {
   TOXIC_UNKNOWN: 'HH_TOXIC_UNKNOWN',
   /** A proxy or toxic that does not exist (by name). */
   PROXY_NOT_FOUND: 'HH_PROXY_NOT_FOUND',
+  /** A proxy or toxic of that name exists already (the control API answers 409, as Toxiproxy). */
+  PROXY_EXISTS: 'HH_PROXY_EXISTS',
   /** The proxy cannot listen where asked (port in use, address not local). */
   PROXY_LISTEN: 'HH_PROXY_LISTEN',
   /** A run folder (or its history.jsonl) that does not exist or is not a run. */

@@ -3,6 +3,8 @@
  * run: throughput of 1 GiB transfers each way (rounds interleaved, medians), added latency p50/p99 of small request/response round
  * trips, and 5,000 concurrent connections held. Each proxy runs in a process of its own.
  * Goals: >= 80% of direct throughput, p99 added latency under 1 ms, ahead of socat.
+ * With a latency toxic (downstream, 10 ms and 100 ms): round trips through 10 ms (goal: none
+ * under 10 ms, p50 within 0.5 ms of it) and bulk downloads through both, beside direct loopback.
  */
 import { type ChildProcess, execSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -84,13 +86,13 @@ async function download(port: number): Promise<number> {
   return GIB / 1024 ** 2 / seconds;
 }
 
-async function roundTrips(port: number): Promise<number[]> {
+async function roundTrips(port: number, count = ROUND_TRIPS): Promise<number[]> {
   const socket = connect({ host: '127.0.0.1', port });
   socket.setNoDelay(true);
   await once(socket, 'connect');
   const ping = Buffer.alloc(64, 2);
   const times: number[] = [];
-  for (let i = 0; i < ROUND_TRIPS + 200; i++) {
+  for (let i = 0; i < count + 200; i++) {
     const started = performance.now();
     socket.write(ping);
     let got = 0;
@@ -122,8 +124,10 @@ async function holdConnections(port: number): Promise<{ ms: number; sockets: Soc
 
 async function startOurs(
   upstream: number,
+  latencyMs?: number,
 ): Promise<{ port: number; child: ChildProcess; rss: () => Promise<number> }> {
-  const child = fork(join(import.meta.dirname, 'proxy-child.ts'), [`127.0.0.1:${upstream}`], {
+  const args = [`127.0.0.1:${upstream}`, ...(latencyMs === undefined ? [] : [String(latencyMs)])];
+  const child = fork(join(import.meta.dirname, 'proxy-child.ts'), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
@@ -203,6 +207,9 @@ const report: Record<string, unknown> = {
   connections: CONNECTIONS,
 };
 const proxies: Record<string, Awaited<ReturnType<typeof startOurs>>> = {};
+const LATENCIES = [10, 100];
+const latencyProxies: Record<number, Awaited<ReturnType<typeof startOurs>>> = {};
+const latencyDownloads: Record<number, number[]> = {};
 // Rounds interleave the three paths so that a noisy neighbour on this shared machine hits all
 // of them alike; each figure is the median of its rounds.
 try {
@@ -210,13 +217,20 @@ try {
   proxies.socat = await startSocat(upstream);
   const ports: Record<string, number> = { direct: upstream };
   for (const [name, proxy] of Object.entries(proxies)) ports[name] = proxy.port;
+  for (const ms of LATENCIES) latencyProxies[ms] = await startOurs(upstream, ms);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, port] of Object.entries(ports)) {
       transfers[name] ??= { upload: [], download: [] };
       transfers[name].upload.push(await upload(port, received));
       transfers[name].download.push(await download(port));
     }
+    for (const ms of LATENCIES) {
+      latencyDownloads[ms] ??= [];
+      latencyDownloads[ms].push(await download((latencyProxies[ms] as { port: number }).port));
+    }
   }
+  // Round trips through 10 ms of latency, in µs: none may be under 10,000.
+  const latencyRtt = await roundTrips((latencyProxies[10] as { port: number }).port, 1000);
   const direct = { rtt: summarize(await roundTrips(upstream)) };
   const results: Record<string, { rtt: ReturnType<typeof summarize>; holdMs: number; rssMb: number }> = {};
   for (const [name, proxy] of Object.entries(proxies)) {
@@ -227,6 +241,11 @@ try {
     results[name] = { rtt, holdMs: held.ms, rssMb };
   }
   report.transfers = transfers;
+  report.latency = {
+    roundTrips10ms: summarize(latencyRtt),
+    minimum10ms: Math.min(...latencyRtt),
+    downloads: latencyDownloads,
+  };
   report.direct = direct;
   report.proxies = results;
 
@@ -249,8 +268,20 @@ try {
   console.log(
     `  chaos proxy / socat throughput: up ${ratio(mib('chaos proxy', 'upload'), mib('socat', 'upload'))}  down ${ratio(mib('chaos proxy', 'download'), mib('socat', 'download'))}`,
   );
+  const rtt = summarize(latencyRtt);
+  const ms = (us: number) => (us / 1000).toFixed(2);
+  console.log(
+    `  latency toxic 10 ms (downstream), 1000 round trips: p0 ${ms(Math.min(...latencyRtt))} ms  p50 ${ms(rtt.p50)} ms  p99 ${ms(rtt.p99)} ms ` +
+      `(p50 - 10 ms = ${(rtt.p50 / 1000 - 10).toFixed(2)} ms)`,
+  );
+  for (const latency of LATENCIES) {
+    const down = percentile(latencyDownloads[latency] ?? [], 50);
+    console.log(
+      `  latency toxic ${String(latency).padStart(3)} ms, bulk down ${fmt(down)} MiB/s (${ratio(down, mib('direct', 'download'))} direct)`,
+    );
+  }
 } finally {
-  for (const proxy of Object.values(proxies)) proxy.child.kill();
+  for (const proxy of [...Object.values(proxies), ...Object.values(latencyProxies)]) proxy.child.kill();
   server.close();
 }
 const out = join(resultsDir(), 'bench', `proxy-${Date.now()}.json`);

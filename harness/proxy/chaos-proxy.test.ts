@@ -57,7 +57,9 @@ t.test('toxics added and removed at run time apply to open connections', async (
   socket.end('b');
   const { data, endedAt } = await result;
   t.equal(data.toString(), 'ab', 'order kept across the change');
-  t.ok(endedAt - started >= 290);
+  const ms = endedAt - started;
+  // Held while the toxic was there; on removal what it held goes on at once (as in Toxiproxy).
+  t.ok(ms >= 45 && ms < 250, `'a' was held until the toxic went (${Math.round(ms)} ms), not its full 300 ms`);
 });
 
 t.test('disable drops connections and stops listening; enable listens again', async (t) => {

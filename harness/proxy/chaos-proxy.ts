@@ -193,41 +193,107 @@ export class ChaosProxy {
         `Toxicity is a probability from 0 to 1, not ${JSON.stringify(spec.toxicity)}.`,
       );
     }
-    const name = spec.name ?? `${spec.type}_${stream}`;
+    // toxiproxy-cli sends "name": "" when -n is left out: Toxiproxy's default name then too.
+    const name = spec.name || `${spec.type}_${stream}`;
     if (this.toxicList.some((toxic) => toxic.name === name)) {
-      throw new HuntError(ErrorCodes.USAGE, `Proxy ${this.name} already has a toxic named "${name}".`);
+      throw new HuntError(ErrorCodes.PROXY_EXISTS, `Proxy ${this.name} already has a toxic named "${name}".`);
     }
-    const attributes = spec.attributes ?? {};
-    const parsed = impl.parse(attributes);
-    const toxic: ActiveToxic = {
+    const toxic = this.buildToxic(
       name,
-      type: spec.type,
-      streams: stream === 'both' ? ['upstream', 'downstream'] : [stream],
+      spec.type,
+      impl,
+      stream,
       toxicity,
-      attributes,
-      selector: spec.selector ?? {},
-      parsed,
-      impl: impl as ToxicType<object>,
-    };
+      spec.attributes ?? {},
+      spec.selector,
+    );
     this.toxicList.push(toxic);
-    this.recordEvent('toxic-added', { toxic: name, toxicType: spec.type, stream, toxicity, attributes });
+    this.recordEvent('toxic-added', {
+      toxic: name,
+      toxicType: spec.type,
+      stream,
+      toxicity,
+      attributes: toxic.attributes,
+    });
     return info(toxic);
   }
 
+  /** Checks a toxic whole (attributes parsed, defaults filled) before anything changes. */
+  private buildToxic(
+    name: string,
+    type: string,
+    impl: ToxicType<object>,
+    stream: Stream | 'both',
+    toxicity: number,
+    attributes: Record<string, unknown>,
+    selector: ConnectionSelector | undefined,
+  ): ActiveToxic {
+    const parsed = impl.parse(attributes);
+    return {
+      name,
+      type,
+      streams: stream === 'both' ? ['upstream', 'downstream'] : [stream],
+      toxicity,
+      // What the toxic does, defaults included: the API answers with these, as Toxiproxy does.
+      attributes: { ...attributes, ...(parsed as Record<string, unknown>) },
+      selector: selector ?? {},
+      parsed,
+      impl,
+    };
+  }
+
+  /**
+   * Changes a toxic's attributes (unnamed ones kept) and toxicity, as Toxiproxy's update does
+   * (its name, type and stream stay). The new toxic is checked whole first: a rejected update
+   * leaves the old one as it was. Open connections take the new settings from their next chunk.
+   */
   async updateToxic(
     name: string,
     change: { toxicity?: number; attributes?: Record<string, unknown> },
   ): Promise<ToxicInfo> {
-    const old = this.toxic(name);
-    this.removeToxic(name);
-    return this.addToxic({
+    const index = this.toxicList.findIndex((toxic) => toxic.name === name);
+    const old = this.toxicList[index];
+    if (!old) throw new HuntError(ErrorCodes.PROXY_NOT_FOUND, `Proxy ${this.name} has no toxic "${name}".`);
+    const toxicity = change.toxicity ?? old.toxicity;
+    if (typeof toxicity !== 'number' || !(toxicity >= 0 && toxicity <= 1))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Toxicity is a probability from 0 to 1, not ${JSON.stringify(change.toxicity)}.`,
+      );
+    const attributes = { ...old.attributes, ...(change.attributes ?? {}) };
+    const updated = this.buildToxic(
       name,
-      type: old.type,
-      stream: streamOf(old.streams),
-      toxicity: change.toxicity ?? old.toxicity,
-      attributes: { ...old.attributes, ...change.attributes },
-      selector: old.selector,
-    });
+      old.type,
+      old.impl,
+      streamOf(old.streams),
+      toxicity,
+      attributes,
+      old.selector,
+    );
+    this.toxicList[index] = updated;
+    for (const connection of this.connections) connection.forget(name);
+    this.recordEvent('toxic-updated', { toxic: name, toxicity, attributes: updated.attributes });
+    return info(updated);
+  }
+
+  /**
+   * Listens somewhere else (Toxiproxy's update of "listen"): the old listener closes and its
+   * connections drop, the toxics stay; a proxy that was disabled stays disabled.
+   */
+  async moveListener(listen: Address): Promise<void> {
+    validateAddress('listen', listen);
+    const wasEnabled = this.enabled;
+    await this.disable();
+    const previous = this.listenAddress;
+    this.listenAddress = listen;
+    if (!wasEnabled) return;
+    try {
+      await this.enable();
+    } catch (error) {
+      this.listenAddress = previous;
+      await this.enable().catch(() => undefined);
+      throw error;
+    }
   }
 
   removeToxic(name: string): void {

@@ -15,19 +15,20 @@ export class ProxyControlApi {
   private readonly server: Server;
   private readonly events: EventSink | undefined;
   private readonly seed: number;
+  /** Proxies created so far: each gets seed + its number, so a re-run makes the same draws. */
+  private created = 0;
   address: Address = { host: '127.0.0.1', port: 0 };
 
-  private constructor(options: { events?: EventSink; seed?: number }) {
+  private constructor(options: { events?: EventSink; seed: number }) {
     this.events = options.events;
-    this.seed = options.seed ?? 1;
+    this.seed = options.seed;
     this.server = createServer((request, response) => {
       void this.handle(request, response);
     });
   }
 
-  static async start(
-    options: { port?: number; events?: EventSink; seed?: number } = {},
-  ): Promise<ProxyControlApi> {
+  /** Listens on 127.0.0.1 (port 8474 by default, Toxiproxy's); toxicity draws derive from `seed`. */
+  static async start(options: { port?: number; events?: EventSink; seed: number }): Promise<ProxyControlApi> {
     const api = new ProxyControlApi(options);
     api.server.listen(options.port ?? 8474, '127.0.0.1');
     try {
@@ -47,48 +48,71 @@ export class ProxyControlApi {
     return api;
   }
 
-  /** Adds a proxy (as POST /proxies does). */
-  async createProxy(body: {
-    name?: unknown;
-    listen?: unknown;
-    upstream?: unknown;
-    enabled?: unknown;
-  }): Promise<ChaosProxy> {
-    if (typeof body.name !== 'string' || !body.name)
-      throw new HuntError(ErrorCodes.USAGE, 'A proxy needs a name.');
-    if (this.proxies.has(body.name))
-      throw new HuntError(ErrorCodes.USAGE, `Proxy ${body.name} already exists.`);
-    if (body.upstream === undefined)
-      throw new HuntError(ErrorCodes.USAGE, `Proxy ${body.name} needs an upstream (host:port).`);
-    const proxy = await ChaosProxy.start({
-      name: body.name,
-      listen: parseAddress('listen', body.listen ?? '127.0.0.1:0'),
-      upstream: parseAddress('upstream', body.upstream),
-      enabled: body.enabled !== false,
-      seed: this.seed + this.proxies.size,
-      events: this.events,
-    });
-    this.proxies.set(body.name, proxy);
-    return proxy;
+  /** Adds a proxy (as POST /proxies does); a name in use is HH_PROXY_EXISTS (409). */
+  async createProxy(body: unknown): Promise<ChaosProxy> {
+    const config = proxyConfig(body);
+    if (this.proxies.has(config.name))
+      throw new HuntError(ErrorCodes.PROXY_EXISTS, `Proxy ${config.name} already exists.`);
+    return this.startProxy(config);
   }
 
-  /** Creates (or re-creates) every proxy of a list, as POST /populate and `hunt proxy --config` do. */
+  /**
+   * Creates every proxy of a list, as POST /populate and `hunt proxy --config` do. All or
+   * nothing: every entry is checked before anything changes, and if one cannot start, those this
+   * call created are removed again. A proxy that exists with the same listen address and
+   * upstream is kept as it is (toxics, connections); one that differs is replaced.
+   */
   async populate(list: unknown): Promise<ChaosProxy[]> {
     if (!Array.isArray(list))
       throw new HuntError(
         ErrorCodes.CONFIG_INVALID,
         'A proxy list must be a JSON array of {"name", "listen", "upstream", "enabled"} objects.',
       );
-    const proxies: ChaosProxy[] = [];
-    for (const item of list as Array<{ name?: unknown }>) {
-      const existing = typeof item?.name === 'string' ? this.proxies.get(item.name) : undefined;
-      if (existing) {
-        await existing.close();
-        this.proxies.delete(existing.name);
+    const configs = list.map((item, index) => {
+      try {
+        return proxyConfig(item);
+      } catch (error) {
+        throw new HuntError(ErrorCodes.USAGE, `${(error as Error).message} (proxy ${index + 1} of the list)`);
       }
-      proxies.push(await this.createProxy(item ?? {}));
+    });
+    const names = configs.map((config) => config.name);
+    const twice = names.find((name, index) => names.indexOf(name) !== index);
+    if (twice) throw new HuntError(ErrorCodes.USAGE, `Proxy ${twice} is in the list twice.`);
+    const result: ChaosProxy[] = [];
+    const created: ChaosProxy[] = [];
+    try {
+      for (const config of configs) {
+        const existing = this.proxies.get(config.name);
+        if (existing && !differs(existing, config)) {
+          result.push(existing);
+          continue;
+        }
+        if (existing) {
+          await existing.close();
+          this.proxies.delete(existing.name);
+        }
+        const proxy = await this.startProxy(config);
+        created.push(proxy);
+        result.push(proxy);
+      }
+    } catch (error) {
+      for (const proxy of created) {
+        await proxy.close();
+        this.proxies.delete(proxy.name);
+      }
+      throw error;
     }
-    return proxies;
+    return result;
+  }
+
+  private async startProxy(config: ProxyConfig): Promise<ChaosProxy> {
+    const proxy = await ChaosProxy.start({
+      ...config,
+      seed: this.seed + this.created++,
+      events: this.events,
+    });
+    this.proxies.set(config.name, proxy);
+    return proxy;
   }
 
   async close(): Promise<void> {
@@ -108,10 +132,11 @@ export class ProxyControlApi {
       const url = new URL(request.url ?? '/', 'http://control');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       const method = request.method ?? 'GET';
-      const body = method === 'POST' ? await readJson(request) : undefined;
+      const body = method === 'POST' || method === 'PATCH' ? await readJson(request) : undefined;
       const [root, name, sub, toxicName] = parts;
+      // Toxiproxy 2.7+ answers JSON here (older ones plain text).
       if (root === 'version' && method === 'GET')
-        return send(response, 200, CONTROL_API_VERSION, 'text/plain');
+        return send(response, 200, { version: CONTROL_API_VERSION });
       if (root === 'reset' && method === 'POST') {
         for (const proxy of this.proxies.values()) {
           proxy.clearToxics();
@@ -137,8 +162,23 @@ export class ProxyControlApi {
           return send(response, 204);
         }
         if (method === 'POST' || method === 'PATCH') {
-          const change = (body ?? {}) as { enabled?: boolean; upstream?: string };
-          if (change.upstream !== undefined) await proxy.retarget(parseAddress('upstream', change.upstream));
+          if (body === undefined)
+            throw new HuntError(
+              ErrorCodes.USAGE,
+              'bad request body: EOF (send the fields to change as JSON).',
+            );
+          const change = body as { enabled?: unknown; upstream?: unknown; listen?: unknown };
+          // Checked whole before anything changes.
+          const upstream =
+            change.upstream === undefined ? undefined : parseAddress('upstream', change.upstream);
+          const listen = change.listen === undefined ? undefined : parseAddress('listen', change.listen);
+          if (change.enabled !== undefined && typeof change.enabled !== 'boolean')
+            throw new HuntError(
+              ErrorCodes.USAGE,
+              `"enabled" is true or false, not ${JSON.stringify(change.enabled)}.`,
+            );
+          if (upstream && !sameAddress(upstream, proxy.upstream)) await proxy.retarget(upstream);
+          if (listen && !sameAddress(listen, proxy.listen)) await proxy.moveListener(listen);
           if (change.enabled === false) await proxy.disable();
           if (change.enabled === true) await proxy.enable();
           return send(response, 200, proxy.toJSON());
@@ -155,12 +195,17 @@ export class ProxyControlApi {
             return send(response, 204);
           }
           if (method === 'POST' || method === 'PATCH') {
+            if (body === undefined)
+              throw new HuntError(
+                ErrorCodes.USAGE,
+                'bad request body: EOF (send the attributes to change as JSON).',
+              );
             return send(
               response,
               200,
               await proxy.updateToxic(
                 toxicName,
-                (body ?? {}) as { toxicity?: number; attributes?: Record<string, unknown> },
+                body as { toxicity?: number; attributes?: Record<string, unknown> },
               ),
             );
           }
@@ -168,13 +213,16 @@ export class ProxyControlApi {
       }
       return send(response, 405, { error: `${method} not allowed here`, status: 405 });
     } catch (error) {
-      const status = isHuntError(error, ErrorCodes.PROXY_NOT_FOUND)
-        ? 404
-        : isHuntError(error)
-          ? error.code === ErrorCodes.PROXY_LISTEN
+      // Toxiproxy's statuses: 404 unknown proxy/toxic, 409 name in use, 500 cannot listen, 400 the rest.
+      const status = !isHuntError(error)
+        ? 500
+        : error.code === ErrorCodes.PROXY_NOT_FOUND
+          ? 404
+          : error.code === ErrorCodes.PROXY_EXISTS
             ? 409
-            : 400
-          : 500;
+            : error.code === ErrorCodes.PROXY_LISTEN
+              ? 500
+              : 400;
       return send(response, status, {
         error: (error as Error).message,
         status,
@@ -182,6 +230,39 @@ export class ProxyControlApi {
       });
     }
   }
+}
+
+interface ProxyConfig {
+  name: string;
+  listen: Address;
+  upstream: Address;
+  enabled: boolean;
+}
+
+/** A proxy's JSON as Toxiproxy takes it, checked: name, upstream (both required), listen, enabled. */
+function proxyConfig(body: unknown): ProxyConfig {
+  const item = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof item.name !== 'string' || !item.name)
+    throw new HuntError(ErrorCodes.USAGE, 'missing required field: name (a proxy needs a name).');
+  if (item.upstream === undefined)
+    throw new HuntError(ErrorCodes.USAGE, `Proxy ${item.name} needs an upstream (host:port).`);
+  if (item.enabled !== undefined && item.enabled !== null && typeof item.enabled !== 'boolean')
+    throw new HuntError(ErrorCodes.USAGE, `Proxy ${item.name}: "enabled" is true or false.`);
+  return {
+    name: item.name,
+    listen: parseAddress('listen', item.listen ?? '127.0.0.1:0'),
+    upstream: parseAddress('upstream', item.upstream),
+    enabled: item.enabled !== false,
+  };
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.host === b.host && a.port === b.port;
+}
+
+/** Whether an existing proxy must be replaced to match a config (Toxiproxy's Differs). */
+function differs(proxy: ChaosProxy, config: ProxyConfig): boolean {
+  return !sameAddress(proxy.listen, config.listen) || !sameAddress(proxy.upstream, config.upstream);
 }
 
 function send(response: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {

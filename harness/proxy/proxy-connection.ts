@@ -176,8 +176,13 @@ class DirectionPump {
   }
 
   forget(toxicName: string): void {
-    this.links.get(toxicName)?.dispose?.();
+    const link = this.links.get(toxicName);
     this.links.delete(toxicName);
+    if (!link) return;
+    // What the link holds goes on at once (a removed latency's buffer), then it stops.
+    void Promise.resolve(link.release?.())
+      .catch(() => undefined)
+      .finally(() => link.dispose?.());
   }
 
   dispose(): void {

@@ -30,6 +30,11 @@ export interface ToxicLink {
   flush?(out: LinkOutput): Promise<void> | void;
   /** The connection is gone or the toxic was removed: stop timers. */
   dispose?(): void;
+  /**
+   * The toxic was removed while the connection lives (called before dispose): hand on at once
+   * whatever the link holds, as Toxiproxy flushes a removed toxic's buffer.
+   */
+  release?(): Promise<void> | void;
 }
 
 export interface LinkContext {
@@ -92,12 +97,50 @@ export function stringAttribute(
   return value;
 }
 
-/** Waits until performance.now() reaches `until` (no wait when it already has). */
-export function sleepUntil(until: number): Promise<void> {
-  const ms = until - performance.now();
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+/**
+ * Waits until performance.now() reaches `until`, never less and little more. Node's timers
+ * count whole milliseconds from the event loop's cached clock: they fire up to a millisecond
+ * early or late by performance.now(). So a timer wakes us two or three milliseconds before the time,
+ * and the last stretch yields to the event loop (setImmediate) until the clock says so: latency
+ * lands within tens of µs of its value instead of up to a millisecond on either side.
+ */
+export async function sleepUntil(until: number): Promise<void> {
+  for (let ms = until - performance.now(); ms > 0; ms = until - performance.now()) {
+    if (ms > 3) await new Promise((resolve) => setTimeout(resolve, Math.floor(ms) - 2));
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
+/** Waits at least `ms` milliseconds (fractions included), measured by the clock. */
 export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  return ms > 0 ? sleepUntil(performance.now() + ms) : Promise.resolve();
+}
+
+/**
+ * Paces a sequence of events `intervalMs` apart. An interval of a millisecond or more is a real
+ * gap every time (at least that long after the tick, as a timer can give). Shorter intervals
+ * cannot be timed one by one, so they are batched against the clock: the schedule moves on by
+ * each interval and the pacer waits only once it is a millisecond ahead; 1,000 slices 10 µs
+ * apart take about 10 ms, not 1,000 timer turns.
+ */
+export class Pacer {
+  private next: number;
+
+  constructor(start = performance.now()) {
+    this.next = start;
+  }
+
+  async tick(intervalMs: number): Promise<void> {
+    if (intervalMs >= 1) {
+      this.next = performance.now() + intervalMs;
+      return sleepUntil(this.next);
+    }
+    this.next = Math.max(this.next, performance.now() - 1) + intervalMs;
+    if (this.next - performance.now() >= 1) await sleepUntil(this.next);
+  }
+
+  /** Waits until the schedule's current point (after the last tick), however small the lead. */
+  settle(): Promise<void> {
+    return sleepUntil(this.next);
+  }
 }
