@@ -47,6 +47,12 @@ export const ErrorCodes = {
   SCENARIO_UNKNOWN: 'HH_SCENARIO_UNKNOWN',
   /** A scenario parameter that the scenario does not have, or a value out of its range. */
   PARAM_INVALID: 'HH_PARAM_INVALID',
+  /** A capture setting that cannot work (a ring of 0 bytes or files, a negative window). */
+  CAPTURE_CONFIG: 'HH_CAPTURE_CONFIG',
+  /** A node cannot capture (no tcpdump in a user-named image, no permission). */
+  CAPTURE_UNAVAILABLE: 'HH_CAPTURE_UNAVAILABLE',
+  /** tshark, editcap or mergecap failed on a capture; the message carries its output. */
+  CAPTURE_TOOL: 'HH_CAPTURE_TOOL',
   /** The run was interrupted (SIGINT/SIGTERM). */
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;

@@ -39,6 +39,7 @@ export default defineScenario({
     );
     await stack.ready();
     ctx.observe(stack, { persistence: { probeForMs: 5_000 } });
+    await ctx.capture(stack);
     await ctx.storm(stack, { targets: 'both' });
   },
 });

@@ -43,6 +43,7 @@ export default defineScenario({
     );
     await stack.ready();
     ctx.observe(stack, { persistence: { probeForMs: 5_000 } });
+    await ctx.capture(stack);
     await stack.proxy('master2').addToxic({
       name: 'latency',
       type: 'latency',

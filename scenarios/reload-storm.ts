@@ -46,6 +46,7 @@ export default defineScenario({
     const stack = await ctx.start(ctx.icinga().masters(2).agents(agents).withSimulatedEndpoints(endpoints));
     await stack.ready({ timeoutMs: 180_000 });
     ctx.observe(stack, { persistence: { probeForMs: 5_000 }, resourceEveryMs: 10_000 });
+    await ctx.capture(stack);
     await ctx.storm(stack, {
       targets: targets as 'both' | 'staggered' | 'master1' | 'master2',
       schedule: every + jitter > 0 ? { kind: 'jitter', everyMs: every, jitterMs: jitter } : { kind: 'asap' },

@@ -73,9 +73,11 @@ for (const version of ['2.12.3', '2.13.6', '2.14.6']) {
       const before = await readFile(join(out.dir, 'summary.json'), 'utf8');
       const offline = await hunt(['report', out.dir, '--json']);
       t.equal(offline.code, 0, offline.stderr);
-      const summary = JSON.parse(offline.stdout) as { incidents: Array<Record<string, unknown>> };
+      const summary = JSON.parse(offline.stdout) as {
+        incidents: Array<Record<string, unknown> & { folder: string; capture?: string }>;
+      };
       t.same(
-        summary.incidents.map(({ folder, ...incident }) => incident),
+        summary.incidents.map(({ folder, capture, ...incident }) => incident),
         live,
         `hunt report finds the live incidents again (${live.map((i) => `${i.kind}@${i.master} x${i.count}`).join(', ')})`,
       );

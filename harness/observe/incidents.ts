@@ -22,6 +22,8 @@ export interface IncidentSignal {
   reason?: string;
   /** Evidence files of the incident: name -> content (a later signal may replace one). */
   evidence?: Record<string, string>;
+  /** Evidence files a reactor wrote into the incident's folder itself: named, not written. */
+  evidenceFiles?: readonly string[];
   /** Facts learnt later (persistence, recovery): merged into the incident's findings. */
   findings?: Record<string, unknown>;
   /** What makes two signals the same incident (default: kind + master + reason). */
@@ -131,6 +133,9 @@ export class IncidentLedger {
 
   private attach(incident: Incident, signal: IncidentSignal): Array<[string, string]> {
     Object.assign(incident.findings, signal.findings ?? {});
+    for (const name of signal.evidenceFiles ?? [])
+      if (!incident.evidence.includes(name) && incident.evidence.length < MAX_EVIDENCE_FILES)
+        incident.evidence.push(name);
     const changed: Array<[string, string]> = [];
     for (const [name, raw] of Object.entries(signal.evidence ?? {})) {
       if (!incident.evidence.includes(name)) {
@@ -189,7 +194,7 @@ export class IncidentRecorder {
         reason: incident.reasons[0],
         summary: incident.summary,
       });
-    } else if (signal.findings) this.write(incident);
+    } else if (signal.findings || signal.evidenceFiles) this.write(incident);
     else this.dirty.add(incident);
     return incident;
   }

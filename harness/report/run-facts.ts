@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectOffline } from '../observe/detection.ts';
-import { IncidentLedger } from '../observe/incidents.ts';
+import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { HISTORY_FILE, readRunMetadata } from '../run/run.ts';
@@ -46,7 +46,12 @@ export interface RunFacts {
   read: ReadStats;
   historyBytes: number;
   ledger: IncidentLedger;
+  /** incident id -> the head of its capture.txt (what tshark saw of the kept handshakes). */
+  captureSummaries: Map<number, string>;
 }
+
+/** How much of a capture.txt the report quotes. */
+const CAPTURE_QUOTE_BYTES = 6 * 1024;
 
 /** Bounds on what a report keeps in memory, whatever the length of the run. */
 const MAX_SAMPLES = 200_000;
@@ -71,10 +76,22 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     read: { events: 0, skipped: 0 },
     historyBytes: (await stat(historyPath).catch(() => ({ size: 0 }))).size,
     ledger: new IncidentLedger(),
+    captureSummaries: new Map(),
   };
   for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
   const detectors = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
   await detectOffline(historyPath, facts.ledger, detectors);
+  for (const incident of facts.ledger.list()) {
+    if (!incident.evidence.includes('capture.txt')) continue;
+    const text = await readFile(join(incidentFolder(dir, incident.id), 'capture.txt'), 'utf8').catch(
+      () => undefined,
+    );
+    if (text !== undefined)
+      facts.captureSummaries.set(
+        incident.id,
+        text.length > CAPTURE_QUOTE_BYTES ? `${text.slice(0, CAPTURE_QUOTE_BYTES)}\n[...]\n` : text,
+      );
+  }
   return facts;
 }
 

@@ -44,7 +44,7 @@ export interface RunSummary {
     reconnectMs: Percentiles;
   };
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
-  incidents: Array<Incident & { folder: string }>;
+  incidents: Array<Incident & { folder: string; capture?: string }>;
   history: {
     events: number;
     skippedLines: number;
@@ -96,6 +96,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
   const incidents = facts.ledger.list().map((incident) => ({
     ...incident,
     folder: `incidents/${String(incident.id).padStart(3, '0')}`,
+    ...(facts.captureSummaries.has(incident.id) ? { capture: facts.captureSummaries.get(incident.id) } : {}),
   }));
   const startedAt = text(meta.startedAt) ?? facts.firstAt ?? null;
   const endedAt = text(meta.endedAt) ?? facts.lastAt ?? null;

@@ -1,4 +1,5 @@
-import { ErrorCodes, exitCodeFor, HuntError } from '../errors.ts';
+import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
+import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
 import { LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
@@ -32,6 +33,10 @@ export interface RunRequest {
   detectors?: readonly string[];
   command?: string[];
   progress?: Progress;
+  /** Packet captures: on (default), off, or optional (go on without them where a node cannot capture). */
+  capture?: 'on' | 'off' | 'optional';
+  /** Embed TLS secrets in kept captures (default true). */
+  secrets?: boolean;
   /** Aborting it stops the run gracefully (the CLI's SIGINT/SIGTERM). */
   signal?: AbortSignal;
   /** Called about once a second with where the run stands. */
@@ -150,6 +155,9 @@ async function execute(
 
   const stacks: StartedIcingaStack[] = [];
   const observers: StackObserver[] = [];
+  const recorders: StartedFlightRecorder[] = [];
+  const captureMode = request.capture ?? 'on';
+  await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
   const status = new StatusTracker(run, reloads, detection, stacks);
   // Once a second to the caller's status line; every 2 s into the history (the report's timeline).
   let ticks = 0;
@@ -175,7 +183,7 @@ async function execute(
     progress,
     icinga: () => ('image' in target ? IcingaStack.image(target.image) : IcingaStack.version(target.icinga)),
     async start(builder) {
-      const stack = await builder.start(run, progress);
+      const stack = await builder.withTlsSecrets(request.secrets !== false).start(run, progress);
       stacks.push(stack);
       return stack;
     },
@@ -183,6 +191,26 @@ async function execute(
       const observer = new StackObserver(stack, options).start();
       observers.push(observer);
       return observer;
+    },
+    async capture(stack, options = {}) {
+      if (captureMode === 'off') return undefined;
+      let builder = FlightRecorder.of(stack).secrets(request.secrets !== false);
+      if (options.ring) builder = builder.ring(options.ring);
+      if (options.beforeMs !== undefined || options.afterMs !== undefined)
+        builder = builder.window({
+          beforeMs: options.beforeMs ?? 30_000,
+          afterMs: options.afterMs ?? 10_000,
+        });
+      try {
+        const recorder = await builder.start();
+        recorders.push(recorder);
+        return recorder;
+      } catch (error) {
+        if (captureMode !== 'optional' || !isHuntError(error, ErrorCodes.CAPTURE_UNAVAILABLE)) throw error;
+        progress.step(`no captures: ${(error as Error).message}`);
+        run.history.record('capture', 'capture-unavailable', { error: (error as Error).message });
+        return undefined;
+      }
     },
     storm(stack, options = {}) {
       const masters =
@@ -207,6 +235,8 @@ async function execute(
     recordStatus(status.now());
     request.signal?.removeEventListener('abort', onExternalAbort);
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
+    // The recorder keeps the windows still open, with what the ring holds: before the stacks go.
+    for (const recorder of recorders.reverse()) await recorder.stop().catch(() => undefined);
     for (const stack of stacks.reverse()) await stack.stop().catch(() => undefined);
     await detection.stop();
     status.stop();

@@ -1,3 +1,5 @@
+import type { RingOptions } from '../capture/capture-window.ts';
+import type { StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import type { ObserverOptions, StackObserver } from '../observe/stack-observer.ts';
 import type { Progress } from '../progress.ts';
 import type { StormOptions, StormSummary } from '../reload/reload-storm.ts';
@@ -21,6 +23,15 @@ export interface ScenarioContext<P> {
   start(builder: IcingaStack): Promise<StartedIcingaStack>;
   /** Starts the observers on a stack (they record events; detectors run on the history). */
   observe(stack: StartedIcingaStack, options?: ObserverOptions): StackObserver;
+  /**
+   * Starts the flight recorder on a stack (as --capture says: on by default): a capture ring per
+   * master, the incident windows kept as decryptable pcapng. Undefined when captures are off, or
+   * optional and unavailable.
+   */
+  capture(
+    stack: StartedIcingaStack,
+    options?: { ring?: RingOptions; beforeMs?: number; afterMs?: number },
+  ): Promise<StartedFlightRecorder | undefined>;
   /** A reload storm with the run's limits (reloads, duration) and its abort signal. */
   storm(
     stack: StartedIcingaStack,

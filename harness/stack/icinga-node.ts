@@ -82,6 +82,20 @@ export class StartedIcingaNode {
     return info?.State.Running === true;
   }
 
+  /**
+   * Starts a command inside the container and returns at once (docker exec, detached): a helper
+   * that lives as long as the container, like the capture ring's tcpdump. Removing the container
+   * ends it, so `hunt clean` needs nothing more.
+   */
+  async startBackground(command: string[]): Promise<void> {
+    const exec = await this.docker.getContainer(this.container.getId()).exec({
+      Cmd: command,
+      AttachStdout: false,
+      AttachStderr: false,
+    });
+    await exec.start({ Detach: true });
+  }
+
   /** Closes the API connection, removes the container, stops following the log. */
   async stop(): Promise<void> {
     await this.apiClient?.close();

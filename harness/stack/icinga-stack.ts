@@ -63,6 +63,7 @@ export class IcingaStack {
   private simulatedOptions: SimulatedEndpointOptions = {};
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private readonly proxiedNodes = new Set<string>();
+  private tlsSecrets = true;
 
   private constructor(source: { version: string } | { image: string }) {
     this.source = source;
@@ -111,6 +112,16 @@ export class IcingaStack {
    */
   proxied(...names: string[]): this {
     for (const name of names) this.proxiedNodes.add(name);
+    return this;
+  }
+
+  /**
+   * Whether icinga2 writes its TLS secrets (keys/nodes/<node>.keylog, through the key-log shim
+   * in our images), so captures of Icinga's own connections decrypt. On by default: the keys are
+   * the run's own test keys. User-named images without the shim simply write none.
+   */
+  withTlsSecrets(enabled: boolean): this {
+    this.tlsSecrets = enabled;
     return this;
   }
 
@@ -195,6 +206,7 @@ export class IcingaStack {
       simulatedEndpoints: this.simulatedCount,
       agentConnection: topology.agentConnection,
       proxied: [...this.proxiedNodes],
+      tlsSecrets: this.tlsSecrets,
       keys: { leaf: keySpecName(this.leafKeys), ca: keySpecName(this.caKeys) },
       logSeverity: this.severity,
       checkInterval: this.interval,
@@ -241,6 +253,7 @@ export class IcingaStack {
               certificates,
               ca,
               settings,
+              tlsSecrets: this.tlsSecrets,
             }),
           );
         }
@@ -261,6 +274,7 @@ export class IcingaStack {
               certificates,
               ca,
               settings,
+              tlsSecrets: this.tlsSecrets,
             }),
           );
         });

@@ -28,7 +28,13 @@ export interface StartNodeInput {
   certificates: Map<string, IssuedCertificate>;
   ca: CertificateAuthority;
   settings: NodeSettings;
+  /** Preload the key-log shim into the daemon: keys/nodes/<name>.keylog (our images only). */
+  tlsSecrets: boolean;
 }
+
+/** Where a node's capture ring and key log live inside its container (bind-mounted from the run). */
+export const CAPTURE_DIR = '/var/lib/hh-capture';
+export const KEYS_DIR = '/var/lib/hh-keys';
 
 /** Starts one Icinga 2 container of a stack and waits until it serves. */
 export async function startNode(input: StartNodeInput): Promise<StartedIcingaNode> {
@@ -38,6 +44,10 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
   const logDir = join(run.dir, 'logs', name);
   await mkdir(logDir, { recursive: true });
   const containerLog = join(logDir, 'container.log');
+  const captureDir = join(run.dir, 'captures', name);
+  const keysDir = join(run.dir, 'keys', 'nodes');
+  await mkdir(captureDir, { recursive: true });
+  await mkdir(keysDir, { recursive: true });
   const contents = [
     ...Object.entries(input.files).map(([path, content]) => ({
       content,
@@ -56,7 +66,12 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     .withLabels(harnessLabels({ [Labels.RUN]: run.id, [Labels.ROLE]: role }))
     .withCopyContentToContainer(contents)
     // icinga2.log lands in the run folder directly: evidence survives the container.
-    .withBindMounts([{ source: logDir, target: '/var/log/icinga2', mode: 'rw' }])
+    .withBindMounts([
+      { source: logDir, target: '/var/log/icinga2', mode: 'rw' },
+      { source: captureDir, target: CAPTURE_DIR, mode: 'rw' },
+      { source: keysDir, target: KEYS_DIR, mode: 'rw' },
+    ])
+    .withEnvironment(input.tlsSecrets ? { HH_TLS_KEYLOG: `${KEYS_DIR}/${name}.keylog` } : {})
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000)
     .start();

@@ -81,7 +81,11 @@ export class EndpointSession {
   connect(): void {
     if (this.state === 'connecting' || this.state === 'handshaking' || this.state === 'established') return;
     const { events } = this.hooks;
-    const fields = { endpoint: this.endpoint, master: this.target.name };
+    // localPort joins once TCP is up: it names the connection in a capture (the flight recorder).
+    const fields: { endpoint: string; master: string; localPort?: number } = {
+      endpoint: this.endpoint,
+      master: this.target.name,
+    };
     this.state = 'connecting';
     this.closeReason = undefined;
     events.record('swarm', 'connect-attempt', { ...fields, attempt: this.failures + 1 });
@@ -103,6 +107,7 @@ export class EndpointSession {
     if (this.hooks.keylog) socket.on('keylog', this.hooks.keylog);
     socket.once('connect', () => {
       tcpAt = performance.now();
+      fields.localPort = socket.localPort;
       this.state = 'handshaking';
       events.record('swarm', 'tcp-connected', { ...fields, ms: round(tcpAt - started) });
     });
@@ -205,7 +210,11 @@ export class EndpointSession {
       this.close('protocol error: a message that is not JSON');
       return;
     }
-    const fields = { endpoint: this.endpoint, master: this.target.name };
+    // localPort joins once TCP is up: it names the connection in a capture (the flight recorder).
+    const fields: { endpoint: string; master: string; localPort?: number } = {
+      endpoint: this.endpoint,
+      master: this.target.name,
+    };
     switch (message.method) {
       case 'icinga::Hello':
         this.hooks.events.record('swarm', 'hello-received', { ...fields, params: message.params });

@@ -13,7 +13,8 @@ export const run: Command = {
   summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
   help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --image <ref>]
                 [--reloads <n> | --duration <30m>] [--seed <n>] [--results <dir>]
-                [--detectors <a,b> | --detectors none] [--json]
+                [--detectors <a,b> | --detectors none] [--capture on|off|optional]
+                [--no-secrets] [--json]
        hunt run --replay <run-dir> [--results <dir>] [--json]
 
 Runs one scenario in a new run folder (results/<run-id>/): builds the stack, fires the reloads,
@@ -29,6 +30,10 @@ their parameters with: hunt list
   --seed <n>          the seed every random choice derives from (default: random, recorded)
   --results <dir>     where the run folder goes (default results/, or HH_RESULTS_DIR)
   --detectors <list>  only these detectors (none: no detection at all)
+  --capture <mode>    packet captures of the masters, kept per incident as decryptable pcapng:
+                      on (default), off, or optional (go on without them where a node cannot)
+  --no-secrets        keep captures without the TLS secrets embedded (they are the run's own
+                      test keys, so on by default)
   --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run
 
 Ctrl-C stops after the step in progress, removes the containers and writes the report (exit 130);
@@ -47,6 +52,8 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
       results: { type: 'string' },
       detectors: { type: 'string' },
       replay: { type: 'string' },
+      capture: { type: 'string' },
+      'no-secrets': { type: 'boolean' },
     });
     if (values.help) return showHelp(output, run.help);
     const request: RunRequest = values.replay
@@ -65,6 +72,8 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
           detectors: detectorList(values.detectors),
         };
     request.resultsDir = values.results ?? request.resultsDir;
+    if (values.capture !== undefined) request.capture = captureMode(values.capture);
+    if (values['no-secrets']) request.secrets = false;
     request.command = ['hunt', 'run', ...argv];
     request.progress = output;
     request.signal = graceful();
@@ -87,6 +96,11 @@ function scenarioName(positionals: string[]): string {
         : `One scenario at a time, not ${positionals.join(' ')}. See: hunt run --help`,
     );
   return positionals[0] as string;
+}
+
+function captureMode(value: string): 'on' | 'off' | 'optional' {
+  if (value === 'on' || value === 'off' || value === 'optional') return value;
+  throw new HuntError(ErrorCodes.USAGE, `--capture is on, off or optional, not "${value}".`);
 }
 
 function detectorList(value: string | undefined): string[] | undefined {
@@ -115,6 +129,7 @@ async function replayRequest(
   const meta = await readRunMetadata(dir);
   const target = (meta.target ?? {}) as { icinga?: string; image?: string };
   const limits = (meta.limits ?? {}) as { reloads?: number; durationMs?: number | null };
+  const capture = (meta.capture ?? {}) as { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
   if (typeof meta.scenario !== 'string' || typeof meta.seed !== 'number')
     throw new HuntError(
       ErrorCodes.RUN_NOT_FOUND,
@@ -129,6 +144,8 @@ async function replayRequest(
     durationMs: limits.durationMs ?? undefined,
     seed: meta.seed,
     detectors: Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined,
+    capture: capture.mode,
+    secrets: capture.secrets,
   };
 }
 

@@ -12,6 +12,17 @@ export default defineDetector<Record<string, never>>({
   init: () => ({}),
   step(_state, event) {
     if (typeof event.incident !== 'number') return [];
+    // Files a reactor wrote into the incident's folder itself (the flight recorder's captures).
+    if (event.type === 'incident-evidence' && Array.isArray(event.files))
+      return [
+        {
+          kind: 'evidence',
+          at: event.at,
+          summary: 'evidence files',
+          attachTo: event.incident,
+          evidenceFiles: event.files.map(String),
+        },
+      ];
     if (event.type === 'incident-evidence' && typeof event.name === 'string')
       return [
         {

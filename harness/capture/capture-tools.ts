@@ -1,0 +1,174 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { RingSegment } from './capture-window.ts';
+
+const run = promisify(execFile);
+/** No capture tool may take longer than this on one incident's files. */
+const TOOL_TIMEOUT_MS = 120_000;
+
+/** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
+async function tool(name: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const { stderr, code } = error as { stderr?: string; code?: string | number };
+    throw new HuntError(
+      ErrorCodes.CAPTURE_TOOL,
+      code === 'ENOENT'
+        ? `${name} is not installed: run hunt doctor (it installs tshark and wireshark-common).`
+        : `${name} ${args.join(' ')} failed: ${(stderr ?? String(error)).trim().split('\n').slice(-3).join(' ')}`,
+      { cause: error },
+    );
+  }
+}
+
+/** The span of each ring file's packets (capinfos); files without packets are left out. */
+export async function describeSegments(paths: readonly string[]): Promise<RingSegment[]> {
+  if (paths.length === 0) return [];
+  const out = await tool('capinfos', ['-T', '-r', '-a', '-e', '-S', ...paths]).catch(() => '');
+  const segments: RingSegment[] = [];
+  for (const line of out.split('\n')) {
+    const [path, first, last] = line.split('\t');
+    const firstAt = Number(first) * 1000;
+    const lastAt = Number(last) * 1000;
+    if (path && Number.isFinite(firstAt) && Number.isFinite(lastAt)) segments.push({ path, firstAt, lastAt });
+  }
+  return segments;
+}
+
+/** Merges ring files into one pcapng and keeps only packets in [from, to] (ms since the epoch). */
+export async function mergeWindow(
+  paths: readonly string[],
+  from: number,
+  to: number,
+  out: string,
+): Promise<void> {
+  const merged = `${out}.merged`;
+  await tool('mergecap', ['-F', 'pcapng', '-w', merged, ...paths]);
+  await tool('editcap', [
+    '-F',
+    'pcapng',
+    '-A',
+    (from / 1000).toFixed(6),
+    '-B',
+    (to / 1000).toFixed(6),
+    merged,
+    out,
+  ]);
+  await rm(merged, { force: true });
+}
+
+/** The packets a display filter selects, into a new file. */
+export async function cut(input: string, filter: string, out: string): Promise<void> {
+  await tool('tshark', ['-n', '-r', input, '-Y', filter, '-F', 'pcapng', '-w', out]);
+}
+
+/** Client randoms of every ClientHello in a capture (lower-case hex): what names a TLS session's secrets. */
+export async function clientRandoms(input: string): Promise<Set<string>> {
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    'tls.handshake.type == 1',
+    '-T',
+    'fields',
+    '-e',
+    'tls.handshake.random',
+  ]);
+  return new Set(
+    out
+      .split(/[\n,]/)
+      .map((value) => value.trim().replace(/:/g, '').toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/** Embeds TLS secrets in the pcapng (a Decryption Secrets Block): Wireshark and tshark need no key file. */
+export async function injectSecrets(input: string, secretsFile: string, out: string): Promise<void> {
+  await tool('editcap', ['--inject-secrets', `tls,${secretsFile}`, input, out]);
+}
+
+/**
+ * capture.txt: per packet that carries TLS handshake messages or alerts, or a TCP reset: who sent
+ * it, the handshake types with their declared lengths, the alert. Decrypted where secrets are in.
+ */
+export async function summarize(input: string): Promise<string> {
+  const fields = [
+    'frame.number',
+    'frame.time_relative',
+    'ip.src',
+    'tcp.srcport',
+    'ip.dst',
+    'tcp.dstport',
+    'tls.handshake.type',
+    'tls.handshake.length',
+    'tls.alert_message.desc',
+    'tcp.flags.reset',
+  ];
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    'tls.handshake or tls.alert_message or tcp.flags.reset == 1',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    ...fields.flatMap((field) => ['-e', field]),
+  ]);
+  const rows = out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [frame, time, src, sport, dst, dport, types, lengths, alert, reset] = line.split('\t');
+      const messages = (types ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map(
+          (type, i) =>
+            `${HANDSHAKE_TYPES[type] ?? `type ${type}`} (${(lengths ?? '').split(',')[i] ?? '?'} bytes)`,
+        );
+      const what = [
+        ...messages,
+        ...(alert ? [`alert: ${ALERTS[alert] ?? alert}`] : []),
+        ...(reset === '1' || reset === 'True' ? ['TCP RST'] : []),
+      ];
+      return `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`;
+    });
+  return `${['frame', 'seconds', 'from -> to', 'TLS handshake messages (declared length), alerts, resets'].join('  ')}\n${rows.join('\n')}\n`;
+}
+
+const HANDSHAKE_TYPES: Record<string, string> = {
+  '1': 'ClientHello',
+  '2': 'ServerHello',
+  '4': 'NewSessionTicket',
+  '8': 'EncryptedExtensions',
+  '11': 'Certificate',
+  '12': 'ServerKeyExchange',
+  '13': 'CertificateRequest',
+  '14': 'ServerHelloDone',
+  '15': 'CertificateVerify',
+  '16': 'ClientKeyExchange',
+  '20': 'Finished',
+};
+
+const ALERTS: Record<string, string> = {
+  '0': 'close_notify',
+  '10': 'unexpected_message',
+  '20': 'bad_record_mac',
+  '22': 'record_overflow',
+  '40': 'handshake_failure',
+  '42': 'bad_certificate',
+  '47': 'illegal_parameter',
+  '48': 'unknown_ca',
+  '50': 'decode_error',
+  '51': 'decrypt_error',
+  '70': 'protocol_version',
+  '80': 'internal_error',
+  '116': 'certificate_required',
+};

@@ -1,0 +1,347 @@
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { incidentFolder } from '../observe/incidents.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import type { StartedIcingaNode } from '../stack/icinga-node.ts';
+import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { CAPTURE_DIR } from '../stack/node-starter.ts';
+import {
+  clientRandoms,
+  cut,
+  describeSegments,
+  injectSecrets,
+  mergeWindow,
+  summarize,
+} from './capture-tools.ts';
+import {
+  connectionFilter,
+  incidentWindow,
+  type RingOptions,
+  secretsFor,
+  segmentsFor,
+  type Window,
+} from './capture-window.ts';
+
+/** The traffic recorded: Icinga's cluster and API port. */
+const PORT = 5665;
+/** Recent sightings of connections (swarm local ports, log-line peer ports) kept to name an incident's. */
+const MAX_SIGHTINGS = 20_000;
+
+interface Sighting {
+  node: string;
+  at: number;
+  port?: number;
+  address?: string;
+}
+
+/**
+ * The flight recorder: records each chosen node's port 5665 all the time, inside the node's own
+ * network namespace (tcpdump in the node's container, writing a ring of files to the run's
+ * captures/<node>/, bounded by file size x count), and keeps what matters. It reacts to an
+ * incident's `incident-opened` event, never called by a detector: once the window after the first
+ * sighting has passed, it merges the ring files that cover [first seen - before, first seen +
+ * after], embeds the TLS secrets of the sessions in it (the swarm's and, through the key-log
+ * shim, icinga2's own), and writes into incidents/<n>/: window.pcapng (everything in the window),
+ * capture.pcapng (only the incident's connections) and capture.txt (what tshark sees of their
+ * handshakes), then records `capture-kept`.
+ *
+ *   await using recorder = await FlightRecorder.of(stack).ring({ fileMb: 16, files: 8 }).start();
+ */
+export class FlightRecorder {
+  private readonly stack: StartedIcingaStack;
+  private names: string[] | undefined;
+  private ringOptions: RingOptions = { fileMb: 32, files: 8 };
+  private beforeMs = 30_000;
+  private afterMs = 10_000;
+  private withSecrets = true;
+
+  private constructor(stack: StartedIcingaStack) {
+    this.stack = stack;
+  }
+
+  static of(stack: StartedIcingaStack): FlightRecorder {
+    return new FlightRecorder(stack);
+  }
+
+  /** Which nodes to record (default: every master). */
+  nodes(...names: string[]): this {
+    this.names = names;
+    return this;
+  }
+
+  /** The ring per node: `files` files of `fileMb` MB (default 8 x 32 MB: 256 MB per node at most). */
+  ring(options: RingOptions): this {
+    this.ringOptions = options;
+    return this;
+  }
+
+  /** What is kept around an incident's first sighting (default 30 s before, 10 s after). */
+  window(options: { beforeMs: number; afterMs: number }): this {
+    this.beforeMs = options.beforeMs;
+    this.afterMs = options.afterMs;
+    return this;
+  }
+
+  /** Embed the TLS secrets into kept captures (default on: the run's own test keys). */
+  secrets(enabled: boolean): this {
+    this.withSecrets = enabled;
+    return this;
+  }
+
+  async start(): Promise<StartedFlightRecorder> {
+    const { fileMb, files } = this.ringOptions;
+    if (
+      !(
+        Number.isInteger(fileMb) &&
+        fileMb >= 1 &&
+        fileMb <= 4096 &&
+        Number.isInteger(files) &&
+        files >= 1 &&
+        files <= 1000
+      )
+    )
+      throw new HuntError(
+        ErrorCodes.CAPTURE_CONFIG,
+        `A capture ring is 1 to 1000 files of 1 to 4096 MB, not ${files} x ${fileMb} MB: it must hold something, and be bounded.`,
+      );
+    if (!(this.beforeMs >= 0 && this.afterMs >= 0))
+      throw new HuntError(ErrorCodes.CAPTURE_CONFIG, 'A capture window is before/after ms >= 0.');
+    const nodes = (this.names ?? this.stack.topology.masters).map((name) => this.stack.node(name));
+    for (const node of nodes) await startRing(node, this.ringOptions);
+    this.stack.history.record('capture', 'capture-started', {
+      nodes: nodes.map((node) => node.name),
+      ring: this.ringOptions,
+      beforeMs: this.beforeMs,
+      afterMs: this.afterMs,
+      secrets: this.withSecrets,
+    });
+    return new StartedFlightRecorder(this.stack, nodes, {
+      beforeMs: this.beforeMs,
+      afterMs: this.afterMs,
+      secrets: this.withSecrets,
+    });
+  }
+}
+
+/** Starts tcpdump's ring in the node's network namespace; HH_CAPTURE_UNAVAILABLE where it cannot. */
+async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions): Promise<void> {
+  const check = await node.container.exec(['sh', '-c', 'command -v tcpdump']).catch(() => ({ exitCode: 1 }));
+  if (check.exitCode !== 0)
+    throw new HuntError(
+      ErrorCodes.CAPTURE_UNAVAILABLE,
+      `${node.name} cannot capture: its image has no tcpdump. Add tcpdump to the image, or run without captures.`,
+    );
+  // -U: each packet is written as it arrives, so nothing of the failing moment waits in a
+  // buffer when the incident comes. -Z root: Debian's tcpdump would drop to its own user and
+  // then could not write to the bind-mounted folder. -s 0: whole packets (certificates).
+  await node.startBackground([
+    'tcpdump',
+    '-i',
+    'any',
+    '-nn',
+    '-U',
+    '-s',
+    '0',
+    '-Z',
+    'root',
+    '-C',
+    String(fileMb),
+    '-W',
+    String(files),
+    '-w',
+    `${CAPTURE_DIR}/ring.pcap`,
+    'tcp',
+    'port',
+    String(PORT),
+  ]);
+}
+
+/** A recording flight recorder; dispose it to stop (incidents under way are still kept). */
+export class StartedFlightRecorder implements AsyncDisposable {
+  private readonly stack: StartedIcingaStack;
+  private readonly nodes: StartedIcingaNode[];
+  private readonly options: { beforeMs: number; afterMs: number; secrets: boolean };
+  private readonly sightings: Sighting[] = [];
+  private readonly pending = new Map<number, { timer: NodeJS.Timeout; keep: () => Promise<void> }>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly unsubscribe: () => void;
+  /** incident -> what was kept (or why not). */
+  readonly kept = new Map<number, { files: string[] } | { error: string }>();
+
+  constructor(
+    stack: StartedIcingaStack,
+    nodes: StartedIcingaNode[],
+    options: { beforeMs: number; afterMs: number; secrets: boolean },
+  ) {
+    this.stack = stack;
+    this.nodes = nodes;
+    this.options = options;
+    for (const event of stack.history.recent()) this.onEvent(event);
+    this.unsubscribe = stack.history.subscribe((event) => this.onEvent(event));
+  }
+
+  /** Stops reacting; incidents whose window is still open are kept now with what there is. */
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    for (const [incident, { timer, keep }] of this.pending) {
+      clearTimeout(timer);
+      this.pending.delete(incident);
+      this.track(keep());
+    }
+    await Promise.all(this.running);
+    for (const node of this.nodes)
+      await node.container.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private onEvent(event: HistoryEvent): void {
+    this.note(event);
+    if (
+      event.source !== 'incidents' ||
+      event.type !== 'incident-opened' ||
+      typeof event.incident !== 'number'
+    )
+      return;
+    if (this.kept.has(event.incident) || this.pending.has(event.incident)) return;
+    const node = this.nodes.find((candidate) => candidate.name === event.master);
+    if (!node) return;
+    const incident = event.incident;
+    const window = incidentWindow(event.at, this.options.beforeMs, this.options.afterMs);
+    const keep = () => this.keep(incident, node, window);
+    const timer = setTimeout(
+      () => {
+        this.pending.delete(incident);
+        this.track(keep());
+      },
+      Math.max(0, window.to - Date.now()),
+    );
+    timer.unref();
+    this.pending.set(incident, { timer, keep });
+  }
+
+  /** Remembers which connections the swarm and the logs named, to cut an incident's out later. */
+  private note(event: HistoryEvent): void {
+    const at = Date.parse(event.at);
+    if (event.source === 'swarm' && event.type === 'handshake-failed' && typeof event.localPort === 'number')
+      this.sightings.push({ node: String(event.master), at, port: event.localPort });
+    else if (
+      event.source === 'observe' &&
+      event.type === 'log-match' &&
+      event.kind === 'tls-handshake-failed'
+    ) {
+      const match = /\((?:from|to) \[(?:::ffff:)?([^\]]+)\]:(\d+)\)/.exec(String(event.line));
+      if (match)
+        this.sightings.push({ node: String(event.node), at, address: match[1], port: Number(match[2]) });
+    } else return;
+    if (this.sightings.length > MAX_SIGHTINGS) this.sightings.splice(0, MAX_SIGHTINGS / 10);
+  }
+
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  private async keep(incident: number, node: StartedIcingaNode, window: Window): Promise<void> {
+    const folder = incidentFolder(this.stack.run.dir, incident);
+    await mkdir(folder, { recursive: true });
+    const work = await mkdtemp(join(folder, '.capture-'));
+    const started = performance.now();
+    try {
+      const ringDir = this.stack.run.path('captures', node.name);
+      const ring = (await readdir(ringDir))
+        .filter((name) => name.startsWith('ring.pcap'))
+        .map((name) => join(ringDir, name));
+      // Copies first: tcpdump may rotate over a file while we read it.
+      const chosen = segmentsFor(await describeSegments(ring), window);
+      if (chosen.length === 0)
+        throw new HuntError(ErrorCodes.CAPTURE_TOOL, `no packets of ${node.name} in the window`);
+      const copies: string[] = [];
+      for (const [index, segment] of chosen.entries()) {
+        const copy = join(work, `segment-${index}.pcap`);
+        await copyFile(segment.path, copy);
+        copies.push(copy);
+      }
+      const windowed = join(work, 'window.plain.pcapng');
+      await mergeWindow(copies, window.from, window.to, windowed);
+      const involved = this.sightings.filter(
+        (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
+      );
+      const filter = connectionFilter({
+        ports: involved.flatMap((s) => (s.port === undefined ? [] : [s.port])),
+        addresses: involved.flatMap((s) => (s.address === undefined ? [] : [s.address])),
+      });
+      const cutFile = join(work, 'capture.plain.pcapng');
+      if (filter) await cut(windowed, filter, cutFile);
+      else await copyFile(windowed, cutFile);
+      const keylogs = this.options.secrets ? await this.keylogFiles() : [];
+      const outputs: Array<[string, string]> = [
+        [windowed, 'window.pcapng'],
+        [cutFile, 'capture.pcapng'],
+      ];
+      for (const [plain, name] of outputs) {
+        const lines = keylogs.length > 0 ? await secretsIn(keylogs, await clientRandoms(plain)) : [];
+        const final = join(work, name);
+        if (lines.length > 0) {
+          const secretsFile = join(work, `${name}.keys`);
+          await writeFile(secretsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+          await injectSecrets(plain, secretsFile, final);
+        } else await copyFile(plain, final);
+        await rename(final, join(folder, name));
+      }
+      const summary = await summarize(join(folder, 'capture.pcapng'));
+      await writeFile(join(work, 'capture.txt'), `${filter ? `connections: ${filter}\n` : ''}${summary}`);
+      await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
+      const files = ['capture.pcapng', 'window.pcapng', 'capture.txt'];
+      const bytes = (await Promise.all(files.map((name) => stat(join(folder, name))))).reduce(
+        (sum, s) => sum + s.size,
+        0,
+      );
+      this.kept.set(incident, { files });
+      this.stack.history.record('capture', 'capture-kept', {
+        incident,
+        node: node.name,
+        files,
+        bytes,
+        segments: chosen.length,
+        filter,
+        from: new Date(window.from).toISOString(),
+        to: new Date(window.to).toISOString(),
+        ms: Math.round(performance.now() - started),
+      });
+      this.stack.history.record('observe', 'incident-evidence', { incident, files });
+    } catch (error) {
+      const message = (error as Error).message;
+      this.kept.set(incident, { error: message });
+      this.stack.history.record('capture', 'capture-failed', { incident, node: node.name, error: message });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Every key log of the run: the swarm's and each node's (icinga2's own sessions). */
+  private async keylogFiles(): Promise<string[]> {
+    const files: string[] = [];
+    for (const dir of [this.stack.run.path('keys'), this.stack.run.path('keys', 'nodes')]) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      files.push(...names.filter((name) => /\.keylog(\.1)?$/.test(name)).map((name) => join(dir, name)));
+    }
+    return files;
+  }
+}
+
+/** The key-log lines of these sessions, read line by line (key logs run to hundreds of MB). */
+async function secretsIn(paths: readonly string[], randoms: ReadonlySet<string>): Promise<string[]> {
+  const lines: string[] = [];
+  for (const path of paths) {
+    const input = createReadStream(path, 'utf8');
+    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }))
+      lines.push(...secretsFor(line, randoms));
+  }
+  return lines;
+}
