@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { managedFilter } from '../engine/labels.ts';
-import { projectRoot } from '../paths.ts';
 import { silentProgress } from '../progress.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { readHistory } from '../run/history-reader.ts';
-import { hunt } from './cli.ts';
+import { hunt, startHunt } from './cli.ts';
 
 // `hunt run` end to end, as a user runs it: the real CLI in a child process, real stacks.
 const { docker } = await ensureEngine(silentProgress);
@@ -149,54 +147,41 @@ t.test('hunt run --replay makes the same reload schedule and the same toxic deci
   });
 });
 
-function startRun(args: string[]) {
-  const child = spawn(
-    process.execPath,
-    [join(projectRoot, 'harness/cli/hunt.ts'), 'run', ...args, '--results', results, '--json'],
-    {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
+/** A reload storm started with the CLI, and a way to wait until it has done `reloads` reloads. */
+function startStorm() {
+  const run = startHunt([
+    'run',
+    'reload-storm',
+    '--param',
+    'endpoints=10',
+    '--param',
+    'agents=0',
+    '--reloads',
+    '400',
+    '--results',
+    results,
+    '--json',
+  ]);
   /** Resolves with the run folder once the storm has finished `reloads` reloads (deadline: 3 min). */
   const reloaded = async (reloads: number): Promise<string> => {
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
-      const dir = /run \S+: .* in (\S+)/.exec(stderr)?.[1];
+      const dir = /run \S+: .* in (\S+)/.exec(run.output().stderr)?.[1];
       if (dir) {
         const text = await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => '');
         if ((text.match(/"reload-finished"/g) ?? []).length >= reloads) return dir;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error(`no ${reloads} reloads within 3 min: ${stderr.slice(-500)}`);
+    throw new Error(`no ${reloads} reloads within 3 min: ${run.output().stderr.slice(-500)}`);
   };
-  return { child, done, reloaded, output: () => ({ stdout, stderr }) };
+  return { ...run, reloaded };
 }
 
 t.test(
   'SIGINT mid-storm: exit 130, a complete report that says it was interrupted, nothing left',
   async (t) => {
-    const run = startRun([
-      'reload-storm',
-      '--param',
-      'endpoints=10',
-      '--param',
-      'agents=0',
-      '--reloads',
-      '400',
-    ]);
+    const run = startStorm();
     const dir = await run.reloaded(4);
     run.child.kill('SIGINT');
     const { code } = await run.done;
@@ -214,15 +199,7 @@ t.test(
 t.test(
   'SIGKILL mid-storm: hunt report renders it marked incomplete; hunt clean removes the leftovers',
   async (t) => {
-    const run = startRun([
-      'reload-storm',
-      '--param',
-      'endpoints=10',
-      '--param',
-      'agents=0',
-      '--reloads',
-      '400',
-    ]);
+    const run = startStorm();
     const dir = await run.reloaded(4);
     run.child.kill('SIGKILL');
     await run.done;

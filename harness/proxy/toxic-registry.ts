@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { loadRegistry } from '../registry.ts';
 import type { ToxicType } from './toxic.ts';
 
 const TOXICS_DIR = join(import.meta.dirname, 'toxics');
@@ -12,18 +12,8 @@ let loaded: Map<string, ToxicType> | undefined;
  * Adding a toxic is adding a file; nothing else changes.
  */
 export async function toxicTypes(): Promise<Map<string, ToxicType>> {
-  if (loaded) return loaded;
-  const types = new Map<string, ToxicType>();
-  for (const file of (await readdir(TOXICS_DIR)).sort()) {
-    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
-    const module = (await import(join(TOXICS_DIR, file))) as { default?: ToxicType };
-    const type = module.default;
-    if (!type?.type) throw new Error(`toxics/${file} does not default-export a toxic type`);
-    if (types.has(type.type)) throw new Error(`toxic type "${type.type}" is defined twice`);
-    types.set(type.type, type);
-  }
-  loaded = types;
-  return types;
+  loaded ??= await loadRegistry<ToxicType>(TOXICS_DIR, 'toxic type', (type) => type.type || undefined);
+  return loaded;
 }
 
 export async function toxicType(name: string): Promise<ToxicType> {
