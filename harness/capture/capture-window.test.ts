@@ -25,7 +25,7 @@ t.test('the window around an incident and the ring files that cover it', async (
 t.test('connections: the swarm by local port (exact), else peers by address, bounded', async (t) => {
   t.equal(
     connectionFilter({ ports: [40001, 40002, 40001], addresses: ['172.20.0.1'] }),
-    'tcp.port in {40001 40002}',
+    'tcp.port==40001 || tcp.port==40002',
   );
   t.equal(
     connectionFilter({ ports: [], addresses: ['172.20.0.1', '172.20.0.3'] }),
@@ -37,7 +37,7 @@ t.test('connections: the swarm by local port (exact), else peers by address, bou
     'nothing usable: no filter',
   );
   const many = connectionFilter({ ports: Array.from({ length: 500 }, (_, i) => 30000 + i), addresses: [] });
-  t.equal(many?.split(' ').length, 200 + 2, 'at most 200 ports');
+  t.equal(many?.split(' || ').length, 200, 'at most 200 ports');
 });
 
 t.test('secrets: only the lines of the sessions in the capture', async (t) => {

@@ -38,7 +38,12 @@ export function connectionFilter(involved: Involved): string | undefined {
   const ports = [...new Set(involved.ports)].filter(
     (port) => Number.isInteger(port) && port > 0 && port < 65536,
   );
-  if (ports.length > 0) return `tcp.port in {${ports.slice(0, 200).join(' ')}}`;
+  // `||` rather than `in {...}`: the set syntax changed between Wireshark 3 and 4.
+  if (ports.length > 0)
+    return ports
+      .slice(0, 200)
+      .map((port) => `tcp.port==${port}`)
+      .join(' || ');
   const addresses = [...new Set(involved.addresses)].filter((address) => /^[0-9a-f.:]+$/i.test(address));
   if (addresses.length > 0)
     return addresses

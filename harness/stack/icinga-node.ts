@@ -93,7 +93,10 @@ export class StartedIcingaNode {
       AttachStdout: false,
       AttachStderr: false,
     });
-    await exec.start({ Detach: true });
+    // Detached, Docker answers at once; the response stream would still hold a socket to the
+    // engine open (and the process alive): close our end.
+    const stream = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
+    stream?.destroy?.();
   }
 
   /** Closes the API connection, removes the container, stops following the log. */
