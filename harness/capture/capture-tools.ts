@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { RingSegment } from './capture-window.ts';
+import { handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.ts';
 
 const run = promisify(execFile);
 /** No capture tool may take longer than this on one incident's files. */
@@ -138,9 +139,63 @@ export async function summarize(input: string): Promise<string> {
         ...(alert ? [`alert: ${ALERTS[alert] ?? alert}`] : []),
         ...(reset === '1' || reset === 'True' ? ['TCP RST'] : []),
       ];
+      if (what.length === 0) return undefined;
       return `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`;
     });
-  return `${['frame', 'seconds', 'from -> to', 'TLS handshake messages (declared length), alerts, resets'].join('  ')}\n${rows.join('\n')}\n`;
+  return `${['frame', 'seconds', 'from -> to', 'TLS handshake messages (declared length), alerts, resets'].join('  ')}\n${rows.filter((row) => row !== undefined).join('\n')}\n`;
+}
+
+/**
+ * The handshake messages by their headers, incomplete ones included (handshake-heads.ts):
+ * the lines capture.txt adds after tshark's own view.
+ */
+export async function headsSummary(input: string): Promise<string> {
+  const fields = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    'tcp.len > 0',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-e',
+    'frame.number',
+    '-e',
+    'tcp.stream',
+    '-e',
+    'ip.src',
+    '-e',
+    'tcp.srcport',
+    '-e',
+    'ip.dst',
+    '-e',
+    'tcp.dstport',
+    '-e',
+    'tcp.payload',
+  ]);
+  const segments: Segment[] = fields
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [frame, stream, src, sport, dst, dport, payload] = line.split('\t');
+      return {
+        frame: Number(frame),
+        stream: Number(stream),
+        from: `${src}:${sport}`,
+        to: `${dst}:${dport}`,
+        payload: Buffer.from((payload ?? '').replace(/:/g, ''), 'hex'),
+      };
+    });
+  const decrypted = parseDecrypted(await tool('tshark', ['-n', '-r', input, '-P', '-x', '-Y', 'tls']));
+  const heads = handshakeHeads(segments, decrypted);
+  return heads
+    .map(
+      (h) =>
+        `${String(h.frame).padStart(6)}  ${h.from} -> ${h.to}  ${h.type}, declared ${h.declaredLength.toLocaleString('en')} bytes`,
+    )
+    .join('\n');
 }
 
 const HANDSHAKE_TYPES: Record<string, string> = {

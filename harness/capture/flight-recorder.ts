@@ -12,6 +12,7 @@ import {
   clientRandoms,
   cut,
   describeSegments,
+  headsSummary,
   injectSecrets,
   mergeWindow,
   summarize,
@@ -295,7 +296,13 @@ export class StartedFlightRecorder implements AsyncDisposable {
         await rename(final, join(folder, name));
       }
       const summary = await summarize(join(folder, 'capture.pcapng'));
-      await writeFile(join(work, 'capture.txt'), `${filter ? `connections: ${filter}\n` : ''}${summary}`);
+      const heads = await headsSummary(join(folder, 'capture.pcapng'));
+      await writeFile(
+        join(work, 'capture.txt'),
+        `${filter ? `connections: ${filter}\n` : ''}` +
+          `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
+          `What tshark shows (complete messages, alerts, resets):\n${summary}`,
+      );
       await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
       const files = ['capture.pcapng', 'window.pcapng', 'capture.txt'];
       const bytes = (await Promise.all(files.map((name) => stat(join(folder, name))))).reduce(

@@ -99,6 +99,18 @@ export function renderReport(summary: RunSummary): string {
           `Persistence: **${persistence.state}**${persistence.detail ? `: ${persistence.detail}` : ''}`,
           '',
         );
+      if (i.capture)
+        lines.push(
+          `Packet capture: [capture.pcapng](${i.folder}/capture.pcapng) (the incident's connections) and ` +
+            `[window.pcapng](${i.folder}/window.pcapng) (everything around it), TLS secrets embedded: ` +
+            '`tshark -r capture.pcapng` or Wireshark decrypt them with no key file. ' +
+            `What they show ([capture.txt](${i.folder}/capture.txt)):`,
+          '',
+          '```',
+          i.capture.trimEnd(),
+          '```',
+          '',
+        );
     }
   }
 

@@ -1,0 +1,113 @@
+import { ContentType, HandshakeScanner, handshakeName, TlsRecordReader } from '../proxy/tls-records.ts';
+
+/**
+ * The handshake messages of a capture by their headers, complete or not. A message the peer
+ * refused part-way (an oversized Certificate: the master reads its 4-byte header, finds the
+ * declared length over its limit, alerts and resets) never crosses the wire whole, so tshark,
+ * which shows only reassembled messages, never names it. Its header is in the first record:
+ * plaintext in TLS 1.2, and in TLS 1.3 in the record tshark decrypts with the embedded secrets.
+ */
+export interface HandshakeHead {
+  frame: number;
+  stream: number;
+  from: string;
+  to: string;
+  type: string;
+  declaredLength: number;
+}
+
+/** One captured TCP segment with payload (tshark: frame.number, tcp.stream, addresses, tcp.payload). */
+export interface Segment {
+  frame: number;
+  stream: number;
+  from: string;
+  to: string;
+  payload: Buffer;
+}
+
+/** Record plaintexts tshark decrypted, by frame (tshark -P -x: the "Decrypted TLS" blocks). */
+export type Decrypted = Map<number, Buffer[]>;
+
+/** Pure: segments (in frame order) and decrypted record plaintexts -> the handshake heads. */
+export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypted): HandshakeHead[] {
+  interface Direction {
+    reader: TlsRecordReader;
+    plain: HandshakeScanner;
+    protectedScanner: HandshakeScanner;
+    finished: boolean;
+  }
+  const directions = new Map<string, Direction>();
+  const heads: HandshakeHead[] = [];
+  const seenFrames = new Set<number>();
+  for (const segment of segments) {
+    const key = `${segment.stream}|${segment.from}`;
+    let direction = directions.get(key);
+    if (!direction) {
+      direction = {
+        reader: new TlsRecordReader(),
+        plain: new HandshakeScanner(),
+        protectedScanner: new HandshakeScanner(),
+        finished: false,
+      };
+      directions.set(key, direction);
+    }
+    const add = (type: number, declaredLength: number) =>
+      heads.push({
+        frame: segment.frame,
+        stream: segment.stream,
+        from: segment.from,
+        to: segment.to,
+        type: handshakeName(type),
+        declaredLength,
+      });
+    for (const record of direction.reader.push(segment.payload).records)
+      if (record.contentType === ContentType.Handshake)
+        for (const header of direction.plain.scan(record)) add(header.type, header.length);
+    // TLS 1.3: what tshark decrypted in this frame, as handshake records, until this side's Finished.
+    if (seenFrames.has(segment.frame)) continue;
+    seenFrames.add(segment.frame);
+    for (const plaintext of decrypted.get(segment.frame) ?? []) {
+      if (direction.finished || plaintext.length <= 2) continue; // an alert is 2 bytes
+      const record = {
+        contentType: ContentType.Handshake,
+        version: 0x0303,
+        offset: 0,
+        bytes: Buffer.concat([Buffer.alloc(5), plaintext]),
+      };
+      for (const header of direction.protectedScanner.scan(record)) {
+        add(header.type, header.length);
+        if (header.type === 20) direction.finished = true;
+      }
+    }
+  }
+  return heads;
+}
+
+/** Parses `tshark -P -x` output into the decrypted record plaintexts of each frame. */
+export function parseDecrypted(output: string): Decrypted {
+  const byFrame: Decrypted = new Map();
+  let frame: number | undefined;
+  let block: number[] | undefined;
+  const flush = () => {
+    if (frame !== undefined && block) byFrame.set(frame, [...(byFrame.get(frame) ?? []), Buffer.from(block)]);
+    block = undefined;
+  };
+  for (const line of output.split('\n')) {
+    const summary = /^\s*(\d+)\s+\d+\.\d+\s/.exec(line);
+    if (summary) {
+      flush();
+      frame = Number(summary[1]);
+      continue;
+    }
+    if (/^[A-Za-z].*\(\d+ bytes\):$/.test(line)) {
+      flush();
+      if (line.startsWith('Decrypted TLS')) block = [];
+      continue;
+    }
+    const hex = /^[0-9a-f]{4}\s\s((?:[0-9a-f]{2}\s)+)/.exec(line);
+    if (hex && block)
+      for (const byte of (hex[1] as string).trim().split(/\s+/)) block.push(Number.parseInt(byte, 16));
+  }
+  flush();
+  return byFrame;
+}
