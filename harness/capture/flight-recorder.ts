@@ -160,7 +160,10 @@ async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions
   ]);
 }
 
-/** A recording flight recorder; dispose it to stop (incidents under way are still kept). */
+/**
+ * A recording flight recorder; dispose it to stop: windows still open are kept with what the ring
+ * holds, then tcpdump stops and the ring files are removed (only the incident windows remain).
+ */
 export class StartedFlightRecorder implements AsyncDisposable {
   private readonly stack: StartedIcingaStack;
   private readonly nodes: StartedIcingaNode[];
@@ -193,8 +196,12 @@ export class StartedFlightRecorder implements AsyncDisposable {
       this.track(keep());
     }
     await Promise.all(this.running);
-    for (const node of this.nodes)
+    for (const node of this.nodes) {
       await node.container.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
+      // What matters was kept in the incidents' folders; the ring itself goes.
+      await rm(this.stack.run.path('captures', node.name), { recursive: true, force: true });
+    }
+    this.stack.history.record('capture', 'capture-stopped', { kept: this.kept.size });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -24,7 +24,7 @@ const tshark = async (file: string, filter: string, fields: string[]) =>
     .split('\n')
     .filter(Boolean);
 
-for (const version of ['2.13.6', '2.12.3']) {
+for (const version of ['2.13.6', '2.14.6', '2.12.3']) {
   t.test(`the canary on ${version}: a decryptable capture of the failing handshake`, async (t) => {
     const result = await hunt([
       'run',
@@ -95,3 +95,53 @@ for (const version of ['2.13.6', '2.12.3']) {
     );
   });
 }
+
+t.test(
+  'the ring stays within its bytes during a storm; afterwards only incident windows remain',
+  async (t) => {
+    const { Run } = await import('../run/run.ts');
+    const { IcingaStack } = await import('../stack/icinga-stack.ts');
+    const { FlightRecorder } = await import('../capture/flight-recorder.ts');
+    const { reloadStorm } = await import('../reload/reload-storm.ts');
+    const { readdir, stat } = await import('node:fs/promises');
+    await using run = await Run.create({ name: 'it-capture-ring', resultsDir: results });
+    await using stack = await IcingaStack.version('2.13.6').masters(2).withSimulatedEndpoints(60).start(run);
+    await stack.ready({ timeoutMs: 120_000 });
+    const ring = { fileMb: 1, files: 2 };
+    const recorder = await FlightRecorder.of(stack).ring(ring).start();
+    const ringBytes = async () => {
+      let total = 0;
+      for (const node of ['master1', 'master2']) {
+        const dir = run.path('captures', node);
+        for (const name of await readdir(dir).catch(() => [] as string[]))
+          total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+      }
+      return total;
+    };
+    let most = 0;
+    let samples = 0;
+    const sampler = setInterval(() => {
+      void ringBytes().then((bytes) => {
+        most = Math.max(most, bytes);
+        samples++;
+      });
+    }, 250);
+    const storm = await reloadStorm(stack, { count: 15, targets: 'both', reconnectDeadlineMs: 30_000 });
+    clearInterval(sampler);
+    const written = await ringBytes();
+    await recorder.stop();
+    // tcpdump -C counts 1,000,000-byte units and rotates after the packet that crosses the size.
+    const bound = 2 * ring.files * (ring.fileMb * 1_000_000 + 65_536);
+    t.ok(storm.verified >= 20, `${storm.verified} reloads`);
+    t.ok(
+      most > 1_000_000,
+      `the ring filled (${most.toLocaleString('en')} bytes at most, ${samples} samples)`,
+    );
+    t.ok(
+      most <= bound,
+      `and never held more than 2 nodes x ${ring.files} x ${ring.fileMb} MB (${most.toLocaleString('en')} <= ${bound.toLocaleString('en')})`,
+    );
+    t.ok(written <= bound);
+    t.equal(await ringBytes(), 0, 'the ring is gone after the run');
+  },
+);
