@@ -133,7 +133,7 @@ async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions
   if (check.exitCode !== 0)
     throw new HuntError(
       ErrorCodes.CAPTURE_UNAVAILABLE,
-      `${node.name} cannot capture: its image has no tcpdump. Add tcpdump to the image, or run without captures.`,
+      `${node.name} cannot capture: its image has no tcpdump. Add tcpdump to the image, or run with --capture optional (or off).`,
     );
   // -U: each packet is written as it arrives, so nothing of the failing moment waits in a
   // buffer when the incident comes. -Z root: Debian's tcpdump would drop to its own user and

@@ -63,5 +63,9 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   installSignalHandlers();
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // A command has returned: nothing it started may keep the process alive (a leaked handle would
+  // hang a CI job). Unref'd, so a clean exit is not delayed; `hunt proxy` never returns here.
+  setTimeout(() => process.exit(code), 3_000).unref();
 }

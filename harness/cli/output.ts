@@ -57,11 +57,15 @@ export class Output implements Progress {
     );
   }
 
-  error(error: unknown): void {
+  /**
+   * An error: one line on stderr, and with --json also a JSON document on stdout, unless the
+   * caller puts the error into its own result document (`jsonToo: false`).
+   */
+  error(error: unknown, options: { jsonToo?: boolean } = {}): void {
     this.clearStatus();
     const code = error instanceof HuntError ? error.code : 'HH_INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
-    if (this.json) {
+    if (this.json && options.jsonToo !== false) {
       const details = error instanceof HuntError ? error.details : {};
       this.stdout.write(`${JSON.stringify({ error: { code, message, details } }, null, 2)}\n`);
     }

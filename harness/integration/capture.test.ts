@@ -145,3 +145,58 @@ t.test(
     t.equal(await ringBytes(), 0, 'the ring is gone after the run');
   },
 );
+
+t.test(
+  'an image without tcpdump: a clear error, or a run without captures when they are optional',
+  async (t) => {
+    const { ensureEngine } = await import('../engine/docker-engine.ts');
+    const { silentProgress } = await import('../progress.ts');
+    const { docker } = await ensureEngine(silentProgress);
+    // A user's image: Icinga 2 without tcpdump (our 2.13.6 image with tcpdump removed).
+    const tag = 'hh-test/icinga2-no-tcpdump:2.13.6';
+    const container = await docker.createContainer({
+      Image: 'handshake-hunter/icinga2:2.13.6',
+      Entrypoint: ['rm', '-f', '/usr/bin/tcpdump', '/usr/sbin/tcpdump'],
+    });
+    await container.start();
+    await container.wait();
+    // Committed with the image's own entrypoint and the daemon as its command, not the rm.
+    await container.commit({
+      repo: 'hh-test/icinga2-no-tcpdump',
+      tag: '2.13.6',
+      changes:
+        'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/hh-entrypoint"]\nCMD ["icinga2", "daemon"]',
+    });
+    await container.remove();
+    t.teardown(() =>
+      docker
+        .getImage(tag)
+        .remove()
+        .catch(() => undefined),
+    );
+
+    const required = await hunt(['run', 'canary', '--image', tag, '--reloads', '2', '--results', results]);
+    t.equal(required.code, 2, 'exit 2: fix the image or allow runs without captures');
+    t.match(required.stderr, /\[HH_CAPTURE_UNAVAILABLE\] master\d cannot capture: its image has no tcpdump/);
+    const optional = await hunt([
+      'run',
+      'canary',
+      '--image',
+      tag,
+      '--reloads',
+      '2',
+      '--capture',
+      'optional',
+      '--results',
+      results,
+      '--json',
+    ]);
+    t.equal(optional.code, 0, optional.stderr.split('\n').slice(-4).join('\n'));
+    const { dir } = JSON.parse(optional.stdout) as { dir: string };
+    t.match(
+      await readFile(join(dir, 'history.jsonl'), 'utf8'),
+      /"type":"capture-unavailable"/,
+      'the run says it went on without',
+    );
+  },
+);

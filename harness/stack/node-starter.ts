@@ -75,7 +75,18 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000)
     .start();
-  const address = container.getIpAddress(network);
+  // A container that ended at once (a user image whose command is not the daemon) has no address.
+  const address = await Promise.resolve()
+    .then(() => container.getIpAddress(network))
+    .catch(() => '');
+  if (!address) {
+    await container.stop({ remove: true, timeout: 1_000 }).catch(() => undefined);
+    const output = await readFile(containerLog, 'utf8').catch(() => '');
+    throw new HuntError(
+      ErrorCodes.CONFIG_INVALID,
+      `${name} stopped as soon as it started (image ${input.image}): is its command the Icinga 2 daemon? Its output:\n${output.trim().split('\n').slice(-10).join('\n') || '(none)'}`,
+    );
+  }
   const log = new LogTail(join(logDir, 'icinga2.log'));
   const output = new LogTail(containerLog);
   const api =

@@ -81,7 +81,8 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
     const prepared = await prepareRun(request);
     await preflight(output);
     const result = await prepared.execute();
-    if (result.error) output.error(result.error);
+    // With --json the error also goes into the one result document (stdout stays one JSON value).
+    if (result.error) output.error(result.error, { jsonToo: false });
     printResult(output, result);
     return result.exitCode;
   },
@@ -164,6 +165,13 @@ function statusPrinter(output: Output): (status: RunStatus) => void {
   };
 }
 
+function errorJson(error: unknown): { code: string; message: string } {
+  return {
+    code: error instanceof HuntError ? error.code : 'HH_INTERNAL',
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
 function printResult(output: Output, result: RunResult): void {
   const verdict = {
     passed: 'PASSED: every expectation met',
@@ -193,6 +201,7 @@ function printResult(output: Output, result: RunResult): void {
       expectations: result.expectations,
       incidents: result.incidents,
       report: result.reportPath,
+      ...(result.error ? { error: errorJson(result.error) } : {}),
     },
     lines.join('\n'),
   );
