@@ -1,4 +1,4 @@
-import { formatDuration } from '../runner/params.ts';
+import { formatDuration } from '../duration.ts';
 import type { Percentiles, RunSummary } from './summary.ts';
 
 const ms = (value: number | null): string =>

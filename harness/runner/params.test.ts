@@ -1,5 +1,5 @@
 import t from 'tap';
-import { choice, formatDuration, integer, parseDuration, resolveParams } from './params.ts';
+import { choice, integer, resolveParams } from './params.ts';
 
 const specs = {
   endpoints: integer({ default: 200, min: 0, max: 5000, unit: 'endpoints', summary: 's' }),
@@ -34,16 +34,4 @@ t.test('parameters: defaults, given values, and an error for each kind of bad in
     code: 'HH_PARAM_INVALID',
     message: /name=value/,
   });
-});
-
-t.test('durations: units, sums, and what is not one', async (t) => {
-  t.equal(parseDuration('90s'), 90_000);
-  t.equal(parseDuration('30m'), 1_800_000);
-  t.equal(parseDuration('1h30m'), 5_400_000);
-  t.equal(parseDuration('250ms'), 250);
-  for (const bad of ['5', 'ten minutes', '5 m', '', '0s', '31d', '1h 30m'])
-    t.throws(() => parseDuration(bad), { code: 'HH_USAGE' }, `"${bad}"`);
-  t.equal(formatDuration(125_000), '2m05s');
-  t.equal(formatDuration(3_725_000), '1h02m');
-  t.equal(formatDuration(4_000), '4s');
 });

@@ -1,7 +1,7 @@
+import { formatDuration, parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunMetadata } from '../../run/run.ts';
-import { formatDuration, parseDuration } from '../../runner/params.ts';
 import { prepareRun, type RunRequest, type RunResult, type RunStatus } from '../../runner/runner.ts';
 import { integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
