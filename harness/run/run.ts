@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KeylogFile } from '../capture/keylog-file.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { projectRoot, resultsDir } from '../paths.ts';
 import { derivedRandom, type Random } from '../random.ts';
 import { History, type HistoryOptions } from './history.ts';
+import { KeylogFile } from './keylog-file.ts';
 import { createRunFolder } from './run-folder.ts';
 
 export interface RunOptions {

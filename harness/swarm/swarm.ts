@@ -1,11 +1,11 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { KeylogFile } from '../capture/keylog-file.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { KeyCache } from '../pki/key-cache.ts';
 import { EC_P256, type KeySpec, RSA_2048 } from '../pki/key-spec.ts';
 import { derivedRandom, type Random } from '../random.ts';
 import { discardEvents, type EventSink } from '../run/history.ts';
+import type { KeylogFile } from '../run/keylog-file.ts';
 import { type CheckPolicy, checkAnswerer, defaultCheckPolicy } from './check-policy.ts';
 import { EndpointSession, type SessionFaults, type SwarmTarget } from './endpoint-session.ts';
 
