@@ -198,8 +198,11 @@ export class StartedFlightRecorder implements AsyncDisposable {
     await Promise.all(this.running);
     for (const node of this.nodes) {
       await node.container.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
-      // What matters was kept in the incidents' folders; the ring itself goes.
-      await rm(this.stack.run.path('captures', node.name), { recursive: true, force: true });
+      // What matters was kept in the incidents' folders; the ring files go. The folder stays: it
+      // is bind-mounted into the running node, where a later recorder's tcpdump writes again.
+      const ringDir = this.stack.run.path('captures', node.name);
+      for (const name of await readdir(ringDir).catch(() => [] as string[]))
+        if (name.startsWith('ring.pcap')) await rm(join(ringDir, name), { force: true });
     }
     this.stack.history.record('capture', 'capture-stopped', { kept: this.kept.size });
   }
