@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { drainedOrClosed } from '../drained.ts';
+import { ensureHostTools } from '../engine/host-tools.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { percentile, ratio, summarize } from '../stats.ts';
@@ -197,6 +198,8 @@ async function startSocat(
   }
 }
 
+// The reference proxy is socat: installed like the harness's other host tools where it is missing.
+await ensureHostTools(['socat'], { step: (text) => console.log(text), detail: () => undefined });
 const { server, port: upstream, received } = await target();
 type Transfer = { upload: number[]; download: number[] };
 const transfers: Record<string, Transfer> = {};

@@ -11,6 +11,8 @@ export const HostTools = {
   tcpdump: 'tcpdump',
   tshark: 'tshark',
   editcap: 'wireshark-common',
+  /** bench:proxy's reference proxy. */
+  socat: 'socat',
 } as const;
 
 export type HostTool = keyof typeof HostTools;
