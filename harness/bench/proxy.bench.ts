@@ -275,7 +275,7 @@ try {
   const ms = (us: number) => (us / 1000).toFixed(2);
   console.log(
     `  latency toxic 10 ms (downstream), 1000 round trips: p0 ${ms(Math.min(...latencyRtt))} ms  p50 ${ms(rtt.p50)} ms  p99 ${ms(rtt.p99)} ms ` +
-      `(p50 - 10 ms = ${(rtt.p50 / 1000 - 10).toFixed(2)} ms)`,
+      `(added over direct loopback: p50 ${ms(rtt.p50 - direct.rtt.p50)} ms, ${((rtt.p50 - direct.rtt.p50) / 1000 - 10).toFixed(2)} ms over 10)`,
   );
   for (const latency of LATENCIES) {
     const down = percentile(latencyDownloads[latency] ?? [], 50);
