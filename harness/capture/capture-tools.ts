@@ -193,7 +193,7 @@ export async function headsSummary(input: string): Promise<string> {
   return heads
     .map(
       (h) =>
-        `${String(h.frame).padStart(6)}  ${h.from} -> ${h.to}  ${h.type}, declared ${h.declaredLength.toLocaleString('en')} bytes`,
+        `${String(h.frame).padStart(6)}  ${h.from} -> ${h.to}  ${h.type}, declared ${h.declaredLength.toLocaleString('en')} bytes${h.uncompressedLength === undefined ? '' : ` (uncompressed ${h.uncompressedLength.toLocaleString('en')} bytes)`}`,
     )
     .join('\n');
 }
@@ -210,6 +210,7 @@ const HANDSHAKE_TYPES: Record<string, string> = {
   '15': 'CertificateVerify',
   '16': 'ClientKeyExchange',
   '20': 'Finished',
+  '25': 'CompressedCertificate',
 };
 
 const ALERTS: Record<string, string> = {

@@ -89,3 +89,19 @@ t.test("tshark -P -x output: each frame's decrypted blocks", async (t) => {
   t.same([...(parsed.get(10)?.[0] ?? [])], [0x0b, 0x02, 0xa3, 0xa8, 0x00, 0x02]);
   t.same([...(parsed.get(13)?.[0] ?? [])], [2, 47]);
 });
+
+t.test('a compressed chain (RFC 8879, OpenSSL 3.5) is named with its uncompressed length', async (t) => {
+  const body = Buffer.concat([
+    header(25, 88_584),
+    Buffer.from([0, 1]),
+    Buffer.from([0x02, 0xa3, 0xa8]),
+    Buffer.alloc(50),
+  ]);
+  const heads = handshakeHeads([], new Map());
+  t.same(heads, []);
+  const decrypted = new Map([[22, [body]]]);
+  const segment = { frame: 22, stream: 1, from: 'c', to: 's', payload: Buffer.from([23, 3, 3, 0, 1, 0]) };
+  t.match(handshakeHeads([segment], decrypted), [
+    { type: 'CompressedCertificate', declaredLength: 88_584, uncompressedLength: 0x02a3a8 },
+  ]);
+});

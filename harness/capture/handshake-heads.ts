@@ -1,4 +1,12 @@
-import { ContentType, HandshakeScanner, handshakeName, TlsRecordReader } from '../proxy/tls-records.ts';
+import {
+  ContentType,
+  type HandshakeHeader,
+  HandshakeScanner,
+  HandshakeType,
+  handshakeName,
+  type TlsRecord,
+  TlsRecordReader,
+} from '../proxy/tls-records.ts';
 
 /**
  * The handshake messages of a capture by their headers, complete or not. A message the peer
@@ -14,6 +22,8 @@ export interface HandshakeHead {
   to: string;
   type: string;
   declaredLength: number;
+  /** CompressedCertificate (RFC 8879): the chain's length once uncompressed, where the record holds it. */
+  uncompressedLength?: number;
 }
 
 /** One captured TCP segment with payload (tshark: frame.number, tcp.stream, addresses, tcp.payload). */
@@ -51,36 +61,47 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
       };
       directions.set(key, direction);
     }
-    const add = (type: number, declaredLength: number) =>
+    const add = (header: HandshakeHeader, record: TlsRecord) =>
       heads.push({
         frame: segment.frame,
         stream: segment.stream,
         from: segment.from,
         to: segment.to,
-        type: handshakeName(type),
-        declaredLength,
+        type: handshakeName(header.type),
+        declaredLength: header.length,
+        ...uncompressed(header, record),
       });
     for (const record of direction.reader.push(segment.payload).records)
       if (record.contentType === ContentType.Handshake)
-        for (const header of direction.plain.scan(record)) add(header.type, header.length);
+        for (const header of direction.plain.scan(record)) add(header, record);
     // TLS 1.3: what tshark decrypted in this frame, as handshake records, until this side's Finished.
     if (seenFrames.has(segment.frame)) continue;
     seenFrames.add(segment.frame);
     for (const plaintext of decrypted.get(segment.frame) ?? []) {
       if (direction.finished || plaintext.length <= 2) continue; // an alert is 2 bytes
-      const record = {
+      const record: TlsRecord = {
         contentType: ContentType.Handshake,
         version: 0x0303,
         offset: 0,
         bytes: Buffer.concat([Buffer.alloc(5), plaintext]),
       };
       for (const header of direction.protectedScanner.scan(record)) {
-        add(header.type, header.length);
-        if (header.type === 20) direction.finished = true;
+        add(header, record);
+        if (header.type === HandshakeType.Finished) direction.finished = true;
       }
     }
   }
   return heads;
+}
+
+/**
+ * A CompressedCertificate (RFC 8879) says after its header: algorithm (2 bytes), then the chain's
+ * uncompressed length (3 bytes); the limit a peer applies is to that one.
+ */
+function uncompressed(header: HandshakeHeader, record: TlsRecord): { uncompressedLength?: number } {
+  if (header.type !== HandshakeType.CompressedCertificate) return {};
+  const at = header.offsetInRecord + 4 + 2;
+  return at + 3 <= record.bytes.length ? { uncompressedLength: record.bytes.readUIntBE(at, 3) } : {};
 }
 
 /** Parses `tshark -P -x` output into the decrypted record plaintexts of each frame. */

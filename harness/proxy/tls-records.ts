@@ -20,6 +20,8 @@ export const HandshakeType = {
   CertificateVerify: 15,
   ClientKeyExchange: 16,
   Finished: 20,
+  /** RFC 8879: OpenSSL 3.5 (trixie, Icinga 2.14.6) and Node 24 compress certificate chains. */
+  CompressedCertificate: 25,
 } as const;
 
 export type HandshakeName = keyof typeof HandshakeType;
