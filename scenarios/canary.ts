@@ -1,6 +1,6 @@
 /**
  * The canary: proves the harness catches the field failure. One simulated endpoint sends a
- * 160-certificate chain (a ~125 KB Certificate message, past OpenSSL's 100 KiB limit) while both
+ * 160-certificate chain (a ~173 KB Certificate message, past OpenSSL's 100 KiB limit) while both
  * masters are reloaded; each master must log `Client TLS handshake failed ... excessive message
  * size`, and the harness must make it one incident per master, with the log excerpt as evidence.
  *

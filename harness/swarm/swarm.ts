@@ -15,7 +15,7 @@ export type { SwarmTarget } from './endpoint-session.ts';
 export interface EndpointFaults extends SessionFaults {
   /**
    * Send K extra certificates after the leaf: about 780 bytes each, so K = 160 makes a
-   * Certificate message of ~125 KB, past OpenSSL's default max_cert_list of 100 KiB.
+   * Certificate message of ~173 KB (as captured), past OpenSSL's default max_cert_list of 100 KiB.
    */
   chainPadding?: number;
   /** A key type/size other than the swarm's. */
