@@ -14,7 +14,7 @@ export type { SwarmTarget } from './endpoint-session.ts';
 /** Fault knobs of one simulated endpoint. */
 export interface EndpointFaults extends SessionFaults {
   /**
-   * Send K extra certificates after the leaf: about 780 bytes each, so K = 160 makes a
+   * Send K extra certificates after the leaf: about 1,080 bytes each, so K = 160 makes a
    * Certificate message of ~173 KB (as captured), past OpenSSL's default max_cert_list of 100 KiB.
    */
   chainPadding?: number;
