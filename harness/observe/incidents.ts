@@ -117,11 +117,6 @@ export class IncidentLedger {
     return { incident, opened, evidence: this.attach(incident, signal) };
   }
 
-  /** The incident with this id. */
-  find(id: number): Incident | undefined {
-    return this.byId.get(id);
-  }
-
   list(): Incident[] {
     return [...this.byId.values()];
   }

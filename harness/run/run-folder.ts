@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 
 export interface RunFolder {
@@ -18,12 +17,4 @@ export async function createRunFolder(name: string, root = resultsDir()): Promis
   const dir = join(root, id);
   await mkdir(join(dir, 'logs'), { recursive: true });
   return { id, dir };
-}
-
-/** run.json: what is needed to run it again. Written atomically; rewritten as the run learns more. */
-export async function writeRunMetadata(run: RunFolder, metadata: Record<string, unknown>): Promise<void> {
-  await writeFileAtomic(
-    join(run.dir, 'run.json'),
-    `${JSON.stringify({ id: run.id, ...metadata }, null, 2)}\n`,
-  );
 }
