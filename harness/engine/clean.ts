@@ -1,11 +1,13 @@
 import type Docker from 'dockerode';
-import { managedFilter } from './labels.ts';
+import { Labels, managedFilter, type OwnerState, ownerState } from './labels.ts';
 
 export interface CleanResult {
   containers: string[];
   networks: string[];
   volumes: string[];
   images: string[];
+  /** Objects left in place because the process that owns them still runs (or runs elsewhere). */
+  kept: Array<{ kind: 'container' | 'network' | 'volume'; name: string; owner: string; state: OwnerState }>;
 }
 
 export interface CleanOptions {
@@ -13,34 +15,56 @@ export interface CleanOptions {
   images?: boolean;
   /** Only what one run created. */
   runId?: string;
+  /** Also remove objects of runs whose owner is alive or on another host. */
+  force?: boolean;
 }
 
 /**
- * Removes everything carrying the harness's labels: containers first (they hold networks and
- * volumes), then networks, volumes, and with `images` the images. Idempotent; an object that
- * vanished meanwhile is not an error.
+ * Removes the run objects whose owner is gone: containers first (they hold networks and
+ * volumes), then networks, volumes, and with `images` the images. Objects of a run still alive
+ * are kept (two runs on one engine never reap each other) unless `force`. Idempotent; an object
+ * that vanished meanwhile is not an error.
  */
 export async function cleanManaged(docker: Docker, options: CleanOptions = {}): Promise<CleanResult> {
   const filters = JSON.stringify(managedFilter(options.runId));
-  const result: CleanResult = { containers: [], networks: [], volumes: [], images: [] };
+  const result: CleanResult = { containers: [], networks: [], volumes: [], images: [], kept: [] };
+  const orphan = (
+    kind: CleanResult['kept'][number]['kind'],
+    name: string,
+    labels?: Record<string, string>,
+  ) => {
+    const owner = labels?.[Labels.OWNER];
+    const state = ownerState(owner);
+    if (state === 'gone' || options.force) return true;
+    result.kept.push({ kind, name, owner: owner ?? '', state });
+    return false;
+  };
 
   for (const info of await docker.listContainers({ all: true, filters })) {
+    const name = info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12);
+    if (!orphan('container', name, info.Labels)) continue;
     await ignoreGone(docker.getContainer(info.Id).remove({ force: true, v: true }));
-    result.containers.push(info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12));
+    result.containers.push(name);
   }
   for (const info of await docker.listNetworks({ filters })) {
+    if (!orphan('network', info.Name, info.Labels)) continue;
     await ignoreGone(docker.getNetwork(info.Id).remove());
     result.networks.push(info.Name);
   }
   const volumes = await docker.listVolumes({ filters });
   for (const info of volumes.Volumes ?? []) {
+    if (!orphan('volume', info.Name, info.Labels)) continue;
     await ignoreGone(docker.getVolume(info.Name).remove());
     result.volumes.push(info.Name);
   }
   if (options.images) {
+    // Images built before the IMAGE label carry managed=true: take both.
+    const byId = new Map<string, Docker.ImageInfo>();
+    for (const label of [`${Labels.IMAGE}=true`, `${Labels.MANAGED}=true`])
+      for (const info of await docker.listImages({ filters: JSON.stringify({ label: [label] }) }))
+        byId.set(info.Id, info);
     // Newest first, so derived images go before the bases they were built from.
-    const images = (await docker.listImages({ filters })).sort((a, b) => b.Created - a.Created);
-    for (const info of images) {
+    for (const info of [...byId.values()].sort((a, b) => b.Created - a.Created)) {
       await ignoreGone(docker.getImage(info.Id).remove({ force: true }));
       result.images.push(info.RepoTags?.[0] ?? info.Id);
     }

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import { $ } from 'zx';
 import { followDockerStream } from '../engine/docker-run.ts';
 import { ensureHostTools } from '../engine/host-tools.ts';
-import { harnessLabels, Labels } from '../engine/labels.ts';
+import { imageLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
@@ -102,7 +102,7 @@ async function importRoot(docker: Docker, root: string, suite: DebianSuite, tag:
   });
   const tarDone = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
   // `changes` gives the imported root our labels, so `hunt clean --all` can find it.
-  const labels = harnessLabels({ [Labels.DEBIAN_SUITE]: suite });
+  const labels = imageLabels({ [Labels.DEBIAN_SUITE]: suite });
   const changes = Object.entries(labels).map(([key, value]) => `LABEL ${key}=${value}`);
   const stream = await docker.importImage(tar.stdout, { repo, tag: version, changes } as object);
   await followDockerStream(docker, stream, () => undefined);

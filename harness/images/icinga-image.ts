@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { followDockerStream, runOnce } from '../engine/docker-run.ts';
-import { harnessLabels, Labels } from '../engine/labels.ts';
+import { imageLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { dockerDir, resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
@@ -22,7 +22,7 @@ export interface BuildOutcome {
   seconds: number;
 }
 
-/** Hash of everything that decides the image's content: recipe files, suite, version, base. */
+/** Hash of everything that decides the image's content: recipe files, suite, version, base, labels. */
 export async function recipeHash(
   entry: CatalogueEntry,
   baseImageId: string,
@@ -30,6 +30,7 @@ export async function recipeHash(
 ): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`${entry.version}\0${entry.suite}\0${baseImageId}\0`);
+  hash.update(`${JSON.stringify(imageLabels())}\0`);
   for (const name of (await readdir(recipeDir)).sort()) {
     hash.update(`${name}\0`);
     hash.update(await readFile(join(recipeDir, name)));
@@ -72,7 +73,7 @@ export async function buildIcingaImage(
       {
         t: tag,
         buildargs: { BASE_IMAGE: base },
-        labels: harnessLabels({
+        labels: imageLabels({
           [Labels.ICINGA_VERSION]: entry.version,
           [Labels.DEBIAN_SUITE]: entry.suite,
           [Labels.INPUTS]: inputs,

@@ -1,42 +1,92 @@
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { harnessLabels, Labels, managedFilter } from '../engine/labels.ts';
+import { harnessLabels, Labels, managedFilter, ownerId } from '../engine/labels.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
 import { buildIcingaImage } from '../images/icinga-image.ts';
 import { silentProgress } from '../progress.ts';
 import { hunt } from './cli.ts';
 
 const { docker } = await ensureEngine(silentProgress);
+const { tag } = await buildIcingaImage(docker, catalogueEntry('2.13.6'), silentProgress);
 
-t.test('hunt clean removes what a crashed run left, and keeps the images', async (t) => {
-  const { tag } = await buildIcingaImage(docker, catalogueEntry('2.13.6'), silentProgress);
-  const labels = harnessLabels({ [Labels.RUN]: `clean-test-${process.pid}` });
-  // What a run killed with SIGKILL leaves: a network and a running container on it.
-  const network = await docker.createNetwork({ Name: `hh-clean-test-${process.pid}`, Labels: labels });
+/** A process that has ended: its pid names an owner that is gone (as after SIGKILL). */
+async function deadPid(): Promise<number> {
+  const child = spawn('true');
+  await new Promise((resolve) => child.on('close', resolve));
+  return child.pid ?? 0;
+}
+
+/** What a run leaves behind: a network, a running container on it, a volume. */
+async function leftovers(name: string, labels: Record<string, string>) {
+  const network = await docker.createNetwork({ Name: name, Labels: labels });
   const container = await docker.createContainer({
     Image: tag,
+    name,
     Entrypoint: ['sleep', '600'],
     Labels: labels,
-    HostConfig: { NetworkMode: `hh-clean-test-${process.pid}` },
+    HostConfig: { NetworkMode: name },
   });
   await container.start();
-  const volume = await docker.createVolume({ Name: `hh-clean-test-${process.pid}`, Labels: labels });
-  t.ok(volume);
+  await docker.createVolume({ Name: name, Labels: labels });
+  return { network, container };
+}
+
+interface Cleaned {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+  kept: Array<{ kind: string; name: string; state: string }>;
+}
+
+t.test('hunt clean removes what a crashed run left, and keeps the images', async (t) => {
+  const name = `hh-clean-test-${process.pid}`;
+  const labels = harnessLabels({
+    [Labels.RUN]: name,
+    [Labels.OWNER]: `${hostname()}/${await deadPid()}/?`,
+  });
+  const { network } = await leftovers(name, labels);
 
   const result = await hunt(['clean', '--json']);
   t.equal(result.code, 0, result.stderr);
-  const removed = JSON.parse(result.stdout) as {
-    containers: string[];
-    networks: string[];
-    volumes: string[];
-  };
-  t.ok(removed.networks.includes(`hh-clean-test-${process.pid}`));
-  t.ok(removed.volumes.includes(`hh-clean-test-${process.pid}`));
-
-  const filters = JSON.stringify(managedFilter());
+  const removed = JSON.parse(result.stdout) as Cleaned;
+  t.ok(removed.containers.includes(name));
+  t.ok(removed.networks.includes(name));
+  t.ok(removed.volumes.includes(name));
+  const filters = JSON.stringify(managedFilter(name));
   t.same(await docker.listContainers({ all: true, filters }), [], 'no labelled container left');
   t.same(await docker.listNetworks({ filters }), [], 'no labelled network left');
   t.same((await docker.listVolumes({ filters })).Volumes ?? [], [], 'no labelled volume left');
   t.ok(await docker.getImage(tag).inspect(), 'images survive a clean without --all');
   await t.rejects(network.inspect(), 'the network is really gone');
+});
+
+t.test("hunt clean keeps a live run's objects; --force removes them", async (t) => {
+  // The owner is a process that is still running, as a run in another terminal would be.
+  const owner = spawn('sleep', ['600']);
+  t.teardown(() => owner.kill());
+  const name = `hh-clean-live-${process.pid}`;
+  await leftovers(name, harnessLabels({ [Labels.RUN]: name, [Labels.OWNER]: ownerId(owner.pid) }));
+
+  const kept = JSON.parse((await hunt(['clean', '--json'])).stdout) as Cleaned;
+  t.notOk(kept.containers.includes(name), 'the live run keeps its container');
+  t.match(kept.kept, [{ kind: 'container', name, state: 'alive' }]);
+  t.ok(await docker.getContainer(name).inspect(), 'still there');
+  t.ok(await docker.getNetwork(name).inspect(), 'its network too');
+
+  const forced = JSON.parse((await hunt(['clean', '--force', '--run', name, '--json'])).stdout) as Cleaned;
+  t.same([forced.containers, forced.networks, forced.volumes], [[name], [name], [name]]);
+});
+
+t.test('a container started by hand from a harness image is not a run object', async (t) => {
+  const container = await docker.createContainer({ Image: tag, Entrypoint: ['sleep', '600'] });
+  t.teardown(() => container.remove({ force: true }).catch(() => undefined));
+  await container.start();
+  const labels = (await container.inspect()).Config.Labels ?? {};
+  t.equal(labels[Labels.MANAGED], 'false', 'the image says managed=false, so its containers do');
+  t.equal(labels[Labels.OWNER], undefined);
+  const result = JSON.parse((await hunt(['clean', '--json'])).stdout) as Cleaned;
+  t.notOk(result.containers.includes(container.id.slice(0, 12)));
+  t.equal((await container.inspect()).State.Running, true, 'still running');
 });

@@ -200,6 +200,33 @@ t.test(
   },
 );
 
+t.test('two runs on one engine at once: hunt clean during them removes neither', async (t) => {
+  const first = startStorm();
+  const second = startStorm();
+  await Promise.all([first.reloaded(2), second.reloaded(2)]);
+  const before = await labelled();
+  const clean = await hunt(['clean', '--json']);
+  t.equal(clean.code, 0, clean.stderr);
+  const result = JSON.parse(clean.stdout) as { containers: string[]; networks: string[]; kept: unknown[] };
+  t.same([result.containers, result.networks], [[], []], 'nothing of the live runs removed');
+  t.equal(result.kept.length, before, 'every object of both runs listed as kept');
+  // Both go on reloading after the clean, then stop gracefully with everything in place.
+  const [firstDir, secondDir] = await Promise.all([first.reloaded(4), second.reloaded(4)]);
+  first.child.kill('SIGINT');
+  second.child.kill('SIGINT');
+  t.equal((await first.done).code, 130, 'the first stops gracefully', {
+    stderr: first.output().stderr.slice(-400),
+  });
+  t.equal((await second.done).code, 130, 'the second too', { stderr: second.output().stderr.slice(-400) });
+  for (const dir of [firstDir, secondDir])
+    t.notMatch(
+      await readFile(join(dir, 'report.md'), 'utf8'),
+      /error/i,
+      'no run failed for a lost container',
+    );
+  t.equal(await labelled(), 0);
+});
+
 t.test(
   'SIGKILL mid-storm: hunt report renders it marked incomplete; hunt clean removes the leftovers',
   async (t) => {

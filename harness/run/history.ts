@@ -65,6 +65,9 @@ export class History implements EventSink {
   private readonly dropped = new Map<string, number>();
   private readonly listeners = new Set<(event: HistoryEvent) => void>();
   private closed = false;
+  /** The first write error (a full disk): nothing more is written after it, so no line is torn twice. */
+  private failure: Error | undefined;
+  private readonly failureListeners = new Set<(error: Error) => void>();
   /** The last RECENT_EVENTS events that are not routine, for parts that start late (catch-up). */
   private readonly recentEvents: HistoryEvent[] = [];
 
@@ -73,7 +76,15 @@ export class History implements EventSink {
     this.stream = stream;
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.routineBytes = options.routineBytes ?? 128 * 1024 * 1024;
+    stream.on('error', this.fail);
   }
+
+  // Write callbacks hear the error first ('error' waits for the file to close).
+  private readonly fail = (error: Error | null | undefined): void => {
+    if (!error || this.failure) return;
+    this.failure = error;
+    for (const listener of this.failureListeners) listener(error);
+  };
 
   static async open(path: string, options: HistoryOptions = {}): Promise<History> {
     await mkdir(dirname(path), { recursive: true });
@@ -110,9 +121,21 @@ export class History implements EventSink {
       this.dropped.set(key, (this.dropped.get(key) ?? 0) + 1);
       return;
     }
+    if (this.failure) return;
     this.written += line.length;
     if (routine) this.writtenRoutine += line.length;
-    this.stream.write(line);
+    this.stream.write(line, this.fail);
+  }
+
+  /** The write error that stopped the file (ENOSPC, ...), if any; live subscribers still see events. */
+  get writeError(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Called once with the first write error. */
+  onWriteError(listener: (error: Error) => void): void {
+    this.failureListeners.add(listener);
+    if (this.failure) listener(this.failure);
   }
 
   /** Recent events that are not routine (at most RECENT_EVENTS), oldest first: a late starter's catch-up. */
@@ -128,13 +151,14 @@ export class History implements EventSink {
 
   /** Resolves once every event recorded so far is in the file (for readers during a run). */
   flushed(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.failure) return Promise.resolve();
     return new Promise((resolve) => this.stream.write('', () => resolve()));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.failure) return;
     if (this.dropped.size > 0) {
       const event = {
         t: this.now(),
@@ -145,6 +169,10 @@ export class History implements EventSink {
       };
       this.stream.write(`${JSON.stringify(event)}\n`);
     }
-    await new Promise<void>((resolve) => this.stream.end(resolve));
+    // end() reports a write error of its own through 'error' (above); either way it is done.
+    await new Promise<void>((resolve) => {
+      this.stream.once('error', () => resolve());
+      this.stream.end(resolve);
+    });
   }
 }

@@ -54,6 +54,7 @@ export class Run implements AsyncDisposable {
   private readonly metadata: Record<string, unknown>;
   private readonly keylogs = new Map<string, KeylogFile>();
   private writes: Promise<void> = Promise.resolve();
+  private readonly writeErrorListeners = new Set<(error: Error) => void>();
   private outcome: RunOutcome | undefined;
 
   private constructor(
@@ -97,6 +98,7 @@ export class Run implements AsyncDisposable {
       complete: false,
     };
     const run = new Run(folder.id, folder.dir, seed, history, metadata);
+    history.onWriteError((error) => run.writeFailed(error));
     await run.save();
     return run;
   }
@@ -126,10 +128,24 @@ export class Run implements AsyncDisposable {
   keylog(name: string): KeylogFile {
     let file = this.keylogs.get(name);
     if (!file) {
-      file = new KeylogFile(this.path('keys', `${name}.keylog`));
+      file = new KeylogFile(this.path('keys', `${name}.keylog`), undefined, (error) =>
+        this.writeFailed(error),
+      );
       this.keylogs.set(name, file);
     }
     return file;
+  }
+
+  /**
+   * Hears every write error of the run's own files (history, key logs), which are streams with
+   * nobody awaiting them: the runner stops the run on a full disk instead of crashing.
+   */
+  onWriteError(listener: (error: Error) => void): void {
+    this.writeErrorListeners.add(listener);
+  }
+
+  private writeFailed(error: Error): void {
+    for (const listener of this.writeErrorListeners) listener(error);
   }
 
   get finished(): boolean {

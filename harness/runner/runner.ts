@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
@@ -8,6 +9,7 @@ import { StackObserver } from '../observe/stack-observer.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
 import { writeReport } from '../report/report-writer.ts';
+import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
@@ -152,6 +154,14 @@ async function execute(
       ? setTimeout(() => abort.abort('duration'), request.durationMs)
       : undefined;
   durationTimer?.unref();
+  // A (nearly) full results disk stops the run like a limit, while the report still fits.
+  let diskError: HuntError | undefined;
+  const diskGuard = DiskGuard.watch(run.dir, (error) => {
+    diskError ??= error;
+    run.history.record('run', 'disk-full', { error: error.message });
+    abort.abort('disk-full');
+  });
+  run.onWriteError((error) => diskGuard.failed(error));
 
   const stacks: StartedIcingaStack[] = [];
   const observers: StackObserver[] = [];
@@ -232,6 +242,7 @@ async function execute(
   } finally {
     clearTimeout(durationTimer);
     clearInterval(statusTimer);
+    diskGuard.stop();
     recordStatus(status.now());
     request.signal?.removeEventListener('abort', onExternalAbort);
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
@@ -247,35 +258,56 @@ async function execute(
   const masters = [...new Set(stacks.flatMap((stack) => stack.topology.masters))];
   const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, masters });
   const passed = expectations.every((result) => result.ok);
-  const outcome: RunOutcome = interrupted
+  if (diskError) failure = diskError;
+  const outcome: RunOutcome = diskError
     ? {
-        status: 'interrupted',
-        exitCode: 130,
-        complete: true,
-        summary: 'interrupted (SIGINT/SIGTERM): stopped gracefully',
+        status: 'error',
+        exitCode: 2,
+        // Stopped by the guard, every file is whole; a failed write may have cut history's last line.
+        complete: run.history.writeError === undefined,
+        summary: diskError.message,
       }
-    : failure
+    : interrupted
       ? {
-          status: 'error',
-          exitCode: exitCodeFor(failure),
-          complete: false,
-          summary: failure instanceof Error ? failure.message : String(failure),
+          status: 'interrupted',
+          exitCode: 130,
+          complete: true,
+          summary: 'interrupted (SIGINT/SIGTERM): stopped gracefully',
         }
-      : passed
-        ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
-        : {
-            status: 'failed',
-            exitCode: 1,
-            complete: true,
-            summary: `expectation not met: ${expectations
-              .filter((result) => !result.ok)
-              .map((result) => `${result.description} (${result.detail})`)
-              .join('; ')}`,
-          };
-  await run.describe('verdict', { expectations, incidents: incidents.length });
-  await run.finish(outcome);
+      : failure
+        ? {
+            status: 'error',
+            exitCode: exitCodeFor(failure),
+            complete: false,
+            summary: failure instanceof Error ? failure.message : String(failure),
+          }
+        : passed
+          ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
+          : {
+              status: 'failed',
+              exitCode: 1,
+              complete: true,
+              summary: `expectation not met: ${expectations
+                .filter((result) => !result.ok)
+                .map((result) => `${result.description} (${result.detail})`)
+                .join('; ')}`,
+            };
+  // On a full disk these writes may fail: run.json then keeps its last whole version (atomic),
+  // and `hunt report` renders the report once there is room.
+  const tolerateFullDisk = (error: unknown) => {
+    if (!isDiskFull(error)) throw error;
+    failure ??= diskFullError(run.dir, (error as Error).message, error);
+  };
+  await run.describe('verdict', { expectations, incidents: incidents.length }).catch(tolerateFullDisk);
+  await run.finish(outcome).catch(tolerateFullDisk);
   progress.step('writing the report');
-  const report = await writeReport(run.dir);
+  let reportPath = join(run.dir, 'report.md');
+  try {
+    reportPath = (await writeReport(run.dir)).reportPath;
+  } catch (error) {
+    tolerateFullDisk(error);
+    reportPath = `(not written: the disk is full; free space, then: hunt report ${run.dir})`;
+  }
   return {
     id: run.id,
     dir: run.dir,
@@ -283,7 +315,7 @@ async function execute(
     exitCode: outcome.exitCode,
     expectations,
     incidents,
-    reportPath: report.reportPath,
+    reportPath,
     error: failure,
   };
 }

@@ -5,22 +5,39 @@ import { type Command, showHelp } from '../command.ts';
 
 export const clean: Command = {
   name: 'clean',
-  summary: 'remove containers, networks and volumes a run left behind (--all: images too)',
-  help: `Usage: hunt clean [--all] [--run <id>] [--json]
+  summary: 'remove containers, networks and volumes of runs that are gone (--all: images too)',
+  help: `Usage: hunt clean [--all] [--run <id>] [--force] [--json]
 
-Removes everything that carries the harness's label (io.handshake-hunter.managed=true):
-containers, networks and volumes, also those of a run killed with SIGKILL. Run folders under
-results/ are kept.
+Removes the containers, networks and volumes of runs whose process is gone (also runs killed
+with SIGKILL). Each carries io.handshake-hunter.managed=true and an owner label (host, pid and
+the pid's start time); objects of a run still alive on this host, or owned from another host,
+are kept and listed, so a clean never reaps a run in progress. Containers started by hand from
+the harness's images are not run objects and are never touched. Run folders under results/ are
+kept.
 
   --all        also remove the harness's images (the next run rebuilds them)
-  --run <id>   only what the run <id> created`,
+  --run <id>   only what the run <id> created
+  --force      also remove objects whose owner is alive or on another host`,
   async run(argv, output) {
-    const { values } = parseCommandArgs('clean', argv, { all: { type: 'boolean' }, run: { type: 'string' } });
+    const { values } = parseCommandArgs('clean', argv, {
+      all: { type: 'boolean' },
+      run: { type: 'string' },
+      force: { type: 'boolean' },
+    });
     if (values.help) return showHelp(output, clean.help);
     const engine = await preflight(output);
-    const removed = await cleanManaged(engine.docker, { images: values.all === true, runId: values.run });
-    const counts = Object.entries(removed).map(([kind, names]) => `${names.length} ${kind}`);
-    output.result(removed, `removed ${counts.join(', ')}`);
+    const removed = await cleanManaged(engine.docker, {
+      images: values.all === true,
+      runId: values.run,
+      force: values.force === true,
+    });
+    const { kept, ...gone } = removed;
+    const counts = Object.entries(gone).map(([kind, names]) => `${names.length} ${kind}`);
+    const keptNote =
+      kept.length > 0
+        ? `; kept ${kept.length} of live runs (${[...new Set(kept.map((k) => k.owner))].join(', ')}; --force removes them)`
+        : '';
+    output.result(removed, `removed ${counts.join(', ')}${keptNote}`);
     return 0;
   },
 };
