@@ -43,6 +43,8 @@ export const ErrorCodes = {
   RUN_NOT_FOUND: 'HH_RUN_NOT_FOUND',
   /** The results folder cannot be written (read-only, missing permissions). */
   RESULTS_UNWRITABLE: 'HH_RESULTS_UNWRITABLE',
+  /** A --baseline file that is not a matrix.json. */
+  BASELINE_INVALID: 'HH_BASELINE_INVALID',
   /** The results folder's disk is (nearly) full: the run stopped to keep what it wrote readable. */
   DISK_FULL: 'HH_DISK_FULL',
   /** A scenario name that no module in scenarios/ defines. */

@@ -49,3 +49,32 @@ export function wilsonInterval(
   const half = (z * Math.sqrt((p * (1 - p)) / trials + (z * z) / (4 * trials * trials))) / denominator;
   return { rate: p * per, low: Math.max(0, centre - half) * per, high: Math.min(1, centre + half) * per };
 }
+
+/**
+ * A distribution-free 95% interval for the median: the order statistics around n/2 that cover
+ * it with 95% probability (binomial, normal approximation). Undefined below 6 samples.
+ */
+export function medianInterval(values: readonly number[]): { low: number; high: number } | undefined {
+  const n = values.length;
+  if (n < 6) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const spread = 0.98 * Math.sqrt(n); // 1.96 * sqrt(n) / 2
+  const lowRank = Math.max(1, Math.floor(n / 2 - spread));
+  const highRank = Math.min(n, Math.ceil(n / 2 + 1 + spread));
+  return { low: sorted[lowRank - 1] as number, high: sorted[highRank - 1] as number };
+}
+
+/** Least-squares slope of y over x; undefined with fewer than 2 distinct x. */
+export function linearSlope(points: ReadonlyArray<{ x: number; y: number }>): number | undefined {
+  const n = points.length;
+  if (n < 2) return undefined;
+  const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
+  const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const p of points) {
+    covariance += (p.x - meanX) * (p.y - meanY);
+    variance += (p.x - meanX) ** 2;
+  }
+  return variance === 0 ? undefined : covariance / variance;
+}

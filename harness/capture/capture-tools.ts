@@ -228,3 +228,40 @@ const ALERTS: Record<string, string> = {
   '80': 'internal_error',
   '116': 'certificate_required',
 };
+
+/**
+ * The TCP streams of a capture that carry HTTP once decrypted with the secrets it embeds: REST API
+ * requests, whose Basic auth header holds the API password. Icinga serves the API and the
+ * cluster on one port, so its decrypted data is read as HTTP where it is HTTP.
+ */
+export async function httpStreams(input: string): Promise<number[]> {
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-d',
+    'tls.port==5665,http',
+    '-Y',
+    'http.request',
+    '-T',
+    'fields',
+    '-e',
+    'tcp.stream',
+  ]);
+  return [...new Set(out.split('\n').filter(Boolean).map(Number))].sort((a, b) => a - b);
+}
+
+/** A copy of a capture without the given TCP streams (their packets gone; everything else kept). */
+export async function withoutStreams(input: string, streams: readonly number[], out: string): Promise<void> {
+  await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    `!(tcp.stream in {${streams.join(' ')}})`,
+    '-F',
+    'pcapng',
+    '-w',
+    out,
+  ]);
+}

@@ -40,3 +40,19 @@ export function integerOption(name: string, value: string, min: number, max: num
     );
   return number;
 }
+
+/** --capture's value. */
+export function captureMode(value: string): 'on' | 'off' | 'optional' {
+  if (value === 'on' || value === 'off' || value === 'optional') return value;
+  throw new HuntError(ErrorCodes.USAGE, `--capture is on, off or optional, not "${value}".`);
+}
+
+/** --detectors' value: a comma list, or none (an empty list). */
+export function detectorList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return [];
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}

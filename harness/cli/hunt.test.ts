@@ -15,7 +15,7 @@ t.test('--help and an empty command line succeed and list the commands', async (
 t.test('each command has its own --help', async (t) => {
   const writes: string[] = [];
   t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
-  for (const command of ['doctor', 'images', 'clean']) {
+  for (const command of ['doctor', 'images', 'clean', 'matrix', 'merge', 'run', 'report']) {
     writes.length = 0;
     t.equal(await main([command, '--help']), 0, command);
     t.match(writes.join(''), new RegExp(`Usage: hunt ${command}`));
@@ -32,7 +32,15 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main(['images', 'build', '--icinga', '2.13.6', '--image', 'x:y']), 2);
   t.equal(await main(['images', 'frobnicate']), 2);
   t.equal(await main(['doctor', '--frob']), 2);
+  t.equal(await main(['matrix', 'reload-storm']), 2, 'a matrix without targets');
+  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6,9.9.9']), 2);
+  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6,2.13.6']), 2);
+  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--baseline', '/nonexistent.json']), 2);
+  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--engines', 'ssh://x']), 2);
+  t.equal(await main(['merge']), 2);
   const text = errors.join('');
+  t.match(text, /HH_BASELINE_INVALID.*\/nonexistent\.json/);
+  t.match(text, /HH_USAGE.*2\.13\.6 is named twice/);
   t.match(text, /HH_USAGE.*Unknown command "bogus"/);
   t.match(text, /HH_VERSION_UNKNOWN.*9\.9\.9/);
   t.notMatch(text, /HH_ENGINE_UNAVAILABLE/);

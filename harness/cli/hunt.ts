@@ -4,17 +4,20 @@ import { join } from 'node:path';
 import { ErrorCodes, exitCodeFor, HuntError } from '../errors.ts';
 import { projectRoot } from '../paths.ts';
 import type { Command } from './command.ts';
+import { bundle } from './commands/bundle.ts';
 import { clean } from './commands/clean.ts';
 import { doctor } from './commands/doctor.ts';
 import { images } from './commands/images.ts';
 import { list } from './commands/list.ts';
+import { matrix } from './commands/matrix.ts';
+import { merge } from './commands/merge.ts';
 import { proxy } from './commands/proxy.ts';
 import { report } from './commands/report.ts';
 import { run } from './commands/run.ts';
 import { installSignalHandlers } from './interrupt.ts';
 import { Output } from './output.ts';
 
-const commands: Command[] = [run, list, report, doctor, images, proxy, clean];
+const commands: Command[] = [run, list, report, matrix, merge, bundle, doctor, images, proxy, clean];
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

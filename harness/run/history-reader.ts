@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { HistoryEvent } from './history.ts';
+import { LineSplitter } from './line-splitter.ts';
 
-/** A line longer than this is not an event the harness wrote: skipped and counted, never parsed. */
-const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** A line longer than this is not an event the harness wrote: skipped and counted, never held whole. */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export interface ReadStats {
   events: number;
@@ -25,14 +25,23 @@ export async function* eachEvent(path: string, stats: ReadStats = { events: 0, s
       `No history at ${path} (${error.code}): name a run folder made by hunt run (results/<run-id>).`,
     );
   });
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) {
+  const splitter = new LineSplitter(MAX_LINE_BYTES);
+  const take = (line: string) => {
     const event = parseEvent(line);
-    if (event) {
-      stats.events++;
-      yield event;
-    } else if (line.length > 0) stats.skipped++;
+    if (event) stats.events++;
+    else if (line.length > 0) stats.skipped++;
+    return event;
+  };
+  for await (const chunk of createReadStream(path)) {
+    for (const line of splitter.push(chunk as Buffer)) {
+      const event = take(line);
+      if (event) yield event;
+    }
   }
+  const last = splitter.end();
+  const event = last === undefined ? undefined : take(last);
+  if (event) yield event;
+  stats.skipped += splitter.overlong;
 }
 
 /** The whole history in memory: for tests and small runs; reports stream with eachEvent. */

@@ -9,11 +9,16 @@ export interface RunFolder {
   dir: string;
 }
 
-/** Creates results/<run-id>/ with logs/ inside. */
-export async function createRunFolder(name: string, root = resultsDir()): Promise<RunFolder> {
+/** A new folder name: 20261121-071500-<name>-<4 hex>, sortable by time. */
+export function folderId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const safeName = name.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 40) || 'run';
-  const id = `${stamp}-${safeName}-${randomBytes(2).toString('hex')}`;
+  return `${stamp}-${safeName}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Creates results/<run-id>/ with logs/ inside. */
+export async function createRunFolder(name: string, root = resultsDir()): Promise<RunFolder> {
+  const id = folderId(name);
   const dir = join(root, id);
   await mkdir(join(dir, 'logs'), { recursive: true });
   return { id, dir };

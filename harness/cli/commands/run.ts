@@ -3,7 +3,7 @@ import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunMetadata } from '../../run/run.ts';
 import { prepareRun, type RunRequest, type RunResult, type RunStatus } from '../../runner/runner.ts';
-import { integerOption, parseCommandArgs } from '../args.ts';
+import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import type { Output } from '../output.ts';
@@ -97,20 +97,6 @@ function scenarioName(positionals: string[]): string {
         : `One scenario at a time, not ${positionals.join(' ')}. See: hunt run --help`,
     );
   return positionals[0] as string;
-}
-
-function captureMode(value: string): 'on' | 'off' | 'optional' {
-  if (value === 'on' || value === 'off' || value === 'optional') return value;
-  throw new HuntError(ErrorCodes.USAGE, `--capture is on, off or optional, not "${value}".`);
-}
-
-function detectorList(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'none') return [];
-  return value
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
 }
 
 /** A request that repeats a run: its scenario, parameters, target, limits, detectors and seed. */

@@ -1,0 +1,105 @@
+import { parseDuration } from '../../duration.ts';
+import { ErrorCodes, HuntError } from '../../errors.ts';
+import { renderMatrix } from '../../report/matrix.ts';
+import { type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
+import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
+import { type Command, showHelp } from '../command.ts';
+import { graceful } from '../interrupt.ts';
+
+export const matrix: Command = {
+  name: 'matrix',
+  summary: 'one run per Icinga version (or image), then a table with intervals: regression checks',
+  help: `Usage: hunt matrix <scenario> --icinga 2.12.3,2.13.6,2.14.6 [--image <ref> ...]
+                   [--param name=value ...] [--reloads <n> | --duration <d>] [--seed <n>]
+                   [--baseline <matrix.json>] [--save-baseline <file>]
+                   [--engines <DOCKER_HOST>,<DOCKER_HOST>...] [--results <dir>] [--json]
+
+Runs the scenario once per target, each as its own \`hunt run\` (its own run folder, report and
+captures), all with the same seed and limits, then writes results/<id>-matrix-<scenario>/
+matrix.md and matrix.json: per target the reloads, incidents by kind, incidents per 1,000 reloads
+with a 95% Wilson interval (zero incidents still give an upper bound), the reload barrier and
+reconnect p50 (with a 95% interval) and p99, and the master's and the harness's RSS trend per
+1,000 reloads.
+
+  --icinga <list>       catalogue versions, comma-separated
+  --image <ref>         an image with Icinga 2 in it (repeat for more)
+  --baseline <file>     compare with a saved matrix.json: a target whose incident rate or
+                        timing median is worse beyond the intervals is a regression (exit 1)
+  --save-baseline <f>   also write this matrix to <f>, for later --baseline
+  --engines <list>      Docker engines (unix:///..., tcp://host:2376) to spread the cells over,
+                        one cell per engine at a time, the engines in parallel
+  --param, --reloads, --duration, --seed, --results, --detectors, --capture, --no-secrets
+                        as for hunt run, for every cell
+
+Ctrl-C stops every cell gracefully and writes the matrix of what ran (exit 130).
+
+Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (or a cell's),
+3 a cell's harness failure, 130 interrupted.`,
+  async run(argv, output) {
+    const { values, positionals } = parseCommandArgs('matrix', argv, {
+      param: { type: 'string', multiple: true },
+      icinga: { type: 'string' },
+      image: { type: 'string', multiple: true },
+      reloads: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      results: { type: 'string' },
+      detectors: { type: 'string' },
+      capture: { type: 'string' },
+      'no-secrets': { type: 'boolean' },
+      baseline: { type: 'string' },
+      'save-baseline': { type: 'string' },
+      engines: { type: 'string' },
+    });
+    if (values.help) return showHelp(output, matrix.help);
+    if (positionals.length !== 1)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'Name one scenario: hunt matrix <scenario> --icinga 2.13.6,2.14.6',
+      );
+    const targets: MatrixTarget[] = [
+      ...list(values.icinga).map((icinga) => ({ icinga })),
+      ...(values.image ?? []).map((image) => ({ image })),
+    ];
+    const result = await runMatrix({
+      scenario: positionals[0] as string,
+      params: values.param ?? [],
+      targets,
+      reloads:
+        values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, 10_000_000),
+      durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+      seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
+      resultsDir: values.results,
+      detectors: detectorList(values.detectors),
+      capture: values.capture === undefined ? undefined : captureMode(values.capture),
+      secrets: values['no-secrets'] ? false : undefined,
+      baseline: values.baseline,
+      saveBaseline: values['save-baseline'],
+      engines: values.engines === undefined ? undefined : list(values.engines),
+      progress: output,
+      signal: graceful(),
+    });
+    const failed = result.runs.filter((run) => run.exitCode !== 0 && run.exitCode !== 1);
+    const lines = [
+      renderMatrix(result.matrix).trimEnd(),
+      ...failed.map(
+        (run) =>
+          `cell ${run.target} broke off (exit ${run.exitCode})${run.error ? `: ${run.error.message}` : ''}`,
+      ),
+      '',
+      `matrix: ${result.files.markdown}`,
+    ];
+    output.result(
+      { ...result.matrix, dir: result.dir, runs: result.runs, exitCode: result.exitCode },
+      lines.join('\n'),
+    );
+    return result.exitCode;
+  },
+};
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,51 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, HuntError } from '../../errors.ts';
+import { resultsDir } from '../../paths.ts';
+import {
+  compareToBaseline,
+  matrixOfRuns,
+  readMatrixFile,
+  renderMatrix,
+  writeMatrix,
+} from '../../report/matrix.ts';
+import { folderId } from '../../run/run-folder.ts';
+import { parseCommandArgs } from '../args.ts';
+import { type Command, showHelp } from '../command.ts';
+
+export const merge: Command = {
+  name: 'merge',
+  summary: 'combine run folders of one scenario (other machines, CI jobs) into one matrix',
+  help: `Usage: hunt merge <run-dir> <run-dir>... [--out <dir>] [--baseline <matrix.json>] [--json]
+
+Reads each run folder alone (its incidents re-detected from history.jsonl, as hunt report does)
+and writes matrix.md and matrix.json, the same table hunt matrix writes for the same runs. Runs
+of one target (Icinga version or image) are pooled: their reloads and incidents add up, their
+timings are taken together. The runs must be of one scenario with the same parameters.
+
+  --out <dir>          where matrix.md/.json go (default: results/<id>-matrix-<scenario>/)
+  --baseline <file>    compare with a saved matrix.json; a regression exits 1
+
+Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input.`,
+  async run(argv, output) {
+    const { values, positionals } = parseCommandArgs('merge', argv, {
+      out: { type: 'string' },
+      baseline: { type: 'string' },
+    });
+    if (values.help) return showHelp(output, merge.help);
+    if (positionals.length === 0)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'Name the run folders to merge: hunt merge results/<run-a> results/<run-b>',
+      );
+    let matrix = await matrixOfRuns(positionals);
+    if (values.baseline !== undefined) {
+      matrix = compareToBaseline(matrix, await readMatrixFile(values.baseline));
+    }
+    const dir = values.out ?? join(resultsDir(), folderId(`matrix-${matrix.scenario}`));
+    await mkdir(dir, { recursive: true });
+    const files = await writeMatrix(dir, matrix);
+    output.result(matrix, `${renderMatrix(matrix).trimEnd()}\n\nmatrix: ${files.markdown}`);
+    return matrix.regressions.length > 0 ? 1 : 0;
+  },
+};

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Matrix } from '../report/matrix.ts';
+import { hunt } from './cli.ts';
+
+const results = t.testdir();
+const baseline = join(results, 'baseline.json');
+// flaky-network puts master2 behind the chaos proxy: toxicity 0 is a clean network, 100 delays
+// every connection to master2 by 1.5 s, which is what a much slower version would look like.
+// 24 reloads: the median's interval then leaves out the top 6 (a stray 10 s reconnect happens).
+const cell = (toxicity: number, latency: number) => [
+  'matrix',
+  'flaky-network',
+  '--icinga',
+  '2.13.6',
+  '--reloads',
+  '24',
+  '--param',
+  'endpoints=20',
+  '--param',
+  'jitter=0',
+  '--param',
+  `latency=${latency}`,
+  '--param',
+  `toxicity=${toxicity}`,
+  '--capture',
+  'off',
+  '--results',
+  results,
+  '--json',
+];
+
+t.test('hunt matrix writes the table; a worse run against the saved baseline exits 1', async (t) => {
+  const first = await hunt([...cell(0, 0), '--save-baseline', baseline]);
+  t.equal(first.code, 0, 'no baseline, no regression', { stderr: first.stderr.slice(-800) });
+  const matrix = JSON.parse(first.stdout) as Matrix & { dir: string };
+  t.match(matrix.cells, [{ target: '2.13.6', reloads: 24, incidents: 0, runs: [{ status: 'passed' }] }]);
+  t.ok((matrix.cells[0]?.incidentsPer1000Reloads?.high ?? 0) > 0, 'zero incidents still bound the rate');
+  t.match(await readFile(join(matrix.dir, 'matrix.md'), 'utf8'), /\| 2\.13\.6 \| 2\.13\.6 \| 3\.0\.\d+ \|/);
+  t.same(JSON.parse(await readFile(baseline, 'utf8')).cells, matrix.cells, 'the baseline is this matrix');
+
+  const worse = await hunt([...cell(100, 1500), '--baseline', baseline]);
+  t.equal(worse.code, 1, 'a regression', { stderr: worse.stderr.slice(-800) });
+  const compared = JSON.parse(worse.stdout) as Matrix;
+  t.ok(
+    compared.regressions.some((r) => r.target === '2.13.6' && r.measure === 'reconnect p50 (ms)'),
+    'names the version and the measure',
+    { regressions: compared.regressions, cells: compared.cells, baseline: matrix.cells },
+  );
+  t.match(worse.stderr, /2\.13\.6: passed/, 'the cell itself passed: the regression is the matrix verdict');
+});

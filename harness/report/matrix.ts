@@ -1,0 +1,328 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { writeFileAtomic } from '../fs-atomic.ts';
+import { linearSlope, medianInterval, percentile, wilsonInterval } from '../stats.ts';
+import { type RunFacts, readRunFacts } from './run-facts.ts';
+
+/** A timing measure of one cell: median with its 95% interval, and the 99th percentile. */
+export interface Timing {
+  n: number;
+  p50: number | null;
+  p50Low: number | null;
+  p50High: number | null;
+  p99: number | null;
+}
+
+/** One target (an Icinga version or a named image): every run of it, pooled. */
+export interface MatrixCell {
+  target: string;
+  icingaVersion: string | null;
+  opensslVersion: string | null;
+  runs: Array<{ id: string; status: string }>;
+  reloads: number;
+  verified: number;
+  incidents: number;
+  incidentsByKind: Record<string, number>;
+  /** Wilson 95%: with zero incidents still an upper bound. */
+  incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
+  barrierMs: Timing;
+  reconnectMs: Timing;
+  /** Least-squares slope of RSS over reloads (KB per 1,000 reloads): a leak shows as a steady rise. */
+  rssTrendKbPer1000Reloads: { master: number | null; harness: number | null };
+}
+
+export interface Regression {
+  target: string;
+  measure: string;
+  baseline: string;
+  current: string;
+}
+
+/** matrix.json: derived from run folders alone, so `hunt merge` of the same runs gives the same. */
+export interface Matrix {
+  kind: 'handshake-hunter-matrix';
+  version: 1;
+  scenario: string;
+  params: Record<string, unknown>;
+  cells: MatrixCell[];
+  /** Filled by compareToBaseline. */
+  baseline?: { scenario: string; params: Record<string, unknown>; targets: string[] };
+  regressions: Regression[];
+}
+
+/** A timing is worse only when the intervals part and the median grew by more than this. */
+export const TIMING_TOLERANCE = 1.2;
+
+/** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
+export async function matrixOfRuns(dirs: readonly string[]): Promise<Matrix> {
+  if (dirs.length === 0) throw new HuntError(ErrorCodes.USAGE, 'Name at least one run folder.');
+  const facts: RunFacts[] = [];
+  for (const dir of dirs) facts.push(await readRunFacts(dir));
+  return buildMatrix(facts);
+}
+
+/** Pure: the runs' facts in, the matrix out. Runs of one target are pooled into one cell. */
+export function buildMatrix(runs: readonly RunFacts[]): Matrix {
+  const first = runs[0];
+  if (!first) throw new HuntError(ErrorCodes.USAGE, 'A matrix needs at least one run.');
+  const scenario = String(first.meta.scenario);
+  const params = JSON.stringify(first.meta.params ?? {});
+  for (const run of runs) {
+    if (String(run.meta.scenario) !== scenario)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `A matrix combines runs of one scenario: ${run.dir} ran ${String(run.meta.scenario)}, not ${scenario}.`,
+      );
+    if (JSON.stringify(run.meta.params ?? {}) !== params)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `A matrix combines runs with the same parameters: ${run.dir} has ${JSON.stringify(run.meta.params)}, ` +
+          `the first run ${params}. Merge them separately.`,
+      );
+  }
+  const groups = new Map<string, RunFacts[]>();
+  for (const run of runs) {
+    const key = targetName(run.meta);
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return {
+    kind: 'handshake-hunter-matrix',
+    version: 1,
+    scenario,
+    params: (first.meta.params ?? {}) as Record<string, unknown>,
+    cells: [...groups].map(([target, group]) => buildCell(target, group)),
+    regressions: [],
+  };
+}
+
+function targetName(meta: Record<string, unknown>): string {
+  const target = (meta.target ?? {}) as { icinga?: string; image?: string };
+  return target.image ?? target.icinga ?? 'unknown';
+}
+
+function buildCell(target: string, runs: RunFacts[]): MatrixCell {
+  const stack = (runs[0]?.meta.stack ?? {}) as { icingaVersion?: string; opensslVersion?: string };
+  const reloads = runs.flatMap((run) => run.reloads);
+  const ok = reloads.filter((reload) => reload.ok);
+  const incidentsByKind: Record<string, number> = {};
+  let incidents = 0;
+  for (const run of runs)
+    for (const incident of run.ledger.list()) {
+      incidentsByKind[incident.kind] = (incidentsByKind[incident.kind] ?? 0) + 1;
+      incidents++;
+    }
+  return {
+    target,
+    icingaVersion: stack.icingaVersion ?? null,
+    opensslVersion: stack.opensslVersion ?? null,
+    runs: runs.map((run) => ({ id: String(run.meta.id), status: runStatus(run.meta) })),
+    reloads: reloads.length,
+    verified: ok.length,
+    incidents,
+    incidentsByKind: Object.fromEntries(Object.entries(incidentsByKind).sort()),
+    incidentsPer1000Reloads: roundRate(wilsonInterval(incidents, reloads.length, 1000)),
+    barrierMs: timing(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
+    reconnectMs: timing(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
+    rssTrendKbPer1000Reloads: {
+      // Per master: two workers' different sizes are not a trend. The cell shows the steepest.
+      master: steepest(
+        runs.flatMap((run) => {
+          const byMaster = new Map<string, Array<{ x: number; y: number }>>();
+          for (const point of run.masterRss)
+            byMaster.set(point.master ?? '', [
+              ...(byMaster.get(point.master ?? '') ?? []),
+              { x: point.reloadsDone, y: point.rssKb },
+            ]);
+          return [...byMaster.values()];
+        }),
+      ),
+      harness: steepest(runs.map((run) => run.harnessRss.map((p) => ({ x: p.reloadsDone, y: p.rssKb })))),
+    },
+  };
+}
+
+/** Each series' slope (KB per 1,000 reloads, within its own run); the steepest, as a leak shows in any. */
+function steepest(series: Array<Array<{ x: number; y: number }>>): number | null {
+  const slopes = series.flatMap((points) => {
+    const slope = linearSlope(points);
+    return slope === undefined ? [] : [slope * 1000];
+  });
+  return slopes.length === 0 ? null : round(Math.max(...slopes));
+}
+
+function runStatus(meta: Record<string, unknown>): string {
+  const outcome = meta.outcome as { status?: string } | null | undefined;
+  return outcome?.status ?? 'incomplete';
+}
+
+function timing(values: number[]): Timing {
+  if (values.length === 0) return { n: 0, p50: null, p50Low: null, p50High: null, p99: null };
+  const interval = medianInterval(values);
+  return {
+    n: values.length,
+    p50: round(percentile(values, 50)),
+    p50Low: interval ? round(interval.low) : null,
+    p50High: interval ? round(interval.high) : null,
+    p99: round(percentile(values, 99)),
+  };
+}
+
+const round = (value: number) => Math.round(value * 10) / 10;
+
+function roundRate(interval: { rate: number; low: number; high: number } | undefined) {
+  if (!interval) return null;
+  const r = (value: number) => Math.round(value * 1000) / 1000;
+  return { rate: r(interval.rate), low: r(interval.low), high: r(interval.high) };
+}
+
+/**
+ * Regressions of `current` against `baseline`, target by target: worse beyond the intervals.
+ * Incidents: the current rate's lower bound above the baseline's upper bound. Timings (reload
+ * barrier, reconnect): the median intervals do not overlap and the median grew by more than
+ * TIMING_TOLERANCE (a shared machine's noise between runs is not a regression).
+ */
+export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
+  const regressions: Regression[] = [];
+  for (const cell of current.cells) {
+    const before = baseline.cells.find((candidate) => candidate.target === cell.target);
+    if (!before) continue;
+    const now = cell.incidentsPer1000Reloads;
+    const then = before.incidentsPer1000Reloads;
+    if (now && then && now.low > then.high)
+      regressions.push({
+        target: cell.target,
+        measure: 'incidents per 1,000 reloads',
+        baseline: `${then.rate} (95% ${then.low}-${then.high})`,
+        current: `${now.rate} (95% ${now.low}-${now.high})`,
+      });
+    for (const [measure, key] of [
+      ['reload barrier p50 (ms)', 'barrierMs'],
+      ['reconnect p50 (ms)', 'reconnectMs'],
+    ] as const) {
+      const a = before[key];
+      const b = cell[key];
+      if (a.p50 === null || b.p50 === null || a.p50High === null || b.p50Low === null) continue;
+      if (b.p50Low > a.p50High && b.p50 > a.p50 * TIMING_TOLERANCE)
+        regressions.push({
+          target: cell.target,
+          measure,
+          baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High})`,
+          current: `${b.p50} (95% ${b.p50Low}-${b.p50High})`,
+        });
+    }
+  }
+  return {
+    ...current,
+    baseline: {
+      scenario: baseline.scenario,
+      params: baseline.params,
+      targets: baseline.cells.map((cell) => cell.target),
+    },
+    regressions,
+  };
+}
+
+/** A matrix.json read back (a --baseline file): checked enough to compare against. */
+export function parseMatrix(text: string, source: string): Matrix {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `${source} is not JSON (${(error as Error).message}): a baseline is a matrix.json written by hunt matrix or --save-baseline.`,
+    );
+  }
+  const matrix = value as Partial<Matrix>;
+  if (matrix?.kind !== 'handshake-hunter-matrix' || !Array.isArray(matrix.cells))
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `${source} is not a matrix.json (no "kind": "handshake-hunter-matrix" with cells): write one with --save-baseline.`,
+    );
+  return matrix as Matrix;
+}
+
+const cellText = (value: number | null) => (value === null ? '-' : String(value));
+
+/** matrix.md: the table a CI log or an issue shows, and the regressions against the baseline. */
+export function renderMatrix(matrix: Matrix): string {
+  const lines = [
+    `# Matrix: ${matrix.scenario}`,
+    '',
+    Object.keys(matrix.params).length > 0
+      ? `Parameters: ${Object.entries(matrix.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`
+      : 'Parameters: the defaults',
+    '',
+    '| target | Icinga | OpenSSL | runs | reloads | incidents | per 1,000 reloads (95%) | barrier p50 [95%] / p99 ms | reconnect p50 [95%] / p99 ms | RSS trend KB per 1,000 reloads (master / harness) |',
+    '| --- | --- | --- | --- | ---: | --- | --- | --- | --- | --- |',
+  ];
+  for (const cell of matrix.cells) {
+    const rate = cell.incidentsPer1000Reloads;
+    const kinds = Object.entries(cell.incidentsByKind)
+      .map(([kind, count]) => `${count} ${kind}`)
+      .join(', ');
+    const time = (t: Timing) =>
+      t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
+    lines.push(
+      `| ${cell.target} | ${cell.icingaVersion ?? '-'} | ${cell.opensslVersion ?? '-'} | ${cell.runs
+        .map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`))
+        .join('<br>')} | ${cell.reloads} | ${cell.incidents === 0 ? '0' : `${cell.incidents}: ${kinds}`} | ${
+        rate ? `${rate.rate} (${rate.low}-${rate.high})` : '-'
+      } | ${time(cell.barrierMs)} | ${time(cell.reconnectMs)} | ${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)} |`,
+    );
+  }
+  lines.push('');
+  if (matrix.baseline) {
+    lines.push(`## Against the baseline (${matrix.baseline.targets.join(', ')})`, '');
+    if (matrix.regressions.length === 0)
+      lines.push('No regression: no target is worse than the baseline beyond the intervals.');
+    else {
+      lines.push('| target | measure | baseline | now |', '| --- | --- | --- | --- |');
+      for (const r of matrix.regressions)
+        lines.push(`| ${r.target} | ${r.measure} | ${r.baseline} | **${r.current}** |`);
+    }
+    if (
+      matrix.baseline.scenario !== matrix.scenario ||
+      JSON.stringify(matrix.baseline.params) !== JSON.stringify(matrix.params)
+    )
+      lines.push(
+        '',
+        `Note: the baseline ran ${matrix.baseline.scenario} with ${JSON.stringify(matrix.baseline.params)}; ` +
+          'the differences may come from that, not from the versions.',
+      );
+    const missing = matrix.cells.filter((cell) => !matrix.baseline?.targets.includes(cell.target));
+    if (missing.length > 0)
+      lines.push('', `Not in the baseline (not compared): ${missing.map((cell) => cell.target).join(', ')}.`);
+    lines.push('');
+  }
+  lines.push(
+    'Rates are Wilson 95% intervals (zero incidents still bound the rate from above); timing',
+    `intervals are distribution-free 95% intervals of the median. A regression: the incident`,
+    `intervals part, or a median's intervals part and it grew more than ${Math.round((TIMING_TOLERANCE - 1) * 100)}%.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** A saved matrix.json (a --baseline), read and checked. */
+export async function readMatrixFile(path: string): Promise<Matrix> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `Cannot read the baseline ${path} (${error.code}): give a matrix.json written by hunt matrix or --save-baseline.`,
+    );
+  });
+  return parseMatrix(text, path);
+}
+
+/** Writes matrix.json and matrix.md into `dir`, each atomically. */
+export async function writeMatrix(dir: string, matrix: Matrix): Promise<{ json: string; markdown: string }> {
+  const json = join(dir, 'matrix.json');
+  const markdown = join(dir, 'matrix.md');
+  await writeFileAtomic(json, `${JSON.stringify(matrix, null, 2)}\n`);
+  await writeFileAtomic(markdown, renderMatrix(matrix));
+  return { json, markdown };
+}

@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describeAddress, engineAddress } from '../engine/docker-engine.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { writeFileAtomic } from '../fs-atomic.ts';
+import { projectRoot, resultsDir } from '../paths.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import {
+  compareToBaseline,
+  type Matrix,
+  matrixOfRuns,
+  readMatrixFile,
+  writeMatrix,
+} from '../report/matrix.ts';
+import { folderId } from '../run/run-folder.ts';
+import { prepareRun } from './runner.ts';
+
+/** One cell's target, as --icinga or --image names it. */
+export type MatrixTarget = { icinga: string } | { image: string };
+
+export interface MatrixRequest {
+  scenario: string;
+  params?: readonly string[];
+  targets: readonly MatrixTarget[];
+  reloads?: number;
+  durationMs?: number;
+  /** One seed for every cell, so each version sees the same schedule (default: drawn, recorded). */
+  seed?: number;
+  resultsDir?: string;
+  /** Docker engines (DOCKER_HOST values); one cell per engine at a time. Default: the usual engine. */
+  engines?: readonly string[];
+  detectors?: readonly string[];
+  capture?: 'on' | 'off' | 'optional';
+  secrets?: boolean;
+  /** A matrix.json to compare against: a target worse beyond the intervals is a regression. */
+  baseline?: string;
+  /** Where to write this matrix as a future baseline. */
+  saveBaseline?: string;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+export interface MatrixCellRun {
+  target: string;
+  engine: string;
+  exitCode: number;
+  dir?: string;
+  status?: string;
+  error?: { code: string; message: string };
+}
+
+export interface MatrixResult {
+  dir: string;
+  matrix: Matrix;
+  runs: MatrixCellRun[];
+  files: { json: string; markdown: string };
+  exitCode: number;
+}
+
+const HUNT = join(projectRoot, 'harness/cli/hunt.ts');
+
+/**
+ * One run of a scenario per target, then matrix.json and matrix.md. Each cell is a `hunt run`
+ * child process (its own engine connection, its own signals, its own run folder, exactly what a
+ * user would type), one at a time per engine, the engines in parallel. Everything is checked
+ * before the first run starts. Exit: 130 interrupted, 3 or 2 when a cell broke, 1 on a regression
+ * against the baseline, 0 otherwise.
+ */
+export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
+  const progress = request.progress ?? silentProgress;
+  if (request.targets.length === 0)
+    throw new HuntError(ErrorCodes.USAGE, 'A matrix needs targets: --icinga 2.12.3,2.13.6 and/or --image I.');
+  const seen = new Set<string>();
+  for (const target of request.targets) {
+    const name = targetName(target);
+    if (seen.has(name)) throw new HuntError(ErrorCodes.USAGE, `${name} is named twice: one cell per target.`);
+    seen.add(name);
+    await prepareRun({ ...request, ...target, params: request.params ?? [] });
+  }
+  const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
+    if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };
+    return { env: { DOCKER_HOST: engine }, name: describeAddress(engineAddress({ DOCKER_HOST: engine })) };
+  });
+  const baseline = request.baseline === undefined ? undefined : await readMatrixFile(request.baseline);
+  if (request.saveBaseline !== undefined) {
+    const folder = dirname(resolve(request.saveBaseline));
+    if (!(await stat(folder).catch(() => undefined))?.isDirectory())
+      throw new HuntError(ErrorCodes.USAGE, `--save-baseline: the folder ${folder} does not exist.`);
+  }
+
+  const seed = request.seed ?? randomInt(1, 2 ** 31 - 1);
+  const root = request.resultsDir ?? resultsDir();
+  const dir = join(root, folderId(`matrix-${request.scenario}`));
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.RESULTS_UNWRITABLE,
+      `Cannot create ${dir} (${error.code}): choose a writable folder with --results.`,
+    );
+  });
+  progress.step(
+    `matrix ${request.scenario}: ${request.targets.map(targetName).join(', ')} (seed ${seed}) on ${engines
+      .map((engine) => engine.name)
+      .join(', ')}; results in ${dir}`,
+  );
+
+  const queue = [...request.targets];
+  const runs: MatrixCellRun[] = [];
+  const children = new Set<ReturnType<typeof spawn>>();
+  const onAbort = () => {
+    queue.length = 0;
+    for (const child of children) child.kill('SIGINT');
+  };
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(
+      engines.map(async (engine) => {
+        for (let target = queue.shift(); target; target = queue.shift()) {
+          const args = cellArgs(request, target, seed, root);
+          const child = spawn(process.execPath, [HUNT, ...args], {
+            env: { ...process.env, ...engine.env, NO_COLOR: '1' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          children.add(child);
+          runs.push(await followCell(child, targetName(target), engine.name, progress));
+          children.delete(child);
+        }
+      }),
+    );
+  } finally {
+    request.signal?.removeEventListener('abort', onAbort);
+  }
+
+  const dirs = runs.flatMap((run) => (run.dir ? [run.dir] : []));
+  const own = dirs.length > 0 ? await matrixOfRuns(dirs) : emptyMatrix(request);
+  const matrix = baseline ? compareToBaseline(own, baseline) : own;
+  const files = await writeMatrix(dir, matrix);
+  await writeFileAtomic(join(dir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
+  if (request.saveBaseline !== undefined)
+    await writeFileAtomic(request.saveBaseline, `${JSON.stringify(own, null, 2)}\n`);
+
+  const worst = Math.max(
+    0,
+    ...runs.map((run) => (run.exitCode === 1 || run.exitCode === 0 ? 0 : run.exitCode)),
+  );
+  const exitCode = request.signal?.aborted
+    ? 130
+    : worst === 130
+      ? 130
+      : worst > 0
+        ? worst
+        : matrix.regressions.length > 0
+          ? 1
+          : 0;
+  return { dir, matrix, runs, files, exitCode };
+}
+
+export function targetName(target: MatrixTarget): string {
+  return 'image' in target ? target.image : target.icinga;
+}
+
+function cellArgs(request: MatrixRequest, target: MatrixTarget, seed: number, root: string): string[] {
+  const args = ['run', request.scenario, '--seed', String(seed), '--results', root, '--json'];
+  for (const param of request.params ?? []) args.push('--param', param);
+  if ('image' in target) args.push('--image', target.image);
+  else args.push('--icinga', target.icinga);
+  if (request.reloads !== undefined) args.push('--reloads', String(request.reloads));
+  if (request.durationMs !== undefined) args.push('--duration', `${Math.round(request.durationMs / 1000)}s`);
+  if (request.detectors !== undefined)
+    args.push('--detectors', request.detectors.length === 0 ? 'none' : request.detectors.join(','));
+  if (request.capture !== undefined) args.push('--capture', request.capture);
+  if (request.secrets === false) args.push('--no-secrets');
+  return args;
+}
+
+/** Passes a cell's progress on (prefixed) and reads its one JSON result. */
+async function followCell(
+  child: ReturnType<typeof spawn>,
+  target: string,
+  engine: string,
+  progress: Progress,
+): Promise<MatrixCellRun> {
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    // Bounded: a run's result document is a few KB; anything past 4 MB is not one.
+    if (stdout.length < 4 * 1024 * 1024) stdout += chunk.toString();
+  });
+  const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    const text = line.replace(/^==> /, '').trim();
+    if (text) progress.detail(`[${target}] ${text.slice(0, 300)}`);
+  });
+  const exitCode = await new Promise<number>((resolve) => {
+    child.on('error', () => resolve(3));
+    child.on('close', (code) => resolve(code ?? 130));
+  });
+  let result: { dir?: string; status?: string; error?: { code: string; message: string } } = {};
+  try {
+    result = JSON.parse(stdout) as typeof result;
+  } catch {
+    // No result document: the error went to stderr (shown above).
+  }
+  progress.step(
+    `${target}: ${result.status ?? 'no run'} (exit ${exitCode})${result.dir ? ` ${result.dir}` : ''}`,
+  );
+  return { target, engine, exitCode, dir: result.dir, status: result.status, error: result.error };
+}
+
+function emptyMatrix(request: MatrixRequest): Matrix {
+  return {
+    kind: 'handshake-hunter-matrix',
+    version: 1,
+    scenario: request.scenario,
+    params: {},
+    cells: [],
+    regressions: [],
+  };
+}
