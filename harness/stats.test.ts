@@ -1,5 +1,13 @@
 import t from 'tap';
-import { linearSlope, medianInterval, percentile, ratio, summarize } from './stats.ts';
+import {
+  linearSlope,
+  mannWhitneyGreater,
+  medianInterval,
+  normalCdf,
+  percentile,
+  ratio,
+  summarize,
+} from './stats.ts';
 
 t.test('nearest-rank percentiles', async (t) => {
   const values = Array.from({ length: 100 }, (_, i) => 100 - i);
@@ -52,3 +60,31 @@ t.test('linear slope', async (t) => {
   );
   t.equal(linearSlope([]), undefined);
 });
+
+t.test(
+  'Mann-Whitney: a shifted distribution is larger; the same is not; bimodal baselines hold up',
+  async (t) => {
+    t.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
+    const base = [1000, 1010, 990, 1005, 995, 1020, 980, 1001, 999, 1003];
+    t.ok((mannWhitneyGreater(base, base) ?? 0) > 0.4, 'the same sample: no evidence');
+    t.ok(
+      (mannWhitneyGreater(
+        base,
+        base.map((v) => v + 500),
+      ) ?? 1) < 0.001,
+      'all larger: strong evidence',
+    );
+    t.ok(
+      (mannWhitneyGreater(
+        base.map((v) => v + 500),
+        base,
+      ) ?? 0) > 0.99,
+      'one-sided: smaller is not larger',
+    );
+    // Reconnects: half wait for a 10 s timer. A shift to 9-15 s is larger as a whole.
+    const bimodal = [900, 950, 1000, 1100, 1200, 1300, 10600, 10650, 10700, 10650, 10600, 10640];
+    const slower = [8800, 9500, 11000, 11500, 12000, 12049, 12300, 12800, 13500, 14000, 14600, 14703];
+    t.ok((mannWhitneyGreater(bimodal, slower) ?? 1) < 0.01);
+    t.equal(mannWhitneyGreater([1, 2], [3, 4]), undefined, 'too few samples');
+  },
+);

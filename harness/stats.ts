@@ -78,3 +78,48 @@ export function linearSlope(points: ReadonlyArray<{ x: number; y: number }>): nu
   }
   return variance === 0 ? undefined : covariance / variance;
 }
+
+/**
+ * One-sided Mann-Whitney U test: the p-value for "values of `b` tend to be larger than those of
+ * `a`" (normal approximation with a tie correction; undefined below 6 samples a side). It compares
+ * whole distributions, so it holds up where medians jump between modes (reconnects that wait
+ * for Icinga's 10 s reconnect timer, or do not).
+ */
+export function mannWhitneyGreater(a: readonly number[], b: readonly number[]): number | undefined {
+  const n1 = a.length;
+  const n2 = b.length;
+  if (n1 < 6 || n2 < 6) return undefined;
+  const all = [
+    ...a.map((value) => ({ value, fromB: false })),
+    ...b.map((value) => ({ value, fromB: true })),
+  ].sort((x, y) => x.value - y.value);
+  let rankSumB = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j + 1 < all.length && all[j + 1]?.value === all[i]?.value) j++;
+    const rank = (i + j) / 2 + 1; // average rank of the tie group
+    const size = j - i + 1;
+    tieTerm += size ** 3 - size;
+    for (let k = i; k <= j; k++) if (all[k]?.fromB) rankSumB += rank;
+    i = j + 1;
+  }
+  const u = rankSumB - (n2 * (n2 + 1)) / 2;
+  const n = n1 + n2;
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
+  if (variance <= 0) return 1;
+  const z = (u - (n1 * n2) / 2 - 0.5) / Math.sqrt(variance); // with continuity correction
+  return 1 - normalCdf(z);
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 via erf; error < 1.5e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import { linearSlope, medianInterval, percentile, wilsonInterval } from '../stats.ts';
+import { linearSlope, mannWhitneyGreater, medianInterval, percentile, wilsonInterval } from '../stats.ts';
 import { type RunFacts, readRunFacts } from './run-facts.ts';
 
 /** A timing measure of one cell: median with its 95% interval, and the 99th percentile. */
@@ -12,6 +12,8 @@ export interface Timing {
   p50Low: number | null;
   p50High: number | null;
   p99: number | null;
+  /** The samples, sorted (at most MAX_TIMING_SAMPLES, evenly thinned): a baseline compares against them. */
+  samples: number[];
 }
 
 /** One target (an Icinga version or a named image): every run of it, pooled. */
@@ -51,8 +53,11 @@ export interface Matrix {
   regressions: Regression[];
 }
 
-/** A timing is worse only when the intervals part and the median grew by more than this. */
+/** A timing is worse only when the rank test says so and the median grew by more than this. */
 export const TIMING_TOLERANCE = 1.2;
+/** The rank test's significance level (one-sided). */
+export const TIMING_ALPHA = 0.01;
+const MAX_TIMING_SAMPLES = 5000;
 
 /** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
 export async function matrixOfRuns(dirs: readonly string[]): Promise<Matrix> {
@@ -157,14 +162,20 @@ function runStatus(meta: Record<string, unknown>): string {
 }
 
 function timing(values: number[]): Timing {
-  if (values.length === 0) return { n: 0, p50: null, p50Low: null, p50High: null, p99: null };
+  if (values.length === 0) return { n: 0, p50: null, p50Low: null, p50High: null, p99: null, samples: [] };
   const interval = medianInterval(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  const step = Math.max(1, sorted.length / MAX_TIMING_SAMPLES);
+  const samples: number[] = [];
+  for (let i = 0; i < sorted.length && samples.length < MAX_TIMING_SAMPLES; i += step)
+    samples.push(round(sorted[Math.floor(i)] as number));
   return {
     n: values.length,
     p50: round(percentile(values, 50)),
     p50Low: interval ? round(interval.low) : null,
     p50High: interval ? round(interval.high) : null,
     p99: round(percentile(values, 99)),
+    samples,
   };
 }
 
@@ -179,8 +190,10 @@ function roundRate(interval: { rate: number; low: number; high: number } | undef
 /**
  * Regressions of `current` against `baseline`, target by target: worse beyond the intervals.
  * Incidents: the current rate's lower bound above the baseline's upper bound. Timings (reload
- * barrier, reconnect): the median intervals do not overlap and the median grew by more than
- * TIMING_TOLERANCE (a shared machine's noise between runs is not a regression).
+ * barrier, reconnect): a one-sided Mann-Whitney test says the current samples are larger
+ * (p < TIMING_ALPHA) and the median grew by more than TIMING_TOLERANCE (a shared machine's noise
+ * between runs is not a regression). The rank test reads whole distributions: reconnects are
+ * bimodal (Icinga's 10 s reconnect timer), and a median's interval then spans both modes.
  */
 export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
   const regressions: Regression[] = [];
@@ -202,13 +215,14 @@ export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
     ] as const) {
       const a = before[key];
       const b = cell[key];
-      if (a.p50 === null || b.p50 === null || a.p50High === null || b.p50Low === null) continue;
-      if (b.p50Low > a.p50High && b.p50 > a.p50 * TIMING_TOLERANCE)
+      if (a.p50 === null || b.p50 === null) continue;
+      const p = mannWhitneyGreater(a.samples ?? [], b.samples);
+      if (p !== undefined && p < TIMING_ALPHA && b.p50 > a.p50 * TIMING_TOLERANCE)
         regressions.push({
           target: cell.target,
           measure,
-          baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High})`,
-          current: `${b.p50} (95% ${b.p50Low}-${b.p50High})`,
+          baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High}, n ${a.n})`,
+          current: `${b.p50} (95% ${b.p50Low}-${b.p50High}, n ${b.n}; rank test p ${p < 0.0001 ? '< 0.0001' : p.toFixed(4)})`,
         });
     }
   }
@@ -300,8 +314,9 @@ export function renderMatrix(matrix: Matrix): string {
   }
   lines.push(
     'Rates are Wilson 95% intervals (zero incidents still bound the rate from above); timing',
-    `intervals are distribution-free 95% intervals of the median. A regression: the incident`,
-    `intervals part, or a median's intervals part and it grew more than ${Math.round((TIMING_TOLERANCE - 1) * 100)}%.`,
+    'intervals are distribution-free 95% intervals of the median. A regression: the incident',
+    `interval lies above the baseline's, or a timing is larger by a one-sided rank test (Mann-Whitney,`,
+    `p < ${TIMING_ALPHA}) and its median grew more than ${Math.round((TIMING_TOLERANCE - 1) * 100)}%.`,
     '',
   );
   return lines.join('\n');

@@ -25,6 +25,8 @@ export interface RunOptions {
   /** The command line that started the run, for the report's "reproduce" section. */
   command?: string[];
   history?: HistoryOptions;
+  /** Each key log's size before it rotates (default 128 MiB; one old generation is kept). */
+  keylogBytes?: number;
 }
 
 /** How a run ended. `complete` says the run folder holds everything the run meant to write. */
@@ -54,6 +56,7 @@ export class Run implements AsyncDisposable {
   private readonly metadata: Record<string, unknown>;
   private readonly keylogs = new Map<string, KeylogFile>();
   private writes: Promise<void> = Promise.resolve();
+  private keylogBytes: number | undefined;
   private readonly writeErrorListeners = new Set<(error: Error) => void>();
   private outcome: RunOutcome | undefined;
 
@@ -99,6 +102,7 @@ export class Run implements AsyncDisposable {
     };
     const run = new Run(folder.id, folder.dir, seed, history, metadata);
     history.onWriteError((error) => run.writeFailed(error));
+    run.keylogBytes = options.keylogBytes;
     await run.save();
     return run;
   }
@@ -128,7 +132,7 @@ export class Run implements AsyncDisposable {
   keylog(name: string): KeylogFile {
     let file = this.keylogs.get(name);
     if (!file) {
-      file = new KeylogFile(this.path('keys', `${name}.keylog`), undefined, (error) =>
+      file = new KeylogFile(this.path('keys', `${name}.keylog`), this.keylogBytes, (error) =>
         this.writeFailed(error),
       );
       this.keylogs.set(name, file);

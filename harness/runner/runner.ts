@@ -13,6 +13,7 @@ import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';
 import type { Scenario, ScenarioContext } from './scenario.ts';
@@ -41,6 +42,11 @@ export interface RunRequest {
   secrets?: boolean;
   /** Aborting it stops the run gracefully (the CLI's SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Hold the run folder under this many bytes (soaks): budgets for the history, key logs,
+   * capture rings and node logs; incident captures pruned oldest first. */
+  diskCapBytes?: number;
+  /** Rewrite report.md this often while the run goes on, so a killed soak has a recent one. */
+  reportEveryMs?: number;
   /** Called about once a second with where the run stands. */
   onStatus?: (status: RunStatus) => void;
 }
@@ -107,6 +113,16 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   const detectorNames = (await chooseDetectors(request.detectors)).map((detector) => detector.name);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
+  if (request.diskCapBytes !== undefined && !(request.diskCapBytes >= MIN_DISK_CAP))
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--disk-cap must be at least ${MIN_DISK_CAP / 2 ** 20} MiB (a capture ring, a history and a few incidents), not ${request.diskCapBytes} bytes.`,
+    );
+  if (request.reportEveryMs !== undefined && !(request.reportEveryMs >= 10_000))
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--report-every must be at least 10s, not ${request.reportEveryMs} ms.`,
+    );
   return {
     scenario: definition,
     params,
@@ -127,6 +143,7 @@ async function execute(
 ): Promise<RunResult> {
   const progress = request.progress ?? silentProgress;
 
+  const budget = request.diskCapBytes === undefined ? undefined : budgetFor(request.diskCapBytes);
   const run = await Run.create({
     name: definition.name,
     scenario: definition.name,
@@ -134,9 +151,15 @@ async function execute(
     seed: request.seed,
     resultsDir: request.resultsDir,
     command: request.command,
+    history: budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes },
+    keylogBytes: budget?.keylogBytes,
   });
   await run.describe('target', target);
-  await run.describe('limits', { reloads, durationMs: request.durationMs ?? null });
+  await run.describe('limits', {
+    reloads,
+    durationMs: request.durationMs ?? null,
+    ...(budget ? { diskCapBytes: budget.capBytes } : {}),
+  });
   await run.describe('detectors', detectorNames);
   await run.describe(
     'expectations',
@@ -168,7 +191,12 @@ async function execute(
   const recorders: StartedFlightRecorder[] = [];
   const captureMode = request.capture ?? 'on';
   await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
-  const status = new StatusTracker(run, reloads, detection, stacks);
+  const status = new StatusTracker(run, reloads, detection, stacks, request.durationMs);
+  const keeper = budget && DiskBudgetKeeper.start(run, budget);
+  const refresher =
+    request.reportEveryMs === undefined
+      ? undefined
+      : new ReportRefresher(run, request.reportEveryMs, progress);
   // Once a second to the caller's status line; every 2 s into the history (the report's timeline).
   let ticks = 0;
   const recordStatus = (now: RunStatus) =>
@@ -193,7 +221,9 @@ async function execute(
     progress,
     icinga: () => ('image' in target ? IcingaStack.image(target.image) : IcingaStack.version(target.icinga)),
     async start(builder) {
-      const stack = await builder.withTlsSecrets(request.secrets !== false).start(run, progress);
+      // Node key logs stop where the run's own rotate (two generations of keylogBytes).
+      const keylogMax = budget ? { maxBytes: budget.keylogBytes * 2 } : {};
+      const stack = await builder.withTlsSecrets(request.secrets !== false, keylogMax).start(run, progress);
       stacks.push(stack);
       return stack;
     },
@@ -206,6 +236,8 @@ async function execute(
       if (captureMode === 'off') return undefined;
       let builder = FlightRecorder.of(stack).secrets(request.secrets !== false);
       if (options.ring) builder = builder.ring(options.ring);
+      else if (request.diskCapBytes !== undefined)
+        builder = builder.ring(budgetFor(request.diskCapBytes, stack.masters.length).ring);
       if (options.beforeMs !== undefined || options.afterMs !== undefined)
         builder = builder.window({
           beforeMs: options.beforeMs ?? 30_000,
@@ -243,6 +275,7 @@ async function execute(
     clearTimeout(durationTimer);
     clearInterval(statusTimer);
     diskGuard.stop();
+    await refresher?.stop();
     recordStatus(status.now());
     request.signal?.removeEventListener('abort', onExternalAbort);
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
@@ -251,6 +284,7 @@ async function execute(
     for (const stack of stacks.reverse()) await stack.stop().catch(() => undefined);
     await detection.stop();
     status.stop();
+    await keeper?.stop();
   }
 
   const incidents = detection.incidents.list();
@@ -320,6 +354,36 @@ async function execute(
   };
 }
 
+/**
+ * Rewrites the report every `everyMs` while the run goes on (one at a time: a report of a long
+ * history takes a while), so a soak killed at hour 7 still has a report of hour 6.
+ */
+class ReportRefresher {
+  private readonly timer: NodeJS.Timeout;
+  private writing: Promise<void> | undefined;
+
+  constructor(run: Run, everyMs: number, progress: Progress) {
+    this.timer = setInterval(() => {
+      this.writing ??= run.history
+        .flushed()
+        .then(() => writeReport(run.dir))
+        .then(
+          () => progress.detail(`report refreshed: ${join(run.dir, 'report.md')}`),
+          (error: Error) => progress.detail(`report refresh failed: ${error.message}`),
+        )
+        .finally(() => {
+          this.writing = undefined;
+        });
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.writing;
+  }
+}
+
 /** Where a run stands, from its history's reload events and its stacks' swarms. */
 class StatusTracker {
   private readonly started = performance.now();
@@ -330,8 +394,17 @@ class StatusTracker {
   private firstReloadAt: number | undefined;
   private readonly unsubscribe: () => void;
 
-  constructor(run: Run, total: number, detection: LiveDetection, stacks: readonly StartedIcingaStack[]) {
+  private readonly durationMs: number | undefined;
+
+  constructor(
+    run: Run,
+    total: number,
+    detection: LiveDetection,
+    stacks: readonly StartedIcingaStack[],
+    durationMs?: number,
+  ) {
     this.total = total;
+    this.durationMs = durationMs;
     this.detection = detection;
     this.stacks = stacks;
     this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
@@ -362,11 +435,21 @@ class StatusTracker {
       endpointsTotal: endpoints,
       incidents: this.detection.incidents.list().length,
       elapsedMs,
-      etaMs: this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+      etaMs: eta(
+        this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+        this.durationMs === undefined ? undefined : Math.max(0, this.durationMs - elapsedMs),
+      ),
     };
   }
 
   stop(): void {
     this.unsubscribe();
   }
+}
+
+/** The sooner of two estimates (either may be unknown). */
+function eta(byReloads: number | undefined, byDuration: number | undefined): number | undefined {
+  if (byReloads === undefined) return byDuration;
+  if (byDuration === undefined) return byReloads;
+  return Math.min(byReloads, byDuration);
 }

@@ -64,6 +64,8 @@ export class IcingaStack {
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private readonly proxiedNodes = new Set<string>();
   private tlsSecrets = true;
+  /** Where each node's key log stops growing (the shim's default: 256 MiB). */
+  private keylogMaxBytes: number | undefined;
 
   private constructor(source: { version: string } | { image: string }) {
     this.source = source;
@@ -120,8 +122,9 @@ export class IcingaStack {
    * in our images), so captures of Icinga's own connections decrypt. On by default: the keys are
    * the run's own test keys. User-named images without the shim simply write none.
    */
-  withTlsSecrets(enabled: boolean): this {
+  withTlsSecrets(enabled: boolean, options: { maxBytes?: number } = {}): this {
     this.tlsSecrets = enabled;
+    this.keylogMaxBytes = options.maxBytes;
     return this;
   }
 
@@ -254,6 +257,7 @@ export class IcingaStack {
               ca,
               settings,
               tlsSecrets: this.tlsSecrets,
+              keylogMaxBytes: this.keylogMaxBytes,
             }),
           );
         }
@@ -275,6 +279,7 @@ export class IcingaStack {
               ca,
               settings,
               tlsSecrets: this.tlsSecrets,
+              keylogMaxBytes: this.keylogMaxBytes,
             }),
           );
         });

@@ -30,6 +30,8 @@ export interface StartNodeInput {
   settings: NodeSettings;
   /** Preload the key-log shim into the daemon: keys/nodes/<name>.keylog (our images only). */
   tlsSecrets: boolean;
+  /** The key log stops growing at this size (HH_KEYLOG_MAX_BYTES; default 256 MiB). */
+  keylogMaxBytes?: number;
 }
 
 /** Where a node's capture ring and key log live inside its container (bind-mounted from the run). */
@@ -71,7 +73,14 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
       { source: captureDir, target: CAPTURE_DIR, mode: 'rw' },
       { source: keysDir, target: KEYS_DIR, mode: 'rw' },
     ])
-    .withEnvironment(input.tlsSecrets ? { HH_TLS_KEYLOG: `${KEYS_DIR}/${name}.keylog` } : {})
+    .withEnvironment(
+      input.tlsSecrets
+        ? {
+            HH_TLS_KEYLOG: `${KEYS_DIR}/${name}.keylog`,
+            ...(input.keylogMaxBytes ? { HH_KEYLOG_MAX_BYTES: String(input.keylogMaxBytes) } : {}),
+          }
+        : {},
+    )
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000)
     .start();

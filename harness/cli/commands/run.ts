@@ -1,12 +1,12 @@
-import { formatDuration, parseDuration } from '../../duration.ts';
+import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunMetadata } from '../../run/run.ts';
-import { prepareRun, type RunRequest, type RunResult, type RunStatus } from '../../runner/runner.ts';
+import { prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
-import type { Output } from '../output.ts';
+import { printResult, statusPrinter } from '../run-output.ts';
 
 export const run: Command = {
   name: 'run',
@@ -134,61 +134,4 @@ async function replayRequest(
     capture: capture.mode,
     secrets: capture.secrets,
   };
-}
-
-/** On a TTY one status line rewritten every second; otherwise a plain line every 10 s. */
-function statusPrinter(output: Output): (status: RunStatus) => void {
-  let calls = 0;
-  return (status) => {
-    if (!output.isTty && calls++ % 10 !== 0) return;
-    const rate = Math.round(status.ratePerHour).toLocaleString('en');
-    const endpoints =
-      status.endpointsTotal > 0 ? `, endpoints ${status.endpointsConnected}/${status.endpointsTotal}` : '';
-    const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
-    output.detail(
-      `reloads ${status.reloadsDone}/${status.reloadsTotal} (${rate}/h)${endpoints}, incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
-    );
-  };
-}
-
-function errorJson(error: unknown): { code: string; message: string } {
-  return {
-    code: error instanceof HuntError ? error.code : 'HH_INTERNAL',
-    message: error instanceof Error ? error.message : String(error),
-  };
-}
-
-function printResult(output: Output, result: RunResult): void {
-  const verdict = {
-    passed: 'PASSED: every expectation met',
-    failed: 'FAILED',
-    interrupted: 'INTERRUPTED: stopped early, the report covers what ran',
-    error: 'ERROR: the run broke off',
-  }[result.status];
-  const lines = [verdict];
-  for (const expectation of result.expectations)
-    lines.push(
-      `  ${expectation.ok ? 'met    ' : 'NOT MET'}  ${expectation.description}: ${expectation.detail}`,
-    );
-  if (result.incidents.length > 0) {
-    lines.push('', 'incidents:');
-    for (const i of result.incidents)
-      lines.push(
-        `  #${i.id} ${i.kind.padEnd(22)} ${(i.master ?? '-').padEnd(9)} x${String(i.count).padEnd(5)} ${i.summary.slice(0, 90)}`,
-      );
-  } else lines.push('', 'incidents: none');
-  lines.push('', `report: ${result.reportPath}`);
-  output.result(
-    {
-      id: result.id,
-      dir: result.dir,
-      status: result.status,
-      exitCode: result.exitCode,
-      expectations: result.expectations,
-      incidents: result.incidents,
-      report: result.reportPath,
-      ...(result.error ? { error: errorJson(result.error) } : {}),
-    },
-    lines.join('\n'),
-  );
 }

@@ -1,0 +1,156 @@
+import { copyFile, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Run } from '../run/run.ts';
+
+const MiB = 1024 * 1024;
+
+/** The smallest --disk-cap: room for a ring, a history and a few incidents. */
+export const MIN_DISK_CAP = 256 * MiB;
+
+/**
+ * How a run folder's disk cap is shared. The parts that grow with time get fixed budgets
+ * (history, key logs, capture rings, node logs); what is left is for incidents, whose captures
+ * the keeper prunes oldest first when the folder nears the cap.
+ */
+export interface DiskBudget {
+  capBytes: number;
+  /** history.jsonl: all events, and the routine ones (swarm connects, proxied connections). */
+  historyBytes: number;
+  routineBytes: number;
+  /** Each key log (two generations of it on disk at most). */
+  keylogBytes: number;
+  /** The capture ring of each node: files x fileMb. */
+  ring: { files: number; fileMb: number };
+  /** All node logs together (icinga2.log, container.log; each with one old generation). */
+  logBytes: number;
+}
+
+/** Pure: the budget of a run folder under `capBytes`, for `nodes` captured nodes. */
+export function budgetFor(capBytes: number, nodes = 2): DiskBudget {
+  const share = (fraction: number) => Math.floor(capBytes * fraction);
+  const ringPerNode = share(0.2) / Math.max(1, nodes);
+  return {
+    capBytes,
+    historyBytes: Math.min(share(0.25), 2048 * MiB),
+    routineBytes: Math.min(share(0.08), 512 * MiB),
+    keylogBytes: Math.min(share(0.015), 128 * MiB),
+    ring: { files: 8, fileMb: Math.max(1, Math.min(256, Math.floor(ringPerNode / 8 / MiB))) },
+    logBytes: share(0.1),
+  };
+}
+
+export interface FolderFile {
+  /** Relative to the run folder. */
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** Pure: what to do to bring a folder back under its budget. */
+export interface Upkeep {
+  /** Node logs over their share: keep the current one as <log>.1, start it empty. */
+  rotate: string[];
+  /** Incident captures to delete, in this order (windows first, oldest first; then cut streams). */
+  remove: string[];
+  /** Bytes the folder holds after the upkeep (estimate). */
+  after: number;
+}
+
+const NODE_LOG = /^logs\/[^/]+\/(icinga2|container)\.log$/;
+
+/**
+ * Oldest routine data goes first, incident evidence last: node logs rotate at their share;
+ * when the folder is above 90% of the cap, incident windows go (oldest incident first), then
+ * the cut streams. Summaries (capture.txt), excerpts and incident.json are never removed.
+ */
+export function planUpkeep(files: readonly FolderFile[], budget: DiskBudget): Upkeep {
+  const logs = files.filter((file) => NODE_LOG.test(file.path));
+  const perLog = budget.logBytes / Math.max(1, logs.length) / 2;
+  const rotate = logs.filter((file) => file.bytes > perLog).map((file) => file.path);
+  const rotated = new Set(rotate);
+  // A rotation moves the log to <log>.1 (replacing the old .1): the new .1 is what the log held.
+  let total = files.reduce((sum, file) => {
+    if (file.path.endsWith('.log.1') && rotated.has(file.path.slice(0, -2))) return sum;
+    return sum + file.bytes;
+  }, 0);
+  const remove: string[] = [];
+  const limit = budget.capBytes * 0.9;
+  const captures = (name: string) =>
+    files
+      .filter((file) => file.path.startsWith('incidents/') && file.path.endsWith(`/${name}`))
+      .sort((a, b) => a.path.localeCompare(b.path));
+  for (const file of [...captures('window.pcapng'), ...captures('capture.pcapng')]) {
+    if (total <= limit) break;
+    remove.push(file.path);
+    total -= file.bytes;
+  }
+  return { rotate, remove, after: total };
+}
+
+/**
+ * Holds a run folder under its cap while the run goes on (every 30 s): the runner starts it for
+ * soaks. Everything it does is recorded in the history (`disk-upkeep`).
+ */
+export class DiskBudgetKeeper {
+  private readonly run: Run;
+  private readonly budget: DiskBudget;
+  private readonly timer: NodeJS.Timeout;
+  private busy: Promise<void> | undefined;
+  /** The largest folder size seen (bytes), for the report and the soak test. */
+  peakBytes = 0;
+
+  private constructor(run: Run, budget: DiskBudget, intervalMs: number) {
+    this.run = run;
+    this.budget = budget;
+    this.timer = setInterval(() => {
+      this.busy ??= this.upkeep().finally(() => {
+        this.busy = undefined;
+      });
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  static start(run: Run, budget: DiskBudget, intervalMs = 30_000): DiskBudgetKeeper {
+    return new DiskBudgetKeeper(run, budget, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.busy;
+  }
+
+  async upkeep(): Promise<void> {
+    const files = await listFiles(this.run.dir);
+    const before = files.reduce((sum, file) => sum + file.bytes, 0);
+    this.peakBytes = Math.max(this.peakBytes, before);
+    const plan = planUpkeep(files, this.budget);
+    for (const path of plan.rotate) {
+      const full = join(this.run.dir, path);
+      // The writer keeps its descriptor (O_APPEND): copy, then truncate; lines written between
+      // the two (milliseconds) are lost, the incidents' excerpts were taken long before.
+      await copyFile(full, `${full}.1`);
+      await truncate(full, 0);
+    }
+    for (const path of plan.remove) await rm(join(this.run.dir, path), { force: true });
+    if (plan.rotate.length > 0 || plan.remove.length > 0)
+      this.run.history.record('run', 'disk-upkeep', {
+        bytesBefore: before,
+        bytesAfter: plan.after,
+        capBytes: this.budget.capBytes,
+        rotated: plan.rotate,
+        removed: plan.remove,
+      });
+  }
+}
+
+async function listFiles(dir: string): Promise<FolderFile[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files: FolderFile[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const info = await stat(path).catch(() => undefined);
+    if (info) files.push({ path: relative(dir, path), bytes: info.size, mtimeMs: info.mtimeMs });
+  }
+  return files;
+}
