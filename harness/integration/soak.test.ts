@@ -1,0 +1,126 @@
+/**
+ * hunt soak, end to end. In the suite: a short soak (90 s) under a 256 MB cap. Opt-in, with
+ * SOAK_DURATION=2h (npm run test:soak2h): the same checks over two hours, plus the harness's RSS
+ * flat within 10% after the first 10 minutes, and a soak killed with SIGKILL cleaned up.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseDuration } from '../duration.ts';
+import { ensureEngine } from '../engine/docker-engine.ts';
+import { managedFilter } from '../engine/labels.ts';
+import { silentProgress } from '../progress.ts';
+import { eachEvent } from '../run/history-reader.ts';
+import { hunt, startHunt } from './cli.ts';
+
+const { docker } = await ensureEngine(silentProgress);
+const durationText = process.env.SOAK_DURATION ?? '90s';
+const durationMs = parseDuration(durationText);
+const long = durationMs >= 20 * 60_000;
+const capBytes = long ? 1_000_000_000 : 256 * 1024 * 1024;
+const results = t.testdir();
+
+async function folderBytes(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  let total = 0;
+  for (const entry of entries)
+    if (entry.isFile())
+      total += (await stat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }))).size;
+  return total;
+}
+
+async function labelled(): Promise<number> {
+  const filters = JSON.stringify(managedFilter());
+  return (
+    (await docker.listContainers({ all: true, filters })).length +
+    (await docker.listNetworks({ filters })).length
+  );
+}
+
+function soakArgs(extra: string[] = []): string[] {
+  return [
+    'soak',
+    'reload-storm',
+    '--duration',
+    durationText,
+    '--disk-cap',
+    String(capBytes),
+    '--report-every',
+    long ? '5m' : '20s',
+    '--param',
+    `endpoints=${long ? 100 : 20}`,
+    '--param',
+    `agents=${long ? 1 : 0}`,
+    '--results',
+    results,
+    '--json',
+    ...extra,
+  ];
+}
+
+t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothing left`, async (t) => {
+  const soak = startHunt(soakArgs());
+  // Sample the run folder's size every 5 s while it runs (bounded by the soak's own end).
+  const sizes: number[] = [];
+  let dir: string | undefined;
+  const sampler = setInterval(async () => {
+    dir ??= /run \S+: .* in (\S+)/.exec(soak.output().stderr)?.[1];
+    if (dir) sizes.push(await folderBytes(dir));
+  }, 5000);
+  const done = await soak.done;
+  clearInterval(sampler);
+  t.ok(done.code === 0 || done.code === 1, `a soak ends by its duration (exit ${done.code})`, {
+    stderr: done.stderr.slice(-800),
+  });
+  const out = JSON.parse(done.stdout) as { dir: string; status: string };
+  const meta = JSON.parse(await readFile(join(out.dir, 'run.json'), 'utf8'));
+  t.match(meta, { complete: true, limits: { diskCapBytes: capBytes } });
+  t.ok(sizes.length > 5, `${sizes.length} size samples`);
+  const peak = Math.max(...sizes, await folderBytes(out.dir));
+  t.ok(peak <= capBytes, `peak ${peak} bytes within the ${capBytes}-byte cap`);
+  const refreshes = (done.stderr.match(/report refreshed/g) ?? []).length;
+  t.ok(refreshes >= (long ? 20 : 2), `report.md refreshed ${refreshes} times during the soak`);
+
+  const rss: Array<{ t: number; rssKb: number }> = [];
+  let reloads = 0;
+  for await (const event of eachEvent(join(out.dir, 'history.jsonl'))) {
+    if (event.type === 'harness-resources') rss.push({ t: event.t, rssKb: Number(event.rssKb) });
+    if (event.type === 'reload-finished') reloads++;
+  }
+  t.ok(reloads > (long ? 1000 : 10), `${reloads} verified reloads`);
+  if (long) {
+    const settled = rss.filter((point) => point.t > 10 * 60_000).map((point) => point.rssKb);
+    const mean = settled.reduce((sum, value) => sum + value, 0) / settled.length;
+    const spread = Math.max(...settled.map((value) => Math.abs(value - mean) / mean));
+    t.ok(
+      spread <= 0.1,
+      `harness RSS within ±${(spread * 100).toFixed(1)}% of ${Math.round(mean / 1024)} MiB after 10 min`,
+    );
+  }
+  t.equal(await labelled(), 0, 'no container or network left');
+});
+
+t.test(
+  'a soak killed with SIGKILL: hunt clean leaves nothing labelled, hunt report renders it',
+  { skip: !long && 'the run suite covers SIGKILL; this is for the long soak' },
+  async (t) => {
+    const soak = startHunt(soakArgs());
+    const deadline = Date.now() + 300_000;
+    let dir: string | undefined;
+    while (Date.now() < deadline) {
+      dir = /run \S+: .* in (\S+)/.exec(soak.output().stderr)?.[1];
+      const history = dir ? await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => '') : '';
+      if ((history.match(/"reload-finished"/g) ?? []).length >= 5) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    soak.child.kill('SIGKILL');
+    await soak.done;
+    t.ok(dir, 'the soak had started');
+    t.ok((await labelled()) > 0, 'it left its containers');
+    t.equal((await hunt(['clean'])).code, 0);
+    t.equal(await labelled(), 0, 'hunt clean removed them');
+    const report = await hunt(['report', dir as string, '--json']);
+    t.equal(report.code, 1, 'incomplete is not a pass');
+    t.match(JSON.parse(report.stdout), { status: 'incomplete' });
+  },
+);
