@@ -83,7 +83,15 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     )
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000)
-    .start();
+    .start()
+    .catch(async (error: unknown) => {
+      // A container the engine created but could not start stays "Created": remove it now.
+      await docker
+        .getContainer(`hh-${run.id}-${name}`)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+      throw error;
+    });
   // A container that ended at once (a user image whose command is not the daemon) has no address.
   const address = await Promise.resolve()
     .then(() => container.getIpAddress(network))
