@@ -10,12 +10,13 @@ import { type Progress, silentProgress } from '../progress.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
-import type { HistoryEvent } from '../run/history.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';
+import { ReportRefresher } from './report-refresher.ts';
+import { type RunStatus, StatusTracker } from './run-status.ts';
 import type { Scenario, ScenarioContext } from './scenario.ts';
 import { findScenario } from './scenario-registry.ts';
 
@@ -51,16 +52,7 @@ export interface RunRequest {
   onStatus?: (status: RunStatus) => void;
 }
 
-export interface RunStatus {
-  reloadsDone: number;
-  reloadsTotal: number;
-  ratePerHour: number;
-  endpointsConnected: number;
-  endpointsTotal: number;
-  incidents: number;
-  elapsedMs: number;
-  etaMs: number | undefined;
-}
+export type { RunStatus } from './run-status.ts';
 
 export interface RunResult {
   id: string;
@@ -352,104 +344,4 @@ async function execute(
     reportPath,
     error: failure,
   };
-}
-
-/**
- * Rewrites the report every `everyMs` while the run goes on (one at a time: a report of a long
- * history takes a while), so a soak killed at hour 7 still has a report of hour 6.
- */
-class ReportRefresher {
-  private readonly timer: NodeJS.Timeout;
-  private writing: Promise<void> | undefined;
-
-  constructor(run: Run, everyMs: number, progress: Progress) {
-    this.timer = setInterval(() => {
-      this.writing ??= run.history
-        .flushed()
-        .then(() => writeReport(run.dir))
-        .then(
-          () => progress.detail(`report refreshed: ${join(run.dir, 'report.md')}`),
-          (error: Error) => progress.detail(`report refresh failed: ${error.message}`),
-        )
-        .finally(() => {
-          this.writing = undefined;
-        });
-    }, everyMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.writing;
-  }
-}
-
-/** Where a run stands, from its history's reload events and its stacks' swarms. */
-class StatusTracker {
-  private readonly started = performance.now();
-  private readonly total: number;
-  private readonly detection: LiveDetection;
-  private readonly stacks: readonly StartedIcingaStack[];
-  private done = 0;
-  private firstReloadAt: number | undefined;
-  private readonly unsubscribe: () => void;
-
-  private readonly durationMs: number | undefined;
-
-  constructor(
-    run: Run,
-    total: number,
-    detection: LiveDetection,
-    stacks: readonly StartedIcingaStack[],
-    durationMs?: number,
-  ) {
-    this.total = total;
-    this.durationMs = durationMs;
-    this.detection = detection;
-    this.stacks = stacks;
-    this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
-      if (event.source !== 'reload') return;
-      if (event.type === 'reload-started') this.firstReloadAt ??= performance.now();
-      if (event.type === 'reload-finished' || event.type === 'reload-failed') this.done++;
-    });
-  }
-
-  now(): RunStatus {
-    const elapsedMs = performance.now() - this.started;
-    const stormMs = this.firstReloadAt === undefined ? 0 : performance.now() - this.firstReloadAt;
-    const ratePerHour = stormMs > 0 ? (this.done / stormMs) * 3_600_000 : 0;
-    let connected = 0;
-    let endpoints = 0;
-    for (const stack of this.stacks) {
-      if (!stack.hasSwarm) continue;
-      for (const session of stack.swarm.sessions) {
-        endpoints++;
-        if (session.state === 'established') connected++;
-      }
-    }
-    return {
-      reloadsDone: this.done,
-      reloadsTotal: this.total,
-      ratePerHour,
-      endpointsConnected: connected,
-      endpointsTotal: endpoints,
-      incidents: this.detection.incidents.list().length,
-      elapsedMs,
-      etaMs: eta(
-        this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
-        this.durationMs === undefined ? undefined : Math.max(0, this.durationMs - elapsedMs),
-      ),
-    };
-  }
-
-  stop(): void {
-    this.unsubscribe();
-  }
-}
-
-/** The sooner of two estimates (either may be unknown). */
-function eta(byReloads: number | undefined, byDuration: number | undefined): number | undefined {
-  if (byReloads === undefined) return byDuration;
-  if (byDuration === undefined) return byReloads;
-  return Math.min(byReloads, byDuration);
 }

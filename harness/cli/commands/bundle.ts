@@ -1,6 +1,6 @@
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { GITHUB_ATTACHMENT_BYTES, writeBundle } from '../../report/bundle.ts';
-import { parseCommandArgs } from '../args.ts';
+import { parseCommandArgs, parseSize } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 
 export const bundle: Command = {
@@ -41,16 +41,3 @@ Exit codes: 0 written, 2 not a run folder, a bad --max, or too big even when tri
     return 0;
   },
 };
-
-/** "25MB", "500KB", "1.5GB", "1000000" (bytes): decimal units, as GitHub states its limit. */
-export function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
-  if (!match)
-    throw new HuntError(
-      ErrorCodes.USAGE,
-      `A size is a number with KB, MB or GB (25MB, 500KB), not "${text}".`,
-    );
-  const unit = (match[2] ?? 'B').toUpperCase();
-  const factor = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 }[unit] ?? 1;
-  return Math.round(Number(match[1]) * factor);
-}

@@ -2,11 +2,10 @@ import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { prepareRun } from '../../runner/runner.ts';
-import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
+import { captureMode, detectorList, integerOption, parseCommandArgs, parseSize } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
-import { parseSize } from './bundle.ts';
 
 export const soak: Command = {
   name: 'soak',

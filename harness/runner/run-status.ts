@@ -1,0 +1,85 @@
+import type { LiveDetection } from '../observe/detection.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import type { Run } from '../run/run.ts';
+import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+
+export interface RunStatus {
+  reloadsDone: number;
+  reloadsTotal: number;
+  ratePerHour: number;
+  endpointsConnected: number;
+  endpointsTotal: number;
+  incidents: number;
+  elapsedMs: number;
+  etaMs: number | undefined;
+}
+
+/** Where a run stands, from its history's reload events and its stacks' swarms. */
+export class StatusTracker {
+  private readonly started = performance.now();
+  private readonly total: number;
+  private readonly detection: LiveDetection;
+  private readonly stacks: readonly StartedIcingaStack[];
+  private done = 0;
+  private firstReloadAt: number | undefined;
+  private readonly unsubscribe: () => void;
+
+  private readonly durationMs: number | undefined;
+
+  constructor(
+    run: Run,
+    total: number,
+    detection: LiveDetection,
+    stacks: readonly StartedIcingaStack[],
+    durationMs?: number,
+  ) {
+    this.total = total;
+    this.durationMs = durationMs;
+    this.detection = detection;
+    this.stacks = stacks;
+    this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
+      if (event.source !== 'reload') return;
+      if (event.type === 'reload-started') this.firstReloadAt ??= performance.now();
+      if (event.type === 'reload-finished' || event.type === 'reload-failed') this.done++;
+    });
+  }
+
+  now(): RunStatus {
+    const elapsedMs = performance.now() - this.started;
+    const stormMs = this.firstReloadAt === undefined ? 0 : performance.now() - this.firstReloadAt;
+    const ratePerHour = stormMs > 0 ? (this.done / stormMs) * 3_600_000 : 0;
+    let connected = 0;
+    let endpoints = 0;
+    for (const stack of this.stacks) {
+      if (!stack.hasSwarm) continue;
+      for (const session of stack.swarm.sessions) {
+        endpoints++;
+        if (session.state === 'established') connected++;
+      }
+    }
+    return {
+      reloadsDone: this.done,
+      reloadsTotal: this.total,
+      ratePerHour,
+      endpointsConnected: connected,
+      endpointsTotal: endpoints,
+      incidents: this.detection.incidents.list().length,
+      elapsedMs,
+      etaMs: eta(
+        this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+        this.durationMs === undefined ? undefined : Math.max(0, this.durationMs - elapsedMs),
+      ),
+    };
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+}
+
+/** The sooner of two estimates (either may be unknown). */
+function eta(byReloads: number | undefined, byDuration: number | undefined): number | undefined {
+  if (byReloads === undefined) return byDuration;
+  if (byDuration === undefined) return byReloads;
+  return Math.min(byReloads, byDuration);
+}
