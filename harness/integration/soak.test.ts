@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parseDuration } from '../duration.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { managedFilter } from '../engine/labels.ts';
 import { silentProgress } from '../progress.ts';
 import { eachEvent } from '../run/history-reader.ts';
 import { hunt, startHunt } from './cli.ts';
+import { runObjects } from './leftovers.ts';
 
 const { docker } = await ensureEngine(silentProgress);
 const durationText = process.env.SOAK_DURATION ?? '90s';
@@ -29,12 +29,9 @@ async function folderBytes(dir: string): Promise<number> {
   return total;
 }
 
-async function labelled(): Promise<number> {
-  const filters = JSON.stringify(managedFilter());
-  return (
-    (await docker.listContainers({ all: true, filters })).length +
-    (await docker.listNetworks({ filters })).length
-  );
+/** This file's runs' containers and networks (other runs on the engine do not count). */
+function labelled(): Promise<number> {
+  return runObjects(docker, results);
 }
 
 function soakArgs(extra: string[] = []): string[] {

@@ -115,7 +115,7 @@ t.test('a config snippet that fails validation stops the start with the reason, 
   t.ok(error instanceof HuntError && error.code === ErrorCodes.CONFIG_INVALID);
   t.match((error as HuntError).message, /master1 exited at start[\s\S]*Hots/);
   t.same(
-    await docker.listContainers({ all: true, filters: JSON.stringify(managedFilter()) }),
+    await docker.listContainers({ all: true, filters: JSON.stringify(managedFilter(run.id)) }),
     [],
     'nothing left running',
   );
