@@ -1,5 +1,5 @@
 /**
- * hunt soak, end to end. In the suite: a short soak (90 s) under a 256 MB cap. Opt-in, with
+ * hunt soak, end to end. In the suite: a short soak (60 s) under a 256 MB cap. Opt-in, with
  * SOAK_DURATION=2h (npm run test:soak2h): the same checks over two hours, plus the harness's RSS
  * flat within 10% after the first 10 minutes, and a soak killed with SIGKILL cleaned up.
  */
@@ -14,7 +14,7 @@ import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
 const { docker } = await ensureEngine(silentProgress);
-const durationText = process.env.SOAK_DURATION ?? '90s';
+const durationText = process.env.SOAK_DURATION ?? '60s';
 const durationMs = parseDuration(durationText);
 const long = durationMs >= 20 * 60_000;
 const capBytes = long ? 1_000_000_000 : 256 * 1024 * 1024;

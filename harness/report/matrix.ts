@@ -30,7 +30,7 @@ export interface MatrixCell {
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
   barrierMs: Timing;
   reconnectMs: Timing;
-  /** Least-squares slope of RSS over reloads (KB per 1,000 reloads): a leak shows as a steady rise. */
+  /** Least-squares slope of RSS over reloads after the warm-up (KB per 1,000 reloads): a leak shows as a steady rise. */
   rssTrendKbPer1000Reloads: { master: number | null; harness: number | null };
 }
 
@@ -134,7 +134,7 @@ function buildCell(target: string, runs: RunFacts[]): MatrixCell {
       master: steepest(
         runs.flatMap((run) => {
           const byMaster = new Map<string, Array<{ x: number; y: number }>>();
-          for (const point of run.masterRss)
+          for (const point of settled(run, run.masterRss))
             byMaster.set(point.master ?? '', [
               ...(byMaster.get(point.master ?? '') ?? []),
               { x: point.reloadsDone, y: point.rssKb },
@@ -142,9 +142,20 @@ function buildCell(target: string, runs: RunFacts[]): MatrixCell {
           return [...byMaster.values()];
         }),
       ),
-      harness: steepest(runs.map((run) => run.harnessRss.map((p) => ({ x: p.reloadsDone, y: p.rssKb })))),
+      harness: steepest(
+        runs.map((run) => settled(run, run.harnessRss).map((p) => ({ x: p.reloadsDone, y: p.rssKb }))),
+      ),
     },
   };
+}
+
+/**
+ * The points after the warm-up (the first 20% of the run's reloads, at least 10): a process
+ * growing to its working size (connections, caches, the heap) is not a leak; what grows after is.
+ */
+function settled<T extends { reloadsDone: number }>(run: RunFacts, points: readonly T[]): T[] {
+  const warm = Math.max(10, Math.floor(run.reloads.length * 0.2));
+  return points.filter((point) => point.reloadsDone >= warm);
 }
 
 /** Each series' slope (KB per 1,000 reloads, within its own run); the steepest, as a leak shows in any. */

@@ -1,21 +1,28 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { projectRoot } from '../paths.ts';
 import type { Progress } from '../progress.ts';
-import { writeReport } from '../report/report-writer.ts';
 import type { Run } from '../run/run.ts';
 
+const HUNT = join(projectRoot, 'harness/cli/hunt.ts');
+
 /**
- * Rewrites the report every `everyMs` while the run goes on (one at a time: a report of a long
- * history takes a while), so a soak killed at hour 7 still has a report of hour 6.
+ * Rewrites the report every `everyMs` while the run goes on, so a soak killed at hour 7 still
+ * has a report of hour 6. Each refresh is a `hunt report` child process (one at a time, killed
+ * if it takes longer than the interval): reading a long history and rendering the timeline
+ * takes memory and time that the hunting process should not carry, and the report must come
+ * from the folder alone anyway.
  */
 export class ReportRefresher {
   private readonly timer: NodeJS.Timeout;
   private writing: Promise<void> | undefined;
+  private child: ReturnType<typeof spawn> | undefined;
 
   constructor(run: Run, everyMs: number, progress: Progress) {
     this.timer = setInterval(() => {
       this.writing ??= run.history
         .flushed()
-        .then(() => writeReport(run.dir))
+        .then(() => this.refresh(run.dir, everyMs))
         .then(
           () => progress.detail(`report refreshed: ${join(run.dir, 'report.md')}`),
           (error: Error) => progress.detail(`report refresh failed: ${error.message}`),
@@ -29,6 +36,31 @@ export class ReportRefresher {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.child?.kill('SIGTERM');
     await this.writing;
+  }
+
+  private refresh(dir: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [HUNT, 'report', dir, '--json'], {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      this.child = child;
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        if (stderr.length < 4096) stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        this.child = undefined;
+        // 0 passed, 1 incidents or (here, always) incomplete, 130 interrupted: all rendered.
+        if (code === 0 || code === 1 || code === 130) resolve();
+        else
+          reject(new Error(`hunt report exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
+      });
+    });
   }
 }
