@@ -251,14 +251,15 @@ export async function httpStreams(input: string): Promise<number[]> {
   return [...new Set(out.split('\n').filter(Boolean).map(Number))].sort((a, b) => a - b);
 }
 
-/** A copy of a capture without the given TCP streams (their packets gone; everything else kept). */
+/** A copy of a capture without the given TCP streams (their packets gone; everything else kept).
+ * Set elements take commas: Wireshark 4.0 refuses a list separated by spaces alone. */
 export async function withoutStreams(input: string, streams: readonly number[], out: string): Promise<void> {
   await tool('tshark', [
     '-n',
     '-r',
     input,
     '-Y',
-    `!(tcp.stream in {${streams.join(' ')}})`,
+    `!(tcp.stream in {${streams.join(', ')}})`,
     '-F',
     'pcapng',
     '-w',

@@ -87,13 +87,19 @@ for (const version of ['2.13.6', '2.14.6', '2.12.3']) {
     const [m1, m2] = ['master1', 'master2'].map(
       (name) => meta.stack.nodes.find((n) => n.name === name)?.address,
     );
-    const between = await tshark(
-      join(folder, 'window.pcapng'),
-      // Certificate, or CompressedCertificate (RFC 8879) between two OpenSSL 3.5 masters (2.14.6);
-      // in TLS 1.3 also EncryptedExtensions: each readable only where the secrets decrypt.
-      `(tls.handshake.type == 11 || tls.handshake.type == 25 || tls.handshake.type == 8) && ip.addr == ${m1} && ip.addr == ${m2}`,
-      ['frame.number'],
-    );
+    // In any kept window (each spans 30 s before to 20 s after its first sighting).
+    const windows = kept.map((i) => join(dir, 'incidents', String(i.id).padStart(3, '0'), 'window.pcapng'));
+    const between: string[] = [];
+    for (const window of windows)
+      between.push(
+        ...(await tshark(
+          window,
+          // Certificate, or CompressedCertificate (RFC 8879) between two OpenSSL 3.5 masters (2.14.6);
+          // in TLS 1.3 also EncryptedExtensions: each readable only where the secrets decrypt.
+          `(tls.handshake.type == 11 || tls.handshake.type == 25 || tls.handshake.type == 8) && ip.addr == ${m1} && ip.addr == ${m2}`,
+          ['frame.number'],
+        )),
+      );
     t.ok(
       between.length > 0,
       `${between.length} master-to-master handshake messages readable in window.pcapng`,
