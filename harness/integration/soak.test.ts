@@ -76,7 +76,8 @@ t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothin
   const peak = Math.max(...sizes, await folderBytes(out.dir));
   t.ok(peak <= capBytes, `peak ${peak} bytes within the ${capBytes}-byte cap`);
   const refreshes = (done.stderr.match(/report refreshed/g) ?? []).length;
-  t.ok(refreshes >= (long ? 20 : 2), `report.md refreshed ${refreshes} times during the soak`);
+  const expectedRefreshes = Math.floor(durationMs / (long ? 300_000 : 20_000)) - 1;
+  t.ok(refreshes >= expectedRefreshes, `report.md refreshed ${refreshes} times during the soak`);
 
   const rss: Array<{ t: number; rssKb: number }> = [];
   let reloads = 0;
@@ -84,7 +85,8 @@ t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothin
     if (event.type === 'harness-resources') rss.push({ t: event.t, rssKb: Number(event.rssKb) });
     if (event.type === 'reload-finished') reloads++;
   }
-  t.ok(reloads > (long ? 1000 : 10), `${reloads} verified reloads`);
+  // At least 500 an hour (this machine does about 1,150 with 100 endpoints and an agent).
+  t.ok(reloads > (long ? (durationMs / 3_600_000) * 500 : 10), `${reloads} verified reloads`);
   if (long) {
     const settled = rss.filter((point) => point.t > 10 * 60_000).map((point) => point.rssKb);
     const mean = settled.reduce((sum, value) => sum + value, 0) / settled.length;
