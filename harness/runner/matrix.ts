@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { describeAddress, engineAddress } from '../engine/docker-engine.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import { projectRoot, resultsDir } from '../paths.ts';
+import { resultsDir } from '../paths.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import {
   compareToBaseline,
@@ -16,6 +16,7 @@ import {
   writeMatrix,
 } from '../report/matrix.ts';
 import { folderId } from '../run/run-folder.ts';
+import { spawnHunt } from './hunt-child.ts';
 import { prepareRun } from './runner.ts';
 
 /** One cell's target, as --icinga or --image names it. */
@@ -59,8 +60,6 @@ export interface MatrixResult {
   files: { json: string; markdown: string };
   exitCode: number;
 }
-
-const HUNT = join(projectRoot, 'harness/cli/hunt.ts');
 
 /**
  * One run of a scenario per target, then matrix.json and matrix.md. Each cell is a `hunt run`
@@ -108,7 +107,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
 
   const queue = [...request.targets];
   const runs: MatrixCellRun[] = [];
-  const children = new Set<ReturnType<typeof spawn>>();
+  const children = new Set<ChildProcess>();
   const onAbort = () => {
     queue.length = 0;
     for (const child of children) child.kill('SIGINT');
@@ -119,10 +118,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       engines.map(async (engine) => {
         for (let target = queue.shift(); target; target = queue.shift()) {
           const args = cellArgs(request, target, seed, root);
-          const child = spawn(process.execPath, [HUNT, ...args], {
-            env: { ...process.env, ...engine.env, NO_COLOR: '1' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
+          const child = spawnHunt(args, engine.env);
           children.add(child);
           runs.push(await followCell(child, targetName(target), engine.name, progress));
           children.delete(child);
@@ -145,15 +141,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
     0,
     ...runs.map((run) => (run.exitCode === 1 || run.exitCode === 0 ? 0 : run.exitCode)),
   );
-  const exitCode = request.signal?.aborted
-    ? 130
-    : worst === 130
-      ? 130
-      : worst > 0
-        ? worst
-        : matrix.regressions.length > 0
-          ? 1
-          : 0;
+  const exitCode = request.signal?.aborted ? 130 : worst > 0 ? worst : matrix.regressions.length > 0 ? 1 : 0;
   return { dir, matrix, runs, files, exitCode };
 }
 
@@ -177,7 +165,7 @@ function cellArgs(request: MatrixRequest, target: MatrixTarget, seed: number, ro
 
 /** Passes a cell's progress on (prefixed) and reads its one JSON result. */
 async function followCell(
-  child: ReturnType<typeof spawn>,
+  child: ChildProcess,
   target: string,
   engine: string,
   progress: Progress,

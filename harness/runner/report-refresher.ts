@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import type { Run } from '../run/run.ts';
-
-const HUNT = join(projectRoot, 'harness/cli/hunt.ts');
+import { spawnHunt } from './hunt-child.ts';
 
 /**
  * Rewrites the report every `everyMs` while the run goes on, so a soak killed at hour 7 still
@@ -16,7 +14,7 @@ const HUNT = join(projectRoot, 'harness/cli/hunt.ts');
 export class ReportRefresher {
   private readonly timer: NodeJS.Timeout;
   private writing: Promise<void> | undefined;
-  private child: ReturnType<typeof spawn> | undefined;
+  private child: ChildProcess | undefined;
 
   constructor(run: Run, everyMs: number, progress: Progress) {
     this.timer = setInterval(() => {
@@ -42,10 +40,8 @@ export class ReportRefresher {
 
   private refresh(dir: string, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [HUNT, 'report', dir, '--json'], {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnHunt(['report', dir, '--json']);
+      child.stdout?.resume(); // the summary is not needed: the files are the result
       this.child = child;
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
