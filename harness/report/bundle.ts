@@ -1,13 +1,14 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { httpStreams, withoutStreams } from '../capture/capture-tools.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { readRunMetadata } from '../run/run.ts';
+import { folderFiles } from '../run/run-folder.ts';
 
 /** GitHub's limit for a file attached to an issue or comment. */
 export const GITHUB_ATTACHMENT_BYTES = 25 * 1000 * 1000;
@@ -121,7 +122,7 @@ function total(parts: readonly Part[]): number {
 
 async function stageParts(runDir: string, staging: string, notes: string[]): Promise<Part[]> {
   const parts: Part[] = [];
-  for (const path of await filesUnder(runDir)) {
+  for (const { path } of await folderFiles(runDir)) {
     if (NEVER.some((pattern) => pattern.test(path))) continue;
     const rank = rankOf(path);
     if (rank === undefined) continue;
@@ -215,14 +216,6 @@ async function pack(staging: string, id: string, chosen: readonly Part[], out: s
     await copyFile(join(staging, 'files', relativePath), target);
   }
   await createTar({ gzip: true, file: out, cwd: root, portable: true }, [id]);
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort();
 }
 
 async function mkdirFor(path: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { resultsDir } from '../paths.ts';
 
 export interface RunFolder {
@@ -22,4 +22,25 @@ export async function createRunFolder(name: string, root = resultsDir()): Promis
   const dir = join(root, id);
   await mkdir(join(dir, 'logs'), { recursive: true });
   return { id, dir };
+}
+
+export interface FolderFile {
+  /** Relative to the folder. */
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** Every file under a run folder (recursively), sorted by path; a folder that is gone has none. */
+export async function folderFiles(dir: string): Promise<FolderFile[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files: FolderFile[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    // A file removed between the listing and its stat is simply not there.
+    const info = await stat(path).catch(() => undefined);
+    if (info) files.push({ path: relative(dir, path), bytes: info.size, mtimeMs: info.mtimeMs });
+  }
+  return files.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -1,6 +1,7 @@
-import { copyFile, readdir, rm, stat, truncate } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { copyFile, rm, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Run } from '../run/run.ts';
+import { type FolderFile, folderFiles } from '../run/run-folder.ts';
 
 const MiB = 1024 * 1024;
 
@@ -39,12 +40,7 @@ export function budgetFor(capBytes: number, nodes = 2): DiskBudget {
   };
 }
 
-export interface FolderFile {
-  /** Relative to the run folder. */
-  path: string;
-  bytes: number;
-  mtimeMs: number;
-}
+export type { FolderFile } from '../run/run-folder.ts';
 
 /** Pure: what to do to bring a folder back under its budget. */
 export interface Upkeep {
@@ -120,7 +116,7 @@ export class DiskBudgetKeeper {
   }
 
   async upkeep(): Promise<void> {
-    const files = await listFiles(this.run.dir);
+    const files = await folderFiles(this.run.dir);
     const before = files.reduce((sum, file) => sum + file.bytes, 0);
     this.peakBytes = Math.max(this.peakBytes, before);
     const plan = planUpkeep(files, this.budget);
@@ -141,16 +137,4 @@ export class DiskBudgetKeeper {
         removed: plan.remove,
       });
   }
-}
-
-async function listFiles(dir: string): Promise<FolderFile[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  const files: FolderFile[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    const info = await stat(path).catch(() => undefined);
-    if (info) files.push({ path: relative(dir, path), bytes: info.size, mtimeMs: info.mtimeMs });
-  }
-  return files;
 }
