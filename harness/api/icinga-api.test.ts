@@ -14,10 +14,12 @@ async function fakeMaster(
   t: Teardown,
   routes: Record<string, [number, unknown]>,
   cert = master,
+  seenUrls: string[] = [],
 ): Promise<string> {
   const server: Server = createServer(
     { key: cert.privateKeyPem, cert: cert.certificatePem },
     (request, response) => {
+      seenUrls.push(request.url ?? '');
       const [status, body] = routes[request.url?.split('?')[0] ?? ''] ?? [
         404,
         { error: 404, status: 'No such path' },
@@ -63,6 +65,29 @@ t.test('reads typed status from a master that presents the stack CA', async (t) 
   t.teardown(() => api.close());
   t.match(await api.icingaApplication(), { pid: 42, program_start: 1.5 });
   t.same([...(await api.endpointConnections())], [['master2', true]]);
+});
+
+t.test('asks Icinga to filter when only disconnected endpoints are wanted', async (t) => {
+  const urls: string[] = [];
+  const url = await fakeMaster(
+    t,
+    {
+      '/v1/objects/endpoints': [
+        200,
+        { results: [{ name: 'sim-7', type: 'Endpoint', attrs: { connected: false } }] },
+      ],
+    },
+    master,
+    urls,
+  );
+  const api = client(url);
+  t.teardown(() => api.close());
+  t.same([...(await api.endpointConnections({ disconnectedOnly: true }))], [['sim-7', false]]);
+  await api.endpointConnections();
+  const [filtered, full] = urls.map((path) => new URL(path, 'https://x').searchParams);
+  t.equal(filtered?.get('filter'), '!endpoint.connected');
+  t.same(filtered?.getAll('attrs'), ['connected']);
+  t.equal(full?.get('filter'), null, 'the full list is not filtered');
 });
 
 t.test('HTTP errors carry their status: 401, 423 and 503 mean different things in a reload', async (t) => {

@@ -156,9 +156,17 @@ export class IcingaApiClient {
     return answer.results;
   }
 
-  /** Endpoint name -> connected, as this node sees it. */
-  async endpointConnections(): Promise<Map<string, boolean>> {
-    const endpoints = await this.objects<{ connected: boolean }>('endpoints', ['connected']);
+  /**
+   * Endpoint name -> connected, as this node sees it. With `disconnectedOnly` Icinga filters:
+   * only the endpoints not connected come back (a handful while a reload's wave settles, instead
+   * of the whole swarm on every poll); an endpoint the node does not know is then not listed.
+   */
+  async endpointConnections(options: { disconnectedOnly?: boolean } = {}): Promise<Map<string, boolean>> {
+    const endpoints = await this.objects<{ connected: boolean }>(
+      'endpoints',
+      ['connected'],
+      options.disconnectedOnly ? '!endpoint.connected' : undefined,
+    );
     return new Map(endpoints.map((endpoint) => [endpoint.name, endpoint.attrs.connected]));
   }
 

@@ -13,7 +13,7 @@ export function statusPrinter(output: Output): (status: RunStatus) => void {
       status.endpointsTotal > 0 ? `, endpoints ${status.endpointsConnected}/${status.endpointsTotal}` : '';
     const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
     output.detail(
-      `reloads ${status.reloadsDone}/${status.reloadsTotal} (${rate}/h)${endpoints}, incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
+      `reloads ${status.reloadsDone}${status.reloadsTotal === undefined ? '' : `/${status.reloadsTotal}`} (${rate}/h)${endpoints}, incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
     );
   };
 }

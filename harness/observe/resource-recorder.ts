@@ -20,8 +20,13 @@ export class ResourceRecorder {
   watch(masters: readonly StartedIcingaNode[], everyMs: number): this {
     this.repeater.every(everyMs, async () => {
       for (const master of masters) await this.sample(master);
+      // Heap and external (Buffers, TLS) beside RSS: they tell a leak from V8 sizing its heap.
+      const memory = process.memoryUsage();
       this.events.record('observe', 'harness-resources', {
-        rssKb: Math.round(process.memoryUsage.rss() / 1024),
+        rssKb: Math.round(memory.rss / 1024),
+        heapTotalKb: Math.round(memory.heapTotal / 1024),
+        heapUsedKb: Math.round(memory.heapUsed / 1024),
+        externalKb: Math.round(memory.external / 1024),
       });
     });
     return this;

@@ -3,9 +3,13 @@ import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 
+/** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */
+export const MAX_RELOADS = 10_000_000;
+
 export interface RunStatus {
   reloadsDone: number;
-  reloadsTotal: number;
+  /** Undefined when the duration decides (a soak). */
+  reloadsTotal: number | undefined;
   ratePerHour: number;
   endpointsConnected: number;
   endpointsTotal: number;
@@ -59,7 +63,7 @@ export class StatusTracker {
     }
     return {
       reloadsDone: this.done,
-      reloadsTotal: this.total,
+      reloadsTotal: this.total >= MAX_RELOADS ? undefined : this.total,
       ratePerHour,
       endpointsConnected: connected,
       endpointsTotal: endpoints,

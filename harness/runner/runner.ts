@@ -16,7 +16,7 @@ import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';
 import { ReportRefresher } from './report-refresher.ts';
-import { type RunStatus, StatusTracker } from './run-status.ts';
+import { MAX_RELOADS, type RunStatus, StatusTracker } from './run-status.ts';
 import type { Scenario, ScenarioContext } from './scenario.ts';
 import { findScenario } from './scenario-registry.ts';
 
@@ -52,7 +52,7 @@ export interface RunRequest {
   onStatus?: (status: RunStatus) => void;
 }
 
-export type { RunStatus } from './run-status.ts';
+export { MAX_RELOADS, type RunStatus } from './run-status.ts';
 
 export interface RunResult {
   id: string;
@@ -100,8 +100,11 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
     request.image !== undefined ? { image: request.image } : { icinga: request.icinga ?? DEFAULT_ICINGA };
   if ('icinga' in target) catalogueEntry(target.icinga);
   const reloads = request.reloads ?? definition.defaultReloads;
-  if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > 10_000_000)
-    throw new HuntError(ErrorCodes.USAGE, `--reloads is a whole number from 1 to 10000000, not ${reloads}.`);
+  if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > MAX_RELOADS)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--reloads is a whole number from 1 to ${MAX_RELOADS}, not ${reloads}.`,
+    );
   const detectorNames = (await chooseDetectors(request.detectors)).map((detector) => detector.name);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);

@@ -2,7 +2,7 @@ import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunMetadata } from '../../run/run.ts';
-import { prepareRun, type RunRequest } from '../../runner/runner.ts';
+import { MAX_RELOADS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
@@ -66,7 +66,7 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
           reloads:
             values.reloads === undefined
               ? undefined
-              : integerOption('--reloads', values.reloads, 1, 10_000_000),
+              : integerOption('--reloads', values.reloads, 1, MAX_RELOADS),
           durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
           seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
           detectors: detectorList(values.detectors),

@@ -1,7 +1,7 @@
 import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { prepareRun } from '../../runner/runner.ts';
+import { MAX_RELOADS, prepareRun } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs, parseSize } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
@@ -58,7 +58,7 @@ or a full disk, 3 harness failure, 130 interrupted.`,
       icinga: values.icinga,
       image: values.image,
       // Reloads without end: the duration decides.
-      reloads: 10_000_000,
+      reloads: MAX_RELOADS,
       durationMs: parseDuration(values.duration),
       diskCapBytes: parseSize(values['disk-cap'] ?? '5GB'),
       reportEveryMs: parseDuration(values['report-every'] ?? '5m'),
