@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16 --min-semi-space-size=16
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, exitCodeFor, HuntError } from '../errors.ts';

@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { projectRoot } from '../paths.ts';
+import type { ChildProcess } from 'node:child_process';
+import { spawnHunt } from '../runner/hunt-child.ts';
 
 export interface CliResult {
   code: number;
@@ -18,10 +17,8 @@ export interface RunningCli {
 
 /** Starts the real `hunt` CLI in a child process, as a user or CI would; returns while it runs. */
 export function startHunt(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [join(projectRoot, 'harness/cli/hunt.ts'), ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The runner's own spawn: the same Node flags a user's `hunt` gets.
+  const child = spawnHunt(args, env);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {

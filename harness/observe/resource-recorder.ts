@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { EventSink } from '../run/history.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import { Repeater } from './repeater.ts';
@@ -27,6 +28,12 @@ export class ResourceRecorder {
         heapTotalKb: Math.round(memory.heapTotal / 1024),
         heapUsedKb: Math.round(memory.heapUsed / 1024),
         externalKb: Math.round(memory.external / 1024),
+        // Committed size of V8's spaces: which one grows when RSS does.
+        spacesKb: Object.fromEntries(
+          getHeapSpaceStatistics()
+            .filter((space) => space.space_size > 0)
+            .map((space) => [space.space_name.replace(/_space$/, ''), Math.round(space.space_size / 1024)]),
+        ),
       });
     });
     return this;
