@@ -7,8 +7,11 @@ import { hunt } from './cli.ts';
 const results = t.testdir();
 const baseline = join(results, 'baseline.json');
 // flaky-network puts master2 behind the chaos proxy: toxicity 0 is a clean network, 100 delays
-// every connection to master2 by 4 s, which is what a much slower version would look like.
-// (Reconnects are bimodal even on a clean network: some wait for Icinga's 10 s reconnect timer.)
+// every connection to master2 by 8 s, which is what a much slower version would look like.
+// Reconnects are bimodal even on a clean network: some wait for Icinga's 10 s reconnect timer
+// (about 10.7 s), so the worse run must be slower than that mode, not only than the fast one.
+// At 4 s a worse run's reconnects were 8.9-15 s and a baseline with many 10.7 s ones left the
+// rank test short of p < 0.01 (seen once in CI); at 8 s every one takes longer than 10.7 s.
 const cell = (toxicity: number, latency: number) => [
   'matrix',
   'flaky-network',
@@ -40,7 +43,7 @@ t.test('hunt matrix writes the table; a worse run against the saved baseline exi
   t.match(await readFile(join(matrix.dir, 'matrix.md'), 'utf8'), /\| 2\.13\.6 \| 2\.13\.6 \| 3\.0\.\d+ \|/);
   t.same(JSON.parse(await readFile(baseline, 'utf8')).cells, matrix.cells, 'the baseline is this matrix');
 
-  const worse = await hunt([...cell(100, 4000), '--baseline', baseline]);
+  const worse = await hunt([...cell(100, 8000), '--baseline', baseline]);
   t.equal(worse.code, 1, 'a regression', { stderr: worse.stderr.slice(-800) });
   const compared = JSON.parse(worse.stdout) as Matrix;
   t.ok(
