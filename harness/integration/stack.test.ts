@@ -1,5 +1,6 @@
+import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { CheckResult } from '../api/icinga-api.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { managedFilter } from '../engine/labels.ts';
@@ -40,12 +41,50 @@ async function agentCheckResults(
   }
 }
 
+const KEYLOG_GENERATION = 4096;
+const KEYLOG_LINE = /^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]{64,128}$/;
+
+/**
+ * master1's daemon key log rotated under load from the root process and its nagios workers:
+ * both generations within the size, whole lines only, and the current one still written after
+ * its rotations (owner and mode carried over, or the workers could not append any more).
+ */
+async function keylogRotated(t: Test, stack: StartedIcingaStack): Promise<void> {
+  const current = stack.run.path('keys', 'nodes', 'master1.keylog');
+  const previous = `${current}.1`;
+  const [now, before] = await Promise.all([stat(current), stat(previous)]);
+  t.ok(before.size > KEYLOG_GENERATION - 512, `the old generation is full (${before.size} bytes)`);
+  t.ok(now.size <= KEYLOG_GENERATION && before.size <= KEYLOG_GENERATION, 'each within its size');
+  t.same([now.uid, now.mode & 0o777], [before.uid, before.mode & 0o777], 'owner and mode carried over');
+  const lines = `${await readFile(previous, 'utf8')}${await readFile(current, 'utf8')}`.split('\n');
+  t.equal(lines.pop(), '', 'ends with a whole line');
+  t.same(
+    lines.filter((line) => !KEYLOG_LINE.test(line)),
+    [],
+    `${lines.length} SSLKEYLOGFILE lines, none torn`,
+  );
+  // Written after the last rotation: a reload reconnects master1, which logs new secrets.
+  await stack.master(1).reload({ via: 'signal', timeoutMs: 30_000 });
+  await stack.ready({ timeoutMs: 30_000 });
+  const after = await Promise.all([stat(current), stat(previous)]);
+  t.ok(
+    after[0].size !== now.size || after[1].mtimeMs !== before.mtimeMs,
+    'the daemon goes on writing secrets after rotating',
+  );
+}
+
 for (const { version } of catalogue) {
   t.test(
     `Icinga ${version}: 2 masters + 2 agents, real checks, 20 verified reloads, nothing left behind`,
     async (t) => {
       await using run = await Run.create({ name: `it-${version}` });
-      const stack = await IcingaStack.version(version).masters(2).agents(2).withCheckInterval(5).start(run);
+      // A tiny key-log generation, so that 20 reloads rotate master1's many times over.
+      const stack = await IcingaStack.version(version)
+        .masters(2)
+        .agents(2)
+        .withCheckInterval(5)
+        .withTlsSecrets(true, { maxBytes: KEYLOG_GENERATION })
+        .start(run);
       let stopped = false;
       t.teardown(async () => {
         if (!stopped) await stack.stop();
@@ -81,6 +120,7 @@ for (const { version } of catalogue) {
         '20 reloads, 20 new workers, each verified and the stack ready again after each',
       );
       t.pass(`last barrier ${(await stack.master(1).reload()).ms} ms`);
+      await keylogRotated(t, stack);
 
       await stack.stop();
       stopped = true;

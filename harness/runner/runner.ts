@@ -216,8 +216,8 @@ async function execute(
     progress,
     icinga: () => ('image' in target ? IcingaStack.image(target.image) : IcingaStack.version(target.icinga)),
     async start(builder) {
-      // Node key logs stop where the run's own rotate (two generations of keylogBytes).
-      const keylogMax = budget ? { maxBytes: budget.keylogBytes * 2 } : {};
+      // Node key logs rotate like the run's own: generations of keylogBytes, one old one kept.
+      const keylogMax = budget ? { maxBytes: budget.keylogBytes } : {};
       const stack = await builder.withTlsSecrets(request.secrets !== false, keylogMax).start(run, progress);
       stacks.push(stack);
       return stack;

@@ -121,6 +121,7 @@ export class IcingaStack {
    * Whether icinga2 writes its TLS secrets (keys/nodes/<node>.keylog, through the key-log shim
    * in our images), so captures of Icinga's own connections decrypt. On by default: the keys are
    * the run's own test keys. User-named images without the shim simply write none.
+   * `maxBytes`: each key log rotates at this size to <node>.keylog.1 (one old generation kept).
    */
   withTlsSecrets(enabled: boolean, options: { maxBytes?: number } = {}): this {
     this.tlsSecrets = enabled;

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -30,7 +30,7 @@ export interface StartNodeInput {
   settings: NodeSettings;
   /** Preload the key-log shim into the daemon: keys/nodes/<name>.keylog (our images only). */
   tlsSecrets: boolean;
-  /** The key log stops growing at this size (HH_KEYLOG_MAX_BYTES; default 256 MiB). */
+  /** The key log rotates at this size, one old generation kept (HH_KEYLOG_MAX_BYTES; default 128 MiB). */
   keylogMaxBytes?: number;
 }
 
@@ -50,6 +50,9 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
   const keysDir = join(run.dir, 'keys', 'nodes');
   await mkdir(captureDir, { recursive: true });
   await mkdir(keysDir, { recursive: true });
+  // The daemon's workers run as nagios (a different uid per image) and rotate their key log in
+  // this folder: world-writable, sticky so that no node can remove another's files.
+  await chmod(keysDir, 0o1777);
   const contents = [
     ...Object.entries(input.files).map(([path, content]) => ({
       content,
