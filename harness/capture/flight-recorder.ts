@@ -346,7 +346,10 @@ export class StartedFlightRecorder implements AsyncDisposable {
     const files: string[] = [];
     for (const dir of [this.stack.run.path('keys'), this.stack.run.path('keys', 'nodes')]) {
       const names = await readdir(dir).catch(() => [] as string[]);
-      files.push(...names.filter((name) => /\.keylog(\.1)?$/.test(name)).map((name) => join(dir, name)));
+      // Sorted, each current file before its .1: a rotation between the two reads moves lines
+      // from the one read first to the one read next, never past both.
+      const keylogs = names.filter((name) => /\.keylog(\.1)?$/.test(name)).sort();
+      files.push(...keylogs.map((name) => join(dir, name)));
     }
     return files;
   }
