@@ -74,7 +74,14 @@ export interface ReconnectSample {
   at: number;
 }
 
-const MAX_RECONNECT_SAMPLES = 100_000;
+/**
+ * Reconnect samples kept: a few waves of every session reconnecting (a reload drops all of a
+ * master's sessions), at least MIN_RECONNECT_SAMPLES. Sized by sessions, not a fixed count,
+ * because a fixed 100,000 took a 200-session soak over an hour to fill: its memory grew that
+ * long for samples nobody reads (readers ask for the last wave).
+ */
+const RECONNECT_WAVES_KEPT = 4;
+const MIN_RECONNECT_SAMPLES = 1_000;
 
 interface ReconnectWaiter {
   pending: Set<EndpointSession>;
@@ -196,7 +203,7 @@ export class Swarm {
     });
   }
 
-  /** Reconnect times recorded after `since` (ms since the epoch). */
+  /** Reconnect times recorded after `since` (ms since the epoch; the last few waves are kept). */
   reconnects(since = 0): ReconnectSample[] {
     return this.samples.filter((sample) => sample.at >= since);
   }
@@ -242,8 +249,8 @@ export class Swarm {
         ms: now - session.disconnectedAt,
         at: now,
       });
-      if (this.samples.length > MAX_RECONNECT_SAMPLES * 1.25)
-        this.samples.splice(0, this.samples.length - MAX_RECONNECT_SAMPLES);
+      const kept = Math.max(MIN_RECONNECT_SAMPLES, RECONNECT_WAVES_KEPT * this.sessions.length);
+      if (this.samples.length > kept * 1.25) this.samples.splice(0, this.samples.length - kept);
       session.disconnectedAt = undefined;
     }
     for (const waiter of this.reconnectWaiters) {
