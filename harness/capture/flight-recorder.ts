@@ -346,10 +346,10 @@ export class StartedFlightRecorder implements AsyncDisposable {
     const files: string[] = [];
     for (const dir of [this.stack.run.path('keys'), this.stack.run.path('keys', 'nodes')]) {
       const names = await readdir(dir).catch(() => [] as string[]);
-      // Sorted, each current file before its .1: a rotation between the two reads moves lines
-      // from the one read first to the one read next, never past both.
-      const keylogs = names.filter((name) => /\.keylog(\.1)?$/.test(name)).sort();
-      files.push(...keylogs.map((name) => join(dir, name)));
+      // Each key log, then its old generation (whether listed or not): a rotation between the
+      // two reads moves lines from the one read first to the one read next, never past both.
+      for (const name of names.filter((n) => n.endsWith('.keylog')).sort())
+        files.push(join(dir, name), join(dir, `${name}.1`));
     }
     return files;
   }
@@ -360,8 +360,13 @@ async function secretsIn(paths: readonly string[], randoms: ReadonlySet<string>)
   const lines: string[] = [];
   for (const path of paths) {
     const input = createReadStream(path, 'utf8');
-    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }))
-      lines.push(...secretsFor(line, randoms));
+    try {
+      for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }))
+        lines.push(...secretsFor(line, randoms));
+    } catch (error) {
+      // No old generation yet, or the name is between its rotation's two steps: nothing to read.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
   return lines;
 }
