@@ -64,7 +64,7 @@ export class IcingaStack {
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private readonly proxiedNodes = new Set<string>();
   private tlsSecrets = true;
-  /** Where each node's key log stops growing (the shim's default: 256 MiB). */
+  /** Where each node's key log rotates (one old generation kept; the shim's default: 128 MiB). */
   private keylogMaxBytes: number | undefined;
 
   private constructor(source: { version: string } | { image: string }) {
