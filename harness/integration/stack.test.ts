@@ -80,15 +80,15 @@ async function keylogRotated(t: Test, stack: StartedIcingaStack): Promise<void> 
   );
   // A dropped line shows as a completed TLS 1.3 session missing some of its five secrets. The
   // sessions that began before the old generation did (its first lines) may have lines in the
-  // one already gone. (2.12 speaks TLS 1.2: one CLIENT_RANDOM line a session, nothing to check.)
-  const labels = new Map<string, { first: number; labels: Set<string> }>();
+  // one already gone. (A TLS 1.2 session logs a single CLIENT_RANDOM line: nothing to check.)
+  const sessions = new Map<string, { first: number; labels: Set<string> }>();
   lines.forEach((line, index) => {
     const [, label = '', random = ''] = KEYLOG_LINE.exec(line) ?? [];
-    const session = labels.get(random) ?? { first: index, labels: new Set<string>() };
+    const session = sessions.get(random) ?? { first: index, labels: new Set<string>() };
     session.labels.add(label);
-    labels.set(random, session);
+    sessions.set(random, session);
   });
-  const incomplete = [...labels.values()].filter(
+  const incomplete = [...sessions.values()].filter(
     (session) =>
       session.first >= 20 &&
       session.labels.has('CLIENT_TRAFFIC_SECRET_0') &&
