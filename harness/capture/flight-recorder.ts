@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
@@ -260,7 +261,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
 
   private async keep(incident: number, node: StartedIcingaNode, window: Window): Promise<void> {
     const folder = incidentFolder(this.stack.run.dir, incident);
-    await mkdir(folder, { recursive: true });
+    await makeDirectory(folder);
     const work = await mkdtemp(join(folder, '.capture-'));
     const started = performance.now();
     try {

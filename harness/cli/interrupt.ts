@@ -17,7 +17,7 @@ export function installSignalHandlers(): void {
     process.on(signal, () => {
       if (wantsGraceful && !controller.signal.aborted) {
         process.stderr.write(
-          `\nhunt: ${signal}, stopping after the step in progress (again to quit at once)\n`,
+          `\nhunt: ${signal}, stopping: removing what the run started (again to quit at once)\n`,
         );
         controller.abort(signal);
         return;

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { ensureHostTools, which } from './host-tools.ts';
@@ -129,7 +130,7 @@ async function startLocalEngine(socketPath: string, progress: Progress): Promise
     () => undefined,
   );
   const log = engineLogPath();
-  await mkdir(join(log, '..'), { recursive: true });
+  await makeDirectory(join(log, '..'));
   progress.step(`starting dockerd in the background (log: ${log})`);
   const out = openSync(log, 'a');
   // Detached and unreferenced: the engine outlives this command, as an installed service would.

@@ -54,11 +54,20 @@ export function followDockerStream(
   docker: Docker,
   stream: NodeJS.ReadableStream,
   onLine: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Closing the connection is how a client cancels a build or pull: the engine stops it.
+    const onAbort = () => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(signal?.reason);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     docker.modem.followProgress(
       stream,
       (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+        signal?.removeEventListener('abort', onAbort);
         const failed = events?.find((event) => event.error);
         if (error) reject(error);
         else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));

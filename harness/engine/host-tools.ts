@@ -1,6 +1,6 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from 'zx/core';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 

@@ -45,8 +45,16 @@ export function parseVersionList(value: string): CatalogueEntry[] {
   return [...new Set(versions)].map(catalogueEntry);
 }
 
+/**
+ * Where the catalogue's images are tagged: handshake-hunter/icinga2 unless HH_IMAGE_REPOSITORY
+ * names another repository (a second set beside the usual one, e.g. to test a recipe change).
+ */
+export function imageRepository(): string {
+  return process.env.HH_IMAGE_REPOSITORY || 'handshake-hunter/icinga2';
+}
+
 export function imageTag(version: string): string {
-  return `handshake-hunter/icinga2:${version}`;
+  return `${imageRepository()}:${version}`;
 }
 
 export function baseImageTag(suite: DebianSuite): string {

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { $ } from 'zx';
+import { $ } from 'zx/core';
 import { followDockerStream } from '../engine/docker-run.ts';
 import { ensureHostTools } from '../engine/host-tools.ts';
 import { imageLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { debianMirror } from './apt-mirror.ts';
@@ -31,20 +32,22 @@ export async function ensureDebianBase(
   docker: Docker,
   suite: DebianSuite,
   progress: Progress,
+  signal?: AbortSignal,
 ): Promise<string> {
   const ownTag = baseImageTag(suite);
   if (await imageExists(docker, ownTag)) return ownTag;
   const official = `debian:${suite}`;
   if (await imageExists(docker, official)) return official;
   try {
-    await followDockerStream(docker, await docker.pull(official), (line) => progress.detail(line));
+    await followDockerStream(docker, await docker.pull(official), (line) => progress.detail(line), signal);
     return official;
   } catch (error) {
+    signal?.throwIfAborted();
     progress.detail(
       `cannot pull ${official} (${(error as Error).message.split('\n')[0]}); using debootstrap`,
     );
   }
-  await debootstrapBase(docker, suite, ownTag, progress);
+  await debootstrapBase(docker, suite, ownTag, progress, signal);
   return ownTag;
 }
 
@@ -53,6 +56,7 @@ async function debootstrapBase(
   suite: DebianSuite,
   tag: string,
   progress: Progress,
+  signal?: AbortSignal,
 ): Promise<void> {
   await ensureHostTools(['debootstrap'], progress);
   if (process.getuid?.() !== 0) {
@@ -66,17 +70,19 @@ async function debootstrapBase(
   const mirror = await debianMirror();
   const root = join(resultsDir(), '.build', `rootfs-${suite}-${process.pid}`);
   await rm(root, { recursive: true, force: true });
-  await mkdir(root, { recursive: true });
+  await makeDirectory(root);
   progress.step(`debootstrap ${suite} (minbase) from the machine's apt mirror`);
   try {
     const debootstrap = $({
       quiet: true,
       nothrow: true,
+      signal,
     })`debootstrap --variant=minbase ${suite} ${root} ${mirror}`;
     debootstrap.stdout.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.startsWith('I:')) progress.detail(line);
     });
     const result = await debootstrap;
+    signal?.throwIfAborted();
     if (result.exitCode !== 0) {
       throw new HuntError(
         ErrorCodes.IMAGE_BUILD_FAILED,
@@ -87,15 +93,21 @@ async function debootstrapBase(
     }
     // apt inside the image must not keep downloaded .debs or lists from the bootstrap.
     await rm(join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
-    await mkdir(join(root, 'var/cache/apt/archives/partial'), { recursive: true });
+    await makeDirectory(join(root, 'var/cache/apt/archives/partial'));
     progress.step(`docker import ${tag}`);
-    await importRoot(docker, root, suite, tag);
+    await importRoot(docker, root, suite, tag, signal);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 }
 
-async function importRoot(docker: Docker, root: string, suite: DebianSuite, tag: string): Promise<void> {
+async function importRoot(
+  docker: Docker,
+  root: string,
+  suite: DebianSuite,
+  tag: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const [repo, version] = tag.split(':') as [string, string];
   const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -105,7 +117,12 @@ async function importRoot(docker: Docker, root: string, suite: DebianSuite, tag:
   const labels = imageLabels({ [Labels.DEBIAN_SUITE]: suite });
   const changes = Object.entries(labels).map(([key, value]) => `LABEL ${key}=${value}`);
   const stream = await docker.importImage(tar.stdout, { repo, tag: version, changes } as object);
-  await followDockerStream(docker, stream, () => undefined);
+  try {
+    await followDockerStream(docker, stream, () => undefined, signal);
+  } catch (error) {
+    tar.kill();
+    throw error;
+  }
   if ((await tarDone) !== 0) {
     await docker
       .getImage(tag)

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { followDockerStream, runOnce } from '../engine/docker-run.ts';
 import { imageLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { dockerDir, resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { type CatalogueEntry, imageTag, parseIcingaVersion, parseOpensslVersion } from './catalogue.ts';
@@ -48,10 +49,11 @@ export async function buildIcingaImage(
   docker: Docker,
   entry: CatalogueEntry,
   progress: Progress,
+  signal?: AbortSignal,
 ): Promise<BuildOutcome> {
   const started = performance.now();
   const tag = imageTag(entry.version);
-  const base = await ensureDebianBase(docker, entry.suite, progress);
+  const base = await ensureDebianBase(docker, entry.suite, progress, signal);
   const baseId = (await docker.getImage(base).inspect()).Id;
   const inputs = await recipeHash(entry, baseId);
   const existing = await docker
@@ -64,7 +66,7 @@ export async function buildIcingaImage(
 
   progress.step(`building ${tag} on ${base}`);
   const logPath = join(resultsDir(), '.build', `icinga2-${entry.version}.log`);
-  await mkdir(join(logPath, '..'), { recursive: true });
+  await makeDirectory(join(logPath, '..'));
   const log = createWriteStream(logPath);
   const tail: string[] = [];
   try {
@@ -82,13 +84,20 @@ export async function buildIcingaImage(
         forcerm: true,
       },
     );
-    await followDockerStream(docker, stream, (line) => {
-      log.write(`${line}\n`);
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      if (/^Step \d+\/\d+/.test(line)) progress.detail(line);
-    });
+    await followDockerStream(
+      docker,
+      stream,
+      (line) => {
+        log.write(`${line}\n`);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        if (/^Step \d+\/\d+/.test(line)) progress.detail(line);
+      },
+      signal,
+    );
   } catch (error) {
+    // Interrupted: the engine cancelled the build when the connection closed; nothing was tagged.
+    signal?.throwIfAborted();
     throw new HuntError(
       ErrorCodes.IMAGE_BUILD_FAILED,
       `Building ${tag} failed: ${(error as Error).message.trim()}. Last lines:\n  ${tail.slice(-5).join('\n  ')}\n` +
@@ -182,12 +191,14 @@ export async function resolveUserImage(
   docker: Docker,
   reference: string,
   progress: Progress,
+  signal?: AbortSignal,
 ): Promise<ResolvedImage> {
   if (!(await imageExists(docker, reference))) {
     try {
       progress.step(`pulling ${reference}`);
-      await followDockerStream(docker, await docker.pull(reference), (line) => progress.detail(line));
+      await followDockerStream(docker, await docker.pull(reference), (line) => progress.detail(line), signal);
     } catch (error) {
+      signal?.throwIfAborted();
       throw new HuntError(
         ErrorCodes.IMAGE_NOT_FOUND,
         `Image ${reference} is not in the engine and cannot be pulled (${(error as Error).message.split('\n')[0]}). ` +

@@ -273,6 +273,10 @@ t.test('bad input: exit 2, one clear paragraph, and no run folder', async (t) =>
       ['canary', '--results', '/proc/version/x'],
       /\[HH_RESULTS_UNWRITABLE\] Cannot create a run folder in \/proc\/version\/x/,
     ],
+    [
+      ['canary', '--results', '/proc/nope'],
+      /\[HH_RESULTS_UNWRITABLE\] Cannot create a run folder in \/proc\/nope \(ENOENT\)/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await hunt([

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import { createGzip } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { httpStreams, withoutStreams } from '../capture/capture-tools.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { readRunMetadata } from '../run/run.ts';
 import { folderFiles } from '../run/run-folder.ts';
 
@@ -219,7 +220,7 @@ async function pack(staging: string, id: string, chosen: readonly Part[], out: s
 }
 
 async function mkdirFor(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
 }
 
 async function tail(path: string, bytes: number): Promise<Buffer> {

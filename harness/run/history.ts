@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirectory } from '../fs-directory.ts';
 
 /** One thing that happened: an action or an observation. */
 export interface HistoryEvent {
@@ -87,7 +87,7 @@ export class History implements EventSink {
   };
 
   static async open(path: string, options: HistoryOptions = {}): Promise<History> {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirectory(dirname(path));
     return new History(path, createWriteStream(path, { flags: 'a' }), options);
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 
 export interface RunFolder {
@@ -20,7 +21,7 @@ export function folderId(name: string): string {
 export async function createRunFolder(name: string, root = resultsDir()): Promise<RunFolder> {
   const id = folderId(name);
   const dir = join(root, id);
-  await mkdir(join(dir, 'logs'), { recursive: true });
+  await makeDirectory(join(dir, 'logs'));
   return { id, dir };
 }
 

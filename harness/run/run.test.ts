@@ -75,6 +75,15 @@ t.test(
   },
 );
 
+t.test('a results folder under /proc fails at once (recursive mkdir would spin there forever)', async (t) => {
+  const started = performance.now();
+  await t.rejects(Run.create({ name: 'x', resultsDir: '/proc/hh-nope' }), {
+    code: 'HH_RESULTS_UNWRITABLE',
+    message: /Cannot create a run folder in \/proc\/hh-nope \(ENOENT\)/,
+  });
+  t.ok(performance.now() - started < 2000, 'within 2 s');
+});
+
 t.test('the history reader skips a cut last line and garbage, and counts them', async (t) => {
   const dir = t.testdir();
   const path = join(dir, 'history.jsonl');

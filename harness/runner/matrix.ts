@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describeAddress, engineAddress } from '../engine/docker-engine.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import {
@@ -93,7 +94,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   const seed = request.seed ?? randomInt(1, 2 ** 31 - 1);
   const root = request.resultsDir ?? resultsDir();
   const dir = join(root, folderId(`matrix-${request.scenario}`));
-  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+  await makeDirectory(dir).catch((error: NodeJS.ErrnoException) => {
     throw new HuntError(
       ErrorCodes.RESULTS_UNWRITABLE,
       `Cannot create ${dir} (${error.code}): choose a writable folder with --results.`,

@@ -164,7 +164,13 @@ async function execute(
 
   const detection = await LiveDetection.start(run, detectorNames);
   const abort = new AbortController();
-  const onExternalAbort = () => abort.abort('interrupted');
+  // Set-up (image build, node starts, swarm connect) stops for an interrupt or a full disk, not
+  // for the duration limit: a run whose set-up outlasts --duration still does its one step.
+  const stopSetUp = new AbortController();
+  const onExternalAbort = () => {
+    abort.abort('interrupted');
+    stopSetUp.abort('interrupted');
+  };
   request.signal?.addEventListener('abort', onExternalAbort, { once: true });
   if (request.signal?.aborted) onExternalAbort();
   const durationTimer =
@@ -178,6 +184,7 @@ async function execute(
     diskError ??= error;
     run.history.record('run', 'disk-full', { error: error.message });
     abort.abort('disk-full');
+    stopSetUp.abort('disk-full');
   });
   run.onWriteError((error) => diskGuard.failed(error));
 
@@ -218,7 +225,9 @@ async function execute(
     async start(builder) {
       // Node key logs rotate like the run's own: generations of keylogBytes, one old one kept.
       const keylogMax = budget ? { maxBytes: budget.keylogBytes } : {};
-      const stack = await builder.withTlsSecrets(request.secrets !== false, keylogMax).start(run, progress);
+      const stack = await builder
+        .withTlsSecrets(request.secrets !== false, keylogMax)
+        .start(run, progress, stopSetUp.signal);
       stacks.push(stack);
       return stack;
     },
@@ -265,7 +274,12 @@ async function execute(
   try {
     await definition.run(ctx);
   } catch (error) {
-    failure = error;
+    // Set-up cut short by an interrupt or a full disk ends as that (130, HH_DISK_FULL), not as a
+    // harness error: the abort's own rejection is no failure.
+    const cutShort =
+      stopSetUp.signal.aborted &&
+      (error === stopSetUp.signal.reason || (error instanceof Error && error.name === 'AbortError'));
+    if (!cutShort) failure = error;
   } finally {
     clearTimeout(durationTimer);
     clearInterval(statusTimer);

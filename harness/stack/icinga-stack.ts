@@ -162,8 +162,14 @@ export class IcingaStack {
   /**
    * Starts the stack inside a run: its logs, keys and events go to the run's folder and history,
    * its random choices derive from the run's seed, and it describes itself in run.json.
+   * `signal` interrupts the set-up (image build, node starts, swarm connect, `ready()`): what was
+   * started is removed and the promise rejects with the signal's reason.
    */
-  async start(run: Run, progress: Progress = silentProgress): Promise<StartedIcingaStack> {
+  async start(
+    run: Run,
+    progress: Progress = silentProgress,
+    signal?: AbortSignal,
+  ): Promise<StartedIcingaStack> {
     const topologyBase = {
       masters: Array.from({ length: this.masterCount }, (_, i) => `master${i + 1}`),
       agents: Array.from({ length: this.agentCount }, (_, i) => `agent-${i + 1}`),
@@ -191,10 +197,12 @@ export class IcingaStack {
     }
 
     const { docker } = await ensureEngine(progress);
+    signal?.throwIfAborted();
     const image =
       'version' in this.source
-        ? (await buildIcingaImage(docker, catalogueEntry(this.source.version), progress)).tag
-        : (await resolveUserImage(docker, this.source.image, progress)).reference;
+        ? (await buildIcingaImage(docker, catalogueEntry(this.source.version), progress, signal)).tag
+        : (await resolveUserImage(docker, this.source.image, progress, signal)).reference;
+    signal?.throwIfAborted();
     const settings: NodeSettings = {
       ticketSalt: randomBytes(16).toString('hex'),
       logSeverity: this.severity,
@@ -226,8 +234,11 @@ export class IcingaStack {
       keyCache: new KeyCache(this.keyCacheDir),
     });
     const certificates = new Map<string, IssuedCertificate>();
-    for (const name of [...topology.masters, ...topology.agents])
+    for (const name of [...topology.masters, ...topology.agents]) {
+      signal?.throwIfAborted();
       certificates.set(name, await ca.issue(name, this.leafKeys));
+    }
+    signal?.throwIfAborted();
 
     const network = `hh-${run.id}`;
     await docker.createNetwork({
@@ -235,7 +246,7 @@ export class IcingaStack {
       Labels: harnessLabels({ [Labels.RUN]: run.id }),
       CheckDuplicate: true,
     });
-    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image });
+    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, signal });
     try {
       await startProxies(docker, started, [...this.proxiedNodes], run);
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
@@ -243,6 +254,7 @@ export class IcingaStack {
       // and agents before masters when masters dial them.
       const startMasters = async () => {
         for (const name of [...topology.masters].reverse()) {
+          signal?.throwIfAborted();
           progress.step(`starting ${name}`);
           const files = renderMasterConfig(topology, name, settings);
           await started.addNode(
@@ -259,6 +271,7 @@ export class IcingaStack {
               settings,
               tlsSecrets: this.tlsSecrets,
               keylogMaxBytes: this.keylogMaxBytes,
+              signal,
             }),
           );
         }
@@ -281,6 +294,7 @@ export class IcingaStack {
               settings,
               tlsSecrets: this.tlsSecrets,
               keylogMaxBytes: this.keylogMaxBytes,
+              signal,
             }),
           );
         });
@@ -296,7 +310,9 @@ export class IcingaStack {
         progress.step(
           `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
         );
+        signal?.throwIfAborted();
         await started.startSwarm(this.simulatedOptions, run.seedFor('swarm'));
+        signal?.throwIfAborted();
       }
       await run.describe('stack', { ...description, ...(await started.describeNodes(docker)) });
     } catch (error) {

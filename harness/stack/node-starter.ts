@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -7,6 +7,7 @@ import { GenericContainer } from 'testcontainers';
 import { IcingaApiClient } from '../api/icinga-api.ts';
 import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { makeDirectory } from '../fs-directory.ts';
 import type { CertificateAuthority, IssuedCertificate } from '../pki/certificate-authority.ts';
 import type { RunFolder } from '../run/run-folder.ts';
 import { API_PORT, type ConfigFiles, type NodeSettings } from './icinga-config.ts';
@@ -32,6 +33,8 @@ export interface StartNodeInput {
   tlsSecrets: boolean;
   /** The key log rotates at this size, one old generation kept (HH_KEYLOG_MAX_BYTES; default 128 MiB). */
   keylogMaxBytes?: number;
+  /** Stops the wait for the node to serve (the node is removed). */
+  signal?: AbortSignal;
 }
 
 /** Where a node's capture ring and key log live inside its container (bind-mounted from the run). */
@@ -44,12 +47,12 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
   const certificate = input.certificates.get(name);
   if (!certificate) throw new Error(`no certificate issued for ${name}`);
   const logDir = join(run.dir, 'logs', name);
-  await mkdir(logDir, { recursive: true });
+  await makeDirectory(logDir);
   const containerLog = join(logDir, 'container.log');
   const captureDir = join(run.dir, 'captures', name);
   const keysDir = join(run.dir, 'keys', 'nodes');
-  await mkdir(captureDir, { recursive: true });
-  await mkdir(keysDir, { recursive: true });
+  await makeDirectory(captureDir);
+  await makeDirectory(keysDir);
   // The daemon's workers run as nagios (a different uid per image) and rotate their key log in
   // this folder: world-writable, sticky so that no node can remove another's files.
   await chmod(keysDir, 0o1777);
@@ -122,7 +125,7 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
       : undefined;
   const node = new StartedIcingaNode({ name, role, container, address, log, output, api, docker });
   try {
-    await waitUntilServing(node, containerLog);
+    await waitUntilServing(node, containerLog, input.signal);
   } catch (error) {
     await node.stop();
     throw error;
@@ -131,9 +134,14 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
 }
 
 /** Masters: until the API answers. Agents: until the log says the listener is up. */
-async function waitUntilServing(node: StartedIcingaNode, containerLog: string): Promise<void> {
+async function waitUntilServing(
+  node: StartedIcingaNode,
+  containerLog: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (node.role === 'master') {
       if (
         await node.api.icingaApplication().then(
@@ -160,7 +168,7 @@ async function waitUntilServing(node: StartedIcingaNode, containerLog: string): 
         { details: { node: node.name, reasons } },
       );
     }
-    await sleep(100);
+    await sleep(100, undefined, { signal });
   }
   throw new HuntError(
     ErrorCodes.STACK_NOT_READY,

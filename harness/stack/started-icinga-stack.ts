@@ -17,6 +17,8 @@ export interface ReadyOptions {
   timeoutMs?: number;
   /** Pause between two API checks (default 100 ms). */
   pollMs?: number;
+  /** Stops the wait (rejects with its reason); default: the signal the stack was started with. */
+  signal?: AbortSignal;
 }
 
 /** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
@@ -27,6 +29,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   readonly ca: CertificateAuthority;
   readonly image: string;
   private readonly docker: Docker;
+  private readonly setUpSignal: AbortSignal | undefined;
   private readonly settings: NodeSettings;
   private readonly nodes: StartedIcingaNode[] = [];
   private stopped: StoppedIcingaStack | undefined;
@@ -42,7 +45,10 @@ export class StartedIcingaStack implements AsyncDisposable {
     ca: CertificateAuthority;
     settings: NodeSettings;
     image: string;
+    /** Aborts the set-up (start, ready) when the run is interrupted. */
+    signal?: AbortSignal;
   }) {
+    this.setUpSignal = init.signal;
     this.docker = init.docker;
     this.run = init.run;
     this.network = init.network;
@@ -192,16 +198,18 @@ export class StartedIcingaStack implements AsyncDisposable {
    */
   async ready(options: ReadyOptions = {}): Promise<{ ms: number }> {
     const timeoutMs = options.timeoutMs ?? 120_000;
+    const signal = options.signal ?? this.setUpSignal;
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
     let missing: string[];
     // At least one look, however little time is left (reconnected() may pass 1 ms): the error
     // then names what is missing instead of nothing.
     for (;;) {
+      signal?.throwIfAborted();
       missing = await this.missingConnections();
       if (missing.length === 0) return { ms: Math.round(performance.now() - started) };
       if (Date.now() >= deadline) break;
-      await sleep(options.pollMs ?? 100);
+      await sleep(options.pollMs ?? 100, undefined, { signal });
     }
     throw new HuntError(
       ErrorCodes.STACK_NOT_READY,

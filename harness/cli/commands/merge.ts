@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../../errors.ts';
+import { makeDirectory } from '../../fs-directory.ts';
 import { resultsDir } from '../../paths.ts';
 import {
   compareToBaseline,
@@ -43,7 +43,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input.`,
       matrix = compareToBaseline(matrix, await readMatrixFile(values.baseline));
     }
     const dir = values.out ?? join(resultsDir(), folderId(`matrix-${matrix.scenario}`));
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const files = await writeMatrix(dir, matrix);
     output.result(matrix, `${renderMatrix(matrix).trimEnd()}\n\nmatrix: ${files.markdown}`);
     return matrix.regressions.length > 0 ? 1 : 0;
