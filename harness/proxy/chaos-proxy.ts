@@ -2,27 +2,16 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { discardEvents, type EventSink } from '../run/history.ts';
-import { ProxyConnection } from './proxy-connection.ts';
-import type { Stream, ToxicType } from './toxic.ts';
+import { type ConnectionHost, ProxyConnection } from './proxy-connection.ts';
+import type { ActiveToxic, ConnectionSelector, Stream, ToxicType } from './toxic.ts';
 import { toxicType } from './toxic-registry.ts';
 import { assertLocalUpstream } from './upstream-guard.ts';
+
+export type { ActiveToxic, ConnectionSelector } from './toxic.ts';
 
 export interface Address {
   host: string;
   port: number;
-}
-
-/** Which connections a toxic applies to (all of the given conditions; none given: every one). */
-export interface ConnectionSelector {
-  /** Only the k-th connection this proxy accepted (1-based). */
-  connection?: number;
-  /** Only connections whose ClientHello asks for this server name (an Icinga endpoint name). */
-  sni?: string;
-  /** Only connections from this client address. */
-  peer?: string;
-  /** Only connections accepted in this window, ms after the proxy started. */
-  fromMs?: number;
-  toMs?: number;
 }
 
 export interface ToxicSpec {
@@ -35,17 +24,6 @@ export interface ToxicSpec {
   toxicity?: number;
   attributes?: Record<string, unknown>;
   selector?: ConnectionSelector;
-}
-
-export interface ActiveToxic {
-  name: string;
-  type: string;
-  streams: Stream[];
-  toxicity: number;
-  attributes: Record<string, unknown>;
-  selector: ConnectionSelector;
-  parsed: object;
-  impl: ToxicType<object>;
 }
 
 /** Toxiproxy's JSON shape for a toxic (stream "both" shows as its first stream). */
@@ -80,7 +58,7 @@ export interface ProxyStats {
  * A TCP proxy that injects faults: listen address -> upstream, with toxics added and removed
  * at run time. It never crashes on a bad peer: errors are per connection, counted and recorded.
  */
-export class ChaosProxy {
+export class ChaosProxy implements ConnectionHost {
   readonly name: string;
   readonly seed: number;
   readonly stats: ProxyStats = {

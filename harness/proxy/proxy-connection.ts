@@ -2,15 +2,25 @@ import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import { drainedOrClosed } from '../drained.ts';
 import { derivedRandom } from '../random.ts';
-import type { ActiveToxic, ChaosProxy } from './chaos-proxy.ts';
 import { adoptWithLargeReads, largeReads } from './large-reads.ts';
 import { serverNameOf, TlsRecordReader } from './tls-records.ts';
-import type { Chunk, LinkOutput, Stream, ToxicLink } from './toxic.ts';
+import type { ActiveToxic, Chunk, LinkOutput, Stream, ToxicLink } from './toxic.ts';
 
 /** Bytes queued in one direction before its sender is paused (backpressure towards the peer). */
 const HIGH_WATER = 1024 * 1024;
 
 const END = Symbol('end');
+
+/** What a connection asks of the proxy that accepted it (the ChaosProxy; a small interface, so neither file imports the other). */
+export interface ConnectionHost {
+  readonly seed: number;
+  readonly upstream: { host: string; port: number };
+  toxicsFor(stream: Stream): ActiveToxic[];
+  selects(toxic: ActiveToxic, connection: ProxyConnection): boolean;
+  upstreamFailed(connection: ProxyConnection, error: Error & { code?: string }): void;
+  connectionClosed(connection: ProxyConnection, reason: string): void;
+  recordEvent(type: string, fields: Record<string, unknown>): void;
+}
 
 /** One proxied TCP connection: a client socket, an upstream socket, and a pump each way. */
 export class ProxyConnection {
@@ -23,11 +33,11 @@ export class ProxyConnection {
   sni: string | undefined;
   bytes = { upstream: 0, downstream: 0 };
   private closed = false;
-  private readonly proxy: ChaosProxy;
+  private readonly proxy: ConnectionHost;
   private readonly pumps: Record<Stream, DirectionPump>;
 
   /** `accepted` comes from a server with pauseOnConnect: it has not read anything yet. */
-  constructor(proxy: ChaosProxy, id: number, accepted: Socket) {
+  constructor(proxy: ConnectionHost, id: number, accepted: Socket) {
     this.proxy = proxy;
     this.id = id;
     // Reads are delivered on later ticks, when the pumps exist.

@@ -144,3 +144,28 @@ export class Pacer {
     return sleepUntil(this.next);
   }
 }
+
+/** Which connections a toxic applies to (all of the given conditions; none given: every one). */
+export interface ConnectionSelector {
+  /** Only the k-th connection this proxy accepted (1-based). */
+  connection?: number;
+  /** Only connections whose ClientHello asks for this server name (an Icinga endpoint name). */
+  sni?: string;
+  /** Only connections from this client address. */
+  peer?: string;
+  /** Only connections accepted in this window, ms after the proxy started. */
+  fromMs?: number;
+  toMs?: number;
+}
+
+/** A toxic as a proxy holds it: its spec parsed, its type's implementation. */
+export interface ActiveToxic {
+  name: string;
+  type: string;
+  streams: Stream[];
+  toxicity: number;
+  attributes: Record<string, unknown>;
+  selector: ConnectionSelector;
+  parsed: object;
+  impl: ToxicType<object>;
+}

@@ -13,8 +13,7 @@ import { type KeySpec, keySpecName, RSA_4096 } from '../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { Run } from '../run/run.ts';
-import type { CheckPolicy } from '../swarm/check-policy.ts';
-import type { EndpointFaults } from '../swarm/swarm.ts';
+import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
 import {
   type AgentConnection,
   API_PORT,
@@ -29,17 +28,6 @@ import { startNode } from './node-starter.ts';
 import { StartedIcingaStack } from './started-icinga-stack.ts';
 
 const API_USER = 'hunt';
-
-export interface SimulatedEndpointOptions {
-  /** Key of each simulated endpoint (default EC P-256: cheap for thousands). */
-  keySpec?: KeySpec;
-  checks?: CheckPolicy;
-  /** Per endpoint name (sim-1, sim-2, ...): chain padding, wrong CA, slow reader, key size. */
-  faults?: Record<string, EndpointFaults>;
-  maxConcurrentConnects?: number;
-  /** false: render them on the masters but do not connect (a benchmark connects them itself). */
-  connect?: boolean;
-}
 
 /**
  * A containerized Icinga 2 stack: 1 or 2 masters in an HA zone, real agents each in a zone of
@@ -358,4 +346,5 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
+export type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
 export { StartedIcingaStack, StoppedIcingaStack } from './started-icinga-stack.ts';

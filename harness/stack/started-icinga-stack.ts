@@ -8,10 +8,9 @@ import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { History } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
-import { Swarm } from '../swarm/swarm.ts';
+import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
 import type { StartedIcingaNode } from './icinga-node.ts';
-import type { SimulatedEndpointOptions } from './icinga-stack.ts';
 
 export interface ReadyOptions {
   timeoutMs?: number;

@@ -352,3 +352,15 @@ async function paddingCertificates(ca: CertificateAuthority, count: number): Pro
     pems.push((await ca.sign(`padding-${i}`, keys.publicKey, RSA_2048)).toString('pem'));
   return pems;
 }
+
+/** How a stack runs its simulated endpoints (IcingaStack.withSimulatedEndpoints). */
+export interface SimulatedEndpointOptions {
+  /** Key of each simulated endpoint (default EC P-256: cheap for thousands). */
+  keySpec?: KeySpec;
+  checks?: CheckPolicy;
+  /** Per endpoint name (sim-1, sim-2, ...): chain padding, wrong CA, slow reader, key size. */
+  faults?: Record<string, EndpointFaults>;
+  maxConcurrentConnects?: number;
+  /** false: render them on the masters but do not connect (a benchmark connects them itself). */
+  connect?: boolean;
+}

@@ -1,0 +1,57 @@
+// The rooms and which way the arrows go (DESIGN.md). `npm run lint:arrows` checks them; arrows
+// still to move are listed in .dependency-cruiser-known-violations.json and shrink as the
+// target seam lands: a new arrow against a rule fails the tests.
+const ICINGA_ROOM = '^harness/(stack|api|swarm|reload)/';
+const MACHINERY = '^harness/(engine|images|pki|run|proxy|capture|observe|runner|report|target)/';
+const TESTS = '(\\.test\\.ts$|-test-kit\\.ts$|^harness/integration/|^harness/bench/)';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle makes two files one; break it with a small interface.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'machinery-knows-no-system',
+      severity: 'error',
+      comment:
+        'The machinery (runner, capture, observe, report, ...) works for any target: it uses harness/target, never the Icinga room.',
+      from: { path: MACHINERY, pathNot: TESTS },
+      to: { path: ICINGA_ROOM },
+    },
+    {
+      name: 'run-is-the-floor',
+      severity: 'error',
+      comment: 'run/ owns the run folder and the history; it imports nothing above it.',
+      from: { path: '^harness/run/', pathNot: TESTS },
+      to: {
+        path: '^harness/',
+        pathNot:
+          '^harness/(run/|errors\\.ts|fs-[a-z-]+\\.ts|paths\\.ts|random\\.ts|duration\\.ts|stats\\.ts)',
+      },
+    },
+    {
+      name: 'scenarios-use-the-surface',
+      severity: 'error',
+      comment: 'A scenario imports harness/index.ts only: the scenario surface.',
+      from: { path: '^scenarios/' },
+      to: { path: '^harness/', pathNot: '^harness/index\\.ts$' },
+    },
+    {
+      name: 'library-code-uses-no-test-kit',
+      severity: 'error',
+      comment: 'Test kits are for tests and benchmarks.',
+      from: { path: '^(harness|scenarios)/', pathNot: TESTS },
+      to: { path: '(-test-kit\\.ts$|^harness/integration/)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^node_modules|^results|^\\.tap)' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
