@@ -6,9 +6,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
-import type { StartedIcingaNode } from '../stack/icinga-node.ts';
-import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
-import { CAPTURE_DIR } from '../stack/node-starter.ts';
+import type { CaptureSpec, StartedTarget, TargetNode } from '../target/target.ts';
 import {
   clientRandoms,
   cut,
@@ -27,8 +25,6 @@ import {
   type Window,
 } from './capture-window.ts';
 
-/** The traffic recorded: Icinga's cluster and API port. */
-const PORT = 5665;
 /** Recent sightings of connections (swarm local ports, log-line peer ports) kept to name an incident's. */
 const MAX_SIGHTINGS = 20_000;
 
@@ -39,10 +35,15 @@ interface Sighting {
   address?: string;
 }
 
+/** A node the recorder records: one with a capture spec. */
+type RecordedNode = TargetNode & { capture: CaptureSpec };
+
 /**
- * The flight recorder: records each chosen node's port 5665 all the time, inside the node's own
- * network namespace (tcpdump in the node's container, writing a ring of files to the run's
- * captures/<node>/, bounded by file size x count), and keeps what matters. It reacts to an
+ * The flight recorder: records each chosen node's traffic (its capture spec's filter: Icinga's
+ * port 5665) all the time, inside the node's own network namespace (tcpdump in the node's
+ * container, writing a ring of files to the run's captures/<node>/, bounded by file size x
+ * count), and keeps what matters. It works on any target: nodes, capture specs and the
+ * connections an event names come from the target seam. It reacts to an
  * incident's `incident-opened` event, never called by a detector: once the window after the first
  * sighting has passed, it merges the ring files that cover [first seen - before, first seen +
  * after], embeds the TLS secrets of the sessions in it (the swarm's and, through the key-log
@@ -53,22 +54,22 @@ interface Sighting {
  *   await using recorder = await FlightRecorder.of(stack).ring({ fileMb: 16, files: 8 }).start();
  */
 export class FlightRecorder {
-  private readonly stack: StartedIcingaStack;
+  private readonly target: StartedTarget;
   private names: string[] | undefined;
   private ringOptions: RingOptions = { fileMb: 32, files: 8 };
   private beforeMs = 30_000;
   private afterMs = 10_000;
   private withSecrets = true;
 
-  private constructor(stack: StartedIcingaStack) {
-    this.stack = stack;
+  private constructor(target: StartedTarget) {
+    this.target = target;
   }
 
-  static of(stack: StartedIcingaStack): FlightRecorder {
-    return new FlightRecorder(stack);
+  static of(target: StartedTarget): FlightRecorder {
+    return new FlightRecorder(target);
   }
 
-  /** Which nodes to record (default: every master). */
+  /** Which nodes to record (default: the target's watched nodes: Icinga's masters). */
   nodes(...names: string[]): this {
     this.names = names;
     return this;
@@ -111,16 +112,25 @@ export class FlightRecorder {
       );
     if (!(this.beforeMs >= 0 && this.afterMs >= 0))
       throw new HuntError(ErrorCodes.CAPTURE_CONFIG, 'A capture window is before/after ms >= 0.');
-    const nodes = (this.names ?? this.stack.topology.masters).map((name) => this.stack.node(name));
+    const chosen = this.names ? this.names.map((name) => this.target.node(name)) : this.target.watched;
+    const nodes: RecordedNode[] = [];
+    for (const node of chosen) {
+      if (!node.capture)
+        throw new HuntError(
+          ErrorCodes.CAPTURE_CONFIG,
+          `${node.name} has nothing to capture (no capture spec).`,
+        );
+      nodes.push(node as RecordedNode);
+    }
     for (const node of nodes) await startRing(node, this.ringOptions);
-    this.stack.history.record('capture', 'capture-started', {
+    this.target.run.history.record('capture', 'capture-started', {
       nodes: nodes.map((node) => node.name),
       ring: this.ringOptions,
       beforeMs: this.beforeMs,
       afterMs: this.afterMs,
       secrets: this.withSecrets,
     });
-    return new StartedFlightRecorder(this.stack, nodes, {
+    return new StartedFlightRecorder(this.target, nodes, {
       beforeMs: this.beforeMs,
       afterMs: this.afterMs,
       secrets: this.withSecrets,
@@ -129,8 +139,8 @@ export class FlightRecorder {
 }
 
 /** Starts tcpdump's ring in the node's network namespace; HH_CAPTURE_UNAVAILABLE where it cannot. */
-async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions): Promise<void> {
-  const check = await node.container.exec(['sh', '-c', 'command -v tcpdump']).catch(() => ({ exitCode: 1 }));
+async function startRing(node: RecordedNode, { fileMb, files }: RingOptions): Promise<void> {
+  const check = await node.exec(['sh', '-c', 'command -v tcpdump']).catch(() => ({ exitCode: 1 }));
   if (check.exitCode !== 0)
     throw new HuntError(
       ErrorCodes.CAPTURE_UNAVAILABLE,
@@ -154,10 +164,8 @@ async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions
     '-W',
     String(files),
     '-w',
-    `${CAPTURE_DIR}/ring.pcap`,
-    'tcp',
-    'port',
-    String(PORT),
+    `${node.capture.nodeDir}/ring.pcap`,
+    ...node.capture.filter.split(/\s+/),
   ]);
 }
 
@@ -166,8 +174,8 @@ async function startRing(node: StartedIcingaNode, { fileMb, files }: RingOptions
  * holds, then tcpdump stops and the ring files are removed (only the incident windows remain).
  */
 export class StartedFlightRecorder implements AsyncDisposable {
-  private readonly stack: StartedIcingaStack;
-  private readonly nodes: StartedIcingaNode[];
+  private readonly target: StartedTarget;
+  private readonly nodes: RecordedNode[];
   private readonly options: { beforeMs: number; afterMs: number; secrets: boolean };
   private readonly sightings: Sighting[] = [];
   private readonly pending = new Map<number, { timer: NodeJS.Timeout; keep: () => Promise<void> }>();
@@ -177,15 +185,15 @@ export class StartedFlightRecorder implements AsyncDisposable {
   readonly kept = new Map<number, { files: string[] } | { error: string }>();
 
   constructor(
-    stack: StartedIcingaStack,
-    nodes: StartedIcingaNode[],
+    target: StartedTarget,
+    nodes: RecordedNode[],
     options: { beforeMs: number; afterMs: number; secrets: boolean },
   ) {
-    this.stack = stack;
+    this.target = target;
     this.nodes = nodes;
     this.options = options;
-    for (const event of stack.history.recent()) this.onEvent(event);
-    this.unsubscribe = stack.history.subscribe((event) => this.onEvent(event));
+    for (const event of target.run.history.recent()) this.onEvent(event);
+    this.unsubscribe = target.run.history.subscribe((event) => this.onEvent(event));
   }
 
   /** Stops reacting; incidents whose window is still open are kept now with what there is. */
@@ -198,14 +206,14 @@ export class StartedFlightRecorder implements AsyncDisposable {
     }
     await Promise.all(this.running);
     for (const node of this.nodes) {
-      await node.container.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
+      await node.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
       // What matters was kept in the incidents' folders; the ring files go. The folder stays: it
       // is bind-mounted into the running node, where a later recorder's tcpdump writes again.
-      const ringDir = this.stack.run.path('captures', node.name);
+      const ringDir = node.capture.hostDir;
       for (const name of await readdir(ringDir).catch(() => [] as string[]))
         if (name.startsWith('ring.pcap')) await rm(join(ringDir, name), { force: true });
     }
-    this.stack.history.record('capture', 'capture-stopped', { kept: this.kept.size });
+    this.target.run.history.record('capture', 'capture-stopped', { kept: this.kept.size });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -221,7 +229,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
     )
       return;
     if (this.kept.has(event.incident) || this.pending.has(event.incident)) return;
-    const node = this.nodes.find((candidate) => candidate.name === event.master);
+    // Incidents name their node (older histories: their master).
+    const node = this.nodes.find((candidate) => candidate.name === (event.node ?? event.master));
     if (!node) return;
     const incident = event.incident;
     const window = incidentWindow(event.at, this.options.beforeMs, this.options.afterMs);
@@ -237,20 +246,11 @@ export class StartedFlightRecorder implements AsyncDisposable {
     this.pending.set(incident, { timer, keep });
   }
 
-  /** Remembers which connections the swarm and the logs named, to cut an incident's out later. */
+  /** Remembers the connections events name (the target knows how), to cut an incident's out later. */
   private note(event: HistoryEvent): void {
-    const at = Date.parse(event.at);
-    if (event.source === 'swarm' && event.type === 'handshake-failed' && typeof event.localPort === 'number')
-      this.sightings.push({ node: String(event.master), at, port: event.localPort });
-    else if (
-      event.source === 'observe' &&
-      event.type === 'log-match' &&
-      event.kind === 'tls-handshake-failed'
-    ) {
-      const match = /\((?:from|to) \[(?:::ffff:)?([^\]]+)\]:(\d+)\)/.exec(String(event.line));
-      if (match)
-        this.sightings.push({ node: String(event.node), at, address: match[1], port: Number(match[2]) });
-    } else return;
+    const seen = this.target.connectionIn(event);
+    if (!seen) return;
+    this.sightings.push({ ...seen, at: Date.parse(event.at) });
     if (this.sightings.length > MAX_SIGHTINGS) this.sightings.splice(0, MAX_SIGHTINGS / 10);
   }
 
@@ -259,13 +259,13 @@ export class StartedFlightRecorder implements AsyncDisposable {
     void work.finally(() => this.running.delete(work));
   }
 
-  private async keep(incident: number, node: StartedIcingaNode, window: Window): Promise<void> {
-    const folder = incidentFolder(this.stack.run.dir, incident);
+  private async keep(incident: number, node: RecordedNode, window: Window): Promise<void> {
+    const folder = incidentFolder(this.target.run.dir, incident);
     await makeDirectory(folder);
     const work = await mkdtemp(join(folder, '.capture-'));
     const started = performance.now();
     try {
-      const ringDir = this.stack.run.path('captures', node.name);
+      const ringDir = node.capture.hostDir;
       const ring = (await readdir(ringDir))
         .filter((name) => name.startsWith('ring.pcap'))
         .map((name) => join(ringDir, name));
@@ -321,7 +321,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
         0,
       );
       this.kept.set(incident, { files });
-      this.stack.history.record('capture', 'capture-kept', {
+      this.target.run.history.record('capture', 'capture-kept', {
         incident,
         node: node.name,
         files,
@@ -332,11 +332,15 @@ export class StartedFlightRecorder implements AsyncDisposable {
         to: new Date(window.to).toISOString(),
         ms: Math.round(performance.now() - started),
       });
-      this.stack.history.record('observe', 'incident-evidence', { incident, files });
+      this.target.run.history.record('observe', 'incident-evidence', { incident, files });
     } catch (error) {
       const message = (error as Error).message;
       this.kept.set(incident, { error: message });
-      this.stack.history.record('capture', 'capture-failed', { incident, node: node.name, error: message });
+      this.target.run.history.record('capture', 'capture-failed', {
+        incident,
+        node: node.name,
+        error: message,
+      });
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -345,7 +349,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
   /** Every key log of the run: the swarm's and each node's (icinga2's own sessions). */
   private async keylogFiles(): Promise<string[]> {
     const files: string[] = [];
-    for (const dir of [this.stack.run.path('keys'), this.stack.run.path('keys', 'nodes')]) {
+    for (const dir of [this.target.run.path('keys'), this.target.run.path('keys', 'nodes')]) {
       const names = await readdir(dir).catch(() => [] as string[]);
       // Each key log, then its old generation (whether listed or not): a rotation between the
       // two reads moves lines from the one read first to the one read next, never past both.

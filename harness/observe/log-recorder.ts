@@ -1,6 +1,6 @@
 import type { EventSink } from '../run/history.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
-import type { LogLine } from '../stack/log-tail.ts';
+import type { LogLine } from '../target/log-tail.ts';
 import { builtInPatterns, type LogPattern } from './log-patterns.ts';
 
 const BEFORE = 5;

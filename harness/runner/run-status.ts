@@ -1,7 +1,7 @@
 import type { LiveDetection } from '../observe/detection.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
-import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import type { StartedTarget } from '../target/target.ts';
 
 /** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */
 export const MAX_RELOADS = 10_000_000;
@@ -18,12 +18,12 @@ export interface RunStatus {
   etaMs: number | undefined;
 }
 
-/** Where a run stands, from its history's reload events and its stacks' swarms. */
+/** Where a run stands, from its history's reload events and its targets' clients. */
 export class StatusTracker {
   private readonly started = performance.now();
   private readonly total: number;
   private readonly detection: LiveDetection;
-  private readonly stacks: readonly StartedIcingaStack[];
+  private readonly targets: readonly StartedTarget[];
   private done = 0;
   private firstReloadAt: number | undefined;
   private readonly unsubscribe: () => void;
@@ -34,13 +34,13 @@ export class StatusTracker {
     run: Run,
     total: number,
     detection: LiveDetection,
-    stacks: readonly StartedIcingaStack[],
+    targets: readonly StartedTarget[],
     durationMs?: number,
   ) {
     this.total = total;
     this.durationMs = durationMs;
     this.detection = detection;
-    this.stacks = stacks;
+    this.targets = targets;
     this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
       if (event.source !== 'reload') return;
       if (event.type === 'reload-started') this.firstReloadAt ??= performance.now();
@@ -54,12 +54,10 @@ export class StatusTracker {
     const ratePerHour = stormMs > 0 ? (this.done / stormMs) * 3_600_000 : 0;
     let connected = 0;
     let endpoints = 0;
-    for (const stack of this.stacks) {
-      if (!stack.hasSwarm) continue;
-      for (const session of stack.swarm.sessions) {
-        endpoints++;
-        if (session.state === 'established') connected++;
-      }
+    for (const target of this.targets) {
+      const clients = target.clients();
+      connected += clients.connected;
+      endpoints += clients.total;
     }
     return {
       reloadsDone: this.done,

@@ -3,8 +3,9 @@ import type Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import type { IcingaApiClient, IcingaApplicationStatus } from '../api/icinga-api.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import type { LogTail } from '../target/log-tail.ts';
+import type { CaptureSpec, ExecOutput, TargetNode } from '../target/target.ts';
 import { snippetFileName } from './icinga-config.ts';
-import type { LogTail } from './log-tail.ts';
 
 export type NodeRole = 'master' | 'agent';
 /** signal: SIGHUP; api: /v1/actions/restart-process; stage: a Director-style config-stage deploy. */
@@ -27,7 +28,7 @@ export interface ReloadOutcome {
 const RELOAD_REFUSED = /Config validation failed|reloading aborted|Reload failed|Found error in config/i;
 
 /** One running Icinga 2 container of a stack: a master (with its API) or an agent. */
-export class StartedIcingaNode {
+export class StartedIcingaNode implements TargetNode {
   readonly name: string;
   readonly role: NodeRole;
   readonly container: StartedTestContainer;
@@ -40,6 +41,7 @@ export class StartedIcingaNode {
    * refused reload, because the new worker's file logger is not active while it validates.
    */
   readonly output: LogTail;
+  readonly capture: CaptureSpec | undefined;
   private readonly apiClient: IcingaApiClient | undefined;
   private stagePackageReady = false;
   private readonly docker: Docker;
@@ -53,7 +55,9 @@ export class StartedIcingaNode {
     output: LogTail;
     api?: IcingaApiClient;
     docker: Docker;
+    capture?: CaptureSpec;
   }) {
+    this.capture = init.capture;
     this.name = init.name;
     this.role = init.role;
     this.container = init.container;
@@ -72,6 +76,11 @@ export class StartedIcingaNode {
         `${this.name} is an agent: only masters serve the harness's API user.`,
       );
     return this.apiClient;
+  }
+
+  async exec(command: string[]): Promise<ExecOutput> {
+    const { exitCode, output } = await this.container.exec(command);
+    return { exitCode, output };
   }
 
   async isRunning(): Promise<boolean> {

@@ -10,9 +10,10 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import type { CertificateAuthority, IssuedCertificate } from '../pki/certificate-authority.ts';
 import type { RunFolder } from '../run/run-folder.ts';
+import { LogTail } from '../target/log-tail.ts';
 import { API_PORT, type ConfigFiles, type NodeSettings } from './icinga-config.ts';
+import { parseIcingaTimestamp } from './icinga-log.ts';
 import { type NodeRole, StartedIcingaNode } from './icinga-node.ts';
-import { LogTail } from './log-tail.ts';
 
 // Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
 // up by its own labels instead (`hunt clean`). Read by testcontainers when a container starts.
@@ -110,8 +111,8 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
       `${name} stopped as soon as it started (image ${input.image}): is its command the Icinga 2 daemon? Its output:\n${output.trim().split('\n').slice(-10).join('\n') || '(none)'}`,
     );
   }
-  const log = new LogTail(join(logDir, 'icinga2.log'));
-  const output = new LogTail(containerLog);
+  const log = new LogTail(join(logDir, 'icinga2.log'), { parseTimestamp: parseIcingaTimestamp });
+  const output = new LogTail(containerLog, { parseTimestamp: parseIcingaTimestamp });
   const api =
     role === 'master' && input.settings.apiUser
       ? new IcingaApiClient({
@@ -123,7 +124,9 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
           timeoutMs: 5_000,
         })
       : undefined;
-  const node = new StartedIcingaNode({ name, role, container, address, log, output, api, docker });
+  // The flight recorder records the cluster and API port, in the node's own network namespace.
+  const capture = { filter: `tcp port ${API_PORT}`, nodeDir: CAPTURE_DIR, hostDir: captureDir };
+  const node = new StartedIcingaNode({ name, role, container, address, log, output, api, docker, capture });
   try {
     await waitUntilServing(node, containerLog, input.signal);
   } catch (error) {

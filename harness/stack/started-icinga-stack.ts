@@ -5,11 +5,13 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts';
 import type { CertificateAuthority } from '../pki/certificate-authority.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
-import type { History } from '../run/history.ts';
+import type { History, HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
+import type { ConnectionSighting, StartedTarget } from '../target/target.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
+import { connectionInLogLine } from './icinga-log.ts';
 import type { StartedIcingaNode } from './icinga-node.ts';
 
 export interface ReadyOptions {
@@ -21,7 +23,8 @@ export interface ReadyOptions {
 }
 
 /** A running stack. Dispose it (`await using`) or call stop(); both remove every container. */
-export class StartedIcingaStack implements AsyncDisposable {
+export class StartedIcingaStack implements StartedTarget {
+  readonly system = 'icinga';
   readonly run: Run;
   readonly network: string;
   readonly topology: Topology;
@@ -30,7 +33,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   private readonly docker: Docker;
   private readonly setUpSignal: AbortSignal | undefined;
   private readonly settings: NodeSettings;
-  private readonly nodes: StartedIcingaNode[] = [];
+  private readonly nodeList: StartedIcingaNode[] = [];
   private stopped: StoppedIcingaStack | undefined;
   private swarmInstance: Swarm | undefined;
   private refusedByDesign = new Set<string>();
@@ -64,7 +67,7 @@ export class StartedIcingaStack implements AsyncDisposable {
 
   /** @internal used while starting */
   async addNode(node: StartedIcingaNode): Promise<void> {
-    this.nodes.push(node);
+    this.nodeList.push(node);
     const proxy = this.proxies.get(node.name);
     await proxy?.retarget({ host: node.address, port: API_PORT });
   }
@@ -104,7 +107,7 @@ export class StartedIcingaStack implements AsyncDisposable {
       opensslVersion: parseOpensslVersion(banner),
       icingaVersionText: banner,
       dockerVersion: engine,
-      nodes: this.nodes.map((node) => ({ name: node.name, role: node.role, address: node.address })),
+      nodes: this.nodeList.map((node) => ({ name: node.name, role: node.role, address: node.address })),
     };
   }
 
@@ -167,6 +170,39 @@ export class StartedIcingaStack implements AsyncDisposable {
     return this.swarmInstance;
   }
 
+  /** Every node, masters and agents, in the order they started. */
+  get nodes(): readonly StartedIcingaNode[] {
+    return this.nodeList;
+  }
+
+  /** What observers and the flight recorder watch unless told otherwise: the masters. */
+  get watched(): readonly StartedIcingaNode[] {
+    return this.masters;
+  }
+
+  /** The simulated endpoints' sessions, for the status line (none without a swarm). */
+  clients(): { connected: number; total: number } {
+    const sessions = this.swarmInstance?.sessions ?? [];
+    return {
+      connected: sessions.filter((session) => session.state === 'established').length,
+      total: sessions.length,
+    };
+  }
+
+  /**
+   * The connection a swarm handshake failure or a master's TLS log line names: the swarm's by
+   * its local port, the log's by the peer address and port in the line.
+   */
+  connectionIn(event: HistoryEvent): ConnectionSighting | undefined {
+    if (event.source === 'swarm' && event.type === 'handshake-failed' && typeof event.localPort === 'number')
+      return { node: String(event.master), port: event.localPort };
+    if (event.source === 'observe' && event.type === 'log-match' && event.kind === 'tls-handshake-failed') {
+      const peer = connectionInLogLine(String(event.line));
+      return peer && { node: String(event.node), ...peer };
+    }
+    return undefined;
+  }
+
   get masters(): StartedIcingaNode[] {
     return this.topology.masters.map((name) => this.node(name));
   }
@@ -181,7 +217,7 @@ export class StartedIcingaStack implements AsyncDisposable {
   }
 
   node(name: string): StartedIcingaNode {
-    const node = this.nodes.find((candidate) => candidate.name === name);
+    const node = this.nodeList.find((candidate) => candidate.name === name);
     if (!node) throw new HuntError(ErrorCodes.USAGE, `This stack has no node "${name}".`);
     return node;
   }
@@ -279,7 +315,7 @@ export class StartedIcingaStack implements AsyncDisposable {
     for (const proxy of this.proxies.values()) await proxy.close();
     const removed: string[] = [];
     await Promise.all(
-      this.nodes.map(async (node) => {
+      this.nodeList.map(async (node) => {
         await node.stop();
         removed.push(node.name);
       }),

@@ -6,19 +6,9 @@ export interface LogLine {
   seq: number;
   /** When the harness read it (ms since the epoch). */
   receivedAt: number;
-  /** Icinga's own timestamp, where the line has one (ms since the epoch). */
+  /** The system's own timestamp, where the line has one and the tail has a parser (ms since the epoch). */
   loggedAt: number | undefined;
   text: string;
-}
-
-const ICINGA_STAMP = /^\[(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})\]/;
-
-/** "[2026-11-21 07:30:01 +0000] critical/..." -> ms since the epoch. */
-export function parseIcingaTimestamp(line: string): number | undefined {
-  const match = ICINGA_STAMP.exec(line);
-  if (!match) return undefined;
-  const value = Date.parse(`${match[1]}T${match[2]}${match[3]}:${match[4]}`);
-  return Number.isNaN(value) ? undefined : value;
 }
 
 /**
@@ -36,6 +26,8 @@ export interface LogTailOptions {
   pollMs?: number;
   /** Longest line kept whole; longer ones are cut (a runaway log must not eat memory). */
   maxLineBytes?: number;
+  /** Reads the system's timestamp off a line (Icinga's "[2026-11-21 07:30:01 +0000]", syslog's, ...). */
+  parseTimestamp?: (line: string) => number | undefined;
 }
 
 /**
@@ -49,6 +41,7 @@ export class LogTail {
   private readonly ringSize: number;
   private readonly pollMs: number;
   private readonly maxLineBytes: number;
+  private readonly parseTimestamp: (line: string) => number | undefined;
   private readonly listeners = new Set<(line: LogLine) => void>();
   private seq = 0;
   private position = 0;
@@ -61,6 +54,7 @@ export class LogTail {
     this.ringSize = options.ringSize ?? DEFAULT_RING_LINES;
     this.pollMs = options.pollMs ?? 100;
     this.maxLineBytes = options.maxLineBytes ?? 64 * 1024;
+    this.parseTimestamp = options.parseTimestamp ?? (() => undefined);
     this.loop = this.follow();
   }
 
@@ -156,7 +150,7 @@ export class LogTail {
       const line: LogLine = {
         seq: ++this.seq,
         receivedAt: Date.now(),
-        loggedAt: parseIcingaTimestamp(text),
+        loggedAt: this.parseTimestamp(text),
         text,
       };
       this.ring.push(line);

@@ -1,0 +1,73 @@
+import type { Progress } from '../progress.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import type { Run } from '../run/run.ts';
+import type { LogTail } from './log-tail.ts';
+
+/**
+ * The seam between the machinery (runner, flight recorder, observers, reports) and a system
+ * under test (the Icinga stack today, stunnel in front of a web server next). The machinery
+ * knows these types only; each system's room implements them, and only scenarios, the CLI's
+ * list of systems and the room's own tests import a room. Jepsen's shape: a small core every
+ * system has, and capabilities (restart, pause) that some have.
+ */
+
+export interface ExecOutput {
+  exitCode: number;
+  /** stdout and stderr together, as the command wrote them. */
+  output: string;
+}
+
+/** What the flight recorder records of a node, inside the node's own network namespace. */
+export interface CaptureSpec {
+  /** A tcpdump (BPF) filter: `tcp port 5665`. */
+  filter: string;
+  /** The ring's folder inside the node (bind-mounted). */
+  nodeDir: string;
+  /** The same folder in the run folder. */
+  hostDir: string;
+}
+
+/** One node of a started system: a container the harness started and will remove. */
+export interface TargetNode {
+  readonly name: string;
+  /** What it is in its system: 'master', 'agent', 'stunnel', 'backend', ... */
+  readonly role: string;
+  /** Its address on the run's network. */
+  readonly address: string;
+  /** Its main log, followed from the run folder (with the system's timestamp parser). */
+  readonly log: LogTail;
+  /** What the flight recorder may record of it; undefined: nothing. */
+  readonly capture: CaptureSpec | undefined;
+  exec(command: string[]): Promise<ExecOutput>;
+  /** Starts a command in the node and returns at once; it ends with the node. */
+  startBackground(command: string[]): Promise<void>;
+  isRunning(): Promise<boolean>;
+}
+
+/** A connection an event names: the node that saw it, the peer's port and address where known. */
+export interface ConnectionSighting {
+  node: string;
+  port?: number;
+  address?: string;
+}
+
+/** A started system under test. Dispose it (or stop()) to remove every container it started. */
+export interface StartedTarget extends AsyncDisposable {
+  /** The system's name: 'icinga', 'stunnel'. */
+  readonly system: string;
+  readonly run: Run;
+  readonly nodes: readonly TargetNode[];
+  /** The nodes watched unless a scenario says otherwise (logs read, captures recorded). */
+  readonly watched: readonly TargetNode[];
+  node(name: string): TargetNode;
+  /** The clients the harness runs against it (simulated endpoints, load), for the status line. */
+  clients(): { connected: number; total: number };
+  /** The connection an event names, so a capture can be cut to an incident's connections. */
+  connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
+  stop(): Promise<unknown>;
+}
+
+/** Builds a system in a run; `signal` interrupts the set-up (what was started is removed). */
+export interface TargetBuilder<Started extends StartedTarget = StartedTarget> {
+  start(run: Run, progress?: Progress, signal?: AbortSignal): Promise<Started>;
+}
