@@ -2,15 +2,28 @@
 // observe them and say what it expects. Import from here only. (The CLI's plumbing is not here.)
 export type { IcingaApiClient } from './api/icinga-api.ts';
 export { ErrorCodes, HuntError, isHuntError } from './errors.ts';
+export { icinga } from './icinga/icinga-system.ts';
+export { type ObserverOptions, StackObserver } from './icinga/stack-observer.ts';
 export { LiveDetection } from './observe/detection.ts';
 export type { Incident } from './observe/incidents.ts';
-export { type ObserverOptions, StackObserver } from './observe/stack-observer.ts';
 export { EC_P256, parseKeySpec, RSA_2048, RSA_4096 } from './pki/key-spec.ts';
 export type { ChaosProxy, ToxicSpec } from './proxy/chaos-proxy.ts';
-export { reloadStorm, type StormOptions, type StormSummary } from './reload/reload-storm.ts';
+export { reloadStorm, type StormOptions, type StormSummary, storm } from './reload/reload-storm.ts';
 export type { Schedule } from './reload/schedule.ts';
 export { Run } from './run/run.ts';
-export { type Expectation, noIncident, oneIncidentPerMaster } from './runner/expectations.ts';
+export {
+  type Expectation,
+  noIncident,
+  oneIncidentPerMaster,
+  oneIncidentPerNode,
+} from './runner/expectations.ts';
 export { choice, integer } from './runner/params.ts';
-export { defineScenario, type ScenarioContext } from './runner/scenario.ts';
+export { defineScenario, type ScenarioContext, type StartOptions } from './runner/scenario.ts';
 export { IcingaStack, StartedIcingaStack } from './stack/icinga-stack.ts';
+export type {
+  StartedTarget,
+  SystemUnderTest,
+  TargetBuilder,
+  TargetNode,
+  TargetSelection,
+} from './target/target.ts';

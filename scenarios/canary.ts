@@ -6,11 +6,12 @@
  *
  *   npx hunt run canary [--icinga 2.12.3|2.13.6|2.14.6]
  */
-import { defineScenario, integer, oneIncidentPerMaster } from '../harness/index.ts';
+import { defineScenario, icinga, integer, oneIncidentPerNode, storm } from '../harness/index.ts';
 
 export default defineScenario({
   name: 'canary',
   summary: 'forces "excessive message size" with an oversized client chain: must be caught on every master',
+  system: icinga,
   params: {
     endpoints: integer({
       default: 20,
@@ -28,20 +29,20 @@ export default defineScenario({
     }),
   },
   defaultReloads: 20,
-  expectations: [oneIncidentPerMaster('tls-handshake-failed')],
+  expectations: [oneIncidentPerNode('tls-handshake-failed', { role: 'master' })],
   async run(ctx) {
     const { endpoints, padding } = ctx.params;
     const stack = await ctx.start(
       ctx
-        .icinga()
+        .target()
         .masters(2)
         .withSimulatedEndpoints(endpoints, { faults: { [`sim-${endpoints}`]: { chainPadding: padding } } }),
+      { observe: { persistence: { probeForMs: 5_000 } } },
     );
     await stack.ready();
-    ctx.observe(stack, { persistence: { probeForMs: 5_000 } });
     // 20 s after the first sighting: Icinga reconnects its masters on a 10 s timer, so the window
     // holds a master-to-master handshake after a reload, decryptable with the key-log shim.
     await ctx.capture(stack, { afterMs: 20_000 });
-    await ctx.storm(stack, { targets: 'both' });
+    await storm(ctx, stack, { targets: 'both' });
   },
 });

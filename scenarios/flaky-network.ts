@@ -5,11 +5,12 @@
  *
  *   npx hunt run flaky-network --param latency=500 --param toxicity=30
  */
-import { defineScenario, integer, noIncident } from '../harness/index.ts';
+import { defineScenario, icinga, integer, noIncident, storm } from '../harness/index.ts';
 
 export default defineScenario({
   name: 'flaky-network',
   summary: 'reloads with master2 behind the chaos proxy; a share of its connections get latency',
+  system: icinga,
   params: {
     endpoints: integer({ default: 50, min: 0, max: 5000, unit: 'endpoints', summary: 'simulated endpoints' }),
     latency: integer({
@@ -39,10 +40,12 @@ export default defineScenario({
   async run(ctx) {
     const { endpoints, latency, jitter, toxicity } = ctx.params;
     const stack = await ctx.start(
-      ctx.icinga().masters(2).withSimulatedEndpoints(endpoints).proxied('master2'),
+      ctx.target().masters(2).withSimulatedEndpoints(endpoints).proxied('master2'),
+      {
+        observe: { persistence: { probeForMs: 5_000 } },
+      },
     );
     await stack.ready();
-    ctx.observe(stack, { persistence: { probeForMs: 5_000 } });
     await ctx.capture(stack);
     await stack.proxy('master2').addToxic({
       name: 'latency',
@@ -51,6 +54,6 @@ export default defineScenario({
       toxicity: toxicity / 100,
       attributes: { latency, jitter },
     });
-    await ctx.storm(stack, { targets: 'both', reconnectDeadlineMs: 60_000 });
+    await storm(ctx, stack, { targets: 'both', reconnectDeadlineMs: 60_000 });
   },
 });

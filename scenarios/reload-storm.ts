@@ -5,11 +5,12 @@
  *
  *   npx hunt run reload-storm [--param endpoints=500] [--reloads 2000 | --duration 8h]
  */
-import { choice, defineScenario, integer, noIncident } from '../harness/index.ts';
+import { choice, defineScenario, icinga, integer, noIncident, storm } from '../harness/index.ts';
 
 export default defineScenario({
   name: 'reload-storm',
   summary: 'the field setup: 2 masters, 2 agents, N simulated endpoints, reloads of both masters',
+  system: icinga,
   params: {
     endpoints: integer({
       default: 200,
@@ -43,11 +44,12 @@ export default defineScenario({
   expectations: [noIncident()],
   async run(ctx) {
     const { endpoints, agents, targets, every, jitter } = ctx.params;
-    const stack = await ctx.start(ctx.icinga().masters(2).agents(agents).withSimulatedEndpoints(endpoints));
+    const stack = await ctx.start(ctx.target().masters(2).agents(agents).withSimulatedEndpoints(endpoints), {
+      observe: { persistence: { probeForMs: 5_000 }, resourceEveryMs: 10_000 },
+    });
     await stack.ready({ timeoutMs: 180_000 });
-    ctx.observe(stack, { persistence: { probeForMs: 5_000 }, resourceEveryMs: 10_000 });
     await ctx.capture(stack);
-    await ctx.storm(stack, {
+    await storm(ctx, stack, {
       targets: targets as 'both' | 'staggered' | 'master1' | 'master2',
       schedule: every + jitter > 0 ? { kind: 'jitter', everyMs: every, jitterMs: jitter } : { kind: 'asap' },
       reconnectDeadlineMs: 30_000,

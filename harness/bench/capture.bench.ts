@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { FlightRecorder } from '../capture/flight-recorder.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
-import { StackObserver } from '../observe/stack-observer.ts';
 import { resultsDir } from '../paths.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
 import type { HistoryEvent } from '../run/history.ts';

@@ -44,13 +44,17 @@ export async function recipeHash(
  * Builds handshake-hunter/icinga2:<version> unless an image with the same input hash is
  * already tagged. Docker tags only a finished build, so a failed build leaves the previous
  * image (if any) in place; an image whose Icinga version is not the catalogue's is untagged.
+ * `noCache` (default: HH_IMAGE_NO_CACHE=1) builds every step again, without the engine's layer
+ * cache: the mirror's newest packages, where the inputs hash cannot see a new point release.
  */
 export async function buildIcingaImage(
   docker: Docker,
   entry: CatalogueEntry,
   progress: Progress,
   signal?: AbortSignal,
+  options: { noCache?: boolean } = {},
 ): Promise<BuildOutcome> {
+  const noCache = options.noCache ?? process.env.HH_IMAGE_NO_CACHE === '1';
   const started = performance.now();
   const tag = imageTag(entry.version);
   const base = await ensureDebianBase(docker, entry.suite, progress, signal);
@@ -60,7 +64,7 @@ export async function buildIcingaImage(
     .getImage(tag)
     .inspect()
     .catch(() => undefined);
-  if (existing?.Config.Labels?.[Labels.INPUTS] === inputs) {
+  if (!noCache && existing?.Config.Labels?.[Labels.INPUTS] === inputs) {
     return { version: entry.version, tag, imageId: existing.Id, status: 'cached', seconds: elapsed(started) };
   }
 
@@ -82,6 +86,7 @@ export async function buildIcingaImage(
         }),
         rm: true,
         forcerm: true,
+        nocache: noCache,
       },
     );
     await followDockerStream(

@@ -53,7 +53,11 @@ async function interruptAndCheck(t: Test, run: RunningCli): Promise<void> {
 t.test('SIGINT during an image build: exit 130 within 5 s, nothing tagged, nothing left', async (t) => {
   await removeScratchImages();
   t.teardown(removeScratchImages);
-  const run = startHunt(['run', 'canary', '--results', results], { HH_IMAGE_REPOSITORY: SCRATCH_REPOSITORY });
+  // Without the layer cache the build takes a while (apt installs Icinga) even on a warm engine.
+  const run = startHunt(['run', 'canary', '--results', results], {
+    HH_IMAGE_REPOSITORY: SCRATCH_REPOSITORY,
+    HH_IMAGE_NO_CACHE: '1',
+  });
   // On a fresh engine the Debian base is debootstrapped first: that is set-up too.
   await progressed(run, /==> debootstrap|==> building handshake-hunter\/icinga2-interrupt-test/, 300_000);
   await new Promise((resolve) => setTimeout(resolve, 3000));

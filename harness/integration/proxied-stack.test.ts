@@ -1,6 +1,6 @@
 import t from 'tap';
+import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
-import { StackObserver } from '../observe/stack-observer.ts';
 import { Run } from '../run/run.ts';
 import { IcingaStack } from '../stack/icinga-stack.ts';
 

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
-import { StackObserver } from '../observe/stack-observer.ts';
 import { reloadStorm } from '../reload/reload-storm.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';

@@ -1,6 +1,6 @@
 import type { EventSink } from '../run/history.ts';
-import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { LogLine } from '../target/log-tail.ts';
+import type { TargetNode } from '../target/target.ts';
 import { builtInPatterns, type LogPattern } from './log-patterns.ts';
 
 const BEFORE = 5;
@@ -13,7 +13,7 @@ const MATCHES_PER_PATTERN = 100_000;
 const CONTEXT_WAIT_MS = 1500;
 
 /**
- * Records the lines of each node's icinga2.log that match a pattern (built-in or the user's),
+ * Records the lines of each node's log (Icinga's icinga2.log) that match a pattern (built-in or the user's),
  * as `log-match` events with the lines before, and a `log-context` event with the lines after.
  * It records; the log-lines detector decides what is an incident.
  */
@@ -35,7 +35,7 @@ export class LogRecorder {
   }
 
   /** Records from the lines the nodes' logs hold already (a stack logs before it is watched), then live. */
-  watch(nodes: readonly StartedIcingaNode[]): this {
+  watch(nodes: readonly TargetNode[]): this {
     for (const node of nodes) {
       for (const line of node.log.since(0)) this.onLine(node, line);
       this.unsubscribes.push(node.log.subscribe((line) => this.onLine(node, line)));
@@ -52,7 +52,7 @@ export class LogRecorder {
     }
   }
 
-  private onLine(node: StartedIcingaNode, line: LogLine): void {
+  private onLine(node: TargetNode, line: LogLine): void {
     const pattern = this.patterns.find((candidate) => candidate.pattern.test(line.text));
     if (!pattern) return;
     const key = `${node.name}|${pattern.name}`;
@@ -78,7 +78,7 @@ export class LogRecorder {
     if (withContext) this.recordAfter(node, line);
   }
 
-  private recordAfter(node: StartedIcingaNode, line: LogLine): void {
+  private recordAfter(node: TargetNode, line: LogLine): void {
     const after = () =>
       node.log
         .since(line.seq)

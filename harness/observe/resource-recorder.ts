@@ -1,13 +1,16 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { EventSink } from '../run/history.ts';
-import type { StartedIcingaNode } from '../stack/icinga-node.ts';
+import type { TargetNode } from '../target/target.ts';
 import { Repeater } from './repeater.ts';
 
-const PER_PROCESS =
-  'for p in $(pgrep -x icinga2); do echo "$p $(ps -o rss=,nlwp= -p $p) $(ls /proc/$p/fd 2>/dev/null | wc -l)"; done';
+/** RSS, threads and open files of every process of that name in the node. */
+function perProcess(name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`not a process name: ${name}`);
+  return `for p in $(pgrep -x ${name}); do echo "$p $(ps -o rss=,nlwp= -p $p) $(ls /proc/$p/fd 2>/dev/null | wc -l)"; done`;
+}
 
 /**
- * Samples each master's icinga2 processes (RSS, threads, open files) and the harness's own RSS
+ * Samples each watched node's daemon processes (icinga2, stunnel) (RSS, threads, open files) and the harness's own RSS
  * every `everyMs`, as `resources` events: the report's trends (a leak shows as a slope).
  */
 export class ResourceRecorder {
@@ -18,9 +21,10 @@ export class ResourceRecorder {
     this.events = events;
   }
 
-  watch(masters: readonly StartedIcingaNode[], everyMs: number): this {
+  watch(nodes: readonly TargetNode[], processName: string, everyMs: number): this {
+    const command = perProcess(processName);
     this.repeater.every(everyMs, async () => {
-      for (const master of masters) await this.sample(master);
+      for (const node of nodes) await this.sample(node, command);
       // Heap and external (Buffers, TLS) beside RSS: they tell a leak from V8 sizing its heap.
       const memory = process.memoryUsage();
       this.events.record('observe', 'harness-resources', {
@@ -43,8 +47,8 @@ export class ResourceRecorder {
     this.repeater.stop();
   }
 
-  private async sample(master: StartedIcingaNode): Promise<void> {
-    const result = await master.container.exec(['sh', '-c', PER_PROCESS]).catch(() => undefined);
+  private async sample(node: TargetNode, command: string): Promise<void> {
+    const result = await node.exec(['sh', '-c', command]).catch(() => undefined);
     if (!result) return;
     const processes = result.output
       .trim()
@@ -54,6 +58,7 @@ export class ResourceRecorder {
         const [pid, rssKb, threads, fds] = line.trim().split(/\s+/).map(Number);
         return { pid, rssKb, threads, fds };
       });
-    this.events.record('observe', 'resources', { master: master.name, processes });
+    // `master`: the field the report's trends read (Icinga's runs have always named it so).
+    this.events.record('observe', 'resources', { node: node.name, master: node.name, processes });
   }
 }

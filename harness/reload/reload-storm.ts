@@ -176,3 +176,27 @@ function chooseTargets(
   if (targets === 'master1' || targets === 'master2') return [stack.node(targets)];
   return stack.masters;
 }
+
+/** What a storm takes from a scenario's context: the run's limits and its abort signal. */
+export interface StormLimits {
+  limits: { reloads: number; durationMs?: number };
+  signal: AbortSignal;
+}
+
+/**
+ * A reload storm within a run's limits: --reloads spread over the masters it reloads, stopped by
+ * --duration and Ctrl-C after the step in progress. `await storm(ctx, stack, { targets: 'both' })`.
+ */
+export function storm(
+  ctx: StormLimits,
+  stack: StartedIcingaStack,
+  options: Omit<StormOptions, 'count' | 'signal' | 'maxDurationMs'> = {},
+): Promise<StormSummary> {
+  const masters = options.targets === 'master1' || options.targets === 'master2' ? 1 : stack.masters.length;
+  return reloadStorm(stack, {
+    ...options,
+    count: Math.max(1, Math.ceil(ctx.limits.reloads / Math.max(1, masters))),
+    signal: ctx.signal,
+    maxDurationMs: ctx.limits.durationMs,
+  });
+}

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Incident } from '../observe/incidents.ts';
-import { judge, noIncident, oneIncidentPerMaster } from './expectations.ts';
+import { judge, noIncident, oneIncidentPerMaster, oneIncidentPerNode } from './expectations.ts';
 
 const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
   id,
@@ -19,31 +19,52 @@ const incident = (id: number, kind: string, master: string, evidence: string[] =
 
 t.test('one incident per master with its log excerpt: met, and each way of missing it', async (t) => {
   const expect = oneIncidentPerMaster('tls-handshake-failed');
-  const masters = ['master1', 'master2'];
+  const nodes = [
+    { name: 'master1', role: 'master' },
+    { name: 'master2', role: 'master' },
+    { name: 'agent-1', role: 'agent' },
+  ];
   const m1 = incident(1, 'tls-handshake-failed', 'master1', ['log-master1.txt']);
   const both = [
     incident(1, 'tls-handshake-failed', 'master1', ['log-master1.txt']),
     incident(2, 'tls-handshake-failed', 'master2', ['log-master2.txt']),
   ];
-  t.ok(expect.check({ incidents: both, masters }).ok);
-  t.match(expect.check({ incidents: [m1], masters }), { ok: false, detail: /master2 has 0/ });
-  t.match(expect.check({ incidents: [m1, incident(2, 'tls-handshake-failed', 'master2')], masters }), {
+  t.ok(expect.check({ incidents: both, nodes }).ok);
+  t.match(expect.check({ incidents: [m1], nodes }), { ok: false, detail: /master2 has 0/ });
+  t.match(expect.check({ incidents: [m1, incident(2, 'tls-handshake-failed', 'master2')], nodes }), {
     ok: false,
     detail: /#2 lacks log-master2.txt/,
   });
-  t.match(expect.check({ incidents: [], masters }), { ok: false, detail: /master1 has 0; master2 has 0/ });
+  t.match(expect.check({ incidents: [], nodes }), { ok: false, detail: /master1 has 0; master2 has 0/ });
 });
 
 t.test('no incident, or none but the allowed kinds', async (t) => {
-  t.ok(noIncident().check({ incidents: [], masters: [] }).ok);
-  t.match(noIncident().check({ incidents: [incident(1, 'crash', 'master1')], masters: [] }), {
+  t.ok(noIncident().check({ incidents: [], nodes: [] }).ok);
+  t.match(noIncident().check({ incidents: [incident(1, 'crash', 'master1')], nodes: [] }), {
     ok: false,
     detail: /#1 crash@master1 x3/,
   });
   t.ok(
-    noIncident({ except: ['crash'] }).check({ incidents: [incident(1, 'crash', 'master1')], masters: [] }).ok,
+    noIncident({ except: ['crash'] }).check({ incidents: [incident(1, 'crash', 'master1')], nodes: [] }).ok,
   );
-  t.same(judge([noIncident()], { incidents: [], masters: [] }), [
+  t.same(judge([noIncident()], { incidents: [], nodes: [] }), [
     { description: 'no incident', ok: true, detail: 'incidents: none' },
   ]);
+});
+
+t.test('one incident per node of any role, or of every node', async (t) => {
+  const nodes = [
+    { name: 'stunnel', role: 'stunnel' },
+    { name: 'backend', role: 'backend' },
+  ];
+  const stall = incident(1, 'stall', 'stunnel', ['log-stunnel.txt']);
+  t.ok(oneIncidentPerNode('stall', { role: 'stunnel' }).check({ incidents: [stall], nodes }).ok);
+  t.match(oneIncidentPerNode('stall').check({ incidents: [stall], nodes }), {
+    ok: false,
+    detail: /backend has 0/,
+  });
+  t.equal(
+    oneIncidentPerNode('stall', { role: 'stunnel' }).description,
+    'one stall incident per stunnel, with evidence',
+  );
 });

@@ -1,9 +1,9 @@
 import type { Incident } from '../observe/incidents.ts';
 
-/** What an expectation is judged on: the run's incidents and what the scenario reported. */
+/** What an expectation is judged on: the run's incidents and the nodes of its targets. */
 export interface RunFacts {
   incidents: readonly Incident[];
-  masters: readonly string[];
+  nodes: readonly { name: string; role: string }[];
 }
 
 export interface Expectation {
@@ -44,24 +44,26 @@ export function noIncident(options: { except?: readonly string[] } = {}): Expect
 }
 
 /**
- * Exactly one incident of `kind` at each master, each with evidence files (a storm of the same
- * failure is one incident with a count, so "one" is the right number however often it happened).
+ * Exactly one incident of `kind` at each node of `role` (default: every node), each with evidence
+ * files (a storm of the same failure is one incident with a count, so "one" is the right number
+ * however often it happened). The evidence named by default is the node's log excerpt.
  */
-export function oneIncidentPerMaster(
+export function oneIncidentPerNode(
   kind: string,
-  options: { evidence?: readonly string[] } = {},
+  options: { role?: string; evidence?: readonly string[] } = {},
 ): Expectation {
+  const which = options.role ? `${options.role}` : 'node';
   return {
-    description: `one ${kind} incident per master, with evidence`,
-    check({ incidents, masters }) {
+    description: `one ${kind} incident per ${which}, with evidence`,
+    check({ incidents, nodes }) {
       const ofKind = incidents.filter((incident) => incident.kind === kind);
       const problems: string[] = [];
-      for (const master of masters) {
-        const mine = ofKind.filter((incident) => incident.master === master);
-        if (mine.length !== 1) problems.push(`${master} has ${mine.length}`);
+      for (const { name } of nodes.filter((node) => !options.role || node.role === options.role)) {
+        const mine = ofKind.filter((incident) => incident.master === name);
+        if (mine.length !== 1) problems.push(`${name} has ${mine.length}`);
         for (const incident of mine) {
-          const wanted = (options.evidence ?? [`log-${master}.txt`]).filter(
-            (name) => !incident.evidence.includes(name),
+          const wanted = (options.evidence ?? [`log-${name}.txt`]).filter(
+            (file) => !incident.evidence.includes(file),
           );
           if (wanted.length > 0) problems.push(`#${incident.id} lacks ${wanted.join(', ')}`);
         }
@@ -75,4 +77,12 @@ export function oneIncidentPerMaster(
       };
     },
   };
+}
+
+/** One incident of `kind` per Icinga master (oneIncidentPerNode for the role 'master'). */
+export function oneIncidentPerMaster(
+  kind: string,
+  options: { evidence?: readonly string[] } = {},
+): Expectation {
+  return oneIncidentPerNode(kind, { ...options, role: 'master' });
 }

@@ -17,11 +17,12 @@ import {
   writeMatrix,
 } from '../report/matrix.ts';
 import { folderId } from '../run/run-folder.ts';
+import type { TargetSelection } from '../target/target.ts';
 import { spawnHunt } from './hunt-child.ts';
 import { prepareRun } from './runner.ts';
 
-/** One cell's target, as --icinga or --image names it. */
-export type MatrixTarget = { icinga: string } | { image: string };
+/** One cell's target: a version of the scenario's system (--icinga) or an image (--image). */
+export type MatrixTarget = TargetSelection;
 
 export interface MatrixRequest {
   scenario: string;
@@ -74,11 +75,12 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   if (request.targets.length === 0)
     throw new HuntError(ErrorCodes.USAGE, 'A matrix needs targets: --icinga 2.12.3,2.13.6 and/or --image I.');
   const seen = new Set<string>();
+  let system = '';
   for (const target of request.targets) {
     const name = targetName(target);
     if (seen.has(name)) throw new HuntError(ErrorCodes.USAGE, `${name} is named twice: one cell per target.`);
     seen.add(name);
-    await prepareRun({ ...request, ...target, params: request.params ?? [] });
+    system = (await prepareRun({ ...request, ...target, params: request.params ?? [] })).scenario.system.name;
   }
   const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
     if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };
@@ -118,7 +120,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
     await Promise.all(
       engines.map(async (engine) => {
         for (let target = queue.shift(); target; target = queue.shift()) {
-          const args = cellArgs(request, target, seed, root);
+          const args = cellArgs(request, system, target, seed, root);
           const child = spawnHunt(args, engine.env);
           children.add(child);
           runs.push(await followCell(child, targetName(target), engine.name, progress));
@@ -147,14 +149,20 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
 }
 
 export function targetName(target: MatrixTarget): string {
-  return 'image' in target ? target.image : target.icinga;
+  return 'image' in target ? target.image : target.version;
 }
 
-function cellArgs(request: MatrixRequest, target: MatrixTarget, seed: number, root: string): string[] {
+function cellArgs(
+  request: MatrixRequest,
+  system: string,
+  target: MatrixTarget,
+  seed: number,
+  root: string,
+): string[] {
   const args = ['run', request.scenario, '--seed', String(seed), '--results', root, '--json'];
   for (const param of request.params ?? []) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
-  else args.push('--icinga', target.icinga);
+  else args.push(`--${system}`, target.version);
   if (request.reloads !== undefined) args.push('--reloads', String(request.reloads));
   if (request.durationMs !== undefined) args.push('--duration', `${Math.round(request.durationMs / 1000)}s`);
   if (request.detectors !== undefined)

@@ -1,17 +1,14 @@
 import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
-import { catalogueEntry } from '../images/catalogue.ts';
 import { LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import type { Incident } from '../observe/incidents.ts';
-import { StackObserver } from '../observe/stack-observer.ts';
 import { type Progress, silentProgress } from '../progress.ts';
-import { reloadStorm } from '../reload/reload-storm.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
-import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import type { StartedTarget, TargetObserver, TargetSelection } from '../target/target.ts';
 import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';
@@ -20,14 +17,13 @@ import { MAX_RELOADS, type RunStatus, StatusTracker } from './run-status.ts';
 import type { Scenario, ScenarioContext } from './scenario.ts';
 import { findScenario } from './scenario-registry.ts';
 
-/** The Icinga version a run uses when neither --icinga nor --image is given. */
-export const DEFAULT_ICINGA = '2.13.6';
-
 export interface RunRequest {
   scenario: string | Scenario;
   /** ["name=value", ...] from the command line, or the object run.json recorded. */
   params?: readonly string[] | Record<string, unknown>;
-  icinga?: string;
+  /** A version of the scenario's system from its catalogue (--icinga); default: the system's default. */
+  version?: string;
+  /** An image the user names instead (--image). */
   image?: string;
   reloads?: number;
   durationMs?: number;
@@ -79,7 +75,8 @@ export async function runScenario(request: RunRequest): Promise<RunResult> {
 export interface PreparedRun {
   scenario: Scenario;
   params: Record<string, number | string>;
-  target: { image: string } | { icinga: string };
+  /** What run.json records: `{ icinga: '2.13.6' }` (the system's name and version) or `{ image }`. */
+  target: Record<string, string>;
   reloads: number;
   detectors: string[];
   /** Creates the run folder and runs it to its verdict. */
@@ -94,11 +91,15 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   const definition =
     typeof request.scenario === 'string' ? await findScenario(request.scenario) : request.scenario;
   const params = resolveParams(definition.name, definition.params, request.params ?? []);
-  if (request.icinga !== undefined && request.image !== undefined)
-    throw new HuntError(ErrorCodes.USAGE, 'Give --icinga or --image, not both.');
-  const target: { image: string } | { icinga: string } =
-    request.image !== undefined ? { image: request.image } : { icinga: request.icinga ?? DEFAULT_ICINGA };
-  if ('icinga' in target) catalogueEntry(target.icinga);
+  const system = definition.system;
+  if (request.version !== undefined && request.image !== undefined)
+    throw new HuntError(ErrorCodes.USAGE, `Give --${system.name} or --image, not both.`);
+  const selection: TargetSelection =
+    request.image !== undefined
+      ? { image: request.image }
+      : { version: request.version ?? system.defaultVersion };
+  if ('version' in selection) system.checkVersion(selection.version);
+  const target = 'image' in selection ? { image: selection.image } : { [system.name]: selection.version };
   const reloads = request.reloads ?? definition.defaultReloads;
   if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > MAX_RELOADS)
     throw new HuntError(
@@ -124,7 +125,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
     target,
     reloads,
     detectors: detectorNames,
-    execute: () => execute(request, definition, params, target, reloads, detectorNames),
+    execute: () => execute(request, definition, params, selection, target, reloads, detectorNames),
   };
 }
 
@@ -132,7 +133,8 @@ async function execute(
   request: RunRequest,
   definition: Scenario,
   params: Record<string, number | string>,
-  target: { image: string } | { icinga: string },
+  selection: TargetSelection,
+  target: Record<string, string>,
   reloads: number,
   detectorNames: string[],
 ): Promise<RunResult> {
@@ -188,12 +190,12 @@ async function execute(
   });
   run.onWriteError((error) => diskGuard.failed(error));
 
-  const stacks: StartedIcingaStack[] = [];
-  const observers: StackObserver[] = [];
+  const targets: StartedTarget[] = [];
+  const observers: TargetObserver[] = [];
   const recorders: StartedFlightRecorder[] = [];
   const captureMode = request.capture ?? 'on';
   await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
-  const status = new StatusTracker(run, reloads, detection, stacks, request.durationMs);
+  const status = new StatusTracker(run, reloads, detection, targets, request.durationMs);
   const keeper = budget && DiskBudgetKeeper.start(run, budget);
   const refresher =
     request.reportEveryMs === undefined
@@ -221,27 +223,25 @@ async function execute(
     limits: { reloads, durationMs: request.durationMs },
     signal: abort.signal,
     progress,
-    icinga: () => ('image' in target ? IcingaStack.image(target.image) : IcingaStack.version(target.icinga)),
-    async start(builder) {
+    target: () => definition.system.builder(selection),
+    async start(builder, options = {}) {
       // Node key logs rotate like the run's own: generations of keylogBytes, one old one kept.
       const keylogMax = budget ? { maxBytes: budget.keylogBytes } : {};
-      const stack = await builder
+      const started = await builder
         .withTlsSecrets(request.secrets !== false, keylogMax)
         .start(run, progress, stopSetUp.signal);
-      stacks.push(stack);
-      return stack;
+      targets.push(started);
+      // The runner owns observation: a scenario cannot forget it, only turn it off.
+      if (options.observe !== false)
+        observers.push(definition.system.observe(started, options.observe ?? {}));
+      return started;
     },
-    observe(stack, options) {
-      const observer = new StackObserver(stack, options).start();
-      observers.push(observer);
-      return observer;
-    },
-    async capture(stack, options = {}) {
+    async capture(started, options = {}) {
       if (captureMode === 'off') return undefined;
-      let builder = FlightRecorder.of(stack).secrets(request.secrets !== false);
+      let builder = FlightRecorder.of(started).secrets(request.secrets !== false);
       if (options.ring) builder = builder.ring(options.ring);
       else if (request.diskCapBytes !== undefined)
-        builder = builder.ring(budgetFor(request.diskCapBytes, stack.masters.length).ring);
+        builder = builder.ring(budgetFor(request.diskCapBytes, started.watched.length).ring);
       if (options.beforeMs !== undefined || options.afterMs !== undefined)
         builder = builder.window({
           beforeMs: options.beforeMs ?? 30_000,
@@ -257,16 +257,6 @@ async function execute(
         run.history.record('capture', 'capture-unavailable', { error: (error as Error).message });
         return undefined;
       }
-    },
-    storm(stack, options = {}) {
-      const masters =
-        options.targets === 'master1' || options.targets === 'master2' ? 1 : stack.masters.length;
-      return reloadStorm(stack, {
-        ...options,
-        count: Math.max(1, Math.ceil(reloads / Math.max(1, masters))),
-        signal: abort.signal,
-        maxDurationMs: request.durationMs,
-      });
     },
   };
 
@@ -290,7 +280,7 @@ async function execute(
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
     // The recorder keeps the windows still open, with what the ring holds: before the stacks go.
     for (const recorder of recorders.reverse()) await recorder.stop().catch(() => undefined);
-    for (const stack of stacks.reverse()) await stack.stop().catch(() => undefined);
+    for (const started of targets.reverse()) await started.stop().catch(() => undefined);
     await detection.stop();
     status.stop();
     await keeper?.stop();
@@ -298,8 +288,8 @@ async function execute(
 
   const incidents = detection.incidents.list();
   const interrupted = abort.signal.aborted && abort.signal.reason === 'interrupted';
-  const masters = [...new Set(stacks.flatMap((stack) => stack.topology.masters))];
-  const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, masters });
+  const nodes = targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
+  const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, nodes });
   const passed = expectations.every((result) => result.ok);
   if (diskError) failure = diskError;
   const outcome: RunOutcome = diskError

@@ -40,7 +40,12 @@ async function load(path: string): Promise<Scenario> {
   if (!definition?.name || typeof definition.run !== 'function')
     throw new HuntError(
       ErrorCodes.SCENARIO_UNKNOWN,
-      `${path} does not default-export a scenario (defineScenario({ name, summary, params, run, ... })).`,
+      `${path} does not default-export a scenario (defineScenario({ name, summary, system, params, run, ... })).`,
+    );
+  if (typeof definition.system?.builder !== 'function')
+    throw new HuntError(
+      ErrorCodes.SCENARIO_UNKNOWN,
+      `${path} names no system under test: add \`system: icinga\` (from harness/index.ts) to its definition.`,
     );
   return definition;
 }

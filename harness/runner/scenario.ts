@@ -1,15 +1,31 @@
 import type { RingOptions } from '../capture/capture-window.ts';
 import type { StartedFlightRecorder } from '../capture/flight-recorder.ts';
-import type { ObserverOptions, StackObserver } from '../observe/stack-observer.ts';
 import type { Progress } from '../progress.ts';
-import type { StormOptions, StormSummary } from '../reload/reload-storm.ts';
 import type { Run } from '../run/run.ts';
-import type { IcingaStack, StartedIcingaStack } from '../stack/icinga-stack.ts';
+import type { StartedOf, StartedTarget, SystemUnderTest, TargetBuilder } from '../target/target.ts';
 import type { Expectation } from './expectations.ts';
 import type { ParamSpecs, ParamValues } from './params.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: any system, whatever its builder and observer options
+export type AnySystem = SystemUnderTest<any, any>;
+/** The builder type of a system. */
+export type BuilderOf<System> =
+  System extends SystemUnderTest<infer Builder, object> ? Builder : TargetBuilder;
+/** The observer options of a system (Icinga's: persistence probe, resources, workers). */
+export type ObserveOptionsOf<System> =
+  System extends SystemUnderTest<TargetBuilder, infer Options> ? Options : object;
+
+export interface StartOptions<ObserveOptions> {
+  /**
+   * The system's recorders and reactors start with the target (logs read, workers watched,
+   * reactions to incidents): these options tune them; `false` turns them off (the detectors then
+   * see only what drivers record).
+   */
+  observe?: ObserveOptions | false;
+}
+
 /** What a scenario's run() is handed: the run, its parameters, limits, and the pieces the runner owns. */
-export interface ScenarioContext<P> {
+export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
   run: Run;
   params: P;
   /** --reloads and --duration, where given (a scenario's storm honours both). */
@@ -17,40 +33,41 @@ export interface ScenarioContext<P> {
   /** Aborted on SIGINT/SIGTERM and when --duration runs out: stop at the next safe point. */
   signal: AbortSignal;
   progress: Progress;
-  /** A stack builder for the Icinga version or image this run is for (--icinga / --image). */
-  icinga(): IcingaStack;
-  /** Starts a stack in this run; the runner stops it at the end, also on error. */
-  start(builder: IcingaStack): Promise<StartedIcingaStack>;
-  /** Starts the observers on a stack (they record events; detectors run on the history). */
-  observe(stack: StartedIcingaStack, options?: ObserverOptions): StackObserver;
+  /** A builder of the scenario's system for the version or image this run is for (--icinga / --image). */
+  target(): BuilderOf<System>;
   /**
-   * Starts the flight recorder on a stack (as --capture says: on by default): a capture ring per
-   * master, the incident windows kept as decryptable pcapng. Undefined when captures are off, or
-   * optional and unavailable.
+   * Starts a target in this run, and the system's observers on it; the runner stops both at the
+   * end, also on error or interrupt.
+   */
+  start(
+    builder: BuilderOf<System>,
+    options?: StartOptions<ObserveOptionsOf<System>>,
+  ): Promise<StartedOf<BuilderOf<System>>>;
+  /**
+   * Starts the flight recorder on a target (as --capture says: on by default): a capture ring per
+   * watched node, the incident windows kept as decryptable pcapng. Undefined when captures are
+   * off, or optional and unavailable.
    */
   capture(
-    stack: StartedIcingaStack,
+    target: StartedTarget,
     options?: { ring?: RingOptions; beforeMs?: number; afterMs?: number },
   ): Promise<StartedFlightRecorder | undefined>;
-  /** A reload storm with the run's limits (reloads, duration) and its abort signal. */
-  storm(
-    stack: StartedIcingaStack,
-    options?: Omit<StormOptions, 'count' | 'signal' | 'maxDurationMs'>,
-  ): Promise<StormSummary>;
 }
 
 /**
  * A scenario: a module in scenarios/ default-exports one. Importing it runs nothing; the
  * runner (`hunt run <name>`) creates the run, calls run(ctx), judges the expectations.
  */
-export interface ScenarioDefinition<S extends ParamSpecs = ParamSpecs> {
+export interface ScenarioDefinition<S extends ParamSpecs = ParamSpecs, System extends AnySystem = AnySystem> {
   name: string;
   summary: string;
+  /** The system under test (`icinga`); --icinga / --image pick its build. */
+  system: System;
   params: S;
   /** Reloads when --reloads is not given. */
   defaultReloads: number;
   expectations: readonly Expectation[];
-  run(ctx: ScenarioContext<ParamValues<S>>): Promise<void>;
+  run(ctx: ScenarioContext<ParamValues<S>, System>): Promise<void>;
 }
 
 /** A scenario as the runner and the registry see it: parameters by name, untyped. */
@@ -58,7 +75,9 @@ export type Scenario = Omit<ScenarioDefinition, 'run'> & {
   run(ctx: ScenarioContext<Record<string, number | string>>): Promise<void>;
 };
 
-/** Declares a scenario with its parameters' types checked in run(ctx). */
-export function defineScenario<S extends ParamSpecs>(definition: ScenarioDefinition<S>): Scenario {
+/** Declares a scenario with its parameters' and its system's types checked in run(ctx). */
+export function defineScenario<S extends ParamSpecs, System extends AnySystem>(
+  definition: ScenarioDefinition<S, System>,
+): Scenario {
   return definition as unknown as Scenario;
 }

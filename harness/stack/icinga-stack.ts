@@ -14,6 +14,7 @@ import { type Progress, silentProgress } from '../progress.ts';
 import { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { Run } from '../run/run.ts';
 import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
+import type { TargetBuilder } from '../target/target.ts';
 import {
   type AgentConnection,
   API_PORT,
@@ -37,7 +38,7 @@ const API_USER = 'hunt';
  *   await using stack = await IcingaStack.version('2.13.6').masters(2).agents(2).start();
  *   await stack.ready();
  */
-export class IcingaStack {
+export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
   private readonly source: { version: string } | { image: string };
   private masterCount = 2;
   private agentCount = 0;

@@ -69,5 +69,41 @@ export interface StartedTarget extends AsyncDisposable {
 
 /** Builds a system in a run; `signal` interrupts the set-up (what was started is removed). */
 export interface TargetBuilder<Started extends StartedTarget = StartedTarget> {
+  /**
+   * Log the system's own TLS secrets (a key-log shim) for the captures, rotating at `maxBytes`
+   * with one old generation kept; the runner sets it from --no-secrets and the disk budget.
+   */
+  withTlsSecrets(enabled: boolean, options?: { maxBytes?: number }): this;
   start(run: Run, progress?: Progress, signal?: AbortSignal): Promise<Started>;
 }
+
+/** Which build of a system a run is for: a catalogue version, or an image the user names. */
+export type TargetSelection = { version: string } | { image: string };
+
+/** What watches a started target (log lines, workers, resources, reactions); the runner stops it. */
+export interface TargetObserver {
+  stop(): Promise<void>;
+}
+
+/**
+ * A system under test as the runner and the CLI see it: its name, the option that picks its
+ * version (`--icinga`), its catalogue, a builder for a selection, and how to observe a started
+ * one. A scenario names its system; the runner knows nothing else about it.
+ */
+export interface SystemUnderTest<
+  Builder extends TargetBuilder = TargetBuilder,
+  ObserveOptions extends object = object,
+> {
+  /** 'icinga': also the version option's name (--icinga). */
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly defaultVersion: string;
+  /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
+  checkVersion(version: string): void;
+  builder(selection: TargetSelection): Builder;
+  /** Starts the system's recorders and reactors on a started target (the runner does, at start). */
+  observe(target: StartedOf<Builder>, options: ObserveOptions): TargetObserver;
+}
+
+/** The started handle a builder gives. */
+export type StartedOf<Builder> = Builder extends TargetBuilder<infer Started> ? Started : never;

@@ -15,7 +15,7 @@ import {
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 
-const help = `Usage: hunt images build [--icinga <versions>] [--image <repo:tag>] [--json]
+const help = `Usage: hunt images build [--icinga <versions>] [--image <repo:tag>] [--no-cache] [--json]
        hunt images list [--json]
 
 build   Builds handshake-hunter/icinga2:<version> for each catalogue version (default: all of
@@ -24,6 +24,8 @@ build   Builds handshake-hunter/icinga2:<version> for each catalogue version (de
         An image whose inputs did not change is reused; a second build takes seconds.
           --icinga 2.13.6,2.14.6   only these versions
           --image repo:tag         check a user-named image instead: it must run icinga2
+          --no-cache               build every step again (the mirror's newest packages);
+                                   HH_IMAGE_NO_CACHE=1 does the same for hunt run
 list    The harness's images: Icinga version as \`icinga2 --version\` reports it, OpenSSL
         version, image id, size, build date.
 
@@ -38,6 +40,7 @@ export const images: Command = {
     const { values, positionals } = parseCommandArgs('images', argv, {
       icinga: { type: 'string' },
       image: { type: 'string' },
+      'no-cache': { type: 'boolean' },
     });
     const sub = positionals[0];
     if (values.help || sub === undefined) return showHelp(output, help);
@@ -59,7 +62,7 @@ export const images: Command = {
         );
         return 0;
       }
-      return buildAll(entries, engine.docker, output);
+      return buildAll(entries, engine.docker, output, values['no-cache'] === true);
     }
     if (sub === 'list') {
       const engine = await preflight(output);
@@ -84,11 +87,12 @@ async function buildAll(
   entries: CatalogueEntry[],
   docker: Parameters<typeof buildIcingaImage>[0],
   output: Parameters<typeof buildIcingaImage>[2] & { result(data: unknown, text: string): void },
+  noCache: boolean,
 ): Promise<number> {
   const outcomes: BuildOutcome[] = [];
   for (const entry of entries) {
     output.step(`image for Icinga ${entry.version} (${entry.suite})`);
-    const outcome = await buildIcingaImage(docker, entry, output);
+    const outcome = await buildIcingaImage(docker, entry, output, undefined, { noCache });
     output.detail(`${outcome.tag} ${outcome.status} in ${outcome.seconds} s`);
     outcomes.push(outcome);
   }

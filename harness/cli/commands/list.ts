@@ -8,8 +8,8 @@ export const list: Command = {
   summary: 'the scenarios with their parameters (defaults, ranges), and the detectors',
   help: `Usage: hunt list [--json]
 
-Lists every scenario in scenarios/ with its parameters (default, range or choices, unit), its
-default number of reloads and its expectations; then the detectors (hunt run --detectors).`,
+Lists every scenario in scenarios/ with its target (the system under test, its versions), its
+parameters (default, range or choices, unit), its default number of reloads and its expectations; then the detectors (hunt run --detectors).`,
   async run(argv, output) {
     const { values } = parseCommandArgs('list', argv, {});
     if (values.help) return showHelp(output, list.help);
@@ -18,6 +18,9 @@ default number of reloads and its expectations; then the detectors (hunt run --d
     const lines: string[] = ['Scenarios (hunt run <name> [--param name=value]):', ''];
     for (const scenario of all) {
       lines.push(`  ${scenario.name}: ${scenario.summary}`);
+      lines.push(
+        `      target: ${scenario.system.name} (--${scenario.system.name} ${scenario.system.versions.join('|')}, default ${scenario.system.defaultVersion}; or --image)`,
+      );
       for (const [name, spec] of Object.entries(scenario.params)) {
         const range =
           spec.type === 'integer'
@@ -37,6 +40,11 @@ default number of reloads and its expectations; then the detectors (hunt run --d
         scenarios: all.map((scenario) => ({
           name: scenario.name,
           summary: scenario.summary,
+          target: {
+            system: scenario.system.name,
+            versions: scenario.system.versions,
+            defaultVersion: scenario.system.defaultVersion,
+          },
           params: scenario.params,
           defaultReloads: scenario.defaultReloads,
           expectations: scenario.expectations.map((e) => e.description),

@@ -59,7 +59,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
         'Name one scenario: hunt matrix <scenario> --icinga 2.13.6,2.14.6',
       );
     const targets: MatrixTarget[] = [
-      ...list(values.icinga).map((icinga) => ({ icinga })),
+      ...list(values.icinga).map((version) => ({ version })),
       ...(values.image ?? []).map((image) => ({ image })),
     ];
     const result = await runMatrix({

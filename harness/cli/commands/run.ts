@@ -61,7 +61,7 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
       : {
           scenario: scenarioName(positionals),
           params: values.param ?? [],
-          icinga: values.icinga,
+          version: values.icinga,
           image: values.image,
           reloads:
             values.reloads === undefined
@@ -114,7 +114,7 @@ async function replayRequest(
       `--replay repeats a run exactly: leave out ${[...positionals, ...conflicting.map((n) => `--${n}`)].join(', ')}.`,
     );
   const meta = await readRunMetadata(dir);
-  const target = (meta.target ?? {}) as { icinga?: string; image?: string };
+  const target = (meta.target ?? {}) as Record<string, string | undefined>;
   const limits = (meta.limits ?? {}) as { reloads?: number; durationMs?: number | null };
   const capture = (meta.capture ?? {}) as { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
   if (typeof meta.scenario !== 'string' || typeof meta.seed !== 'number')
@@ -125,7 +125,8 @@ async function replayRequest(
   return {
     scenario: meta.scenario,
     params: (meta.params ?? {}) as Record<string, unknown>,
-    icinga: target.icinga,
+    // run.json names the target { <system>: version } or { image }.
+    version: Object.entries(target).find(([key]) => key !== 'image')?.[1],
     image: target.image,
     reloads: limits.reloads,
     durationMs: limits.durationMs ?? undefined,

@@ -55,7 +55,7 @@ or a full disk, 3 harness failure, 130 interrupted.`,
     const prepared = await prepareRun({
       scenario: positionals[0] as string,
       params: values.param ?? [],
-      icinga: values.icinga,
+      version: values.icinga,
       image: values.image,
       // Reloads without end: the duration decides.
       reloads: MAX_RELOADS,

@@ -1,7 +1,7 @@
+import { LogRecorder } from '../observe/log-recorder.ts';
+import { ResourceRecorder } from '../observe/resource-recorder.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { IncidentReactions, type PersistenceOptions } from './incident-reactions.ts';
-import { LogRecorder } from './log-recorder.ts';
-import { ResourceRecorder } from './resource-recorder.ts';
 import { WorkerRecorder } from './worker-recorder.ts';
 
 export interface ObserverOptions {
@@ -43,7 +43,7 @@ export class StackObserver {
     const workerEvery = this.options.workerEveryMs ?? 1000;
     if (workerEvery > 0) this.workers.watch(this.stack.masters, workerEvery);
     const resourceEvery = this.options.resourceEveryMs ?? 0;
-    if (resourceEvery > 0) this.resources.watch(this.stack.masters, resourceEvery);
+    if (resourceEvery > 0) this.resources.watch(this.stack.masters, 'icinga2', resourceEvery);
     this.reactions.start();
     return this;
   }

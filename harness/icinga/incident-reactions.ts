@@ -1,10 +1,10 @@
 import { connect } from 'node:tls';
+import { Repeater } from '../observe/repeater.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { API_PORT } from '../stack/icinga-config.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
-import { Repeater } from './repeater.ts';
 
 export interface PersistenceOptions {
   probeEveryMs?: number;

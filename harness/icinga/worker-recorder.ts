@@ -1,6 +1,6 @@
+import { Repeater } from '../observe/repeater.ts';
 import type { History } from '../run/history.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
-import { Repeater } from './repeater.ts';
 
 /** An API silent this long is recorded as silent (a reload keeps it silent for about a second). */
 const SILENCE_MS = 3000;
