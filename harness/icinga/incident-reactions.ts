@@ -2,6 +2,7 @@ import { connect } from 'node:tls';
 import { Repeater } from '../observe/repeater.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import type { HistoryEvent } from '../run/history.ts';
+import { recordDisruption } from '../target/disruption.ts';
 import { API_PORT } from '../stack/icinga-config.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
@@ -114,18 +115,25 @@ export class IncidentReactions {
     }
     const finding: Record<string, unknown> = { state: 'persistent', probeError: lastError };
     if (options.remedy === 'restart' && !this.repeater.isStopped) {
-      history.record('observe', 'remedy-started', { master: master.name, incident, action: 'restart' });
+      history.record('remedy', 'remedy-started', { master: master.name, incident, action: 'restart' });
+      // The restart is the harness's own doing: a disruption window, so no detector takes its
+      // new worker or its silence for a fault.
+      const ended = recordDisruption(history, 'remedy', { node: master.name, kind: 'restart', incident });
       const started = performance.now();
       const recoverBy = started + (options.recoverForMs ?? 120_000);
-      await master.container.restart();
       let recovered = false;
-      while (!this.repeater.isStopped && performance.now() < recoverBy) {
-        recovered = (await tryOnce()) === undefined;
-        if (recovered) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+      try {
+        await master.container.restart();
+        while (!this.repeater.isStopped && performance.now() < recoverBy) {
+          recovered = (await tryOnce()) === undefined;
+          if (recovered) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      } finally {
+        ended({ recovered });
       }
       const ms = Math.round(performance.now() - started);
-      history.record('observe', 'remedy-finished', { master: master.name, incident, recovered, ms });
+      history.record('remedy', 'remedy-finished', { master: master.name, incident, recovered, ms });
       finding.remedy = recovered
         ? { action: 'restart', recoveredAfterMs: ms }
         : { action: 'restart', recovered: false, gaveUpAfterMs: ms };

@@ -4,6 +4,9 @@ import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { IncidentReactions, type PersistenceOptions } from './incident-reactions.ts';
 import { WorkerRecorder } from './worker-recorder.ts';
 
+/** What a worker logs once its API listener is up (after a start or a reload). */
+const LISTENER_UP = /ApiListener: Started new listener on/;
+
 export interface ObserverOptions {
   /** More log patterns to record (name -> regex); the log detector's kind is "pattern:<name>". */
   patterns?: Record<string, RegExp>;
@@ -28,6 +31,7 @@ export class StackObserver {
   private readonly workers: WorkerRecorder;
   private readonly resources: ResourceRecorder;
   private readonly reactions: IncidentReactions;
+  private readonly unsubscribes: Array<() => void> = [];
 
   constructor(stack: StartedIcingaStack, options: ObserverOptions = {}) {
     this.stack = stack;
@@ -45,10 +49,24 @@ export class StackObserver {
     const resourceEvery = this.options.resourceEveryMs ?? 0;
     if (resourceEvery > 0) this.resources.watch(this.stack.masters, 'icinga2', resourceEvery);
     this.reactions.start();
+    // The other anchor for faults timed to a reload (beside the storm's reload-signalled): the
+    // new worker's listener is up, as its log says.
+    for (const master of this.stack.masters)
+      this.unsubscribes.push(
+        master.log.subscribe((line) => {
+          if (LISTENER_UP.test(line.text))
+            this.stack.history.record('observe', 'listener-up', {
+              node: master.name,
+              seq: line.seq,
+              loggedAt: line.loggedAt === undefined ? undefined : new Date(line.loggedAt).toISOString(),
+            });
+        }),
+      );
     return this;
   }
 
   async stop(): Promise<void> {
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
     this.logs.stop();
     this.workers.stop();
     this.resources.stop();

@@ -1,6 +1,8 @@
 import type { HistoryEvent } from '../run/history.ts';
 import type { IncidentSignal } from './incidents.ts';
 
+export { DisruptionWindows } from '../target/disruption.ts';
+
 /**
  * A detector: a pure fold over the history. `init` makes its state, `step` takes one event and
  * returns the incident signals it shows (no clock, no I/O: time comes from the events), so the
@@ -21,46 +23,6 @@ export interface Detector<State = unknown> {
 /** Declares a detector with its state type checked (the registry sees Detector<unknown>). */
 export function defineDetector<State>(detector: Detector<State>): Detector<unknown> {
   return detector as Detector<unknown>;
-}
-
-/**
- * Reloads as the detectors see them: which masters are between reload-started and its end, and
- * when each last settled (history time). Reload side effects (refused connects, handshakes cut
- * short) within `graceMs` of a reload are expected, not incidents.
- */
-export class ReloadWindows {
-  private readonly reloading = new Map<string, number>();
-  private readonly settledAt = new Map<string, number>();
-
-  /** Feeds a reload event; other events are ignored. */
-  see(event: HistoryEvent): void {
-    if (event.source !== 'reload' || typeof event.master !== 'string') return;
-    const master = event.master;
-    if (event.type === 'reload-started') this.reloading.set(master, (this.reloading.get(master) ?? 0) + 1);
-    if (event.type === 'reload-finished' || event.type === 'reload-failed') {
-      this.reloading.set(master, Math.max(0, (this.reloading.get(master) ?? 0) - 1));
-      this.settledAt.set(master, event.t);
-    }
-  }
-
-  /** Is `master` reloading at history time t, or did it settle less than graceMs before? */
-  around(master: string, t: number, graceMs: number): boolean {
-    if ((this.reloading.get(master) ?? 0) > 0) return true;
-    const settled = this.settledAt.get(master);
-    return settled !== undefined && t - settled < graceMs;
-  }
-
-  /** Is any master reloading, or settled less than graceMs before t? */
-  anyAround(t: number, graceMs: number): boolean {
-    for (const master of new Set([...this.reloading.keys(), ...this.settledAt.keys()]))
-      if (this.around(master, t, graceMs)) return true;
-    return false;
-  }
-
-  /** When `master` last settled (history time), if ever. */
-  lastSettled(master: string): number | undefined {
-    return this.settledAt.get(master);
-  }
 }
 
 /**

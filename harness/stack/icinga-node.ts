@@ -134,7 +134,13 @@ export class StartedIcingaNode implements TargetNode {
    * running: that is an HH_RELOAD_FAILED error carrying the log excerpt.
    */
   async reload(
-    options: { via?: ReloadVia; timeoutMs?: number; stageContent?: string } = {},
+    options: {
+      via?: ReloadVia;
+      timeoutMs?: number;
+      stageContent?: string;
+      /** Called the moment the signal was sent (or the API call or deploy answered). */
+      onSignalled?: () => void;
+    } = {},
   ): Promise<ReloadOutcome> {
     const via = options.via ?? 'signal';
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
@@ -153,6 +159,7 @@ export class StartedIcingaNode implements TargetNode {
         'conf.d/handshake-hunter.conf': options.stageContent ?? '// deployed by handshake-hunter\n',
       });
     }
+    options.onSignalled?.();
 
     let refusedAt: number | undefined;
     let checkedRunningAt = Date.now();

@@ -209,6 +209,57 @@ t.test(
   },
 );
 
+t.test(
+  'a remedy restart is a disruption window: its new worker and its silence open no incident',
+  async (t) => {
+    const restart = (withWindow: boolean) => [
+      event('observe', 'worker-seen', { master: 'master1', pid: 10, askedT: 0 }, 10),
+      ...(withWindow
+        ? [event('remedy', 'disruption-started', { node: 'master1', kind: 'restart', incident: 1 }, 100)]
+        : []),
+      event('observe', 'worker-silent', { master: 'master1', sinceT: 150, containerRunning: true }, 3200),
+      ...(withWindow
+        ? [event('remedy', 'disruption-ended', { node: 'master1', kind: 'restart', recovered: true }, 4000)]
+        : []),
+      event('observe', 'worker-seen', { master: 'master1', pid: 77, askedT: 4500 }, 4510),
+    ];
+    t.same((await run(restart(true), ['workers'])).incidents, [], 'the remedy is the harness’s own doing');
+    t.same(
+      (await run(restart(false), ['workers'])).incidents.map((i) => i.kind),
+      ['worker-down', 'worker-replaced'],
+      'the same without its window is two faults',
+    );
+  },
+);
+
+t.test(
+  'handshakes cut short inside any disruption window are expected, outside one an incident',
+  async (t) => {
+    const cut = (at: number) =>
+      event(
+        'swarm',
+        'handshake-failed',
+        {
+          master: 'master1',
+          endpoint: 'sim-1',
+          code: 'ECONNRESET',
+          error: 'socket hang up',
+        },
+        at,
+      );
+    const inside = await run(
+      [event('nemesis', 'disruption-started', { node: 'master1', kind: 'pause' }, 100), cut(200)],
+      ['swarm-handshakes'],
+    );
+    t.same(inside.incidents, []);
+    const outside = await run([cut(200)], ['swarm-handshakes']);
+    t.same(
+      outside.incidents.map((i) => i.kind),
+      ['handshake-interrupted'],
+    );
+  },
+);
+
 t.test("reactors' evidence and findings attach to the incident they name", async (t) => {
   const { incidents, ledger } = await run([
     event('observe', 'log-match', { node: 'master1', seq: 1, line: FIELD_LINE }),

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '../../run/history.ts';
-import { defineDetector, isInterruption, ReloadWindows } from '../detector.ts';
+import { DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 import { builtInPatterns, classify, normalize } from '../log-patterns.ts';
 
@@ -17,7 +17,7 @@ const RELOAD_SIDE_EFFECT =
   /Cannot connect to host|Connection refused|Connection reset|Broken pipe|End of file|Operation canceled|stream truncated|Timeout while reconnecting to endpoint|Exception while handling new API client connection|Error while (reading|sending) JSON-RPC|Ignoring JSON-RPC connection/i;
 
 interface State {
-  reloads: ReloadWindows;
+  reloads: DisruptionWindows;
   /** node|seq of the first line of each incident, whose excerpt the log-context completes. */
   excerpts: Map<string, { dedupKey: string; before: string[]; line: string }>;
   /** Incidents that already have their excerpt from this node. */
@@ -42,7 +42,7 @@ export default defineDetector<State>({
     'critical-log',
     'pattern:<name>',
   ],
-  init: () => ({ reloads: new ReloadWindows(), excerpts: new Map(), excerptFor: new Set() }),
+  init: () => ({ reloads: new DisruptionWindows(), excerpts: new Map(), excerptFor: new Set() }),
   step(state, event) {
     state.reloads.see(event);
     if (event.source !== 'observe') return [];

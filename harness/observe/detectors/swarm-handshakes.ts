@@ -1,4 +1,4 @@
-import { defineDetector, isInterruption, ReloadWindows } from '../detector.ts';
+import { DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
 
 /** A handshake cut short this soon after its master's reload finished is still the reload's doing. */
 const RELOAD_GRACE_MS = 2000;
@@ -10,11 +10,11 @@ const RELOAD_GRACE_MS = 2000;
  * reload does (no socket is handed over): expected, not an incident. Cut short with no reload
  * going on, it is `handshake-interrupted`.
  */
-export default defineDetector<ReloadWindows>({
+export default defineDetector<DisruptionWindows>({
   name: 'swarm-handshakes',
   summary: "the simulated endpoints' failed handshakes, with OpenSSL's text",
   kinds: ['tls-handshake-failed', 'handshake-interrupted'],
-  init: () => new ReloadWindows(),
+  init: () => new DisruptionWindows(),
   step(reloads, event) {
     reloads.see(event);
     if (event.source !== 'swarm' || event.type !== 'handshake-failed') return [];

@@ -1,23 +1,26 @@
-import { defineDetector, ReloadWindows } from '../detector.ts';
+import { DisruptionWindows, defineDetector } from '../detector.ts';
 
 interface State {
-  reloads: ReloadWindows;
+  disruptions: DisruptionWindows;
   /** The worker pid each master should have: the last reload's new pid, or the first one seen. */
   expected: Map<string, number>;
 }
 
 /**
- * The worker recorder's observations against the reloads: a worker pid that changes when no
- * reload asked for it (asked after the last reload settled) is `worker-replaced`; an API silent
- * for seconds outside any reload is `worker-down`, or `master-down` when the container is gone.
+ * The worker recorder's observations against the disruption windows (reloads, remedy restarts):
+ * a worker pid that changes when no disruption asked for it (asked after the last one settled) is
+ * `worker-replaced`; an API silent for seconds outside any disruption is `worker-down`, or
+ * `master-down` when the container is gone.
  */
 export default defineDetector<State>({
   name: 'workers',
   summary: "each master's worker process: replaced without a reload, silent, or gone",
   kinds: ['worker-replaced', 'worker-down', 'master-down'],
-  init: () => ({ reloads: new ReloadWindows(), expected: new Map() }),
+  init: () => ({ disruptions: new DisruptionWindows(), expected: new Map() }),
   step(state, event) {
-    state.reloads.see(event);
+    const disruption = state.disruptions.see(event);
+    // A restart (the remedy's, a nemesis's) brings a new worker on purpose: learn its pid afresh.
+    if (disruption?.phase === 'ended' && disruption.kind !== 'reload') state.expected.delete(disruption.node);
     if (event.source === 'reload' && event.type === 'reload-finished' && typeof event.newPid === 'number')
       state.expected.set(String(event.master), event.newPid);
     if (event.source !== 'observe' || typeof event.master !== 'string') return [];
@@ -25,7 +28,7 @@ export default defineDetector<State>({
     // An answer asked for before the last reload settled says nothing about the worker now.
     const askedAt = typeof event.askedT === 'number' ? event.askedT : event.t;
     const stale =
-      state.reloads.around(master, askedAt, 0) || askedAt < (state.reloads.lastSettled(master) ?? -1);
+      state.disruptions.around(master, askedAt, 0) || askedAt < (state.disruptions.lastSettled(master) ?? -1);
     if (event.type === 'worker-seen' && typeof event.pid === 'number') {
       const expected = state.expected.get(master);
       if (stale) return [];
@@ -45,8 +48,8 @@ export default defineDetector<State>({
       const since = typeof event.sinceT === 'number' ? event.sinceT : event.t;
       if (
         stale ||
-        state.reloads.around(master, since, 0) ||
-        since < (state.reloads.lastSettled(master) ?? -1)
+        state.disruptions.around(master, since, 0) ||
+        since < (state.disruptions.lastSettled(master) ?? -1)
       )
         return [];
       const running = event.containerRunning !== false;

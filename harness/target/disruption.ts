@@ -1,0 +1,92 @@
+import type { EventSink, HistoryEvent } from '../run/history.ts';
+
+/**
+ * Disruption windows: "this node is being disrupted on purpose, from here to here". Every
+ * disruption the harness makes (a reload, a remedy restart; later a context swap, a log stall)
+ * is recorded as one, and detectors read the windows, so the harness never reports its own doing
+ * as a fault. The family: `disruption-started` / `disruption-ended` from any source (with `node`
+ * and `kind`), and the storm's `reload-started` / `reload-finished` / `reload-failed` (with
+ * `master`), which are reload disruptions under the names the report has always read.
+ */
+export interface DisruptionPhase {
+  node: string;
+  kind: string;
+  phase: 'started' | 'ended';
+}
+
+export function disruptionOf(event: HistoryEvent): DisruptionPhase | undefined {
+  if (event.type === 'disruption-started' || event.type === 'disruption-ended') {
+    if (typeof event.node !== 'string') return undefined;
+    return {
+      node: event.node,
+      kind: typeof event.kind === 'string' ? event.kind : 'unknown',
+      phase: event.type === 'disruption-started' ? 'started' : 'ended',
+    };
+  }
+  if (event.source === 'reload' && typeof event.master === 'string') {
+    if (event.type === 'reload-started') return { node: event.master, kind: 'reload', phase: 'started' };
+    if (event.type === 'reload-finished' || event.type === 'reload-failed')
+      return { node: event.master, kind: 'reload', phase: 'ended' };
+  }
+  return undefined;
+}
+
+/**
+ * Records a disruption's start now and returns what records its end (call it once, also when
+ * the disruption failed). `source` is who disrupts: 'remedy', 'nemesis', ...
+ */
+export function recordDisruption(
+  events: EventSink,
+  source: string,
+  disruption: { node: string; kind: string } & Record<string, unknown>,
+): (fields?: Record<string, unknown>) => void {
+  events.record(source, 'disruption-started', disruption);
+  let ended = false;
+  return (fields = {}) => {
+    if (ended) return;
+    ended = true;
+    events.record(source, 'disruption-ended', { node: disruption.node, kind: disruption.kind, ...fields });
+  };
+}
+
+/**
+ * Disruptions as the detectors see them: which nodes are between a disruption's start and end,
+ * and when each last settled (history time). Side effects (refused connects, handshakes cut
+ * short, a new worker pid) within `graceMs` of a disruption are expected, not incidents.
+ */
+export class DisruptionWindows {
+  private readonly open = new Map<string, number>();
+  private readonly settledAt = new Map<string, number>();
+
+  /** Feeds an event; returns the disruption phase it is, if any. */
+  see(event: HistoryEvent): DisruptionPhase | undefined {
+    const disruption = disruptionOf(event);
+    if (!disruption) return undefined;
+    const { node } = disruption;
+    if (disruption.phase === 'started') this.open.set(node, (this.open.get(node) ?? 0) + 1);
+    else {
+      this.open.set(node, Math.max(0, (this.open.get(node) ?? 0) - 1));
+      this.settledAt.set(node, event.t);
+    }
+    return disruption;
+  }
+
+  /** Is `node` being disrupted at history time t, or did it settle less than graceMs before? */
+  around(node: string, t: number, graceMs: number): boolean {
+    if ((this.open.get(node) ?? 0) > 0) return true;
+    const settled = this.settledAt.get(node);
+    return settled !== undefined && t - settled < graceMs;
+  }
+
+  /** Is any node disrupted, or settled less than graceMs before t? */
+  anyAround(t: number, graceMs: number): boolean {
+    for (const node of new Set([...this.open.keys(), ...this.settledAt.keys()]))
+      if (this.around(node, t, graceMs)) return true;
+    return false;
+  }
+
+  /** When `node` last settled (history time), if ever. */
+  lastSettled(node: string): number | undefined {
+    return this.settledAt.get(node);
+  }
+}
