@@ -2,10 +2,10 @@ import { connect } from 'node:tls';
 import { Repeater } from '../observe/repeater.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import type { HistoryEvent } from '../run/history.ts';
-import { recordDisruption } from '../target/disruption.ts';
 import { API_PORT } from '../stack/icinga-config.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { recordDisruption } from '../target/disruption.ts';
 
 export interface PersistenceOptions {
   probeEveryMs?: number;

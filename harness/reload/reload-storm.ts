@@ -104,7 +104,11 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
             stageContent,
             // The anchor for faults timed to a reload: the moment the signal (or API call) went.
             onSignalled: () =>
-              events.record('reload', 'reload-signalled', { step, master: master.name, via: options.via ?? 'signal' }),
+              events.record('reload', 'reload-signalled', {
+                step,
+                master: master.name,
+                via: options.via ?? 'signal',
+              }),
           });
           return { master: master.name, ok: true, barrierMs: outcome.ms, newPid: outcome.newPid, t0 };
         } catch (error) {
