@@ -332,7 +332,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
         to: new Date(window.to).toISOString(),
         ms: Math.round(performance.now() - started),
       });
-      this.target.run.history.record('observe', 'incident-evidence', { incident, files });
+      this.target.run.history.record('capture', 'incident-evidence', { incident, files });
     } catch (error) {
       const message = (error as Error).message;
       this.kept.set(incident, { error: message });

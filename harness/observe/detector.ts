@@ -3,6 +3,9 @@ import type { IncidentSignal } from './incidents.ts';
 
 export { DisruptionWindows } from '../target/disruption.ts';
 
+/** What every detector that reads disruption windows reads (target/disruption.ts). */
+export const DISRUPTION_EVENTS = ['*:disruption-started', '*:disruption-ended', 'reload:*'] as const;
+
 /**
  * A detector: a pure fold over the history. `init` makes its state, `step` takes one event and
  * returns the incident signals it shows (no clock, no I/O: time comes from the events), so the
@@ -16,6 +19,11 @@ export interface Detector<State = unknown> {
   summary: string;
   /** The incident kinds it can open. */
   kinds: readonly string[];
+  /**
+   * The events it reads, "source:type" ("*" on either side): the history writes them whatever
+   * its budget, so a detector never misses an input live or offline.
+   */
+  reads: readonly string[];
   init(): State;
   step(state: State, event: HistoryEvent): IncidentSignal[];
 }

@@ -45,6 +45,8 @@ export interface Incident {
   endpoints: string[];
   reasons: string[];
   evidence: string[];
+  /** Evidence files no longer in the folder (a soak's disk budget removed them): named, not linked. */
+  pruned?: string[];
   /** Free-form findings added later (persistence, recovery time). */
   findings: Record<string, unknown>;
 }

@@ -74,6 +74,15 @@ export function renderReport(summary: RunSummary): string {
     '',
   );
 
+  if (summary.detectorFailures.length > 0)
+    lines.push(
+      '**Detectors that failed** (the incidents below may be incomplete; a bug in hunt):',
+      '',
+      ...summary.detectorFailures.map(
+        (f) => `- ${f.detector} threw on a \`${f.event}\` event at ${f.at}: ${cell(f.error)}`,
+      ),
+      '',
+    );
   lines.push('## Incidents', '');
   if (summary.incidents.length === 0) lines.push('None.', '');
   else {
@@ -83,7 +92,14 @@ export function renderReport(summary: RunSummary): string {
     );
     for (const i of summary.incidents) {
       const who = [...i.peers, ...i.endpoints].slice(0, 6).join(', ') || '-';
-      const files = i.evidence.map((name) => `[${name}](${i.folder}/${name})`).join(', ') || '-';
+      const files =
+        i.evidence
+          .map((name) =>
+            i.pruned?.includes(name)
+              ? `${name} (pruned by the disk budget)`
+              : `[${name}](${i.folder}/${name})`,
+          )
+          .join(', ') || '-';
       lines.push(
         `| ${i.id} | ${i.kind} | ${i.master ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
       );

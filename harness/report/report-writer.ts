@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import { incidentFolder } from '../observe/incidents.ts';
 import { renderReport } from './markdown.ts';
 import { readRunFacts } from './run-facts.ts';
 import { buildSummary, type RunSummary } from './summary.ts';
@@ -13,10 +14,20 @@ export interface WrittenReport {
 
 /**
  * Derives the report of a run from its folder alone and writes it there, each file atomically:
- * report.md, summary.json, timeline.svg, timeline.png. `hunt report` and the runner both call it.
+ * every incident's incident.json and the evidence the ledger holds (log excerpts, API snapshots),
+ * then report.md, summary.json, timeline.svg, timeline.png. `hunt report` and the runner both
+ * call it: the incidents on disk are always the ones the history gives.
  */
 export async function writeReport(dir: string): Promise<WrittenReport> {
   const facts = await readRunFacts(dir);
+  for (const incident of facts.ledger.list()) {
+    const folder = incidentFolder(dir, incident.id);
+    for (const name of incident.evidence) {
+      const content = facts.ledger.evidenceOf(incident, name);
+      if (content !== undefined) await writeFileAtomic(join(folder, name), content);
+    }
+    await writeFileAtomic(join(folder, 'incident.json'), `${JSON.stringify(incident, null, 2)}\n`);
+  }
   const summary = buildSummary(facts);
   const { svg, png } = await renderTimeline(timelineSpec(facts));
   const files = {

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { detectOffline } from '../observe/detection.ts';
+import { type DetectorFailure, detectOffline } from '../observe/detection.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
@@ -46,6 +46,8 @@ export interface RunFacts {
   read: ReadStats;
   historyBytes: number;
   ledger: IncidentLedger;
+  /** Detectors that threw while re-reading the history: the verdict cannot be trusted. */
+  detectorFailures: DetectorFailure[];
   /** incident id -> the head of its capture.txt (what tshark saw of the kept handshakes). */
   captureSummaries: Map<number, string>;
 }
@@ -76,11 +78,25 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     read: { events: 0, skipped: 0 },
     historyBytes: (await stat(historyPath).catch(() => ({ size: 0 }))).size,
     ledger: new IncidentLedger(),
+    detectorFailures: [],
     captureSummaries: new Map(),
   };
   for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
   const detectors = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
-  await detectOffline(historyPath, facts.ledger, detectors);
+  facts.detectorFailures = (await detectOffline(historyPath, facts.ledger, detectors)).failures;
+  for (const incident of facts.ledger.list()) {
+    // Files a reactor wrote (captures) that are gone: the disk budget pruned them.
+    const pruned: string[] = [];
+    for (const name of incident.evidence) {
+      if (facts.ledger.evidenceOf(incident, name) !== undefined) continue;
+      const there = await stat(join(incidentFolder(dir, incident.id), name)).then(
+        () => true,
+        () => false,
+      );
+      if (!there) pruned.push(name);
+    }
+    if (pruned.length > 0) incident.pruned = pruned;
+  }
   for (const incident of facts.ledger.list()) {
     if (!incident.evidence.includes('capture.txt')) continue;
     const text = await readFile(join(incidentFolder(dir, incident.id), 'capture.txt'), 'utf8').catch(

@@ -1,3 +1,4 @@
+import type { DetectorFailure } from '../observe/detection.ts';
 import type { Incident } from '../observe/incidents.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
 import type { RunFacts } from './run-facts.ts';
@@ -45,6 +46,8 @@ export interface RunSummary {
   };
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
   incidents: Array<Incident & { folder: string; capture?: string }>;
+  /** Detectors that threw on the history: the incidents (and the verdict) may be incomplete. */
+  detectorFailures: DetectorFailure[];
   history: {
     events: number;
     skippedLines: number;
@@ -138,6 +141,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
     },
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
+    detectorFailures: facts.detectorFailures,
     history: {
       events: facts.read.events,
       skippedLines: facts.read.skipped,
@@ -150,7 +154,11 @@ export function buildSummary(facts: RunFacts): RunSummary {
       'report.md',
       'timeline.png',
       'summary.json',
-      ...incidents.flatMap((incident) => incident.evidence.map((name) => `${incident.folder}/${name}`)),
+      ...incidents.flatMap((incident) =>
+        incident.evidence
+          .filter((name) => !incident.pruned?.includes(name))
+          .map((name) => `${incident.folder}/${name}`),
+      ),
     ],
   };
 }

@@ -42,17 +42,37 @@ const ROUTINE_EVENTS = new Set([
 const RECENT_EVENTS = 10_000;
 
 export interface HistoryOptions {
-  /** All events together stop being written past this many bytes (default 512 MiB). */
+  /** All events together stop being written past this many bytes (default 512 MiB), essential ones aside. */
   maxBytes?: number;
   /** Routine events stop being written past this many bytes (default 128 MiB). */
   routineBytes?: number;
+  /**
+   * Events that are written whatever the budget ("source:type"): what the run's detectors read
+   * (they are bounded by their producers: log matches per pattern, reloads, worker changes).
+   */
+  essential?: (key: string) => boolean;
+}
+
+/** "source:type" against "source:type" patterns where either side may be "*". */
+export function matchesEventKey(patterns: readonly string[]): (key: string) => boolean {
+  const exact = new Set(patterns.filter((pattern) => !pattern.includes('*')));
+  const wild = patterns
+    .filter((pattern) => pattern.includes('*'))
+    .map((pattern) => pattern.split(':') as [string, string]);
+  return (key) => {
+    if (exact.has(key)) return true;
+    const [source, type] = key.split(':') as [string, string];
+    return wild.some(([s, t]) => (s === '*' || s === source) && (t === '*' || t === type));
+  };
 }
 
 /**
  * The run's append-only event history, history.jsonl: the single source of truth reports are
  * derived from. Bounded: routine events (ROUTINE_EVENTS) past `routineBytes`, and any event past
  * `maxBytes`, are counted but not written; one `history-truncated` event says how many of each
- * type were dropped when it closes. Live subscribers see every event either way.
+ * type were dropped when it closes; essential events (what the detectors read) are always
+ * written. Subscribers see every event, or with `{ written: true }` only the events the file
+ * holds: live detection reads exactly what `hunt report` will read.
  */
 export class History implements EventSink {
   readonly path: string;
@@ -64,6 +84,8 @@ export class History implements EventSink {
   private writtenRoutine = 0;
   private readonly dropped = new Map<string, number>();
   private readonly listeners = new Set<(event: HistoryEvent) => void>();
+  private readonly writtenListeners = new Set<(event: HistoryEvent) => void>();
+  private readonly essential: (key: string) => boolean;
   private closed = false;
   /** The first write error (a full disk): nothing more is written after it, so no line is torn twice. */
   private failure: Error | undefined;
@@ -76,6 +98,7 @@ export class History implements EventSink {
     this.stream = stream;
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.routineBytes = options.routineBytes ?? 128 * 1024 * 1024;
+    this.essential = options.essential ?? (() => false);
     stream.on('error', this.fail);
   }
 
@@ -114,10 +137,10 @@ export class History implements EventSink {
     }
     for (const listener of this.listeners) listener(event);
     const line = `${JSON.stringify(event)}\n`;
-    if (
-      this.written + line.length > this.maxBytes ||
-      (routine && this.writtenRoutine + line.length > this.routineBytes)
-    ) {
+    const overBudget = routine
+      ? this.written + line.length > this.maxBytes || this.writtenRoutine + line.length > this.routineBytes
+      : this.written + line.length > this.maxBytes && !this.essential(key);
+    if (overBudget) {
       this.dropped.set(key, (this.dropped.get(key) ?? 0) + 1);
       return;
     }
@@ -125,6 +148,7 @@ export class History implements EventSink {
     this.written += line.length;
     if (routine) this.writtenRoutine += line.length;
     this.stream.write(line, this.fail);
+    for (const listener of this.writtenListeners) listener(event);
   }
 
   /** The write error that stopped the file (ENOSPC, ...), if any; live subscribers still see events. */
@@ -143,10 +167,14 @@ export class History implements EventSink {
     return this.recentEvents;
   }
 
-  /** Live observers (detectors) see every event, written or not. */
-  subscribe(listener: (event: HistoryEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Hears each event as it is recorded. `written: true` hears only the events the file holds, in
+   * its order (live detection: the same input `hunt report` reads); otherwise every event.
+   */
+  subscribe(listener: (event: HistoryEvent) => void, options: { written?: boolean } = {}): () => void {
+    const set = options.written ? this.writtenListeners : this.listeners;
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** Resolves once every event recorded so far is in the file (for readers during a run). */

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
-import { LiveDetection } from '../observe/detection.ts';
+import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
-import type { Incident } from '../observe/incidents.ts';
+import { type Incident, IncidentLedger } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
@@ -140,6 +140,7 @@ async function execute(
 ): Promise<RunResult> {
   const progress = request.progress ?? silentProgress;
 
+  const detectors = await chooseDetectors(detectorNames);
   const budget = request.diskCapBytes === undefined ? undefined : budgetFor(request.diskCapBytes);
   const run = await Run.create({
     name: definition.name,
@@ -148,7 +149,11 @@ async function execute(
     seed: request.seed,
     resultsDir: request.resultsDir,
     command: request.command,
-    history: budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes },
+    history: {
+      ...(budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes }),
+      // What the detectors read is written whatever the budget: live and offline read the same.
+      essential: detectionInputs(detectors),
+    },
     keylogBytes: budget?.keylogBytes,
   });
   await run.describe('target', target);
@@ -164,7 +169,7 @@ async function execute(
   );
   progress.step(`run ${run.id}: ${definition.name} (seed ${run.seed}) in ${run.dir}`);
 
-  const detection = await LiveDetection.start(run, detectorNames);
+  const detection = LiveDetection.of(run, detectors);
   const abort = new AbortController();
   // Set-up (image build, node starts, swarm connect) stops for an interrupt or a full disk, not
   // for the duration limit: a run whose set-up outlasts --duration still does its one step.
@@ -286,7 +291,14 @@ async function execute(
     await keeper?.stop();
   }
 
-  const incidents = detection.incidents.list();
+  // One truth: the verdict is judged on the incidents the run folder gives, found the way
+  // `hunt report` finds them (the same as live by construction; should the file be unreadable,
+  // the live ones).
+  await run.history.flushed();
+  const ledger = new IncidentLedger();
+  const offline = await detectOffline(run.history.path, ledger, detectors).catch(() => undefined);
+  const incidents = offline ? ledger.list() : detection.incidents.list();
+  const detectorFailures = offline?.failures ?? detection.failures;
   const interrupted = abort.signal.aborted && abort.signal.reason === 'interrupted';
   const nodes = targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
   const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, nodes });
@@ -314,17 +326,26 @@ async function execute(
             complete: false,
             summary: failure instanceof Error ? failure.message : String(failure),
           }
-        : passed
-          ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
-          : {
-              status: 'failed',
-              exitCode: 1,
+        : detectorFailures.length > 0
+          ? {
+              status: 'error',
+              exitCode: 3,
               complete: true,
-              summary: `expectation not met: ${expectations
-                .filter((result) => !result.ok)
-                .map((result) => `${result.description} (${result.detail})`)
-                .join('; ')}`,
-            };
+              summary: `verdict unknown: ${detectorFailures
+                .map((f) => `detector ${f.detector} threw on a ${f.event} event (${f.error})`)
+                .join('; ')}; the other detectors ran. This is a bug in hunt.`,
+            }
+          : passed
+            ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
+            : {
+                status: 'failed',
+                exitCode: 1,
+                complete: true,
+                summary: `expectation not met: ${expectations
+                  .filter((result) => !result.ok)
+                  .map((result) => `${result.description} (${result.detail})`)
+                  .join('; ')}`,
+              };
   // On a full disk these writes may fail: run.json then keeps its last whole version (atomic),
   // and `hunt report` renders the report once there is room.
   const tolerateFullDisk = (error: unknown) => {

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '../../run/history.ts';
-import { DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
+import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 import { builtInPatterns, classify, normalize } from '../log-patterns.ts';
 
@@ -42,6 +42,7 @@ export default defineDetector<State>({
     'critical-log',
     'pattern:<name>',
   ],
+  reads: ['observe:log-match', 'observe:log-context', ...DISRUPTION_EVENTS],
   init: () => ({ reloads: new DisruptionWindows(), excerpts: new Map(), excerptFor: new Set() }),
   step(state, event) {
     state.reloads.see(event);

@@ -9,6 +9,7 @@ export default defineDetector<Record<string, never>>({
   name: 'reload-outcomes',
   summary: "the storm's reloads: failed barriers, masters gone, endpoints not back by the deadline",
   kinds: ['reload-failed', 'master-down', 'reconnect-timeout'],
+  reads: ['reload:*'],
   init: () => ({}),
   step(_state, event) {
     if (event.source !== 'reload') return [];

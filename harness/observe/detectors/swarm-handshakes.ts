@@ -1,4 +1,4 @@
-import { DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
+import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
 
 /** A handshake cut short this soon after its master's reload finished is still the reload's doing. */
 const RELOAD_GRACE_MS = 2000;
@@ -14,6 +14,7 @@ export default defineDetector<DisruptionWindows>({
   name: 'swarm-handshakes',
   summary: "the simulated endpoints' failed handshakes, with OpenSSL's text",
   kinds: ['tls-handshake-failed', 'handshake-interrupted'],
+  reads: ['swarm:handshake-failed', ...DISRUPTION_EVENTS],
   init: () => new DisruptionWindows(),
   step(reloads, event) {
     reloads.see(event);

@@ -1,4 +1,4 @@
-import { DisruptionWindows, defineDetector } from '../detector.ts';
+import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../detector.ts';
 
 interface State {
   disruptions: DisruptionWindows;
@@ -16,6 +16,7 @@ export default defineDetector<State>({
   name: 'workers',
   summary: "each master's worker process: replaced without a reload, silent, or gone",
   kinds: ['worker-replaced', 'worker-down', 'master-down'],
+  reads: ['observe:worker-seen', 'observe:worker-silent', ...DISRUPTION_EVENTS],
   init: () => ({ disruptions: new DisruptionWindows(), expected: new Map() }),
   step(state, event) {
     const disruption = state.disruptions.see(event);
