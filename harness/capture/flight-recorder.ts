@@ -6,6 +6,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
+import { RunLayout } from '../run/layout.ts';
 import type { CaptureSpec, StartedTarget, TargetNode } from '../target/target.ts';
 import {
   clientRandoms,
@@ -349,7 +350,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
   /** Every key log of the run: the swarm's and each node's (icinga2's own sessions). */
   private async keylogFiles(): Promise<string[]> {
     const files: string[] = [];
-    for (const dir of [this.target.run.path('keys'), this.target.run.path('keys', 'nodes')]) {
+    for (const dir of [this.target.run.path(RunLayout.keys), this.target.run.path(RunLayout.nodeKeys)]) {
       const names = await readdir(dir).catch(() => [] as string[]);
       // Each key log, then its old generation (whether listed or not): a rotation between the
       // two reads moves lines from the one read first to the one read next, never past both.

@@ -101,7 +101,7 @@ t.test(
         if (i % 100 === 0) await run.history.flushed();
       }
       t.match(errors[0], { code: 'ENOSPC' }, 'the full disk is reported, not thrown');
-      await t.rejects(run.describe('late', { lost: true }), { code: 'ENOSPC' });
+      await t.rejects(run.describe('detectors', ['late']), { code: 'ENOSPC' });
       t.equal(await readFile(run.path('run.json'), 'utf8'), runJson, 'run.json keeps its last whole version');
       await run.finish({ status: 'error', exitCode: 2, complete: false }).catch(() => undefined);
       const { events, stats } = await readHistory(run.dir);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import type { EventSink } from '../run/history.ts';
+import { RunLayout } from '../run/layout.ts';
 
 /**
  * Something went wrong, as a detector saw it in the history. The same kind at the same master
@@ -151,7 +152,7 @@ export class IncidentLedger {
 
 /** Where incident n lives in a run folder: incidents/001/. */
 export function incidentFolder(runDir: string, id: number): string {
-  return join(runDir, 'incidents', String(id).padStart(3, '0'));
+  return join(runDir, RunLayout.incident(id));
 }
 
 /**

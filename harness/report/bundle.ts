@@ -8,6 +8,7 @@ import { create as createTar } from 'tar';
 import { httpStreams, withoutStreams } from '../capture/capture-tools.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
+import { RunLayout } from '../run/layout.ts';
 import { readRunMetadata } from '../run/run.ts';
 import { folderFiles } from '../run/run-folder.ts';
 
@@ -158,13 +159,13 @@ async function stageParts(runDir: string, staging: string, notes: string[]): Pro
 }
 
 function rankOf(path: string): Rank | undefined {
-  if (['report.md', 'summary.json', 'timeline.png', 'timeline.svg', 'run.json'].includes(path)) return 0;
-  if (path.startsWith('incidents/')) {
+  if (([...RunLayout.reportFiles, RunLayout.manifest] as string[]).includes(path)) return 0;
+  if (RunLayout.isIncidentFile(path)) {
     if (path.endsWith('window.pcapng')) return 2;
     if (path.endsWith('.pcapng')) return 1;
     return 0;
   }
-  if (path.startsWith('logs/') || path === 'history.jsonl') return 3;
+  if (path.startsWith(`${RunLayout.logs}/`) || path === RunLayout.history) return 3;
   return undefined;
 }
 
@@ -172,7 +173,7 @@ function kindOf(path: string): string {
   if (path.endsWith('window.pcapng')) return 'capture window (everything in the window)';
   if (path.endsWith('.pcapng')) return "the incident's cut streams";
   if (path === 'history.jsonl') return 'the full history (hunt report re-derives the report from it)';
-  if (path.startsWith('logs/')) return 'node log tail';
+  if (path.startsWith(`${RunLayout.logs}/`)) return 'node log tail';
   return 'report file';
 }
 

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { linearSlope, mannWhitneyGreater, medianInterval, percentile, wilsonInterval } from '../stats.ts';
 import { type RunFacts, readRunFacts } from './run-facts.ts';
 
@@ -101,13 +102,13 @@ export function buildMatrix(runs: readonly RunFacts[]): Matrix {
   };
 }
 
-function targetName(meta: Record<string, unknown>): string {
-  const target = (meta.target ?? {}) as { icinga?: string; image?: string };
-  return target.image ?? target.icinga ?? 'unknown';
+function targetName(meta: RunManifest): string {
+  const target = targetOf(meta);
+  return target.image ?? target.version ?? 'unknown';
 }
 
 function buildCell(target: string, runs: RunFacts[]): MatrixCell {
-  const stack = (runs[0]?.meta.stack ?? {}) as { icingaVersion?: string; opensslVersion?: string };
+  const stack = runs[0]?.meta.stack ?? {};
   const reloads = runs.flatMap((run) => run.reloads);
   const ok = reloads.filter((reload) => reload.ok);
   const incidentsByKind: Record<string, number> = {};
@@ -121,7 +122,7 @@ function buildCell(target: string, runs: RunFacts[]): MatrixCell {
     target,
     icingaVersion: stack.icingaVersion ?? null,
     opensslVersion: stack.opensslVersion ?? null,
-    runs: runs.map((run) => ({ id: String(run.meta.id), status: runStatus(run.meta) })),
+    runs: runs.map((run) => ({ id: run.meta.id, status: runStatus(run.meta) })),
     reloads: reloads.length,
     verified: ok.length,
     incidents,
@@ -167,9 +168,8 @@ function steepest(series: Array<Array<{ x: number; y: number }>>): number | null
   return slopes.length === 0 ? null : round(Math.max(...slopes));
 }
 
-function runStatus(meta: Record<string, unknown>): string {
-  const outcome = meta.outcome as { status?: string } | null | undefined;
-  return outcome?.status ?? 'incomplete';
+function runStatus(meta: RunManifest): string {
+  return meta.outcome?.status ?? 'incomplete';
 }
 
 function timing(values: number[]): Timing {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { incidentFolder } from '../observe/incidents.ts';
+import { RunLayout } from '../run/layout.ts';
 import { renderReport } from './markdown.ts';
 import { readRunFacts } from './run-facts.ts';
 import { buildSummary, type RunSummary } from './summary.ts';
@@ -31,15 +32,15 @@ export async function writeReport(dir: string): Promise<WrittenReport> {
   const summary = buildSummary(facts);
   const { svg, png } = await renderTimeline(timelineSpec(facts));
   const files = {
-    'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
-    'timeline.svg': svg,
-    'timeline.png': png,
-    'report.md': renderReport(summary),
+    [RunLayout.summary]: `${JSON.stringify(summary, null, 2)}\n`,
+    [RunLayout.timelineSvg]: svg,
+    [RunLayout.timelinePng]: png,
+    [RunLayout.report]: renderReport(summary),
   };
   for (const [name, content] of Object.entries(files)) await writeFileAtomic(join(dir, name), content);
   return {
     summary,
-    reportPath: join(dir, 'report.md'),
+    reportPath: join(dir, RunLayout.report),
     files: Object.keys(files).map((name) => join(dir, name)),
   };
 }

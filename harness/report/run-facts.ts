@@ -4,7 +4,7 @@ import { type DetectorFailure, detectOffline } from '../observe/detection.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
-import { HISTORY_FILE, readRunMetadata } from '../run/run.ts';
+import { HISTORY_FILE, type RunManifest, readRunMetadata } from '../run/run.ts';
 
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {
@@ -33,7 +33,7 @@ export interface ResourcePoint {
 /** What a run folder holds, read once: run.json, the history's facts, the incidents re-detected. */
 export interface RunFacts {
   dir: string;
-  meta: Record<string, unknown>;
+  meta: RunManifest;
   reloads: ReloadSample[];
   reconnectTimeouts: number;
   status: StatusPoint[];

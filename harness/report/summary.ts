@@ -1,5 +1,7 @@
 import type { DetectorFailure } from '../observe/detection.ts';
 import type { Incident } from '../observe/incidents.ts';
+import { RunLayout } from '../run/layout.ts';
+import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
 import type { RunFacts } from './run-facts.ts';
 
@@ -72,13 +74,13 @@ const record = (value: unknown): Record<string, unknown> =>
     : {};
 
 /** The command that runs this again: same scenario, parameters, target, limits and seed. */
-export function reproduceCommand(meta: Record<string, unknown>): string {
-  const parts = ['npx hunt run', String(meta.scenario ?? '?')];
-  for (const [name, value] of Object.entries(record(meta.params))) parts.push(`--param ${name}=${value}`);
-  const target = record(meta.target);
-  if (typeof target.image === 'string') parts.push(`--image ${target.image}`);
-  else if (typeof target.icinga === 'string') parts.push(`--icinga ${target.icinga}`);
-  const limits = record(meta.limits);
+export function reproduceCommand(meta: RunManifest): string {
+  const parts = ['npx hunt run', meta.scenario || '?'];
+  for (const [name, value] of Object.entries(meta.params)) parts.push(`--param ${name}=${value}`);
+  const target = targetOf(meta);
+  if (target.image !== undefined) parts.push(`--image ${target.image}`);
+  else if (target.version !== undefined) parts.push(`--${target.system} ${target.version}`);
+  const limits = meta.limits ?? {};
   if (typeof limits.reloads === 'number') parts.push(`--reloads ${limits.reloads}`);
   if (typeof limits.durationMs === 'number')
     parts.push(`--duration ${Math.round(limits.durationMs / 1000)}s`);
@@ -98,7 +100,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
   const ok = facts.reloads.filter((r) => r.ok);
   const incidents = facts.ledger.list().map((incident) => ({
     ...incident,
-    folder: `incidents/${String(incident.id).padStart(3, '0')}`,
+    folder: RunLayout.incident(incident.id),
     ...(facts.captureSummaries.has(incident.id) ? { capture: facts.captureSummaries.get(incident.id) } : {}),
   }));
   const startedAt = text(meta.startedAt) ?? facts.firstAt ?? null;
@@ -151,9 +153,9 @@ export function buildSummary(facts: RunFacts): RunSummary {
     },
     reproduce: reproduceCommand(meta),
     attach: [
-      'report.md',
-      'timeline.png',
-      'summary.json',
+      RunLayout.report,
+      RunLayout.timelinePng,
+      RunLayout.summary,
       ...incidents.flatMap((incident) =>
         incident.evidence
           .filter((name) => !incident.pruned?.includes(name))

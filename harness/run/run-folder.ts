@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
+import { RunLayout } from './layout.ts';
 
 export interface RunFolder {
   /** Sortable and unique: 20261121-071500-<name>-<4 hex>. Also the RUN label's value. */
@@ -21,7 +22,7 @@ export function folderId(name: string): string {
 export async function createRunFolder(name: string, root = resultsDir()): Promise<RunFolder> {
   const id = folderId(name);
   const dir = join(root, id);
-  await makeDirectory(join(dir, 'logs'));
+  await makeDirectory(join(dir, RunLayout.logs));
   return { id, dir };
 }
 

@@ -10,6 +10,11 @@ import { projectRoot, resultsDir } from '../paths.ts';
 import { derivedRandom, type Random } from '../random.ts';
 import { History, type HistoryOptions } from './history.ts';
 import { KeylogFile } from './keylog-file.ts';
+import { RunLayout } from './layout.ts';
+import { type ManifestSection, type RunManifest, type RunOutcome, readRunManifest } from './manifest.ts';
+
+export type { RunManifest, RunOutcome } from './manifest.ts';
+
 import { createRunFolder } from './run-folder.ts';
 
 export interface RunOptions {
@@ -29,17 +34,8 @@ export interface RunOptions {
   keylogBytes?: number;
 }
 
-/** How a run ended. `complete` says the run folder holds everything the run meant to write. */
-export interface RunOutcome {
-  status: 'passed' | 'failed' | 'interrupted' | 'error';
-  exitCode: number;
-  complete: boolean;
-  /** A short sentence: the verdict, or the error. */
-  summary?: string;
-}
-
-export const RUN_FILE = 'run.json';
-export const HISTORY_FILE = 'history.jsonl';
+export const RUN_FILE = RunLayout.manifest;
+export const HISTORY_FILE = RunLayout.history;
 
 /**
  * One run: its folder under results/, its seed and the randoms derived from it, run.json and the
@@ -53,20 +49,14 @@ export class Run implements AsyncDisposable {
   readonly dir: string;
   readonly seed: number;
   readonly history: History;
-  private readonly metadata: Record<string, unknown>;
+  private readonly metadata: RunManifest;
   private readonly keylogs = new Map<string, KeylogFile>();
   private writes: Promise<void> = Promise.resolve();
   private keylogBytes: number | undefined;
   private readonly writeErrorListeners = new Set<(error: Error) => void>();
   private outcome: RunOutcome | undefined;
 
-  private constructor(
-    id: string,
-    dir: string,
-    seed: number,
-    history: History,
-    metadata: Record<string, unknown>,
-  ) {
+  private constructor(id: string, dir: string, seed: number, history: History, metadata: RunManifest) {
     this.id = id;
     this.dir = dir;
     this.seed = seed;
@@ -87,7 +77,7 @@ export class Run implements AsyncDisposable {
       );
     });
     const history = await History.open(join(folder.dir, HISTORY_FILE), options.history);
-    const metadata: Record<string, unknown> = {
+    const metadata: RunManifest = {
       id: folder.id,
       scenario: options.scenario ?? options.name,
       params: options.params ?? {},
@@ -122,8 +112,11 @@ export class Run implements AsyncDisposable {
     return join(this.dir, ...parts);
   }
 
-  /** Adds or replaces one section of run.json (`stack`, `storm`, ...) and rewrites it atomically. */
-  async describe(section: string, value: unknown): Promise<void> {
+  /** Adds or replaces one section of run.json (`target`, `stack`, ...) and rewrites it atomically. */
+  async describe<Section extends ManifestSection>(
+    section: Section,
+    value: RunManifest[Section],
+  ): Promise<void> {
     this.metadata[section] = value;
     await this.save();
   }
@@ -132,7 +125,7 @@ export class Run implements AsyncDisposable {
   keylog(name: string): KeylogFile {
     let file = this.keylogs.get(name);
     if (!file) {
-      file = new KeylogFile(this.path('keys', `${name}.keylog`), this.keylogBytes, (error) =>
+      file = new KeylogFile(this.path(RunLayout.keylog(name)), this.keylogBytes, (error) =>
         this.writeFailed(error),
       );
       this.keylogs.set(name, file);
@@ -181,20 +174,8 @@ export class Run implements AsyncDisposable {
   }
 }
 
-/** run.json of an existing run folder. */
-export async function readRunMetadata(dir: string): Promise<Record<string, unknown>> {
-  const text = await readFile(join(dir, RUN_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new HuntError(
-      ErrorCodes.RUN_NOT_FOUND,
-      `${dir} is not a run folder (no ${RUN_FILE}: ${error.code}). Runs are under results/<run-id>/.`,
-    );
-  });
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new HuntError(ErrorCodes.RUN_NOT_FOUND, `${join(dir, RUN_FILE)} is not valid JSON.`);
-  }
-}
+/** run.json of an existing run folder (see RunManifest). */
+export const readRunMetadata = readRunManifest;
 
 let cachedVersion: Promise<Record<string, string>> | undefined;
 
@@ -213,7 +194,7 @@ function harnessVersion(): Promise<Record<string, string>> {
   return cachedVersion;
 }
 
-function hostFacts(): Record<string, unknown> {
+function hostFacts(): RunManifest['host'] {
   return {
     kernel: release(),
     cores: cpus().length,

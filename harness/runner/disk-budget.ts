@@ -1,5 +1,6 @@
 import { copyFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RunLayout } from '../run/layout.ts';
 import type { Run } from '../run/run.ts';
 import { type FolderFile, folderFiles } from '../run/run-folder.ts';
 
@@ -52,15 +53,13 @@ export interface Upkeep {
   after: number;
 }
 
-const NODE_LOG = /^logs\/[^/]+\/(icinga2|container)\.log$/;
-
 /**
  * Oldest routine data goes first, incident evidence last: node logs rotate at their share;
  * when the folder is above 90% of the cap, incident windows go (oldest incident first), then
  * the cut streams. Summaries (capture.txt), excerpts and incident.json are never removed.
  */
 export function planUpkeep(files: readonly FolderFile[], budget: DiskBudget): Upkeep {
-  const logs = files.filter((file) => NODE_LOG.test(file.path));
+  const logs = files.filter((file) => RunLayout.isNodeLog(file.path));
   const perLog = budget.logBytes / Math.max(1, logs.length) / 2;
   const rotate = logs.filter((file) => file.bytes > perLog).map((file) => file.path);
   const rotated = new Set(rotate);
@@ -73,7 +72,7 @@ export function planUpkeep(files: readonly FolderFile[], budget: DiskBudget): Up
   const limit = budget.capBytes * 0.9;
   const captures = (name: string) =>
     files
-      .filter((file) => file.path.startsWith('incidents/') && file.path.endsWith(`/${name}`))
+      .filter((file) => RunLayout.isIncidentFile(file.path) && file.path.endsWith(`/${name}`))
       .sort((a, b) => a.path.localeCompare(b.path));
   for (const file of [...captures('window.pcapng'), ...captures('capture.pcapng')]) {
     if (total <= limit) break;

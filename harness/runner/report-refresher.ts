@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { Progress } from '../progress.ts';
+import { RunLayout } from '../run/layout.ts';
 import type { Run } from '../run/run.ts';
 import { spawnHunt } from './hunt-child.ts';
 
@@ -22,7 +22,7 @@ export class ReportRefresher {
         .flushed()
         .then(() => this.refresh(run.dir, everyMs))
         .then(
-          () => progress.detail(`report refreshed: ${join(run.dir, 'report.md')}`),
+          () => progress.detail(`report refreshed: ${run.path(RunLayout.report)}`),
           (error: Error) => progress.detail(`report refresh failed: ${error.message}`),
         )
         .finally(() => {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
@@ -7,6 +6,7 @@ import { type Incident, IncidentLedger } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
+import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import type { StartedTarget, TargetObserver, TargetSelection } from '../target/target.ts';
 import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
@@ -355,7 +355,7 @@ async function execute(
   await run.describe('verdict', { expectations, incidents: incidents.length }).catch(tolerateFullDisk);
   await run.finish(outcome).catch(tolerateFullDisk);
   progress.step('writing the report');
-  let reportPath = join(run.dir, 'report.md');
+  let reportPath = run.path(RunLayout.report);
   try {
     reportPath = (await writeReport(run.dir)).reportPath;
   } catch (error) {

@@ -9,6 +9,7 @@ import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import type { CertificateAuthority, IssuedCertificate } from '../pki/certificate-authority.ts';
+import { RunLayout } from '../run/layout.ts';
 import type { RunFolder } from '../run/run-folder.ts';
 import { LogTail } from '../target/log-tail.ts';
 import { API_PORT, type ConfigFiles, type NodeSettings } from './icinga-config.ts';
@@ -47,11 +48,11 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
   const { docker, run, network, name, role } = input;
   const certificate = input.certificates.get(name);
   if (!certificate) throw new Error(`no certificate issued for ${name}`);
-  const logDir = join(run.dir, 'logs', name);
+  const logDir = join(run.dir, RunLayout.nodeLogs(name));
   await makeDirectory(logDir);
   const containerLog = join(logDir, 'container.log');
-  const captureDir = join(run.dir, 'captures', name);
-  const keysDir = join(run.dir, 'keys', 'nodes');
+  const captureDir = join(run.dir, RunLayout.captures(name));
+  const keysDir = join(run.dir, RunLayout.nodeKeys);
   await makeDirectory(captureDir);
   await makeDirectory(keysDir);
   // The daemon's workers run as nagios (a different uid per image) and rotate their key log in

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -6,6 +5,7 @@ import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts'
 import type { CertificateAuthority } from '../pki/certificate-authority.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { History, HistoryEvent } from '../run/history.ts';
+import { RunLayout } from '../run/layout.ts';
 import type { Run } from '../run/run.ts';
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
@@ -248,7 +248,7 @@ export class StartedIcingaStack implements StartedTarget {
     }
     throw new HuntError(
       ErrorCodes.STACK_NOT_READY,
-      `Stack not ready after ${Math.round(timeoutMs / 1000)} s: ${summarize(missing)}. Logs: ${join(this.run.dir, 'logs')}`,
+      `Stack not ready after ${Math.round(timeoutMs / 1000)} s: ${summarize(missing)}. Logs: ${this.run.path(RunLayout.logs)}`,
       { details: { missing } },
     );
   }

@@ -1,6 +1,7 @@
 import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
+import { targetOf } from '../../run/manifest.ts';
 import { readRunMetadata } from '../../run/run.ts';
 import { MAX_RELOADS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
@@ -114,24 +115,23 @@ async function replayRequest(
       `--replay repeats a run exactly: leave out ${[...positionals, ...conflicting.map((n) => `--${n}`)].join(', ')}.`,
     );
   const meta = await readRunMetadata(dir);
-  const target = (meta.target ?? {}) as Record<string, string | undefined>;
-  const limits = (meta.limits ?? {}) as { reloads?: number; durationMs?: number | null };
-  const capture = (meta.capture ?? {}) as { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
-  if (typeof meta.scenario !== 'string' || typeof meta.seed !== 'number')
+  const target = targetOf(meta);
+  const limits = meta.limits ?? {};
+  const capture = meta.capture ?? {};
+  if (!meta.scenario || !Number.isInteger(meta.seed))
     throw new HuntError(
       ErrorCodes.RUN_NOT_FOUND,
       `${dir}/run.json names no scenario and seed: it was not made by hunt run.`,
     );
   return {
     scenario: meta.scenario,
-    params: (meta.params ?? {}) as Record<string, unknown>,
-    // run.json names the target { <system>: version } or { image }.
-    version: Object.entries(target).find(([key]) => key !== 'image')?.[1],
+    params: meta.params,
+    version: target.version,
     image: target.image,
     reloads: limits.reloads,
     durationMs: limits.durationMs ?? undefined,
     seed: meta.seed,
-    detectors: Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined,
+    detectors: meta.detectors,
     capture: capture.mode,
     secrets: capture.secrets,
   };

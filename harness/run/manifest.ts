@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { RunLayout } from './layout.ts';
+
+/** How a run ended. `complete` says the run folder holds everything the run meant to write. */
+export interface RunOutcome {
+  status: 'passed' | 'failed' | 'interrupted' | 'error';
+  exitCode: number;
+  complete: boolean;
+  /** A short sentence: the verdict, or the error. */
+  summary?: string;
+}
+
+/**
+ * run.json: what a run was (scenario, parameters, seed, target, limits) and how it ended. Run
+ * writes it (atomically, each time a section changes); `readRunManifest` is its one reader.
+ * Sections a part adds about itself (`stack`: the system's versions and image) are its own.
+ */
+export interface RunManifest {
+  id: string;
+  scenario: string;
+  params: Record<string, unknown>;
+  seed: number;
+  command?: string[];
+  harness: { version?: string; commit?: string };
+  host: { kernel?: string; cores?: number; memoryGiB?: number; node?: string; platform?: string };
+  startedAt: string;
+  endedAt: string | null;
+  outcome: RunOutcome | null;
+  complete: boolean;
+  /** `{ <system>: <version> }` (`{ icinga: '2.13.6' }`) or `{ image: 'repo:tag' }`. */
+  target?: Record<string, string>;
+  limits?: { reloads?: number; durationMs?: number | null; diskCapBytes?: number };
+  detectors?: string[];
+  expectations?: string[];
+  capture?: { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
+  /** What the system under test says of itself (image, versions, nodes). */
+  stack?: {
+    image?: string;
+    imageId?: string;
+    icingaVersion?: string;
+    opensslVersion?: string;
+    icingaVersionText?: string;
+    dockerVersion?: string;
+    [field: string]: unknown;
+  };
+  verdict?: {
+    expectations: Array<{ description: string; ok: boolean; detail: string }>;
+    incidents: number;
+  };
+}
+
+/** The target a manifest names, as a selection: the system's version, or the image. */
+export function targetOf(manifest: RunManifest): { system?: string; version?: string; image?: string } {
+  const target = manifest.target ?? {};
+  if (typeof target.image === 'string') return { image: target.image };
+  const [system, version] = Object.entries(target)[0] ?? [];
+  return { system, version };
+}
+
+/** The sections a part of the run may add or replace (Run.describe). */
+export type ManifestSection = Exclude<
+  keyof RunManifest,
+  'id' | 'seed' | 'startedAt' | 'endedAt' | 'outcome' | 'complete'
+>;
+
+/** run.json of an existing run folder; HH_RUN_NOT_FOUND when there is none or it is not one. */
+export async function readRunManifest(dir: string): Promise<RunManifest> {
+  const path = join(dir, RunLayout.manifest);
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.RUN_NOT_FOUND,
+      `${dir} is not a run folder (no ${RunLayout.manifest}: ${error.code}). Runs are under results/<run-id>/.`,
+    );
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new HuntError(ErrorCodes.RUN_NOT_FOUND, `${path} is not valid JSON.`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new HuntError(ErrorCodes.RUN_NOT_FOUND, `${path} is not a run manifest (not an object).`);
+  const manifest = parsed as Partial<RunManifest>;
+  // A folder from an older harness, or one killed before its first write, still reads.
+  return {
+    ...manifest,
+    id: typeof manifest.id === 'string' ? manifest.id : '',
+    scenario: typeof manifest.scenario === 'string' ? manifest.scenario : '',
+    params: isRecord(manifest.params) ? manifest.params : {},
+    seed: typeof manifest.seed === 'number' ? manifest.seed : Number.NaN,
+    harness: isRecord(manifest.harness) ? manifest.harness : {},
+    host: isRecord(manifest.host) ? manifest.host : {},
+    startedAt: typeof manifest.startedAt === 'string' ? manifest.startedAt : '',
+    endedAt: typeof manifest.endedAt === 'string' ? manifest.endedAt : null,
+    outcome: isRecord(manifest.outcome) ? (manifest.outcome as RunOutcome) : null,
+    complete: manifest.complete === true,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, never> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
