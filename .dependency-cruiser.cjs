@@ -3,7 +3,7 @@
 // The Icinga room: harness/icinga/ and the folders it grew from (stack, REST client, swarm, reloads).
 const ICINGA_ROOM = '^harness/(icinga|stack|api|swarm|reload)/';
 const MACHINERY = '^harness/(engine|images|pki|run|proxy|capture|observe|runner|report|target)/';
-const TESTS = '(\\.test\\.ts$|-test-kit\\.ts$|^harness/integration/|^harness/bench/)';
+const TESTS = '(\\.test\\.ts$|^harness/test-kits/|^harness/integration/|^harness/bench/|^harness/fuzz/)';
 
 module.exports = {
   forbidden: [
@@ -43,9 +43,9 @@ module.exports = {
     {
       name: 'library-code-uses-no-test-kit',
       severity: 'error',
-      comment: 'Test kits are for tests and benchmarks.',
+      comment: 'Test kits (harness/test-kits/) are for tests and benchmarks.',
       from: { path: '^(harness|scenarios)/', pathNot: TESTS },
-      to: { path: '(-test-kit\\.ts$|^harness/integration/)' },
+      to: { path: '^harness/(test-kits|integration)/' },
     },
   ],
   options: {

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:https';
 import t from 'tap';
 import { ErrorCodes } from '../errors.ts';
-import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
+import { listenOnLoopback, type Teardown } from '../test-kits/loopback.ts';
 import { IcingaApiClient, IcingaApiError } from './icinga-api.ts';
 
 const ca = await CertificateAuthority.create({ keySpec: EC_P256 });

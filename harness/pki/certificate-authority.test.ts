@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
-import { listenOnLoopback } from '../loopback-test-kit.ts';
+import { listenOnLoopback } from '../test-kits/loopback.ts';
 import { CertificateAuthority } from './certificate-authority.ts';
 import { KeyCache } from './key-cache.ts';
 import { EC_P256, keySpecName, parseKeySpec, RSA_2048 } from './key-spec.ts';

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import t from 'tap';
+import { collect, dial, echoServer, proxyTo, roundTrip } from '../test-kits/proxy.ts';
 import { ChaosProxy } from './chaos-proxy.ts';
-import { collect, dial, echoServer, proxyTo, roundTrip } from './proxy-test-kit.ts';
 
 t.test('without toxics, bytes pass both ways untouched', async (t) => {
   const { address } = await echoServer(t);

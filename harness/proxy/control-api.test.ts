@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Toxiproxy } from 'toxiproxy-node-client';
+import { echoServer, roundTrip } from '../test-kits/proxy.ts';
 import { ProxyControlApi } from './control-api.ts';
-import { echoServer, roundTrip } from './proxy-test-kit.ts';
 
 t.test('the Toxiproxy client library creates a proxy and a latency toxic through our API', async (t) => {
   const { address } = await echoServer(t);

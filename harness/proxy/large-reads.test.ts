@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import t from 'tap';
+import { echoServer, proxyTo, roundTrip } from '../test-kits/proxy.ts';
 import { AdaptiveReadBuffer, adoptWithLargeReads, MAX_READ, MIN_READ } from './large-reads.ts';
-import { echoServer, proxyTo, roundTrip } from './proxy-test-kit.ts';
 
 t.test('full reads grow the buffer 4x up to 1 MiB and are handed on without a copy', async (t) => {
   const reads = new AdaptiveReadBuffer();

@@ -1,6 +1,6 @@
 import t from 'tap';
+import { capturedClientHello, tlsPeers } from '../test-kits/tls.ts';
 import { HandshakeScanner, HandshakeType, serverNameOf, TlsRecordReader } from './tls-records.ts';
-import { capturedClientHello, tlsPeers } from './tls-test-kit.ts';
 
 const peers = await tlsPeers();
 const hello = await capturedClientHello(peers);

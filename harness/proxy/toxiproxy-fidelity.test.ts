@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { Toxiproxy } from 'toxiproxy-node-client';
+import { echoServer, roundTrip } from '../test-kits/proxy.ts';
 import { ProxyControlApi } from './control-api.ts';
-import { echoServer, roundTrip } from './proxy-test-kit.ts';
 
 // What Toxiproxy's own clients do against `hunt proxy`, route by route: the node client where it
 // has the call, raw HTTP for what only toxiproxy-cli sends (PATCH, "name": "").

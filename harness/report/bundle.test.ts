@@ -3,10 +3,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { writeRandomPcapng } from '../capture/pcapng-test-kit.ts';
 import { ErrorCodes } from '../errors.ts';
+import { writeFixtureRun } from '../test-kits/fixture-run.ts';
+import { writeRandomPcapng } from '../test-kits/pcapng.ts';
 import { writeBundle } from './bundle.ts';
-import { writeFixtureRun } from './fixture-run-test-kit.ts';
 import { writeReport } from './report-writer.ts';
 
 const exec = promisify(execFile);

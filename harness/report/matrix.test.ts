@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ErrorCodes } from '../errors.ts';
-import { writeFixtureRun } from './fixture-run-test-kit.ts';
+import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { compareToBaseline, matrixOfRuns, parseMatrix, renderMatrix } from './matrix.ts';
 
 const steady = (n: number, ms = 1000) => Array.from({ length: n }, (_, i) => ms + (i % 10) * 10);

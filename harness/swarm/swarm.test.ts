@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:tls';
 import t, { type Test } from 'tap';
-import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority } from '../pki/certificate-authority.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { KeylogFile } from '../run/keylog-file.ts';
+import { listenOnLoopback, type Teardown } from '../test-kits/loopback.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
 import { Swarm } from './swarm.ts';
 

@@ -1,8 +1,8 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { writeFixtureRun } from '../../report/fixture-run-test-kit.ts';
 import { compareToBaseline, matrixOfRuns } from '../../report/matrix.ts';
+import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
 import { main } from '../hunt.ts';
 
 /** hunt's stdout during one command (tap writes its own output to stdout between commands). */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { echoServer, roundTrip } from '../../proxy/proxy-test-kit.ts';
+import { echoServer, roundTrip } from '../../test-kits/proxy.ts';
 
 const hunt = join(import.meta.dirname, '..', 'hunt.ts');
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { echoServer, proxyTo, roundTrip } from '../proxy-test-kit.ts';
+import { echoServer, proxyTo, roundTrip } from '../../test-kits/proxy.ts';
 
 t.test('bandwidth limits throughput', async (t) => {
   const { address } = await echoServer(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collect, dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { collect, dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 
 t.test('limit_data lets N bytes through, then closes the connection', async (t) => {
   const server = await echoServer(t, { echo: false });

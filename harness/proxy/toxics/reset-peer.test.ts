@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collect, dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { collect, dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 
 t.test('reset_peer resets the connection: the client sees ECONNRESET', async (t) => {
   const { address } = await echoServer(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 
 t.test('slicer delivers data in small separate segments', async (t) => {
   const server = await echoServer(t, { echo: false });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collect, dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { collect, dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 
 t.test('stall freezes both directions for its duration, then everything arrives in order', async (t) => {
   const { address } = await echoServer(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collect, dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { collect, dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 
 t.test('timeout swallows data and closes after the timeout', async (t) => {
   const server = await echoServer(t);

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import t from 'tap';
-import { listenOnLoopback } from '../../loopback-test-kit.ts';
-import { dial, echoServer, proxyTo } from '../proxy-test-kit.ts';
+import { listenOnLoopback } from '../../test-kits/loopback.ts';
+import { dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 import { sleep, sleepUntil } from '../toxic.ts';
 
 // Timing that a hunt relies on: a toxic never acts early, and latency does not cap throughput.

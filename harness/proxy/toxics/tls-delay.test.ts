@@ -1,6 +1,6 @@
 import t from 'tap';
-import { proxyTo } from '../proxy-test-kit.ts';
-import { tlsClient, tlsPeers, tlsServer } from '../tls-test-kit.ts';
+import { proxyTo } from '../../test-kits/proxy.ts';
+import { tlsClient, tlsPeers, tlsServer } from '../../test-kits/tls.ts';
 
 t.test('a delayed ServerHello slows the handshake by that much', async (t) => {
   const peers = await tlsPeers();

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import t from 'tap';
-import { proxyTo } from '../proxy-test-kit.ts';
-import { tlsClient, tlsPeers, tlsServer } from '../tls-test-kit.ts';
+import { proxyTo } from '../../test-kits/proxy.ts';
+import { tlsClient, tlsPeers, tlsServer } from '../../test-kits/tls.ts';
 
 const peers = await tlsPeers();
 

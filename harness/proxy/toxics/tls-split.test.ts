@@ -1,6 +1,6 @@
 import t from 'tap';
+import { tlsClient, tlsPeers, tlsServer } from '../../test-kits/tls.ts';
 import { ChaosProxy } from '../chaos-proxy.ts';
-import { tlsClient, tlsPeers, tlsServer } from '../tls-test-kit.ts';
 
 t.test(
   'a ClientHello sent one byte per segment still completes: reassembly works on the server',

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { proxyTo } from '../proxy-test-kit.ts';
-import { tlsClient, tlsPeers, tlsServer } from '../tls-test-kit.ts';
+import { proxyTo } from '../../test-kits/proxy.ts';
+import { tlsClient, tlsPeers, tlsServer } from '../../test-kits/tls.ts';
 
 t.test(
   'a ClientHello cut in the middle: the server sees a broken handshake, the client a closed socket',

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { createServer as createTcpServer } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
 import { CertificateAuthority, type IssuedCertificate } from '../pki/certificate-authority.ts';
 import { EC_P256, RSA_2048 } from '../pki/key-spec.ts';
-import type { Address } from './chaos-proxy.ts';
+import type { Address } from '../proxy/chaos-proxy.ts';
+import { listenOnLoopback, type Teardown } from './loopback.ts';
 
 export interface TlsPeers {
   ca: CertificateAuthority;

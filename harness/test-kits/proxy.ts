@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
-import { listenOnLoopback, type Teardown } from '../loopback-test-kit.ts';
-import { type Address, ChaosProxy, type ToxicSpec } from './chaos-proxy.ts';
+import { type Address, ChaosProxy, type ToxicSpec } from '../proxy/chaos-proxy.ts';
+import { listenOnLoopback, type Teardown } from './loopback.ts';
 
 /** Helpers for proxy tests with real loopback sockets. */
 
