@@ -45,3 +45,20 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.match(text, /HH_VERSION_UNKNOWN.*9\.9\.9/);
   t.notMatch(text, /HH_ENGINE_UNAVAILABLE/);
 });
+
+t.test(
+  "hunt run <scenario> --help tells the scenario's story, target, parameters and expectations",
+  async (t) => {
+    const writes: string[] = [];
+    t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
+    t.equal(await main(['run', 'canary', '--help']), 0);
+    const text = writes.join('');
+    t.match(text, /Usage: hunt run canary/);
+    t.match(text, /proves the harness catches the field failure/, 'the story: the file header');
+    t.match(text, /Target: +icinga \(--icinga 2\.12\.3\|2\.13\.6\|2\.14\.6, default 2\.13\.6/);
+    t.match(text, /padding=160 +130\.\.400 certificates/);
+    t.match(text, /Expects: +one tls-handshake-failed incident per master/);
+    writes.length = 0;
+    t.equal(await main(['run', 'nope', '--help']), 2, 'an unknown scenario is bad input');
+  },
+);

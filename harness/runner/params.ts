@@ -91,3 +91,12 @@ function known(specs: ParamSpecs): string {
   const names = Object.keys(specs);
   return names.length > 0 ? names.join(', ') : '(none)';
 }
+
+/** One line of a parameter for help texts: `name=default   range unit   summary`. */
+export function describeParam(name: string, spec: ParamSpec): string {
+  const range =
+    spec.type === 'integer'
+      ? `${spec.min}..${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`
+      : spec.choices.join(' | ');
+  return `${`${name}=${spec.default}`.padEnd(22)} ${range.padEnd(28)} ${spec.summary}`;
+}

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -47,5 +47,17 @@ async function load(path: string): Promise<Scenario> {
       ErrorCodes.SCENARIO_UNKNOWN,
       `${path} names no system under test: add \`system: icinga\` (from harness/index.ts) to its definition.`,
     );
+  definition.story ??= leadingDocComment(await readFile(path, 'utf8').catch(() => ''));
   return definition;
+}
+
+/** The text of a file's leading /** ... *\/ comment, without its stars; undefined if none. */
+export function leadingDocComment(source: string): string | undefined {
+  const match = /^\s*\/\*\*([\s\S]*?)\*\//.exec(source);
+  if (!match?.[1]) return undefined;
+  return match[1]
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
 }

@@ -61,6 +61,8 @@ export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
 export interface ScenarioDefinition<S extends ParamSpecs = ParamSpecs, System extends AnySystem = AnySystem> {
   name: string;
   summary: string;
+  /** What it does, in a paragraph or two (`hunt run <name> --help`); default: the file's leading doc comment. */
+  story?: string;
   /** The system under test (`icinga`); --icinga / --image pick its build. */
   system: System;
   params: S;
@@ -80,4 +82,10 @@ export function defineScenario<S extends ParamSpecs, System extends AnySystem>(
   definition: ScenarioDefinition<S, System>,
 ): Scenario {
   return definition as unknown as Scenario;
+}
+
+/** A scenario's target in a line: `icinga (--icinga 2.12.3|2.13.6|2.14.6, default 2.13.6; or --image <ref>)`. */
+export function describeTarget(scenario: Scenario): string {
+  const { name, versions, defaultVersion } = scenario.system;
+  return `${name} (--${name} ${versions.join('|')}, default ${defaultVersion}; or --image <ref>)`;
 }

@@ -1,4 +1,6 @@
 import { detectors } from '../../observe/detector-registry.ts';
+import { describeParam } from '../../runner/params.ts';
+import { describeTarget } from '../../runner/scenario.ts';
 import { scenarios } from '../../runner/scenario-registry.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
@@ -18,16 +20,9 @@ parameters (default, range or choices, unit), its default number of reloads and 
     const lines: string[] = ['Scenarios (hunt run <name> [--param name=value]):', ''];
     for (const scenario of all) {
       lines.push(`  ${scenario.name}: ${scenario.summary}`);
-      lines.push(
-        `      target: ${scenario.system.name} (--${scenario.system.name} ${scenario.system.versions.join('|')}, default ${scenario.system.defaultVersion}; or --image)`,
-      );
-      for (const [name, spec] of Object.entries(scenario.params)) {
-        const range =
-          spec.type === 'integer'
-            ? `${spec.min}..${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`
-            : spec.choices.join(' | ');
-        lines.push(`      ${`${name}=${spec.default}`.padEnd(22)} ${range.padEnd(28)} ${spec.summary}`);
-      }
+      lines.push(`      target: ${describeTarget(scenario)}`);
+      for (const [name, spec] of Object.entries(scenario.params))
+        lines.push(`      ${describeParam(name, spec)}`);
       lines.push(
         `      reloads: ${scenario.defaultReloads} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
         '',

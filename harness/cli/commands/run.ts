@@ -3,7 +3,10 @@ import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { targetOf } from '../../run/manifest.ts';
 import { readRunMetadata } from '../../run/run.ts';
+import { describeParam } from '../../runner/params.ts';
 import { MAX_RELOADS, prepareRun, type RunRequest } from '../../runner/runner.ts';
+import { describeTarget, type Scenario } from '../../runner/scenario.ts';
+import { findScenario } from '../../runner/scenario-registry.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
@@ -56,6 +59,8 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
       capture: { type: 'string' },
       'no-secrets': { type: 'boolean' },
     });
+    if (values.help && positionals[0] !== undefined)
+      return showHelp(output, scenarioHelp(await findScenario(positionals[0])));
     if (values.help) return showHelp(output, run.help);
     const request: RunRequest = values.replay
       ? await replayRequest(values.replay, positionals, values)
@@ -135,4 +140,25 @@ async function replayRequest(
     capture: capture.mode,
     secrets: capture.secrets,
   };
+}
+
+/** `hunt run <scenario> --help`: the scenario's story, target, parameters and expectations. */
+function scenarioHelp(scenario: Scenario): string {
+  return [
+    `Usage: hunt run ${scenario.name} [--param name=value ...] [--${scenario.system.name} <version> | --image <ref>]`,
+    '         [--reloads <n> | --duration <d>] [--seed <n>] [--results <dir>] [--json]',
+    '',
+    `${scenario.name}: ${scenario.summary}`,
+    ...(scenario.story ? ['', scenario.story] : []),
+    '',
+    `Target:      ${describeTarget(scenario)}`,
+    'Parameters:',
+    ...(Object.keys(scenario.params).length === 0
+      ? ['  (none)']
+      : Object.entries(scenario.params).map(([name, spec]) => `  ${describeParam(name, spec)}`)),
+    `Reloads:     ${scenario.defaultReloads} by default`,
+    `Expects:     ${scenario.expectations.map((e) => e.description).join('; ')}`,
+    '',
+    'The options every run takes: hunt run --help',
+  ].join('\n');
 }
