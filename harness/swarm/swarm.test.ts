@@ -7,7 +7,7 @@ import type { HistoryEvent } from '../run/history.ts';
 import { KeylogFile } from '../run/keylog-file.ts';
 import { listenOnLoopback, type Teardown } from '../test-kits/loopback.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
-import { Swarm } from './swarm.ts';
+import { Swarm, SwarmEvents } from './swarm.ts';
 
 /**
  * A stand-in master on loopback that speaks the cluster protocol: it checks the client
@@ -185,3 +185,38 @@ t.test('a certificate from another CA is refused, counted, and retried with back
   t.ok(swarm.counters.closedBeforeHello >= 2, `retried (${swarm.counters.closedBeforeHello} rejections)`);
   t.ok((swarm.sessionsOf('sim-bad')[0]?.failures ?? 0) >= 2);
 });
+
+t.test(
+  'routine session events: the first 2,000 one by one, then one activity event per second',
+  async (t) => {
+    const recorded: Array<{ type: string; fields?: Record<string, unknown> }> = [];
+    const counters = {
+      established: 0,
+      handshakesDone: 0,
+      handshakesFailed: 0,
+      closedBeforeHello: 0,
+      connectsFailed: 0,
+      disconnects: 0,
+      checksExecuted: 0,
+    };
+    const events = new SwarmEvents(
+      { record: (_source, type, fields) => recorded.push({ type, fields }) },
+      counters,
+    );
+    t.teardown(() => events.stop());
+    for (let i = 0; i < 2_500; i++) events.record('swarm', i % 2 === 0 ? 'handshake-done' : 'disconnect', {});
+    events.record('swarm', 'handshake-failed', { error: 'excessive message size' });
+    t.equal(recorded.filter((e) => e.type !== 'handshake-failed').length, 2_000, 'the first 2,000 in detail');
+    t.equal(recorded.at(-1)?.type, 'handshake-failed', 'a failure is recorded at once, whatever the count');
+    events.flush();
+    t.same(recorded.at(-1), {
+      type: 'activity',
+      fields: { counts: { 'handshake-done': 250, disconnect: 250 }, everyMs: 1000 },
+    });
+    t.equal(counters.handshakesDone, 1_250, 'the counters see every event');
+    t.equal(counters.disconnects, 1_250);
+    events.flush();
+    t.equal(recorded.at(-1)?.type, 'activity', 'nothing new: no empty activity event');
+    t.equal(recorded.filter((e) => e.type === 'activity').length, 1);
+  },
+);

@@ -92,6 +92,7 @@ interface ReconnectWaiter {
 /** Many simulated endpoints in one process, each connected to every master. */
 export class Swarm {
   readonly sessions: EndpointSession[] = [];
+  private events: SwarmEvents | undefined;
   readonly counters: SwarmCounters = {
     established: 0,
     handshakesDone: 0,
@@ -138,7 +139,8 @@ export class Swarm {
   /** Issues every endpoint's certificate and connects every endpoint to every target. */
   static async start(options: SwarmOptions): Promise<Swarm> {
     const swarm = new Swarm(options);
-    const events = countingSink(options.events ?? discardEvents, swarm.counters);
+    const events = new SwarmEvents(options.events ?? discardEvents, swarm.counters);
+    swarm.events = events;
     const contexts = await buildContexts(options);
     for (const endpoint of options.endpoints) {
       const answer = checkAnswerer(options.checks ?? defaultCheckPolicy, endpoint);
@@ -214,6 +216,7 @@ export class Swarm {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.events?.stop();
     clearInterval(this.tickTimer);
     for (const waiter of this.reconnectWaiters) waiter.done(false);
     for (const timer of this.timers) clearTimeout(timer);
@@ -284,18 +287,67 @@ export class Swarm {
   }
 }
 
-function countingSink(inner: EventSink, counters: SwarmCounters): EventSink {
-  return {
-    record(source, type, fields) {
-      if (type === 'handshake-done') counters.handshakesDone++;
-      else if (type === 'handshake-failed') counters.handshakesFailed++;
-      else if (type === 'closed-before-hello') counters.closedBeforeHello++;
-      else if (type === 'connect-failed') counters.connectsFailed++;
-      else if (type === 'disconnect') counters.disconnects++;
-      else if (type === 'check-executed') counters.checksExecuted++;
-      inner.record(source, type, fields);
-    },
-  };
+/**
+ * The sessions' routine events: hundreds per reload (every endpoint's connect, handshake, hello,
+ * disconnect, check). The first ROUTINE_DETAILED are recorded one by one (the first connects of
+ * a run, with their timings); after that they are counted and recorded as one `activity` event
+ * per second, so the history stays small over a soak. What detectors read (handshake failures,
+ * closes before the hello) is always recorded one by one.
+ */
+const ROUTINE_TYPES = new Set([
+  'connect-attempt',
+  'tcp-connected',
+  'handshake-done',
+  'hello-received',
+  'disconnect',
+  'connect-failed',
+  'check-executed',
+]);
+const ROUTINE_DETAILED = 2_000;
+const ACTIVITY_EVERY_MS = 1_000;
+
+export class SwarmEvents implements EventSink {
+  private detailed = 0;
+  private pending = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly inner: EventSink;
+  private readonly counters: SwarmCounters;
+
+  constructor(inner: EventSink, counters: SwarmCounters) {
+    this.inner = inner;
+    this.counters = counters;
+    this.timer = setInterval(() => this.flush(), ACTIVITY_EVERY_MS);
+    this.timer.unref();
+  }
+
+  record(source: string, type: string, fields?: Record<string, unknown>): void {
+    const counters = this.counters;
+    if (type === 'handshake-done') counters.handshakesDone++;
+    else if (type === 'handshake-failed') counters.handshakesFailed++;
+    else if (type === 'closed-before-hello') counters.closedBeforeHello++;
+    else if (type === 'connect-failed') counters.connectsFailed++;
+    else if (type === 'disconnect') counters.disconnects++;
+    else if (type === 'check-executed') counters.checksExecuted++;
+    if (!ROUTINE_TYPES.has(type) || this.detailed < ROUTINE_DETAILED) {
+      if (ROUTINE_TYPES.has(type)) this.detailed++;
+      this.inner.record(source, type, fields);
+      return;
+    }
+    this.pending.set(type, (this.pending.get(type) ?? 0) + 1);
+  }
+
+  /** Records what was counted since the last flush, if anything. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const counts = Object.fromEntries(this.pending);
+    this.pending = new Map();
+    this.inner.record('swarm', 'activity', { counts, everyMs: ACTIVITY_EVERY_MS });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
 }
 
 async function buildContexts(options: SwarmOptions): Promise<Map<string, SecureContext>> {
