@@ -5,9 +5,13 @@
  * Goals: >= 80% of direct throughput, p99 added latency under 1 ms, ahead of socat.
  * With a latency toxic (downstream, 10 ms and 100 ms): round trips through 10 ms (goal: none
  * under 10 ms, p50 within 0.5 ms of it) and bulk downloads through both, beside direct loopback.
+ * The proxy's own CPU (from /proc): per 1,000 sequential 64-byte round trips with no toxic and
+ * through the 10 ms toxic, per GiB through it, and 200 connections at once through it (goal: a
+ * delayed round trip costs at most about twice an undelayed one: a timer wake, not a spin).
  */
 import { type ChildProcess, execSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { drainedOrClosed } from '../drained.ts';
@@ -87,22 +91,46 @@ async function download(port: number): Promise<number> {
   return GIB / 1024 ** 2 / seconds;
 }
 
-async function roundTrips(port: number, count = ROUND_TRIPS): Promise<number[]> {
+/** Sequential round trips of 64 bytes, `gapMs` apart (0: back to back): each one's time in µs. */
+async function roundTrips(port: number, count = ROUND_TRIPS, warmUp = 200, gapMs = 0): Promise<number[]> {
   const socket = connect({ host: '127.0.0.1', port });
   socket.setNoDelay(true);
   await once(socket, 'connect');
   const ping = Buffer.alloc(64, 2);
   const times: number[] = [];
-  for (let i = 0; i < count + 200; i++) {
+  for (let i = 0; i < count + warmUp; i++) {
     const started = performance.now();
     socket.write(ping);
     let got = 0;
     while (got < ping.length)
       got += ((await once(socket, 'data', { signal: AbortSignal.timeout(10_000) })) as [Buffer])[0].length;
-    if (i >= 200) times.push((performance.now() - started) * 1000); // µs, after warm-up
+    if (i >= warmUp) times.push((performance.now() - started) * 1000); // µs, after warm-up
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
   }
   socket.destroy();
   return times;
+}
+
+/** A process's CPU seconds so far (user + system), from /proc/<pid>/stat. */
+const CLOCK_TICKS = Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** What `work` costs the process in CPU seconds, with its result. */
+async function cpuOf<T>(pid: number, work: () => Promise<T>): Promise<{ cpu: number; result: T }> {
+  const before = await cpuSeconds(pid);
+  const result = await work();
+  return { cpu: (await cpuSeconds(pid)) - before, result };
+}
+
+/** `connections` sockets at once, each doing `count` sequential round trips: every delay, in µs. */
+async function concurrentRoundTrips(port: number, connections: number, count: number): Promise<number[]> {
+  const all = await Promise.all(Array.from({ length: connections }, () => roundTrips(port, count, 5)));
+  return all.flat();
 }
 
 async function holdConnections(port: number): Promise<{ ms: number; sockets: Socket[] }> {
@@ -213,6 +241,7 @@ const proxies: Record<string, Awaited<ReturnType<typeof startOurs>>> = {};
 const LATENCIES = [10, 100];
 const latencyProxies: Record<number, Awaited<ReturnType<typeof startOurs>>> = {};
 const latencyDownloads: Record<number, number[]> = {};
+const latencyCpuPerGib: number[] = [];
 // Rounds interleave the three paths so that a noisy neighbour on this shared machine hits all
 // of them alike; each figure is the median of its rounds.
 try {
@@ -229,11 +258,28 @@ try {
     }
     for (const ms of LATENCIES) {
       latencyDownloads[ms] ??= [];
-      latencyDownloads[ms].push(await download((latencyProxies[ms] as { port: number }).port));
+      const proxy = latencyProxies[ms] as { port: number; child: ChildProcess };
+      const { cpu, result } = await cpuOf(proxy.child.pid as number, () => download(proxy.port));
+      latencyDownloads[ms].push(result);
+      if (ms === 10) latencyCpuPerGib.push(cpu / (GIB / 1024 ** 3));
     }
   }
-  // Round trips through 10 ms of latency, in µs: none may be under 10,000.
-  const latencyRtt = await roundTrips((latencyProxies[10] as { port: number }).port, 1000);
+  // Round trips through 10 ms of latency, in µs: none may be under 10,000. The proxy's CPU for
+  // the same 1,000 round trips with no toxic and through the toxic, side by side.
+  const plainProxy = proxies['chaos proxy'] as { port: number; child: ChildProcess };
+  const toxicProxy = latencyProxies[10] as { port: number; child: ChildProcess };
+  const plainCpu = await cpuOf(plainProxy.child.pid as number, () => roundTrips(plainProxy.port, 1000));
+  // The same round trips 10 ms apart: a proxy that sleeps between them pays a wake-up each time,
+  // which is what a latency toxic adds per chunk (one timer), so this is its fair reference.
+  const pacedCpu = await cpuOf(plainProxy.child.pid as number, () =>
+    roundTrips(plainProxy.port, 1000, 200, 10),
+  );
+  const directMany = await concurrentRoundTrips(upstream, 200, 50);
+  const toxicCpu = await cpuOf(toxicProxy.child.pid as number, () => roundTrips(toxicProxy.port, 1000));
+  const latencyRtt = toxicCpu.result;
+  const concurrent = await cpuOf(toxicProxy.child.pid as number, () =>
+    concurrentRoundTrips(toxicProxy.port, 200, 50),
+  );
   const direct = { rtt: summarize(await roundTrips(upstream)) };
   const results: Record<string, { rtt: ReturnType<typeof summarize>; holdMs: number; rssMb: number }> = {};
   for (const [name, proxy] of Object.entries(proxies)) {
@@ -248,6 +294,19 @@ try {
     roundTrips10ms: summarize(latencyRtt),
     minimum10ms: Math.min(...latencyRtt),
     downloads: latencyDownloads,
+    cpuSecondsPer1000RoundTrips: {
+      noToxic: plainCpu.cpu,
+      noToxicPaced10ms: pacedCpu.cpu,
+      latency10ms: toxicCpu.cpu,
+    },
+    cpuSecondsPerGib10ms: percentile(latencyCpuPerGib, 50),
+    concurrent200: {
+      roundTrips: concurrent.result.length,
+      cpuSeconds: concurrent.cpu,
+      delays: summarize(concurrent.result),
+      minimum: Math.min(...concurrent.result),
+      directDelays: summarize(directMany),
+    },
   };
   report.direct = direct;
   report.proxies = results;
@@ -276,6 +335,18 @@ try {
   console.log(
     `  latency toxic 10 ms (downstream), 1000 round trips: p0 ${ms(Math.min(...latencyRtt))} ms  p50 ${ms(rtt.p50)} ms  p99 ${ms(rtt.p99)} ms ` +
       `(added over direct loopback: p50 ${ms(rtt.p50 - direct.rtt.p50)} ms, ${((rtt.p50 - direct.rtt.p50) / 1000 - 10).toFixed(2)} ms over 10)`,
+  );
+  console.log(
+    `  proxy CPU per 1,000 sequential 64-byte round trips: no toxic ${plainCpu.cpu.toFixed(2)} s back to back, ${pacedCpu.cpu.toFixed(2)} s 10 ms apart; ` +
+      `through 10 ms ${toxicCpu.cpu.toFixed(2)} s (${ratio(toxicCpu.cpu, plainCpu.cpu)} back to back, ${ratio(toxicCpu.cpu, pacedCpu.cpu)} paced); ` +
+      `per GiB through 10 ms: ${percentile(latencyCpuPerGib, 50).toFixed(2)} s`,
+  );
+  const many = summarize(concurrent.result);
+  const manyDirect = summarize(directMany);
+  console.log(
+    `  200 connections x 50 round trips through 10 ms at once: p0 ${ms(Math.min(...concurrent.result))} ms  p50 ${ms(many.p50)} ms  ` +
+      `p99 ${ms(many.p99)} ms (direct, the same load: p50 ${ms(manyDirect.p50)} ms, p99 ${ms(manyDirect.p99)} ms; p50 excess over 10 ms and direct: ` +
+      `${((many.p50 - manyDirect.p50) / 1000 - 10).toFixed(2)} ms), proxy CPU ${concurrent.cpu.toFixed(2)} s (${((concurrent.cpu / concurrent.result.length) * 1000).toFixed(2)} s per 1,000)`,
   );
   for (const latency of LATENCIES) {
     const down = percentile(latencyDownloads[latency] ?? [], 50);
