@@ -67,7 +67,7 @@ export class DetectorChain {
         this.onFailure(failure);
         continue;
       }
-      for (const signal of signals) this.sink(signal);
+      for (const signal of signals) this.sink({ ...signal, detector: running.detector.name });
     }
   }
 }

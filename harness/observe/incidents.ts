@@ -31,11 +31,15 @@ export interface IncidentSignal {
   dedupKey?: string;
   /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
   attachTo?: number | string;
+  /** The detector that saw it (the chain fills it in). */
+  detector?: string;
 }
 
 export interface Incident {
   id: number;
   kind: string;
+  /** The detector that opened it. */
+  detector?: string;
   master?: string;
   peer?: string;
   summary: string;
@@ -96,6 +100,7 @@ export class IncidentLedger {
       incident = {
         id: this.byKey.size + 1,
         kind: signal.kind,
+        ...(signal.detector ? { detector: signal.detector } : {}),
         master: signal.master,
         peer: signal.peer,
         summary: signal.summary,
@@ -187,6 +192,7 @@ export class IncidentRecorder {
       this.events.record('incidents', 'incident-opened', {
         incident: incident.id,
         kind: incident.kind,
+        detector: incident.detector,
         master: incident.master,
         peer: incident.peer,
         reason: incident.reasons[0],

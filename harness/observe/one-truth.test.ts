@@ -18,7 +18,14 @@ const FIELD_LINE =
 
 /** What must agree between live and offline. */
 function shape(incidents: readonly Incident[]) {
-  return incidents.map(({ id, kind, master, count, evidence }) => ({ id, kind, master, count, evidence }));
+  return incidents.map(({ id, kind, detector, master, count, evidence }) => ({
+    id,
+    kind,
+    detector,
+    master,
+    count,
+    evidence,
+  }));
 }
 
 async function startRun(t: Test, detectors: readonly Detector[], history = {}) {
@@ -67,8 +74,13 @@ t.test('a history past its budget: routine events are dropped, detector inputs a
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
   const live = detection.incidents.list();
   t.same(
-    live.map((i) => `${i.kind}@${i.master}`),
-    ['tls-handshake-failed@master1', 'tls-handshake-failed@master2', 'reload-failed@master1'],
+    live.map((i) => `${i.kind}@${i.master} by ${i.detector}`),
+    [
+      'tls-handshake-failed@master1 by log-lines',
+      'tls-handshake-failed@master2 by log-lines',
+      'reload-failed@master1 by reload-outcomes',
+    ],
+    'each incident names the detector that opened it',
   );
   const facts = await readRunFacts(run.dir);
   t.ok((facts.dropped['swarm:connect-attempt'] ?? 0) > 0, 'routine events were dropped');
