@@ -2,7 +2,7 @@
 // checks them: an arrow against a rule fails the tests.
 // The Icinga room: harness/icinga/ and the folders it grew from (stack, REST client, swarm, reloads).
 const ICINGA_ROOM = '^harness/(icinga|stack|api|swarm|reload)/';
-const MACHINERY = '^harness/(engine|images|pki|run|proxy|capture|observe|runner|report|target)/';
+const MACHINERY = '^harness/(engine|images|pki|run|proxy|nemesis|capture|observe|runner|report|target)/';
 const TESTS = '(\\.test\\.ts$|^harness/test-kits/|^harness/integration/|^harness/bench/|^harness/fuzz/)';
 
 module.exports = {

@@ -4,6 +4,7 @@ export type { IcingaApiClient } from './api/icinga-api.ts';
 export { ErrorCodes, HuntError, isHuntError } from './errors.ts';
 export { icinga } from './icinga/icinga-system.ts';
 export { type ObserverOptions, StackObserver } from './icinga/stack-observer.ts';
+export type { NemesisSpec } from './nemesis/nemesis.ts';
 export { LiveDetection } from './observe/detection.ts';
 export type { Incident } from './observe/incidents.ts';
 export { EC_P256, parseKeySpec, RSA_2048, RSA_4096 } from './pki/key-spec.ts';

@@ -257,7 +257,7 @@ t.test('bad input: exit 2, one clear paragraph, and no run folder', async (t) =>
   const cases: Array<[string[], RegExp]> = [
     [
       ['nope'],
-      /\[HH_SCENARIO_UNKNOWN\] Unknown scenario "nope"\. Known: canary, flaky-network, reload-storm/,
+      /\[HH_SCENARIO_UNKNOWN\] Unknown scenario "nope"\. Known: canary, flaky-network, handshake-chaos, reload-storm/,
     ],
     [
       ['canary', '--param', 'colour=red'],

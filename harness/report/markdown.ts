@@ -130,6 +130,22 @@ export function renderReport(summary: RunSummary): string {
     }
   }
 
+  if (summary.faults.count > 0) {
+    const shown = summary.faults.samples.slice(0, 50);
+    lines.push(
+      '## Faults injected',
+      '',
+      `${summary.faults.count} fault(s) from the scenario's nemeses${summary.faults.count > shown.length ? ` (the first ${shown.length} below)` : ''}, each a disruption window of its node:`,
+      '',
+      '| fault | nemesis | node | timed to | offset | for | started | healed |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...shown.map(
+        (f) =>
+          `| ${f.fault} | ${f.nemesis} | ${f.node} | ${f.anchor} | ${f.offsetMs} ms | ${f.forMs} ms | ${f.at} | ${f.failed ? `failed: ${cell(f.failed)}` : (f.healedAt ?? '-')} |`,
+      ),
+      '',
+    );
+  }
   lines.push('## Reproduce', '', '```sh', summary.reproduce, '```', '');
   lines.push('## Attach', '', 'Attach these files from the run folder to the issue:', '');
   for (const file of summary.attach.slice(0, 40)) lines.push(`- \`${file}\``);

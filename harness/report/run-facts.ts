@@ -30,6 +30,20 @@ export interface ResourcePoint {
   rssKb: number;
 }
 
+/** A fault a nemesis injected, as the chaos runner recorded it. */
+export interface FaultSample {
+  fault: number;
+  nemesis: string;
+  node: string;
+  at: string;
+  /** What it was timed to (`reload-signalled`, `listener-up`, `start` for seeded moments). */
+  anchor: string;
+  offsetMs: number;
+  forMs: number;
+  healedAt?: string;
+  failed?: string;
+}
+
 /** What a run folder holds, read once: run.json, the history's facts, the incidents re-detected. */
 export interface RunFacts {
   dir: string;
@@ -41,6 +55,9 @@ export interface RunFacts {
   harnessRss: ResourcePoint[];
   firstAt?: string;
   lastAt?: string;
+  /** The nemeses' faults (the first MAX_FAULT_SAMPLES), and how many there were in all. */
+  faults: FaultSample[];
+  faultCount: number;
   /** `history-truncated` counts, per source:type, where the history hit its budget. */
   dropped: Record<string, number>;
   read: ReadStats;
@@ -57,6 +74,7 @@ const CAPTURE_QUOTE_BYTES = 6 * 1024;
 
 /** Bounds on what a report keeps in memory, whatever the length of the run. */
 const MAX_SAMPLES = 200_000;
+const MAX_FAULT_SAMPLES = 1_000;
 
 /**
  * Reads a run folder the way `hunt report` must: from the files alone, whether the run finished,
@@ -74,6 +92,8 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     status: [],
     masterRss: [],
     harnessRss: [],
+    faults: [],
+    faultCount: 0,
     dropped: {},
     read: { events: 0, skipped: 0 },
     historyBytes: (await stat(historyPath).catch(() => ({ size: 0 }))).size,
@@ -158,6 +178,26 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       reloadsDone: facts.reloads.length,
       rssKb: Number(event.rssKb ?? 0),
     });
+    return;
+  }
+  if (event.source === 'nemesis') {
+    if (event.type === 'nemesis-started' || event.type === 'nemesis-failed') {
+      facts.faultCount++;
+      if (facts.faults.length < MAX_FAULT_SAMPLES)
+        facts.faults.push({
+          fault: Number(event.fault),
+          nemesis: String(event.nemesis),
+          node: String(event.node),
+          at: event.at,
+          anchor: String(event.anchor ?? 'start'),
+          offsetMs: Number(event.offsetMs ?? 0),
+          forMs: Number(event.forMs ?? 0),
+          ...(event.type === 'nemesis-failed' ? { failed: String(event.error) } : {}),
+        });
+    } else if (event.type === 'nemesis-healed') {
+      const fault = facts.faults.find((f) => f.fault === event.fault);
+      if (fault) fault.healedAt = event.at;
+    }
     return;
   }
   if (event.source === 'history' && event.type === 'history-truncated' && typeof event.dropped === 'object')

@@ -3,7 +3,7 @@ import type { Incident } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
-import type { RunFacts } from './run-facts.ts';
+import type { FaultSample, RunFacts } from './run-facts.ts';
 
 export interface Percentiles {
   n: number;
@@ -48,6 +48,8 @@ export interface RunSummary {
   };
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
   incidents: Array<Incident & { folder: string; capture?: string }>;
+  /** The faults nemeses injected (the first 1,000) and their count. */
+  faults: { count: number; samples: FaultSample[] };
   /** Detectors that threw on the history: the incidents (and the verdict) may be incomplete. */
   detectorFailures: DetectorFailure[];
   history: {
@@ -144,6 +146,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,
+    faults: { count: facts.faultCount, samples: facts.faults },
     history: {
       events: facts.read.events,
       skippedLines: facts.read.skipped,

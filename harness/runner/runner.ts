@@ -1,5 +1,6 @@
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
+import { Chaos } from '../nemesis/chaos.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import { type Incident, IncidentLedger } from '../observe/incidents.ts';
@@ -197,6 +198,7 @@ async function execute(
 
   const targets: StartedTarget[] = [];
   const observers: TargetObserver[] = [];
+  const chaoses: Chaos[] = [];
   const recorders: StartedFlightRecorder[] = [];
   const captureMode = request.capture ?? 'on';
   await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
@@ -241,6 +243,11 @@ async function execute(
         observers.push(definition.system.observe(started, options.observe ?? {}));
       return started;
     },
+    chaos(started, nemeses) {
+      const chaos = Chaos.start(started, nemeses, (part) => run.random(part));
+      chaoses.push(chaos);
+      return chaos;
+    },
     async capture(started, options = {}) {
       if (captureMode === 'off') return undefined;
       let builder = FlightRecorder.of(started).secrets(request.secrets !== false);
@@ -282,6 +289,8 @@ async function execute(
     await refresher?.stop();
     recordStatus(status.now());
     request.signal?.removeEventListener('abort', onExternalAbort);
+    // Faults are healed first, while everything else still watches.
+    for (const chaos of chaoses) await chaos.stop().catch(() => undefined);
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
     // The recorder keeps the windows still open, with what the ring holds: before the stacks go.
     for (const recorder of recorders.reverse()) await recorder.stop().catch(() => undefined);

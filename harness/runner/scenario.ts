@@ -1,5 +1,7 @@
 import type { RingOptions } from '../capture/capture-window.ts';
 import type { StartedFlightRecorder } from '../capture/flight-recorder.ts';
+import type { Chaos } from '../nemesis/chaos.ts';
+import type { NemesisSpec } from '../nemesis/nemesis.ts';
 import type { Progress } from '../progress.ts';
 import type { Run } from '../run/run.ts';
 import type { StartedOf, StartedTarget, SystemUnderTest, TargetBuilder } from '../target/target.ts';
@@ -52,6 +54,11 @@ export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
     target: StartedTarget,
     options?: { ring?: RingOptions; beforeMs?: number; afterMs?: number },
   ): Promise<StartedFlightRecorder | undefined>;
+  /**
+   * Starts nemeses on a target: faults on a schedule tied to its disruptions (`offsetMs` after a
+   * reload is signalled, for `forMs`) or drawn from the seed. The runner heals them at the end.
+   */
+  chaos(target: StartedTarget, nemeses: readonly NemesisSpec[]): Chaos;
 }
 
 /**

@@ -78,6 +78,23 @@ export class StartedIcingaNode implements TargetNode {
     return this.apiClient;
   }
 
+  async pause(): Promise<void> {
+    await this.docker.getContainer(this.container.getId()).pause();
+  }
+
+  async unpause(): Promise<void> {
+    await this.docker.getContainer(this.container.getId()).unpause();
+  }
+
+  /** CFS quota over a 100 ms period; -1 is the kernel's "no limit". */
+  async limitCpu(cores: number | undefined): Promise<void> {
+    const period = 100_000;
+    await this.docker.getContainer(this.container.getId()).update({
+      CpuPeriod: period,
+      CpuQuota: cores === undefined ? -1 : Math.max(1_000, Math.round(cores * period)),
+    });
+  }
+
   async exec(command: string[]): Promise<ExecOutput> {
     const { exitCode, output } = await this.container.exec(command);
     return { exitCode, output };

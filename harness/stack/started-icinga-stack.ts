@@ -175,6 +175,11 @@ export class StartedIcingaStack implements StartedTarget {
     return this.nodeList;
   }
 
+  /** The chaos proxy in front of a node (started with .proxied(name)), if any. */
+  proxyFor(node: string): ChaosProxy | undefined {
+    return this.proxies.get(node);
+  }
+
   /** What observers and the flight recorder watch unless told otherwise: the masters. */
   get watched(): readonly StartedIcingaNode[] {
     return this.masters;

@@ -1,4 +1,5 @@
 import type { Progress } from '../progress.ts';
+import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
 import type { LogTail } from './log-tail.ts';
@@ -42,6 +43,11 @@ export interface TargetNode {
   /** Starts a command in the node and returns at once; it ends with the node. */
   startBackground(command: string[]): Promise<void>;
   isRunning(): Promise<boolean>;
+  /** Capability: freeze every process of the node, and thaw it (the cgroup freezer). */
+  pause?(): Promise<void>;
+  unpause?(): Promise<void>;
+  /** Capability: hold the node to this many cores (0.05: a twentieth); undefined lifts the limit. */
+  limitCpu?(cores: number | undefined): Promise<void>;
 }
 
 /** A connection an event names: the node that saw it, the peer's port and address where known. */
@@ -64,6 +70,8 @@ export interface StartedTarget extends AsyncDisposable {
   clients(): { connected: number; total: number };
   /** The connection an event names, so a capture can be cut to an incident's connections. */
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
+  /** Capability: the chaos proxy in front of a node, where the target put one. */
+  proxyFor?(node: string): ChaosProxy | undefined;
   stop(): Promise<unknown>;
 }
 

@@ -1,0 +1,177 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t, { type Test } from 'tap';
+import { writeReport } from '../report/report-writer.ts';
+import { readHistory } from '../run/history-reader.ts';
+import { Run } from '../run/run.ts';
+import type { StartedTarget, TargetNode } from '../target/target.ts';
+import { Chaos } from './chaos.ts';
+import type { NemesisSpec } from './nemesis.ts';
+import { nemesisList } from './nemesis-registry.ts';
+
+/** A target of one pausable node that records what was done to it; no container. */
+function fakeTarget(run: Run, calls: string[]): StartedTarget {
+  const node = {
+    name: 'master1',
+    role: 'master',
+    address: '10.0.0.2',
+    capture: undefined,
+    pause: async () => void calls.push('pause'),
+    unpause: async () => void calls.push('unpause'),
+  } as unknown as TargetNode;
+  return {
+    system: 'fake',
+    run,
+    nodes: [node],
+    watched: [node],
+    node: () => node,
+    clients: () => ({ connected: 0, total: 0 }),
+    connectionIn: () => undefined,
+    stop: async () => undefined,
+    [Symbol.asyncDispose]: async () => undefined,
+  };
+}
+
+async function chaosRun(t: Test, specs: NemesisSpec[], seed = 3) {
+  const run = await Run.create({ name: 'chaos', seed, resultsDir: t.testdir() });
+  const calls: string[] = [];
+  const chaos = Chaos.start(fakeTarget(run, calls), specs, (part) => run.random(part));
+  return { run, calls, chaos };
+}
+
+const PAUSE_AFTER_SIGNAL: NemesisSpec = {
+  nemesis: 'pause',
+  node: 'master1',
+  schedule: { after: 'reload-signalled', offsetMs: 20, forMs: 30, every: 2, count: 2 },
+};
+
+t.test(
+  'a fault N ms after every k-th reload signal of its node, for M ms, as often as counted',
+  async (t) => {
+    const { run, calls, chaos } = await chaosRun(t, [PAUSE_AFTER_SIGNAL]);
+    for (let step = 1; step <= 5; step++) {
+      run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
+      run.history.record('reload', 'reload-signalled', { step, master: 'master2' });
+      await sleep(80);
+    }
+    await chaos.stop();
+    await run.finish({ status: 'passed', exitCode: 0, complete: true });
+    t.same(calls, ['pause', 'unpause', 'pause', 'unpause']);
+    const events = await readHistory(run.history.path);
+    const signals = events.filter((e) => e.type === 'reload-signalled' && e.master === 'master1');
+    const started = events.filter((e) => e.type === 'nemesis-started');
+    t.same(
+      started.map((e) => [e.fault, e.anchorAt]),
+      [
+        [1, signals[0]?.at],
+        [2, signals[2]?.at],
+      ],
+      'the 1st and 3rd signal, then the count is spent',
+    );
+    for (const event of started) {
+      const anchor = signals.find((s) => s.at === event.anchorAt) as { t: number };
+      t.ok(
+        event.t - anchor.t >= 20,
+        `fault ${event.fault} ${(event.t - anchor.t).toFixed(1)} ms after its signal`,
+      );
+    }
+    t.equal(events.filter((e) => e.type === 'nemesis-healed').length, 2);
+    const windows = events.filter((e) => e.source === 'nemesis' && e.type.startsWith('disruption-'));
+    t.same(
+      windows.map((e) => `${e.type} ${e.node} ${e.kind}`),
+      [
+        'disruption-started master1 pause',
+        'disruption-ended master1 pause',
+        'disruption-started master1 pause',
+        'disruption-ended master1 pause',
+      ],
+      'each fault is a disruption window of its node',
+    );
+    const { summary } = await writeReport(run.dir);
+    t.match(summary.faults, {
+      count: 2,
+      samples: [
+        {
+          fault: 1,
+          nemesis: 'pause',
+          node: 'master1',
+          anchor: 'reload-signalled',
+          offsetMs: 20,
+          forMs: 30,
+          healedAt: String,
+        },
+        { fault: 2 },
+      ],
+    });
+    t.match(
+      await readFile(join(run.dir, 'report.md'), 'utf8'),
+      /## Faults injected[\s\S]*\| 1 \| pause \| master1 \| reload-signalled \| 20 ms \| 30 ms/,
+    );
+    t.same(summary.incidents, [], 'a fault inside its own window is no incident');
+  },
+);
+
+t.test('seeded moments repeat with the seed and differ with another', async (t) => {
+  const spec: NemesisSpec = {
+    nemesis: 'pause',
+    node: 'master1',
+    schedule: { seeded: true, withinMs: 200, forMs: 5, count: 3 },
+  };
+  const offsets = async (seed: number) => {
+    const { run, chaos } = await chaosRun(t, [spec], seed);
+    await sleep(300);
+    await chaos.stop();
+    await run.finish({ status: 'passed', exitCode: 0, complete: true });
+    return (await readHistory(run.history.path))
+      .filter((e) => e.type === 'nemesis-started')
+      .map((e) => e.offsetMs);
+  };
+  const first = await offsets(11);
+  t.equal(first.length, 3);
+  t.same(await offsets(11), first, 'the same seed: the same offsets (--replay)');
+  t.notSame(await offsets(12), first, 'another seed: other offsets');
+});
+
+t.test('stop() heals a fault that is on', async (t) => {
+  const { run, calls, chaos } = await chaosRun(t, [
+    { nemesis: 'pause', node: 'master1', schedule: { after: 'listener-up', offsetMs: 0, forMs: 60_000 } },
+  ]);
+  run.history.record('observe', 'listener-up', { node: 'master1' });
+  await sleep(50);
+  t.same(calls, ['pause']);
+  await chaos.stop();
+  t.same(calls, ['pause', 'unpause']);
+});
+
+t.test('bad specs are refused before anything acts', async (t) => {
+  const run = await Run.create({ name: 'chaos', seed: 1, resultsDir: t.testdir() });
+  const target = fakeTarget(run, []);
+  const random = (part: string) => run.random(part);
+  const start = (spec: Partial<NemesisSpec>) => () =>
+    Chaos.start(target, [{ ...PAUSE_AFTER_SIGNAL, ...spec } as NemesisSpec], random);
+  t.throws(start({ nemesis: 'earthquake' }), {
+    code: 'HH_USAGE',
+    message: /Unknown nemesis "earthquake". Known: cpu-starve, pause, toxic/,
+  });
+  t.throws(start({ node: 'master9' }), { code: 'HH_USAGE', message: /no node "master9"/ });
+  t.throws(start({ schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 3_600_000 } }), {
+    code: 'HH_USAGE',
+    message: /forMs is 0 to 600000/,
+  });
+  t.throws(start({ nemesis: 'cpu-starve', attributes: { cores: 0 } }), {
+    code: 'HH_USAGE',
+    message: /cores/,
+  });
+  t.throws(start({ nemesis: 'toxic', attributes: {} }), {
+    code: 'HH_USAGE',
+    message: /"type" names a toxic/,
+  });
+});
+
+t.test('every file in nemeses/ is in the registry', async (t) => {
+  const files = (await readdir(join(import.meta.dirname, 'nemeses')))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+    .map((file) => file.replace(/\.ts$/, ''));
+  t.same(nemesisList.map((nemesis) => nemesis.name).sort(), files.sort());
+});

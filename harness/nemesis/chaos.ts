@@ -1,0 +1,194 @@
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { Random } from '../random.ts';
+import type { EventSink, History, HistoryEvent } from '../run/history.ts';
+import { recordDisruption } from '../target/disruption.ts';
+import type { StartedTarget } from '../target/target.ts';
+import { checkSchedule, type NemesisSpec, type NemesisType } from './nemesis.ts';
+import { nemesisType } from './nemesis-registry.ts';
+
+interface Armed {
+  spec: NemesisSpec;
+  type: NemesisType<object>;
+  attributes: object;
+  random: Random;
+  /** Anchors seen on the node, and faults started. */
+  anchors: number;
+  started: number;
+  /** A fault of this spec is on: the next anchor is skipped (one at a time per spec). */
+  active: boolean;
+}
+
+/**
+ * Runs nemeses on a started target: each spec's schedule, anchored to the history's events
+ * (`reload-signalled`, `listener-up` on its node) or drawn from the seed. Every fault is
+ * recorded as `nemesis-started` (the anchor, the offset, the fault's number) and `nemesis-healed`,
+ * and as a disruption window of its node, so the report shows it beside the incidents and a
+ * replay (same seed, same reload sequence) repeats it at the same offsets. Bounded: one fault
+ * at a time per spec, `count` faults per spec, none longer than MAX_FAULT_MS. stop() heals
+ * whatever is on.
+ */
+export class Chaos {
+  private readonly target: StartedTarget;
+  private readonly events: EventSink;
+  private readonly armed: Armed[];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly heals = new Map<number, () => Promise<void>>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly unsubscribe: () => void;
+  private faults = 0;
+  private stopped = false;
+
+  private constructor(target: StartedTarget, history: History, armed: Armed[]) {
+    this.target = target;
+    this.events = history;
+    this.armed = armed;
+    this.unsubscribe = history.subscribe((event) => this.onEvent(event));
+  }
+
+  /**
+   * Checks every spec (unknown nemesis, node, attribute or schedule: HH_USAGE before anything
+   * acts), then arms them. `random(name)` gives each spec its own seeded generator.
+   */
+  static start(
+    target: StartedTarget,
+    specs: readonly NemesisSpec[],
+    random: (part: string) => Random,
+  ): Chaos {
+    const nodes = new Set(target.nodes.map((node) => node.name));
+    const armed = specs.map((spec, index): Armed => {
+      const type = nemesisType(spec.nemesis);
+      if (!nodes.has(spec.node))
+        throw new HuntError(
+          ErrorCodes.USAGE,
+          `Nemesis ${spec.nemesis}: no node "${spec.node}" (nodes: ${[...nodes].join(', ')}).`,
+        );
+      checkSchedule(spec);
+      return {
+        spec,
+        type,
+        attributes: type.parse(spec.attributes ?? {}),
+        random: random(`nemesis:${index}:${spec.nemesis}:${spec.node}`),
+        anchors: 0,
+        started: 0,
+        active: false,
+      };
+    });
+    const chaos = new Chaos(target, target.run.history, armed);
+    for (const entry of armed) {
+      const schedule = entry.spec.schedule;
+      if (!('seeded' in schedule)) continue;
+      // Seeded moments, drawn now: the same seed gives the same offsets from the start.
+      const moments = Array.from({ length: schedule.count }, () =>
+        Math.round(entry.random() * schedule.withinMs),
+      );
+      for (const at of moments.sort((a, b) => a - b))
+        chaos.later(at, () => chaos.inject(entry, { anchor: 'start', offsetMs: at }));
+    }
+    return chaos;
+  }
+
+  /** Faults started so far. */
+  get count(): number {
+    return this.faults;
+  }
+
+  /** Stops scheduling and heals every fault that is on. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all([...this.running]);
+    for (const [fault, heal] of [...this.heals]) await this.heal(fault, heal, 'chaos stopped');
+  }
+
+  private onEvent(event: HistoryEvent): void {
+    if (this.stopped) return;
+    const node = typeof event.node === 'string' ? event.node : event.master;
+    for (const entry of this.armed) {
+      const schedule = entry.spec.schedule;
+      if (!('after' in schedule) || schedule.after !== event.type || node !== entry.spec.node) continue;
+      entry.anchors++;
+      if ((entry.anchors - 1) % (schedule.every ?? 1) !== 0) continue;
+      if (entry.active || entry.started >= (schedule.count ?? 100)) continue;
+      entry.active = true;
+      const anchor = {
+        anchor: event.type,
+        anchorAt: event.at,
+        anchorT: event.t,
+        offsetMs: schedule.offsetMs,
+      };
+      this.later(schedule.offsetMs, () => this.inject(entry, anchor));
+    }
+  }
+
+  private later(ms: number, work: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.track(work());
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch(() => undefined);
+    this.running.add(guarded);
+    void guarded.finally(() => this.running.delete(guarded));
+  }
+
+  private async inject(entry: Armed, anchor: Record<string, unknown>): Promise<void> {
+    const schedule = entry.spec.schedule;
+    const seeded = 'seeded' in schedule;
+    if (this.stopped || (seeded && entry.active) || entry.started >= (schedule.count ?? 100)) {
+      if (!seeded) entry.active = false;
+      return;
+    }
+    entry.active = true;
+    entry.started++;
+    const fault = ++this.faults;
+    const { nemesis, node } = entry.spec;
+    const fields = {
+      fault,
+      nemesis,
+      node,
+      forMs: schedule.forMs,
+      attributes: entry.spec.attributes ?? {},
+      ...anchor,
+    };
+    const ended = recordDisruption(this.events, 'nemesis', { node, kind: nemesis, fault });
+    let heal: () => Promise<void>;
+    try {
+      heal = await entry.type.start(
+        { target: this.target, node: this.target.node(node), random: entry.random, fault },
+        entry.attributes,
+      );
+    } catch (error) {
+      this.events.record('nemesis', 'nemesis-failed', { ...fields, error: (error as Error).message });
+      ended({ failed: true });
+      entry.active = false;
+      return;
+    }
+    this.events.record('nemesis', 'nemesis-started', fields);
+    const healAndEnd = async () => {
+      try {
+        await heal();
+      } finally {
+        ended();
+        entry.active = false;
+      }
+    };
+    this.heals.set(fault, healAndEnd);
+    if (this.stopped) return this.heal(fault, healAndEnd, 'chaos stopped');
+    this.later(schedule.forMs, () => this.heal(fault, healAndEnd, 'its time is up'));
+  }
+
+  private async heal(fault: number, heal: () => Promise<void>, why: string): Promise<void> {
+    if (!this.heals.delete(fault)) return;
+    try {
+      await heal();
+      this.events.record('nemesis', 'nemesis-healed', { fault, why });
+    } catch (error) {
+      this.events.record('nemesis', 'nemesis-heal-failed', { fault, why, error: (error as Error).message });
+    }
+  }
+}

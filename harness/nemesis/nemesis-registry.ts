@@ -1,0 +1,23 @@
+import { ErrorCodes, HuntError } from '../errors.ts';
+import cpuStarve from './nemeses/cpu-starve.ts';
+import pause from './nemeses/pause.ts';
+import toxic from './nemeses/toxic.ts';
+import type { NemesisType } from './nemesis.ts';
+
+/**
+ * Every nemesis, one file each in nemeses/, listed here so tsc checks each entry (a test checks
+ * that no file is left out). Adding a nemesis: its file, its test, a line here.
+ */
+export const nemesisList: readonly NemesisType<object>[] = [cpuStarve, pause, toxic];
+
+const byName = new Map(nemesisList.map((nemesis) => [nemesis.name, nemesis]));
+
+export function nemesisType(name: string): NemesisType<object> {
+  const found = byName.get(name);
+  if (!found)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `Unknown nemesis "${name}". Known: ${[...byName.keys()].join(', ')}.`,
+    );
+  return found;
+}
