@@ -112,8 +112,10 @@ export class Chaos {
       if ((entry.anchors - 1) % (schedule.every ?? 1) !== 0) continue;
       if (entry.active || entry.started >= (schedule.count ?? 100)) continue;
       entry.active = true;
+      // The anchor's number on its node makes a replay comparable: the same k-th signal, the same offset.
       const anchor = {
         anchor: event.type,
+        anchorIndex: entry.anchors,
         anchorAt: event.at,
         anchorT: event.t,
         offsetMs: schedule.offsetMs,
