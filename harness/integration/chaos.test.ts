@@ -39,13 +39,8 @@ async function chaosRun(args: string[]): Promise<{ dir: string; code: number; ev
 function faults(events: readonly HistoryEvent[]) {
   return events
     .filter((e) => e.type === 'nemesis-started' && e.nemesis !== 'cpu-starve')
-    .map((e) => ({
-      nemesis: e.nemesis,
-      node: e.node,
-      anchor: e.anchor,
-      anchorIndex: e.anchorIndex,
-      offsetMs: e.offsetMs,
-    }));
+    .map((e) => `${e.nemesis} on ${e.node}: ${e.anchor} #${e.anchorIndex} + ${e.offsetMs} ms`)
+    .sort();
 }
 
 t.test(
