@@ -1,5 +1,6 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Detector } from './detector.ts';
+import fieldSignature from './detectors/field-signature.ts';
 import logLines from './detectors/log-lines.ts';
 import reloadOutcomes from './detectors/reload-outcomes.ts';
 import swarmHandshakes from './detectors/swarm-handshakes.ts';
@@ -10,7 +11,13 @@ import workers from './detectors/workers.ts';
  * checks that no file in detectors/ is left out). Adding a detector: its file, its test beside
  * it, and a line here.
  */
-export const detectorList: readonly Detector[] = [logLines, reloadOutcomes, swarmHandshakes, workers];
+export const detectorList: readonly Detector[] = [
+  fieldSignature,
+  logLines,
+  reloadOutcomes,
+  swarmHandshakes,
+  workers,
+];
 
 const byName = new Map(detectorList.map((detector) => [detector.name, detector]));
 

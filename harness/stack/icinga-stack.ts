@@ -304,6 +304,12 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
         signal?.throwIfAborted();
       }
       await run.describe('stack', { ...description, ...(await started.describeNodes(docker)) });
+      // Who is who on the network, for detectors that read addresses in log lines (the
+      // gateway is where the harness's own clients, the swarm and the proxies, come from).
+      run.history.record('stack', 'node-addresses', {
+        addresses: Object.fromEntries(started.nodes.map((node) => [node.address, node.name])),
+        gateway: await networkGateway(docker, network),
+      });
     } catch (error) {
       await started.stop();
       throw error;
@@ -323,10 +329,7 @@ async function startProxies(
   run: Run,
 ): Promise<void> {
   if (names.length === 0) return;
-  const info = (await docker.getNetwork(stack.network).inspect()) as {
-    IPAM?: { Config?: Array<{ Gateway?: string }> };
-  };
-  const gateway = info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
+  const gateway = await networkGateway(docker, stack.network);
   if (!gateway)
     throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${stack.network} has no gateway address.`);
   for (const name of names) {
@@ -341,6 +344,14 @@ async function startProxies(
     stack.addProxy(proxy);
     stack.topology.hostOf[name] = { host: gateway, port: proxy.listen.port };
   }
+}
+
+/** The host's address on a network: where the harness's own connections come from. */
+async function networkGateway(docker: Docker, network: string): Promise<string | undefined> {
+  const info = (await docker.getNetwork(network).inspect()) as {
+    IPAM?: { Config?: Array<{ Gateway?: string }> };
+  };
+  return info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
 }
 
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
