@@ -21,6 +21,7 @@ export {
 export { choice, integer } from './runner/params.ts';
 export { defineScenario, type ScenarioContext, type StartOptions } from './runner/scenario.ts';
 export { IcingaStack, StartedIcingaStack } from './stack/icinga-stack.ts';
+export { CERT_FAULT_TRIGGER } from './stack/node-starter.ts';
 export type {
   StartedTarget,
   SystemUnderTest,

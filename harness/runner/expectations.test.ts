@@ -68,3 +68,20 @@ t.test('one incident per node of any role, or of every node', async (t) => {
     'one stall incident per stunnel, with evidence',
   );
 });
+
+t.test('one incident on the named nodes, and none of that kind elsewhere', async (t) => {
+  const nodes = [
+    { name: 'master1', role: 'master' },
+    { name: 'master2', role: 'master' },
+  ];
+  const expect = oneIncidentPerNode('field-signature', { nodes: ['master1'], evidence: [] });
+  t.ok(expect.check({ incidents: [incident(1, 'field-signature', 'master1')], nodes }).ok);
+  t.match(
+    expect.check({
+      incidents: [incident(1, 'field-signature', 'master1'), incident(2, 'field-signature', 'master2')],
+      nodes,
+    }),
+    { ok: false, detail: /also on master2/ },
+  );
+  t.match(expect.check({ incidents: [], nodes }), { ok: false, detail: /master1 has 0/ });
+});

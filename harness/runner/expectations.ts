@@ -50,15 +50,24 @@ export function noIncident(options: { except?: readonly string[] } = {}): Expect
  */
 export function oneIncidentPerNode(
   kind: string,
-  options: { role?: string; evidence?: readonly string[] } = {},
+  options: { role?: string; nodes?: readonly string[]; evidence?: readonly string[] } = {},
 ): Expectation {
-  const which = options.role ? `${options.role}` : 'node';
+  const which = options.nodes
+    ? `of ${options.nodes.join(', ')} and none elsewhere`
+    : (options.role ?? 'node');
+  const chosen = (node: { name: string; role: string }) =>
+    options.nodes ? options.nodes.includes(node.name) : !options.role || node.role === options.role;
   return {
     description: `one ${kind} incident per ${which}, with evidence`,
     check({ incidents, nodes }) {
       const ofKind = incidents.filter((incident) => incident.kind === kind);
       const problems: string[] = [];
-      for (const { name } of nodes.filter((node) => !options.role || node.role === options.role)) {
+      if (options.nodes) {
+        const elsewhere = ofKind.filter((incident) => !options.nodes?.includes(incident.master ?? ''));
+        if (elsewhere.length > 0)
+          problems.push(`also on ${elsewhere.map((i) => i.master ?? '?').join(', ')}`);
+      }
+      for (const { name } of nodes.filter(chosen)) {
         const mine = ofKind.filter((incident) => incident.master === name);
         if (mine.length !== 1) problems.push(`${name} has ${mine.length}`);
         for (const incident of mine) {

@@ -25,7 +25,7 @@ import {
   type Topology,
   validateTopology,
 } from './icinga-config.ts';
-import { startNode } from './node-starter.ts';
+import { type CertFaultMode, startNode } from './node-starter.ts';
 import { StartedIcingaStack } from './started-icinga-stack.ts';
 
 const API_USER = 'hunt';
@@ -53,6 +53,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private readonly proxiedNodes = new Set<string>();
   private tlsSecrets = true;
+  private readonly certFaults = new Map<string, CertFaultMode>();
   /** Where each node's key log rotates (one old generation kept; the shim's default: 128 MiB). */
   private keylogMaxBytes: number | undefined;
 
@@ -103,6 +104,19 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
    */
   proxied(...names: string[]): this {
     for (const name of names) this.proxiedNodes.add(name);
+    return this;
+  }
+
+  /**
+   * The field signature on a switch: these nodes' daemons run with the certificate-fault shim,
+   * which shrinks their TLS objects' max_cert_list while the fault is on, so they refuse every
+   * peer's Certificate message ("excessive message size", alert 47 to the peer). `mode`:
+   * 'trigger' while CERT_FAULT_TRIGGER exists in the node; 'worker' latched in the worker that saw
+   * it (the next reload clears it); 'umbrella' latched across reloads until a restart. The
+   * `trigger-file` nemesis creates and removes the trigger. Our images only.
+   */
+  withCertFault(mode: CertFaultMode, ...nodes: string[]): this {
+    for (const node of nodes.length > 0 ? nodes : ['master1']) this.certFaults.set(node, mode);
     return this;
   }
 
@@ -178,6 +192,12 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
         ErrorCodes.USAGE,
         `Cannot proxy ${notNodes.join(', ')}: not a node of this stack (nodes: ${nodes.join(', ')}).`,
       );
+    const notFaultable = [...this.certFaults.keys()].filter((name) => !nodes.includes(name));
+    if (notFaultable.length > 0)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Cannot give ${notFaultable.join(', ')} the certificate fault: not a node of this stack (nodes: ${nodes.join(', ')}).`,
+      );
     if (!Number.isInteger(this.agentCount) || this.agentCount < 0 || this.agentCount > 200) {
       throw new HuntError(
         ErrorCodes.USAGE,
@@ -212,6 +232,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       logSeverity: this.severity,
       checkInterval: this.interval,
       snippets: Object.keys(this.snippets),
+      certFaults: Object.fromEntries(this.certFaults),
     };
     await run.describe('stack', description);
 
@@ -261,6 +282,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
               tlsSecrets: this.tlsSecrets,
               keylogMaxBytes: this.keylogMaxBytes,
               signal,
+              certFault: this.certFaults.get(name),
             }),
           );
         }
@@ -284,6 +306,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
               tlsSecrets: this.tlsSecrets,
               keylogMaxBytes: this.keylogMaxBytes,
               signal,
+              certFault: this.certFaults.get(name),
             }),
           );
         });

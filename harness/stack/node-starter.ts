@@ -37,7 +37,15 @@ export interface StartNodeInput {
   keylogMaxBytes?: number;
   /** Stops the wait for the node to serve (the node is removed). */
   signal?: AbortSignal;
+  /** Preload the certificate-fault shim in this mode (see docker/icinga2/hh-certfault.c). */
+  certFault?: CertFaultMode;
 }
+
+/** When the certificate-fault shim is on: while the trigger exists, latched per worker, or per umbrella. */
+export type CertFaultMode = 'trigger' | 'worker' | 'umbrella';
+
+/** The file whose existence switches the certificate fault on, inside a node. */
+export const CERT_FAULT_TRIGGER = '/var/lib/hh-fault/trigger';
 
 /** Where a node's capture ring and key log live inside its container (bind-mounted from the run). */
 export const CAPTURE_DIR = '/var/lib/hh-capture';
@@ -81,14 +89,17 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
       { source: captureDir, target: CAPTURE_DIR, mode: 'rw' },
       { source: keysDir, target: KEYS_DIR, mode: 'rw' },
     ])
-    .withEnvironment(
-      input.tlsSecrets
+    .withEnvironment({
+      ...(input.tlsSecrets
         ? {
             HH_TLS_KEYLOG: `${KEYS_DIR}/${name}.keylog`,
             ...(input.keylogMaxBytes ? { HH_KEYLOG_MAX_BYTES: String(input.keylogMaxBytes) } : {}),
           }
-        : {},
-    )
+        : {}),
+      ...(input.certFault
+        ? { HH_CERT_FAULT: input.certFault, HH_CERT_FAULT_TRIGGER: CERT_FAULT_TRIGGER }
+        : {}),
+    })
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000)
     .start()
