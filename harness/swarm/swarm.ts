@@ -66,6 +66,19 @@ export interface SwarmCounters {
   checksExecuted: number;
 }
 
+/** Counters at zero: a new swarm's. */
+export function zeroCounters(): SwarmCounters {
+  return {
+    established: 0,
+    handshakesDone: 0,
+    handshakesFailed: 0,
+    closedBeforeHello: 0,
+    connectsFailed: 0,
+    disconnects: 0,
+    checksExecuted: 0,
+  };
+}
+
 export interface ReconnectSample {
   endpoint: string;
   master: string;
@@ -93,15 +106,7 @@ interface ReconnectWaiter {
 export class Swarm {
   readonly sessions: EndpointSession[] = [];
   private events: SwarmEvents | undefined;
-  readonly counters: SwarmCounters = {
-    established: 0,
-    handshakesDone: 0,
-    handshakesFailed: 0,
-    closedBeforeHello: 0,
-    connectsFailed: 0,
-    disconnects: 0,
-    checksExecuted: 0,
-  };
+  readonly counters: SwarmCounters = zeroCounters();
   private readonly samples: ReconnectSample[] = [];
   private readonly queue: EndpointSession[] = [];
   private readonly queued = new Set<EndpointSession>();
