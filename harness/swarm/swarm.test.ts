@@ -7,7 +7,7 @@ import type { HistoryEvent } from '../run/history.ts';
 import { KeylogFile } from '../run/keylog-file.ts';
 import { listenOnLoopback, type Teardown } from '../test-kits/loopback.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
-import { Swarm, SwarmEvents } from './swarm.ts';
+import { Swarm, SwarmEvents, zeroCounters } from './swarm.ts';
 
 /**
  * A stand-in master on loopback that speaks the cluster protocol: it checks the client
@@ -190,15 +190,7 @@ t.test(
   'routine session events: the first 2,000 one by one, then one activity event per second',
   async (t) => {
     const recorded: Array<{ type: string; fields?: Record<string, unknown> }> = [];
-    const counters = {
-      established: 0,
-      handshakesDone: 0,
-      handshakesFailed: 0,
-      closedBeforeHello: 0,
-      connectsFailed: 0,
-      disconnects: 0,
-      checksExecuted: 0,
-    };
+    const counters = zeroCounters();
     const events = new SwarmEvents(
       { record: (_source, type, fields) => recorded.push({ type, fields }) },
       counters,
