@@ -294,7 +294,7 @@ async function execute(
     for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
     // The recorder keeps the windows still open, with what the ring holds: before the stacks go.
     for (const recorder of recorders.reverse()) await recorder.stop().catch(() => undefined);
-    for (const started of targets.reverse()) await started.stop().catch(() => undefined);
+    for (const started of [...targets].reverse()) await started.stop().catch(() => undefined);
     await detection.stop();
     status.stop();
     await keeper?.stop();

@@ -170,9 +170,10 @@ export class StartedIcingaStack implements StartedTarget {
     return this.swarmInstance;
   }
 
-  /** Every node, masters and agents, in the order they started. */
+  /** Every node that runs: the masters, then the agents, in the topology's order. */
   get nodes(): readonly StartedIcingaNode[] {
-    return this.nodeList;
+    const order = [...this.topology.masters, ...this.topology.agents];
+    return [...this.nodeList].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   }
 
   /** The chaos proxy in front of a node (started with .proxied(name)), if any. */
