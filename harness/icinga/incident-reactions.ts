@@ -143,6 +143,9 @@ export class IncidentReactions {
   }
 }
 
+/** How long a probe's connection must stay up after its handshake to count as accepted. */
+const PROBE_SETTLE_MS = 1_000;
+
 /** A TLS handshake with the master as a good client; undefined on success, else the error. */
 function handshake(
   master: StartedIcingaNode,
@@ -163,7 +166,16 @@ function handshake(
       resolve(result);
     };
     socket.setTimeout(5000, () => done('timed out'));
-    socket.once('secureConnect', () => done(undefined));
+    // In TLS 1.3 the client is through before the server has read its certificate: a refusal
+    // ("excessive message size" on the server, alert 47) comes right after. So the probe counts
+    // as a success only once the connection has stayed up a moment after the handshake.
+    socket.once('secureConnect', () => {
+      const settled = setTimeout(() => done(undefined), PROBE_SETTLE_MS);
+      socket.once('close', () => {
+        clearTimeout(settled);
+        done('closed right after the handshake');
+      });
+    });
     socket.once('error', (error) => done(error.message));
   });
 }
