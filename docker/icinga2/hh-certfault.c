@@ -116,6 +116,7 @@ static void hh_apply(SSL *ssl) {
 SSL *SSL_new(SSL_CTX *context) {
   static SSL *(*real)(SSL_CTX *) = NULL;
   if (real == NULL) real = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
+  if (real == NULL) return NULL; /* no libssl after us (a child with its own): nothing to wrap */
   SSL *ssl = real(context);
   hh_apply(ssl);
   return ssl;
@@ -124,6 +125,7 @@ SSL *SSL_new(SSL_CTX *context) {
 int SSL_accept(SSL *ssl) {
   static int (*real)(SSL *) = NULL;
   if (real == NULL) real = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_accept");
+  if (real == NULL) return -1;
   hh_apply(ssl);
   return real(ssl);
 }
@@ -131,6 +133,7 @@ int SSL_accept(SSL *ssl) {
 int SSL_connect(SSL *ssl) {
   static int (*real)(SSL *) = NULL;
   if (real == NULL) real = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_connect");
+  if (real == NULL) return -1;
   hh_apply(ssl);
   return real(ssl);
 }
@@ -138,6 +141,7 @@ int SSL_connect(SSL *ssl) {
 int SSL_do_handshake(SSL *ssl) {
   static int (*real)(SSL *) = NULL;
   if (real == NULL) real = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_do_handshake");
+  if (real == NULL) return -1;
   hh_apply(ssl);
   return real(ssl);
 }

@@ -134,6 +134,7 @@ static SSL_CTX *hh_with_keylog(SSL_CTX *context) {
 SSL_CTX *SSL_CTX_new(const SSL_METHOD *method) {
   static SSL_CTX *(*real)(const SSL_METHOD *) = NULL;
   if (real == NULL) real = (SSL_CTX * (*)(const SSL_METHOD *)) dlsym(RTLD_NEXT, "SSL_CTX_new");
+  if (real == NULL) return NULL; /* no libssl after us (a child with its own): nothing to wrap */
   return hh_with_keylog(real(method));
 }
 
@@ -142,6 +143,7 @@ SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *library, const char *properties, const SSL
   static SSL_CTX *(*real)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *) = NULL;
   if (real == NULL)
     real = (SSL_CTX * (*)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *)) dlsym(RTLD_NEXT, "SSL_CTX_new_ex");
+  if (real == NULL) return NULL;
   return hh_with_keylog(real(library, properties, method));
 }
 #endif

@@ -169,6 +169,17 @@ t.test('bad specs are refused before anything acts', async (t) => {
     code: 'HH_USAGE',
     message: /"type" names a toxic/,
   });
+  t.throws(start({ nemesis: 'toxic', attributes: { type: 'earthquake' } }), {
+    message: /unknown toxic "earthquake"/,
+  });
+  t.throws(start({ nemesis: 'toxic', attributes: { type: 'latency' } }), {
+    code: 'HH_USAGE',
+    message: /master1 has no chaos proxy in front of it/,
+  });
+  t.throws(start({ nemesis: 'cpu-starve' }), {
+    code: 'HH_USAGE',
+    message: /master1's CPU cannot be limited/,
+  });
 });
 
 t.test('every file in nemeses/ is in the registry', async (t) => {

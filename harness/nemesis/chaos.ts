@@ -6,6 +6,17 @@ import type { StartedTarget } from '../target/target.ts';
 import { checkSchedule, type NemesisSpec, type NemesisType } from './nemesis.ts';
 import { nemesisType } from './nemesis-registry.ts';
 
+/** How long stop() waits for a fault's start or heal (each an engine call or two). */
+const STOP_WAIT_MS = 15_000;
+
+function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
+
 interface Armed {
   spec: NemesisSpec;
   type: NemesisType<object>;
@@ -63,10 +74,13 @@ export class Chaos {
           `Nemesis ${spec.nemesis}: no node "${spec.node}" (nodes: ${[...nodes].join(', ')}).`,
         );
       checkSchedule(spec);
+      const attributes = type.parse(spec.attributes ?? {});
+      const unable = type.check?.(target, target.node(spec.node), attributes);
+      if (unable) throw new HuntError(ErrorCodes.USAGE, `Nemesis ${spec.nemesis}: ${unable}`);
       return {
         spec,
         type,
-        attributes: type.parse(spec.attributes ?? {}),
+        attributes,
         random: random(`nemesis:${index}:${spec.nemesis}:${spec.node}`),
         anchors: 0,
         started: 0,
@@ -92,14 +106,19 @@ export class Chaos {
     return this.faults;
   }
 
-  /** Stops scheduling and heals every fault that is on. */
+  /**
+   * Stops scheduling and heals every fault that is on, the newest first (a later fault may stand
+   * in the way of an earlier one's heal: a paused node takes no `docker exec`). Bounded: a fault
+   * start or heal that hangs (an engine call) is given STOP_WAIT_MS, so the run's teardown goes on.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    await Promise.all([...this.running]);
-    for (const [fault, heal] of [...this.heals]) await this.heal(fault, heal, 'chaos stopped');
+    await withDeadline(Promise.all([...this.running]), STOP_WAIT_MS);
+    for (const [fault, heal] of [...this.heals].reverse())
+      await withDeadline(this.heal(fault, heal, 'chaos stopped'), STOP_WAIT_MS);
   }
 
   private onEvent(event: HistoryEvent): void {

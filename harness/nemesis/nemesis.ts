@@ -25,6 +25,8 @@ export interface NemesisType<Attributes extends object = Record<string, unknown>
   parse(attributes: Record<string, unknown>): Attributes;
   /** Starts the fault on the node; resolves to what ends it. */
   start(context: NemesisContext, attributes: Attributes): Promise<() => Promise<void>>;
+  /** What makes it impossible on this node (a capability it lacks), checked before anything acts. */
+  check?(target: StartedTarget, node: TargetNode, attributes: Attributes): string | undefined;
 }
 
 /** Declares a nemesis with its attributes' type checked (the registry sees NemesisType<object>). */

@@ -137,9 +137,10 @@ export class History implements EventSink {
     }
     for (const listener of this.listeners) listener(event);
     const line = `${JSON.stringify(event)}\n`;
-    const overBudget = routine
-      ? this.written + line.length > this.maxBytes || this.writtenRoutine + line.length > this.routineBytes
-      : this.written + line.length > this.maxBytes && !this.essential(key);
+    const overBudget =
+      !this.essential(key) &&
+      (this.written + line.length > this.maxBytes ||
+        (routine && this.writtenRoutine + line.length > this.routineBytes));
     if (overBudget) {
       this.dropped.set(key, (this.dropped.get(key) ?? 0) + 1);
       return;

@@ -221,13 +221,14 @@ export class Swarm {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.events?.stop();
     clearInterval(this.tickTimer);
     for (const waiter of this.reconnectWaiters) waiter.done(false);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
     for (const session of this.sessions) session.close('swarm stopping');
+    // After the closes: their disconnects are in the last activity event.
+    this.events?.stop();
   }
 
   private enqueue(session: EndpointSession): void {

@@ -7,6 +7,7 @@ export default defineNemesis<{ cores: number }>({
   name: 'cpu-starve',
   summary: 'hold the node to `cores` of CPU (default 0.05), lift it after',
   parse: (a) => ({ cores: numberAttribute('cpu-starve', a, 'cores', { default: 0.05, min: 0.01, max: 64 }) }),
+  check: (_target, node) => (node.limitCpu ? undefined : `${node.name}'s CPU cannot be limited.`),
   async start({ node }, { cores }) {
     if (!node.limitCpu)
       throw new HuntError(ErrorCodes.USAGE, `Nemesis cpu-starve: ${node.name}'s CPU cannot be limited.`);

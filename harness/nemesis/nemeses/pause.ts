@@ -9,6 +9,7 @@ export default defineNemesis<Record<string, never>>({
   name: 'pause',
   summary: "freeze the node's processes (docker pause), thaw them after",
   parse: () => ({}),
+  check: (_target, node) => (node.pause && node.unpause ? undefined : `${node.name} cannot be paused.`),
   async start({ node }) {
     if (!node.pause || !node.unpause)
       throw new HuntError(ErrorCodes.USAGE, `Nemesis pause: ${node.name} cannot be paused.`);

@@ -1,4 +1,5 @@
 import { ErrorCodes, HuntError } from '../../errors.ts';
+import { toxicList } from '../../proxy/toxic-registry.ts';
 import { defineNemesis } from '../nemesis.ts';
 
 /**
@@ -21,6 +22,16 @@ export default defineNemesis<{
         ErrorCodes.USAGE,
         'Nemesis toxic: attribute "type" names a toxic (latency, tls_length, ...).',
       );
+    if (!toxicList.some((type) => type.type === a.type))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Nemesis toxic: unknown toxic "${a.type}". Known: ${toxicList.map((type) => type.type).join(', ')}.`,
+      );
+    if (a.stream !== undefined && !['upstream', 'downstream', 'both'].includes(String(a.stream)))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `Nemesis toxic: stream is upstream, downstream or both, not ${JSON.stringify(a.stream)}.`,
+      );
     const toxicity = a.toxicity === undefined ? 1 : Number(a.toxicity);
     if (!(toxicity >= 0 && toxicity <= 1))
       throw new HuntError(ErrorCodes.USAGE, `Nemesis toxic: toxicity is 0..1, not ${String(a.toxicity)}.`);
@@ -31,6 +42,10 @@ export default defineNemesis<{
       attributes: (a.attributes ?? {}) as Record<string, unknown>,
     };
   },
+  check: (target, node) =>
+    target.proxyFor?.(node.name)
+      ? undefined
+      : `${node.name} has no chaos proxy in front of it (start the target with it proxied).`,
   async start({ target, node, fault }, spec) {
     const proxy = target.proxyFor?.(node.name);
     if (!proxy)

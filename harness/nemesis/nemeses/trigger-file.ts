@@ -24,7 +24,9 @@ export default defineNemesis<{ path: string }>({
         `Nemesis trigger-file: cannot create ${path} in ${node.name}: ${made.output.trim()}`,
       );
     return async () => {
-      await node.exec(['rm', '-f', path]);
+      const removed = await node.exec(['rm', '-f', path]);
+      if (removed.exitCode !== 0)
+        throw new Error(`cannot remove ${path} in ${node.name}: ${removed.output.trim()}`);
     };
   },
 });

@@ -9,8 +9,8 @@ const stall: ToxicType<{ after: number; duration: number }> = {
   type: 'stall',
   summary: 'freeze the connection for duration ms, starting after ms after it opened, then resume',
   parse: (a) => ({
-    after: numberAttribute('stall', a, 'after', { default: 0, min: 0 }),
-    duration: numberAttribute('stall', a, 'duration', { default: 0, min: 0 }),
+    after: numberAttribute('stall', a, 'after', { default: 0, min: 0, max: 3_600_000 }),
+    duration: numberAttribute('stall', a, 'duration', { default: 0, min: 0, max: 3_600_000 }),
   }),
   create: ({ after, duration }, { connectedAt }) => {
     let reported = false;
