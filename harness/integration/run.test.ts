@@ -5,6 +5,7 @@ import { ensureEngine } from '../engine/docker-engine.ts';
 import { silentProgress } from '../progress.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { readHistory } from '../run/history-reader.ts';
+import { scenarios } from '../runner/scenario-registry.ts';
 import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
@@ -257,7 +258,9 @@ t.test('bad input: exit 2, one clear paragraph, and no run folder', async (t) =>
   const cases: Array<[string[], RegExp]> = [
     [
       ['nope'],
-      /\[HH_SCENARIO_UNKNOWN\] Unknown scenario "nope"\. Known: canary, flaky-network, handshake-chaos, reload-storm/,
+      new RegExp(
+        `\\[HH_SCENARIO_UNKNOWN\\] Unknown scenario "nope"\\. Known: ${[...(await scenarios()).keys()].join(', ')}\\.`,
+      ),
     ],
     [
       ['canary', '--param', 'colour=red'],
