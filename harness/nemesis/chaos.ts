@@ -1,4 +1,5 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { sleepUntil } from '../proxy/toxic.ts';
 import type { Random } from '../random.ts';
 import type { EventSink, History, HistoryEvent } from '../run/history.ts';
 import { recordDisruption } from '../target/disruption.ts';
@@ -42,7 +43,8 @@ export class Chaos {
   private readonly target: StartedTarget;
   private readonly events: EventSink;
   private readonly armed: Armed[];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Aborted by stop(): every pending wait (offsets, fault lengths) ends. */
+  private readonly stopping = new AbortController();
   private readonly heals = new Map<number, () => Promise<void>>();
   private readonly running = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
@@ -114,8 +116,7 @@ export class Chaos {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.stopping.abort();
     await withDeadline(Promise.all([...this.running]), STOP_WAIT_MS);
     for (const [fault, heal] of [...this.heals].reverse())
       await withDeadline(this.heal(fault, heal, 'chaos stopped'), STOP_WAIT_MS);
@@ -143,12 +144,12 @@ export class Chaos {
     }
   }
 
+  /** Runs `work` `ms` from now, never sooner by performance.now() (a fault's offset is a promise). */
   private later(ms: number, work: () => Promise<void>): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.track(work());
-    }, ms);
-    this.timers.add(timer);
+    sleepUntil(performance.now() + ms, this.stopping.signal).then(
+      () => this.track(work()),
+      () => undefined,
+    );
   }
 
   private track(work: Promise<void>): void {

@@ -104,11 +104,27 @@ export function stringAttribute(
  * again for what is left: one wake-up per due time, almost always (measured: 0.2 ms late at the
  * median), instead of polling the clock through setImmediate for the last milliseconds, which
  * kept a core busy while a latency toxic held data. Node keeps timers of one duration in one
- * list, so many connections' waits share its wake-ups.
+ * list, so many connections' waits share its wake-ups. `signal` stops the wait (it rejects).
  */
-export async function sleepUntil(until: number): Promise<void> {
-  for (let ms = until - performance.now(); ms > 0; ms = until - performance.now())
-    await new Promise((resolve) => setTimeout(resolve, Math.ceil(ms)));
+export async function sleepUntil(until: number, signal?: AbortSignal): Promise<void> {
+  for (let ms = until - performance.now(); ms > 0; ms = until - performance.now()) {
+    if (!signal) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(ms)));
+      continue;
+    }
+    signal.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.ceil(ms));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 }
 
 /** Waits at least `ms` milliseconds (fractions included), measured by the clock. */
