@@ -9,7 +9,7 @@ import { httpStreams, withoutStreams } from '../capture/capture-tools.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { RunLayout } from '../run/layout.ts';
-import { readRunMetadata } from '../run/run.ts';
+import { readRunManifest } from '../run/manifest.ts';
 import { folderFiles } from '../run/run-folder.ts';
 
 /** GitHub's limit for a file attached to an issue or comment. */
@@ -62,7 +62,7 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
  * password) are cut out of them. Any text with a private key in it is refused, not redacted.
  */
 export async function writeBundle(runDir: string, options: BundleOptions = {}): Promise<BundleResult> {
-  const meta = await readRunMetadata(runDir);
+  const meta = await readRunManifest(runDir);
   const id = String(meta.id ?? basename(runDir));
   const maxBytes = options.maxBytes ?? GITHUB_ATTACHMENT_BYTES;
   if (!(maxBytes >= 64 * 1024))

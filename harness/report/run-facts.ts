@@ -4,7 +4,8 @@ import { type DetectorFailure, detectOffline } from '../observe/detection.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
-import { HISTORY_FILE, type RunManifest, readRunMetadata } from '../run/run.ts';
+import { type RunManifest, readRunManifest } from '../run/manifest.ts';
+import { HISTORY_FILE } from '../run/run.ts';
 
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {
@@ -82,7 +83,7 @@ const MAX_FAULT_SAMPLES = 1_000;
  * the run used over history.jsonl (the same as live, by construction).
  */
 export async function readRunFacts(dir: string): Promise<RunFacts> {
-  const meta = await readRunMetadata(dir);
+  const meta = await readRunManifest(dir);
   const historyPath = join(dir, HISTORY_FILE);
   const facts: RunFacts = {
     dir,

@@ -2,7 +2,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { eachEvent, parseEvent, readHistory } from './history-reader.ts';
-import { Run, readRunMetadata } from './run.ts';
+import { readRunManifest } from './manifest.ts';
+import { Run } from './run.ts';
 
 t.test('a run: its folder, run.json from start to finish, the history, derived randoms', async (t) => {
   const root = t.testdir();
@@ -14,7 +15,7 @@ t.test('a run: its folder, run.json from start to finish, the history, derived r
     resultsDir: root,
   });
   t.match(run.id, /^\d{8}-\d{6}-unit-test-[0-9a-f]{4}$/);
-  let meta = await readRunMetadata(run.dir);
+  let meta = await readRunManifest(run.dir);
   t.match(meta, {
     scenario: 'canary',
     params: { endpoints: 3 },
@@ -31,7 +32,7 @@ t.test('a run: its folder, run.json from start to finish, the history, derived r
   run.history.record('reload', 'reload-started', { master: 'master1' });
   run.keylog('swarm').write(Buffer.from('CLIENT_RANDOM a b\n'));
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
-  meta = await readRunMetadata(run.dir);
+  meta = await readRunManifest(run.dir);
   t.match(meta, {
     complete: true,
     outcome: { status: 'passed' },
@@ -54,7 +55,7 @@ t.test('a run disposed without finishing says it is incomplete', async (t) => {
     await using run = await Run.create({ name: 'broken', resultsDir: t.testdir() });
     dir = run.dir;
   }
-  t.match(await readRunMetadata(dir), { complete: false, outcome: { status: 'error' } });
+  t.match(await readRunManifest(dir), { complete: false, outcome: { status: 'error' } });
 });
 
 t.test(

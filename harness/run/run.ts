@@ -11,7 +11,7 @@ import { derivedRandom, type Random } from '../random.ts';
 import { History, type HistoryOptions } from './history.ts';
 import { KeylogFile } from './keylog-file.ts';
 import { RunLayout } from './layout.ts';
-import { type ManifestSection, type RunManifest, type RunOutcome, readRunManifest } from './manifest.ts';
+import type { ManifestSection, RunManifest, RunOutcome } from './manifest.ts';
 
 export type { RunManifest, RunOutcome } from './manifest.ts';
 
@@ -173,9 +173,6 @@ export class Run implements AsyncDisposable {
     return this.writes;
   }
 }
-
-/** run.json of an existing run folder (see RunManifest). */
-export const readRunMetadata = readRunManifest;
 
 let cachedVersion: Promise<Record<string, string>> | undefined;
 

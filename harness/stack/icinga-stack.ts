@@ -258,7 +258,9 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     });
     const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, signal });
     try {
-      await startProxies(docker, started, [...this.proxiedNodes], run);
+      // The host's address on the network: where the proxies listen and the swarm comes from.
+      const gateway = await networkGateway(docker, network);
+      await startProxies(started, [...this.proxiedNodes], run, gateway);
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
       // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
       // and agents before masters when masters dial them.
@@ -331,7 +333,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       // gateway is where the harness's own clients, the swarm and the proxies, come from).
       run.history.record('stack', 'node-addresses', {
         addresses: Object.fromEntries(started.nodes.map((node) => [node.address, node.name])),
-        gateway: await networkGateway(docker, network),
+        gateway,
       });
     } catch (error) {
       await started.stop();
@@ -346,13 +348,12 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
  * the containers and the harness both reach). Its upstream is set when the node has started.
  */
 async function startProxies(
-  docker: Docker,
   stack: StartedIcingaStack,
   names: string[],
   run: Run,
+  gateway: string | undefined,
 ): Promise<void> {
   if (names.length === 0) return;
-  const gateway = await networkGateway(docker, stack.network);
   if (!gateway)
     throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${stack.network} has no gateway address.`);
   for (const name of names) {

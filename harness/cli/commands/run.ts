@@ -1,8 +1,7 @@
 import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { targetOf } from '../../run/manifest.ts';
-import { readRunMetadata } from '../../run/run.ts';
+import { readRunManifest, targetOf } from '../../run/manifest.ts';
 import { describeParam } from '../../runner/params.ts';
 import { MAX_RELOADS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { describeTarget, type Scenario } from '../../runner/scenario.ts';
@@ -119,7 +118,7 @@ async function replayRequest(
       ErrorCodes.USAGE,
       `--replay repeats a run exactly: leave out ${[...positionals, ...conflicting.map((n) => `--${n}`)].join(', ')}.`,
     );
-  const meta = await readRunMetadata(dir);
+  const meta = await readRunManifest(dir);
   const target = targetOf(meta);
   const limits = meta.limits ?? {};
   const capture = meta.capture ?? {};
