@@ -25,6 +25,8 @@ t.test(
       'mode=umbrella',
       '--param',
       'for=2000',
+      '--param',
+      'after=0',
       '--reloads',
       '8',
       '--seed',
