@@ -2,6 +2,8 @@
 // checks them: an arrow against a rule fails the tests.
 // The Icinga room: harness/icinga/ and the folders it grew from (stack, REST client, swarm, reloads).
 const ICINGA_ROOM = '^harness/(icinga|stack|api|swarm|reload)/';
+// The stunnel room: stunnel in front of nginx, its log sink, the load generator.
+const STUNNEL_ROOM = '^harness/stunnel/';
 const MACHINERY = '^harness/(engine|images|pki|run|proxy|nemesis|capture|observe|runner|report|target)/';
 const TESTS = '(\\.test\\.ts$|^harness/test-kits/|^harness/integration/|^harness/bench/|^harness/fuzz/)';
 
@@ -20,7 +22,23 @@ module.exports = {
       comment:
         'The machinery (runner, capture, observe, report, ...) works for any target: it uses harness/target, never the Icinga room.',
       from: { path: MACHINERY, pathNot: TESTS },
+      to: { path: `(${ICINGA_ROOM})|(${STUNNEL_ROOM})` },
+    },
+    {
+      name: 'rooms-do-not-share',
+      severity: 'error',
+      comment:
+        "One system never uses another's room: what both need belongs in the machinery (target/, engine/, ...).",
+      from: { path: STUNNEL_ROOM },
       to: { path: ICINGA_ROOM },
+    },
+    {
+      name: 'rooms-do-not-share-back',
+      severity: 'error',
+      comment:
+        "One system never uses another's room: what both need belongs in the machinery (target/, engine/, ...).",
+      from: { path: ICINGA_ROOM },
+      to: { path: STUNNEL_ROOM },
     },
     {
       name: 'run-is-the-floor',

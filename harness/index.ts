@@ -13,6 +13,7 @@ export { reloadStorm, type StormOptions, type StormSummary, storm } from './relo
 export type { Schedule } from './reload/schedule.ts';
 export { Run } from './run/run.ts';
 export {
+  dependingOn,
   type Expectation,
   noIncident,
   oneIncidentPerMaster,
@@ -22,6 +23,9 @@ export { choice, integer } from './runner/params.ts';
 export { defineScenario, type ScenarioContext, type StartOptions } from './runner/scenario.ts';
 export { IcingaStack, StartedIcingaStack } from './stack/icinga-stack.ts';
 export { CERT_FAULT_TRIGGER } from './stack/node-starter.ts';
+export type { LoadGenerator, LoadOptions } from './stunnel/load-generator.ts';
+export { stunnel } from './stunnel/stunnel-system.ts';
+export { StartedStunnel, StunnelTarget } from './stunnel/stunnel-target.ts';
 export type {
   StartedTarget,
   SystemUnderTest,

@@ -16,6 +16,7 @@ export const Labels = {
   RUN: 'io.handshake-hunter.run',
   ROLE: 'io.handshake-hunter.role',
   ICINGA_VERSION: 'io.handshake-hunter.icinga-version',
+  STUNNEL_VERSION: 'io.handshake-hunter.stunnel-version',
   DEBIAN_SUITE: 'io.handshake-hunter.debian-suite',
   INPUTS: 'io.handshake-hunter.inputs',
 } as const;

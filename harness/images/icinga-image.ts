@@ -1,18 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { followDockerStream, runOnce } from '../engine/docker-run.ts';
-import { imageLabels, Labels } from '../engine/labels.ts';
+import { Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { makeDirectory } from '../fs-directory.ts';
-import { dockerDir, resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { type CatalogueEntry, imageTag, parseIcingaVersion, parseOpensslVersion } from './catalogue.ts';
-import { ensureDebianBase, imageExists } from './debian-base.ts';
-
-const RECIPE_DIR = join(dockerDir, 'icinga2');
+import { imageExists } from './debian-base.ts';
+import { buildRecipeImage, type Recipe, untag } from './recipe-image.ts';
 
 export interface BuildOutcome {
   version: string;
@@ -23,29 +16,22 @@ export interface BuildOutcome {
   seconds: number;
 }
 
-/** Hash of everything that decides the image's content: recipe files, suite, version, base, labels. */
-export async function recipeHash(
-  entry: CatalogueEntry,
-  baseImageId: string,
-  recipeDir = RECIPE_DIR,
-): Promise<string> {
-  const hash = createHash('sha256');
-  hash.update(`${entry.version}\0${entry.suite}\0${baseImageId}\0`);
-  hash.update(`${JSON.stringify(imageLabels())}\0`);
-  for (const name of (await readdir(recipeDir)).sort()) {
-    hash.update(`${name}\0`);
-    hash.update(await readFile(join(recipeDir, name)));
-    hash.update('\0');
-  }
-  return hash.digest('hex').slice(0, 32);
+/** The Icinga 2 recipe for a catalogue entry: docker/icinga2 and the shared shims. */
+export function icingaRecipe(entry: CatalogueEntry): Recipe {
+  return {
+    name: `icinga2-${entry.version}`,
+    folders: ['icinga2', 'shims'],
+    dockerfile: 'icinga2/Dockerfile',
+    suite: entry.suite,
+    tag: imageTag(entry.version),
+    labels: { [Labels.ICINGA_VERSION]: entry.version },
+  };
 }
 
 /**
  * Builds handshake-hunter/icinga2:<version> unless an image with the same input hash is
- * already tagged. Docker tags only a finished build, so a failed build leaves the previous
- * image (if any) in place; an image whose Icinga version is not the catalogue's is untagged.
- * `noCache` (default: HH_IMAGE_NO_CACHE=1) builds every step again, without the engine's layer
- * cache: the mirror's newest packages, where the inputs hash cannot see a new point release.
+ * already tagged (see buildRecipeImage); an image whose Icinga version is not the catalogue's
+ * is untagged.
  */
 export async function buildIcingaImage(
   docker: Docker,
@@ -54,80 +40,19 @@ export async function buildIcingaImage(
   signal?: AbortSignal,
   options: { noCache?: boolean } = {},
 ): Promise<BuildOutcome> {
-  const noCache = options.noCache ?? process.env.HH_IMAGE_NO_CACHE === '1';
-  const started = performance.now();
-  const tag = imageTag(entry.version);
-  const base = await ensureDebianBase(docker, entry.suite, progress, signal);
-  const baseId = (await docker.getImage(base).inspect()).Id;
-  const inputs = await recipeHash(entry, baseId);
-  const existing = await docker
-    .getImage(tag)
-    .inspect()
-    .catch(() => undefined);
-  if (!noCache && existing?.Config.Labels?.[Labels.INPUTS] === inputs) {
-    return { version: entry.version, tag, imageId: existing.Id, status: 'cached', seconds: elapsed(started) };
-  }
-
-  progress.step(`building ${tag} on ${base}`);
-  const logPath = join(resultsDir(), '.build', `icinga2-${entry.version}.log`);
-  await makeDirectory(join(logPath, '..'));
-  const log = createWriteStream(logPath);
-  const tail: string[] = [];
-  try {
-    const stream = await docker.buildImage(
-      { context: RECIPE_DIR, src: await readdir(RECIPE_DIR) },
-      {
-        t: tag,
-        buildargs: { BASE_IMAGE: base },
-        labels: imageLabels({
-          [Labels.ICINGA_VERSION]: entry.version,
-          [Labels.DEBIAN_SUITE]: entry.suite,
-          [Labels.INPUTS]: inputs,
-        }),
-        rm: true,
-        forcerm: true,
-        nocache: noCache,
-      },
-    );
-    await followDockerStream(
-      docker,
-      stream,
-      (line) => {
-        log.write(`${line}\n`);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        if (/^Step \d+\/\d+/.test(line)) progress.detail(line);
-      },
-      signal,
-    );
-  } catch (error) {
-    // Interrupted: the engine cancelled the build when the connection closed; nothing was tagged.
-    signal?.throwIfAborted();
-    throw new HuntError(
-      ErrorCodes.IMAGE_BUILD_FAILED,
-      `Building ${tag} failed: ${(error as Error).message.trim()}. Last lines:\n  ${tail.slice(-5).join('\n  ')}\n` +
-        `Full log: ${logPath}. The previous image (if any) is still tagged.`,
-      { cause: error, details: { log: logPath } },
-    );
-  } finally {
-    log.end();
-  }
-
-  const probe = await probeImage(docker, tag);
+  const build = await buildRecipeImage(docker, icingaRecipe(entry), progress, signal, options);
+  if (build.status === 'cached') return { version: entry.version, ...build };
+  const probe = await probeImage(docker, build.tag);
   if (probe.icingaVersion !== entry.version) {
-    await docker
-      .getImage(tag)
-      .remove({ force: true })
-      .catch(() => undefined);
+    await untag(docker, build.tag);
     throw new HuntError(
       ErrorCodes.IMAGE_BUILD_FAILED,
       `The ${entry.suite} packages installed Icinga ${probe.icingaVersion ?? '(unknown)'}, not ${entry.version} ` +
-        `as the catalogue says; ${tag} was removed. The mirror may serve a newer point release: update the ` +
+        `as the catalogue says; ${build.tag} was removed. The mirror may serve a newer point release: update the ` +
         'catalogue, or pass the image you want with --image.',
     );
   }
-  const imageId = (await docker.getImage(tag).inspect()).Id;
-  return { version: entry.version, tag, imageId, status: 'built', seconds: elapsed(started) };
+  return { version: entry.version, ...build };
 }
 
 export interface ImageProbe {
@@ -227,8 +152,4 @@ export async function resolveUserImage(
     );
   }
   return { reference, icingaVersion: probe.icingaVersion, opensslVersion: probe.opensslVersion };
-}
-
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) / 100) / 10;
 }

@@ -154,7 +154,7 @@ t.test('bad specs are refused before anything acts', async (t) => {
     Chaos.start(target, [{ ...PAUSE_AFTER_SIGNAL, ...spec } as NemesisSpec], random);
   t.throws(start({ nemesis: 'earthquake' }), {
     code: 'HH_USAGE',
-    message: /Unknown nemesis "earthquake". Known: cpu-starve, pause, toxic, trigger-file/,
+    message: /Unknown nemesis "earthquake". Known: cpu-starve, pause, process-stop, toxic, trigger-file/,
   });
   t.throws(start({ node: 'master9' }), { code: 'HH_USAGE', message: /no node "master9"/ });
   t.throws(start({ schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 3_600_000 } }), {

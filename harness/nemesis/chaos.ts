@@ -92,6 +92,10 @@ export class Chaos {
     const chaos = new Chaos(target, target.run.history, armed);
     for (const entry of armed) {
       const schedule = entry.spec.schedule;
+      if ('atMs' in schedule) {
+        chaos.later(schedule.atMs, () => chaos.inject(entry, { anchor: 'start', offsetMs: schedule.atMs }));
+        continue;
+      }
       if (!('seeded' in schedule)) continue;
       // Seeded moments, drawn now: the same seed gives the same offsets from the start.
       const moments = Array.from({ length: schedule.count }, () =>
@@ -160,7 +164,7 @@ export class Chaos {
 
   private async inject(entry: Armed, anchor: Record<string, unknown>): Promise<void> {
     const schedule = entry.spec.schedule;
-    const seeded = 'seeded' in schedule;
+    const seeded = 'seeded' in schedule || 'atMs' in schedule;
     if (this.stopped || (seeded && entry.active) || entry.started >= (schedule.count ?? 100)) {
       if (!seeded) entry.active = false;
       return;

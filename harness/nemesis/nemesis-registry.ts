@@ -1,6 +1,7 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import cpuStarve from './nemeses/cpu-starve.ts';
 import pause from './nemeses/pause.ts';
+import processStop from './nemeses/process-stop.ts';
 import toxic from './nemeses/toxic.ts';
 import triggerFile from './nemeses/trigger-file.ts';
 import type { NemesisType } from './nemesis.ts';
@@ -9,7 +10,13 @@ import type { NemesisType } from './nemesis.ts';
  * Every nemesis, one file each in nemeses/, listed here so tsc checks each entry (a test checks
  * that no file is left out). Adding a nemesis: its file, its test, a line here.
  */
-export const nemesisList: readonly NemesisType<object>[] = [cpuStarve, pause, toxic, triggerFile];
+export const nemesisList: readonly NemesisType<object>[] = [
+  cpuStarve,
+  pause,
+  processStop,
+  toxic,
+  triggerFile,
+];
 
 const byName = new Map(nemesisList.map((nemesis) => [nemesis.name, nemesis]));
 

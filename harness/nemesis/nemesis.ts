@@ -40,7 +40,8 @@ export function defineNemesis<Attributes extends object>(
  * When a nemesis acts, and for how long:
  * - `after`: `offsetMs` after an anchor event on the node (`reload-signalled`: the signal went;
  *   `listener-up`: the new worker listens), for `forMs`; `every` k-th anchor (default each);
- * - `seeded`: `count` times at moments drawn from the seed within `withinMs` of the start.
+ * - `seeded`: `count` times at moments drawn from the seed within `withinMs` of the start;
+ * - `atMs`: once, that long after the chaos starts (a stall in the middle of a steady load).
  * `count` bounds how often it acts in all (default 100).
  */
 export type NemesisSchedule =
@@ -51,7 +52,8 @@ export type NemesisSchedule =
       every?: number;
       count?: number;
     }
-  | { seeded: true; withinMs: number; forMs: number; count: number };
+  | { seeded: true; withinMs: number; forMs: number; count: number }
+  | { atMs: number; forMs: number; count?: undefined };
 
 export interface NemesisSpec {
   /** A registered nemesis name. */
@@ -80,5 +82,7 @@ export function checkSchedule(spec: NemesisSpec): void {
       throw bad(`offsetMs is 0 to ${MAX_FAULT_MS}, not ${s.offsetMs}`);
     if (!within(s.every, 1, MAX_FAULTS) || (s.every !== undefined && !Number.isInteger(s.every)))
       throw bad(`every is a whole number from 1, not ${s.every}`);
+  } else if ('atMs' in s) {
+    if (!within(s.atMs, 0, 24 * 3_600_000)) throw bad(`atMs is 0 to 24 h, not ${s.atMs}`);
   } else if (!within(s.withinMs, 1, 24 * 3_600_000)) throw bad(`withinMs is 1 ms to 24 h, not ${s.withinMs}`);
 }

@@ -2,8 +2,10 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Detector } from './detector.ts';
 import fieldSignature from './detectors/field-signature.ts';
 import logLines from './detectors/log-lines.ts';
+import logSilence from './detectors/log-silence.ts';
 import reloadOutcomes from './detectors/reload-outcomes.ts';
 import swarmHandshakes from './detectors/swarm-handshakes.ts';
+import throughputStall from './detectors/throughput-stall.ts';
 import workers from './detectors/workers.ts';
 
 /**
@@ -14,8 +16,10 @@ import workers from './detectors/workers.ts';
 export const detectorList: readonly Detector[] = [
   fieldSignature,
   logLines,
+  logSilence,
   reloadOutcomes,
   swarmHandshakes,
+  throughputStall,
   workers,
 ];
 

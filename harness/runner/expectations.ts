@@ -4,6 +4,8 @@ import type { Incident } from '../observe/incidents.ts';
 export interface RunFacts {
   incidents: readonly Incident[];
   nodes: readonly { name: string; role: string }[];
+  /** The run's scenario parameters (an expectation may depend on one). */
+  params?: Readonly<Record<string, number | string>>;
 }
 
 export interface Expectation {
@@ -94,4 +96,27 @@ export function oneIncidentPerMaster(
   options: { evidence?: readonly string[] } = {},
 ): Expectation {
   return oneIncidentPerNode(kind, { ...options, role: 'master' });
+}
+
+/**
+ * Expectations that depend on a parameter's value: `cause=none` expects no incident, another
+ * cause its stall. A value with no case expects nothing. Judged as one expectation: all of the
+ * case's must hold.
+ */
+export function dependingOn(param: string, cases: Record<string, readonly Expectation[]>): Expectation {
+  return {
+    description: Object.entries(cases)
+      .map(
+        ([value, list]) => `${param}=${value}: ${list.map((e) => e.description).join(' and ') || 'nothing'}`,
+      )
+      .join('; '),
+    check(facts) {
+      const value = String(facts.params?.[param] ?? '');
+      const results = judge(cases[value] ?? [], facts);
+      return {
+        ok: results.every((result) => result.ok),
+        detail: `${param}=${value}: ${results.map((r) => `${r.ok ? 'ok' : 'NOT MET'}: ${r.description} (${r.detail})`).join('; ') || 'nothing expected'}`,
+      };
+    },
+  };
 }

@@ -24,6 +24,8 @@ export interface RunRequest {
   params?: readonly string[] | Record<string, unknown>;
   /** A version of the scenario's system from its catalogue (--icinga); default: the system's default. */
   version?: string;
+  /** The option the version came with (`icinga` for --icinga): it must be the scenario's system. */
+  versionOption?: string;
   /** An image the user names instead (--image). */
   image?: string;
   reloads?: number;
@@ -93,6 +95,11 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
     typeof request.scenario === 'string' ? await findScenario(request.scenario) : request.scenario;
   const params = resolveParams(definition.name, definition.params, request.params ?? []);
   const system = definition.system;
+  if (request.versionOption !== undefined && request.versionOption !== system.name)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `${definition.name} tests ${system.name}, not ${request.versionOption}: pick its version with --${system.name} (${system.versions.join(', ')}).`,
+    );
   if (request.version !== undefined && request.image !== undefined)
     throw new HuntError(ErrorCodes.USAGE, `Give --${system.name} or --image, not both.`);
   const selection: TargetSelection =
@@ -310,7 +317,8 @@ async function execute(
   const detectorFailures = offline?.failures ?? detection.failures;
   const interrupted = abort.signal.aborted && abort.signal.reason === 'interrupted';
   const nodes = targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
-  const expectations = failure || interrupted ? [] : judge(definition.expectations, { incidents, nodes });
+  const expectations =
+    failure || interrupted ? [] : judge(definition.expectations, { incidents, nodes, params });
   const passed = expectations.every((result) => result.ok);
   if (diskError) failure = diskError;
   const outcome: RunOutcome = diskError

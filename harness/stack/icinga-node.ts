@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Docker from 'dockerode';
-import type { StartedTestContainer } from 'testcontainers';
 import type { IcingaApiClient, IcingaApplicationStatus } from '../api/icinga-api.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import { ContainerNode, type ContainerNodeInit } from '../target/container-node.ts';
 import type { LogTail } from '../target/log-tail.ts';
-import type { CaptureSpec, ExecOutput, TargetNode } from '../target/target.ts';
 import { snippetFileName } from './icinga-config.ts';
 
 export type NodeRole = 'master' | 'agent';
@@ -28,44 +26,20 @@ export interface ReloadOutcome {
 const RELOAD_REFUSED = /Config validation failed|reloading aborted|Reload failed|Found error in config/i;
 
 /** One running Icinga 2 container of a stack: a master (with its API) or an agent. */
-export class StartedIcingaNode implements TargetNode {
-  readonly name: string;
-  readonly role: NodeRole;
-  readonly container: StartedTestContainer;
-  /** Its address on the stack's network. */
-  readonly address: string;
-  /** icinga2.log, followed from the run folder. */
-  readonly log: LogTail;
+export class StartedIcingaNode extends ContainerNode {
+  declare readonly role: NodeRole;
   /**
    * The container's output (the daemon's console log). Only here: configuration errors of a
    * refused reload, because the new worker's file logger is not active while it validates.
    */
   readonly output: LogTail;
-  readonly capture: CaptureSpec | undefined;
   private readonly apiClient: IcingaApiClient | undefined;
   private stagePackageReady = false;
-  private readonly docker: Docker;
 
-  constructor(init: {
-    name: string;
-    role: NodeRole;
-    container: StartedTestContainer;
-    address: string;
-    log: LogTail;
-    output: LogTail;
-    api?: IcingaApiClient;
-    docker: Docker;
-    capture?: CaptureSpec;
-  }) {
-    this.capture = init.capture;
-    this.name = init.name;
-    this.role = init.role;
-    this.container = init.container;
-    this.address = init.address;
-    this.log = init.log;
+  constructor(init: ContainerNodeInit & { role: NodeRole; output: LogTail; api?: IcingaApiClient }) {
+    super({ ...init, tails: [init.output] });
     this.output = init.output;
     this.apiClient = init.api;
-    this.docker = init.docker;
   }
 
   /** The REST API (masters only). */
@@ -78,59 +52,10 @@ export class StartedIcingaNode implements TargetNode {
     return this.apiClient;
   }
 
-  async pause(): Promise<void> {
-    await this.docker.getContainer(this.container.getId()).pause();
-  }
-
-  async unpause(): Promise<void> {
-    await this.docker.getContainer(this.container.getId()).unpause();
-  }
-
-  /** CFS quota over a 100 ms period; -1 is the kernel's "no limit". */
-  async limitCpu(cores: number | undefined): Promise<void> {
-    const period = 100_000;
-    await this.docker.getContainer(this.container.getId()).update({
-      CpuPeriod: period,
-      CpuQuota: cores === undefined ? -1 : Math.max(1_000, Math.round(cores * period)),
-    });
-  }
-
-  async exec(command: string[]): Promise<ExecOutput> {
-    const { exitCode, output } = await this.container.exec(command);
-    return { exitCode, output };
-  }
-
-  async isRunning(): Promise<boolean> {
-    const info = await this.docker
-      .getContainer(this.container.getId())
-      .inspect()
-      .catch(() => undefined);
-    return info?.State.Running === true;
-  }
-
-  /**
-   * Starts a command inside the container and returns at once (docker exec, detached): a helper
-   * that lives as long as the container, like the capture ring's tcpdump. Removing the container
-   * ends it, so `hunt clean` needs nothing more.
-   */
-  async startBackground(command: string[]): Promise<void> {
-    const exec = await this.docker.getContainer(this.container.getId()).exec({
-      Cmd: command,
-      AttachStdout: false,
-      AttachStderr: false,
-    });
-    // Detached, Docker answers at once; the response stream would still hold a socket to the
-    // engine open (and the process alive): close our end.
-    const stream = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
-    stream?.destroy?.();
-  }
-
-  /** Closes the API connection, removes the container, stops following the log. */
-  async stop(): Promise<void> {
+  /** Closes the API connection, removes the container, stops following the logs. */
+  override async stop(): Promise<void> {
     await this.apiClient?.close();
-    await this.container.stop({ remove: true, timeout: 2_000 }).catch(() => undefined);
-    await this.log.stop();
-    await this.output.stop();
+    await super.stop();
   }
 
   /** Adds (or replaces) a config file under hh/extra/; takes effect at the next reload. */
@@ -164,7 +89,7 @@ export class StartedIcingaNode implements TargetNode {
     const before = await this.api.icingaApplication();
     const mark = this.output.mark();
     const started = performance.now();
-    if (via === 'signal') await this.docker.getContainer(this.container.getId()).kill({ signal: 'SIGHUP' });
+    if (via === 'signal') await this.kill('SIGHUP');
     else if (via === 'api') await this.api.restartProcess();
     else {
       if (!this.stagePackageReady) {

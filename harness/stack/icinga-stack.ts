@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { catalogueEntry } from '../images/catalogue.ts';
 import { buildIcingaImage, resolveUserImage } from '../images/icinga-image.ts';
@@ -14,6 +12,7 @@ import { type Progress, silentProgress } from '../progress.ts';
 import { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { Run } from '../run/run.ts';
 import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
+import { createRunNetwork } from '../target/node-container.ts';
 import type { TargetBuilder } from '../target/target.ts';
 import {
   type AgentConnection,
@@ -250,16 +249,10 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     }
     signal?.throwIfAborted();
 
-    const network = `hh-${run.id}`;
-    await docker.createNetwork({
-      Name: network,
-      Labels: harnessLabels({ [Labels.RUN]: run.id }),
-      CheckDuplicate: true,
-    });
+    // The host's address on the network: where the proxies listen and the swarm comes from.
+    const { network, gateway } = await createRunNetwork(docker, run.id);
     const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, signal });
     try {
-      // The host's address on the network: where the proxies listen and the swarm comes from.
-      const gateway = await networkGateway(docker, network);
       await startProxies(started, [...this.proxiedNodes], run, gateway);
       // Whoever is dialled starts first, so the first connection attempt succeeds instead of
       // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
@@ -368,14 +361,6 @@ async function startProxies(
     stack.addProxy(proxy);
     stack.topology.hostOf[name] = { host: gateway, port: proxy.listen.port };
   }
-}
-
-/** The host's address on a network: where the harness's own connections come from. */
-async function networkGateway(docker: Docker, network: string): Promise<string | undefined> {
-  const info = (await docker.getNetwork(network).inspect()) as {
-    IPAM?: { Config?: Array<{ Gateway?: string }> };
-  };
-  return info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
 }
 
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {

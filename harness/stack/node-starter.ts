@@ -1,24 +1,16 @@
-import { createWriteStream } from 'node:fs';
-import { chmod, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { GenericContainer } from 'testcontainers';
 import { IcingaApiClient } from '../api/icinga-api.ts';
-import { harnessLabels, Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { makeDirectory } from '../fs-directory.ts';
 import type { CertificateAuthority, IssuedCertificate } from '../pki/certificate-authority.ts';
-import { RunLayout } from '../run/layout.ts';
 import type { RunFolder } from '../run/run-folder.ts';
 import { LogTail } from '../target/log-tail.ts';
+import { CAPTURE_DIR, KEYS_DIR, startNodeContainer } from '../target/node-container.ts';
 import { API_PORT, type ConfigFiles, type NodeSettings } from './icinga-config.ts';
 import { parseIcingaTimestamp } from './icinga-log.ts';
 import { type NodeRole, StartedIcingaNode } from './icinga-node.ts';
-
-// Ryuk (testcontainers' reaper) is an image that cannot be pulled offline; the harness cleans
-// up by its own labels instead (`hunt clean`). Read by testcontainers when a container starts.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 export interface StartNodeInput {
   docker: Docker;
@@ -47,26 +39,14 @@ export type CertFaultMode = 'trigger' | 'worker' | 'umbrella';
 /** The file whose existence switches the certificate fault on, inside a node. */
 export const CERT_FAULT_TRIGGER = '/var/lib/hh-fault/trigger';
 
-/** Where a node's capture ring and key log live inside its container (bind-mounted from the run). */
-export const CAPTURE_DIR = '/var/lib/hh-capture';
-export const KEYS_DIR = '/var/lib/hh-keys';
+export { CAPTURE_DIR, KEYS_DIR } from '../target/node-container.ts';
 
 /** Starts one Icinga 2 container of a stack and waits until it serves. */
 export async function startNode(input: StartNodeInput): Promise<StartedIcingaNode> {
   const { docker, run, network, name, role } = input;
   const certificate = input.certificates.get(name);
   if (!certificate) throw new Error(`no certificate issued for ${name}`);
-  const logDir = join(run.dir, RunLayout.nodeLogs(name));
-  await makeDirectory(logDir);
-  const containerLog = join(logDir, 'container.log');
-  const captureDir = join(run.dir, RunLayout.captures(name));
-  const keysDir = join(run.dir, RunLayout.nodeKeys);
-  await makeDirectory(captureDir);
-  await makeDirectory(keysDir);
-  // The daemon's workers run as nagios (a different uid per image) and rotate their key log in
-  // this folder: world-writable, sticky so that no node can remove another's files.
-  await chmod(keysDir, 0o1777);
-  const contents = [
+  const files = [
     ...Object.entries(input.files).map(([path, content]) => ({
       content,
       target: `/etc/icinga2/${path}`,
@@ -76,20 +56,17 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     { content: certificate.privateKeyPem, target: `/var/lib/icinga2/certs/${name}.key`, mode: 0o600 },
     { content: input.ca.certificatePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
   ];
-  const container = await new GenericContainer(input.image)
-    .withName(`hh-${run.id}-${name}`)
-    .withHostname(name)
-    .withNetworkMode(network)
-    .withNetworkAliases(name)
-    .withLabels(harnessLabels({ [Labels.RUN]: run.id, [Labels.ROLE]: role }))
-    .withCopyContentToContainer(contents)
+  const { container, address, logDir, containerLog, captureDir } = await startNodeContainer({
+    docker,
+    run,
+    network,
+    image: input.image,
+    name,
+    role,
+    files,
     // icinga2.log lands in the run folder directly: evidence survives the container.
-    .withBindMounts([
-      { source: logDir, target: '/var/log/icinga2', mode: 'rw' },
-      { source: captureDir, target: CAPTURE_DIR, mode: 'rw' },
-      { source: keysDir, target: KEYS_DIR, mode: 'rw' },
-    ])
-    .withEnvironment({
+    logDir: '/var/log/icinga2',
+    environment: {
       ...(input.tlsSecrets
         ? {
             HH_TLS_KEYLOG: `${KEYS_DIR}/${name}.keylog`,
@@ -99,30 +76,9 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
       ...(input.certFault
         ? { HH_CERT_FAULT: input.certFault, HH_CERT_FAULT_TRIGGER: CERT_FAULT_TRIGGER }
         : {}),
-    })
-    .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
-    .withStartupTimeout(60_000)
-    .start()
-    .catch(async (error: unknown) => {
-      // A container the engine created but could not start stays "Created": remove it now.
-      await docker
-        .getContainer(`hh-${run.id}-${name}`)
-        .remove({ force: true, v: true })
-        .catch(() => undefined);
-      throw error;
-    });
-  // A container that ended at once (a user image whose command is not the daemon) has no address.
-  const address = await Promise.resolve()
-    .then(() => container.getIpAddress(network))
-    .catch(() => '');
-  if (!address) {
-    await container.stop({ remove: true, timeout: 1_000 }).catch(() => undefined);
-    const output = await readFile(containerLog, 'utf8').catch(() => '');
-    throw new HuntError(
-      ErrorCodes.CONFIG_INVALID,
-      `${name} stopped as soon as it started (image ${input.image}): is its command the Icinga 2 daemon? Its output:\n${output.trim().split('\n').slice(-10).join('\n') || '(none)'}`,
-    );
-  }
+    },
+    expectation: 'is its command the Icinga 2 daemon?',
+  });
   const log = new LogTail(join(logDir, 'icinga2.log'), { parseTimestamp: parseIcingaTimestamp });
   const output = new LogTail(containerLog, { parseTimestamp: parseIcingaTimestamp });
   const api =

@@ -10,11 +10,12 @@ import { captureMode, detectorList, integerOption, parseCommandArgs } from '../a
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
+import { chosenVersion, systemNames, systemOptions } from '../systems.ts';
 
 export const run: Command = {
   name: 'run',
   summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
-  help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --image <ref>]
+  help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --stunnel <version> | --image <ref>]
                 [--reloads <n> | --duration <30m>] [--seed <n>] [--results <dir>]
                 [--detectors <a,b> | --detectors none] [--capture on|off|optional]
                 [--no-secrets] [--json]
@@ -28,6 +29,7 @@ their parameters with: hunt list
   --param name=value  a scenario parameter (repeat for more); hunt list shows names and ranges
   --icinga <version>  a catalogue version (2.12.3, 2.13.6, 2.14.6; default 2.13.6)
   --image <ref>       any image with Icinga 2 in it, instead of --icinga
+  --stunnel <version> for a stunnel scenario: 5.56, 5.68 or 5.74 (default 5.68)
   --reloads <n>       how many reloads (default: the scenario's)
   --duration <d>      stop after this long (90s, 30m, 8h), whichever of the two comes first
   --seed <n>          the seed every random choice derives from (default: random, recorded)
@@ -47,7 +49,7 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('run', argv, {
       param: { type: 'string', multiple: true },
-      icinga: { type: 'string' },
+      ...systemOptions,
       image: { type: 'string' },
       reloads: { type: 'string' },
       duration: { type: 'string' },
@@ -66,7 +68,7 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
       : {
           scenario: scenarioName(positionals),
           params: values.param ?? [],
-          version: values.icinga,
+          ...chosenVersion(values),
           image: values.image,
           reloads:
             values.reloads === undefined
@@ -110,7 +112,7 @@ async function replayRequest(
   positionals: string[],
   values: Record<string, unknown>,
 ): Promise<RunRequest> {
-  const conflicting = ['param', 'icinga', 'image', 'reloads', 'duration', 'seed', 'detectors'].filter(
+  const conflicting = ['param', ...systemNames, 'image', 'reloads', 'duration', 'seed', 'detectors'].filter(
     (name) => values[name] !== undefined,
   );
   if (positionals.length > 0 || conflicting.length > 0)

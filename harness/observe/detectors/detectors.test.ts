@@ -35,14 +35,22 @@ t.test(
   'every file in detectors/ is registered under its name; an unknown name lists the known',
   async (t) => {
     const names = [...(await detectors()).keys()];
-    t.same(names.sort(), ['field-signature', 'log-lines', 'reload-outcomes', 'swarm-handshakes', 'workers']);
+    t.same(names.sort(), [
+      'field-signature',
+      'log-lines',
+      'log-silence',
+      'reload-outcomes',
+      'swarm-handshakes',
+      'throughput-stall',
+      'workers',
+    ]);
     const files = (await readdir(import.meta.dirname))
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
       .map((file) => file.replace(/\.ts$/, ''));
     t.same(files.sort(), names.sort(), 'each file in detectors/ is in the list');
     await t.rejects(chooseDetectors(['log-lines', 'nope']), {
       code: 'HH_USAGE',
-      message: /Known: field-signature, log-lines, reload-outcomes/,
+      message: /Known: field-signature, log-lines, log-silence, reload-outcomes/,
     });
     t.same(await chooseDetectors([]), [], 'none is a valid choice');
   },

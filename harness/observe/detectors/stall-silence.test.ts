@@ -1,0 +1,123 @@
+import t from 'tap';
+import type { HistoryEvent } from '../../run/history.ts';
+import { DetectorChain } from '../detection.ts';
+import { IncidentLedger } from '../incidents.ts';
+import logSilence from './log-silence.ts';
+import throughputStall from './throughput-stall.ts';
+
+/** One second of load (and optionally of log) at second `s` of the run. */
+function second(
+  s: number,
+  load: { completed: number; keepAlive?: number; offered?: number; timeouts?: number },
+  log?: { lines: number; late?: number },
+): HistoryEvent[] {
+  const t = s * 1_000;
+  const at = new Date(Date.UTC(2026, 10, 30, 10) + t).toISOString();
+  const keepAlive = load.keepAlive ?? Math.floor(load.completed / 2);
+  const events: HistoryEvent[] = [
+    {
+      t,
+      at,
+      source: 'load',
+      type: 'second',
+      node: 'stunnel',
+      offered: load.offered ?? 100,
+      completed: load.completed,
+      keepAliveCompleted: keepAlive,
+      freshCompleted: load.completed - keepAlive,
+      timeouts: load.timeouts ?? 0,
+      resets: 0,
+    },
+  ];
+  if (log)
+    events.push({
+      t: t + 1,
+      at,
+      source: 'log',
+      type: 'rate',
+      node: 'stunnel',
+      lines: log.lines,
+      late: log.late ?? 0,
+    });
+  return events;
+}
+
+function detect(events: HistoryEvent[]) {
+  const ledger = new IncidentLedger();
+  const chain = new DetectorChain([throughputStall, logSilence], (signal) => ledger.apply(signal));
+  for (const e of events) chain.feed(e);
+  return ledger.list();
+}
+
+/**
+ * 15 s steady, `stall` s frozen as stunnel froze on loopback (keep-alive still served: the total
+ * halves, new connections stop), a burst, 10 s steady.
+ */
+function freeze(stall: number, logged: boolean): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  let s = 0;
+  for (; s < 15; s++) events.push(...second(s, { completed: 100 }, { lines: 200 }));
+  for (const end = s + stall; s < end; s++)
+    events.push(...second(s, { completed: 50, keepAlive: 50, timeouts: 5 }, { lines: logged ? 40 : 0 }));
+  events.push(...second(s++, { completed: 260 }, { lines: 300, late: 11 }));
+  for (const end = s + 10; s < end; s++) events.push(...second(s, { completed: 100 }, { lines: 200 }));
+  return events;
+}
+
+t.test(
+  'a 20 s freeze: one stall and one silence, each about 20 s, with before, during and after',
+  async (t) => {
+    const incidents = detect(freeze(20, false));
+    const stall = incidents.find((i) => i.kind === 'throughput-stall');
+    const silence = incidents.find((i) => i.kind === 'log-silence');
+    t.equal(incidents.length, 2, incidents.map((i) => i.kind).join(', '));
+    t.match(stall, {
+      master: 'stunnel',
+      detector: 'throughput-stall',
+      findings: {
+        durationMs: 20_000,
+        beforePerSecond: 100,
+        keepAliveBeforePerSecond: 50,
+        newConnectionsBeforePerSecond: 50,
+        duringPerSecond: 50,
+        keepAliveDuringPerSecond: 50,
+        newConnectionsDuringPerSecond: 0,
+        firstSecondAfter: 260,
+        timeoutsDuring: 100,
+        afterPerSecond: 100,
+      },
+    });
+    t.match(stall?.reasons, [/^new connections under half/]);
+    t.notMatch(stall?.reasons.join(), /keep-alive/);
+    t.match(silence, { master: 'stunnel', findings: { durationMs: 20_000, lateLinesAfter: 11 } });
+  },
+);
+
+t.test('the same load with no freeze gives nothing', async (t) => {
+  const events: HistoryEvent[] = [];
+  for (let s = 0; s < 60; s++)
+    events.push(...second(s, { completed: 90 + (s % 3) * 10 }, { lines: 150 + (s % 5) }));
+  t.same(detect(events), []);
+});
+
+t.test('a stall while logging goes on is a stall, not a silence (a stalled backend)', async (t) => {
+  const kinds = detect(freeze(20, true)).map((i) => i.kind);
+  t.same(kinds, ['throughput-stall']);
+});
+
+t.test('two stalled seconds are no stall; a node that never logged is never silent', async (t) => {
+  const events: HistoryEvent[] = [];
+  let s = 0;
+  for (; s < 12; s++) events.push(...second(s, { completed: 100 }, { lines: 0 }));
+  for (; s < 14; s++) events.push(...second(s, { completed: 0 }, { lines: 0 }));
+  for (; s < 20; s++) events.push(...second(s, { completed: 100 }, { lines: 0 }));
+  t.same(detect(events), []);
+});
+
+t.test('no load offered is no stall and no silence', async (t) => {
+  const events: HistoryEvent[] = [];
+  let s = 0;
+  for (; s < 12; s++) events.push(...second(s, { completed: 100 }, { lines: 100 }));
+  for (; s < 30; s++) events.push(...second(s, { completed: 0, offered: 0 }, { lines: 0 }));
+  t.same(detect(events), []);
+});

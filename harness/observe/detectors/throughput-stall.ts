@@ -1,0 +1,194 @@
+import type { HistoryEvent } from '../../run/history.ts';
+import { percentile } from '../../stats.ts';
+import { defineDetector } from '../detector.ts';
+import type { IncidentSignal } from '../incidents.ts';
+
+/** Seconds of steady load the baseline is the median of. */
+const BASELINE_SECONDS = 10;
+/** Fewer seconds than this of baseline: no judgement yet. */
+const MIN_BASELINE_SECONDS = 5;
+/** A second is stalled below this share of the baseline's completions... */
+const STALL_SHARE = 0.5;
+/** ...and this many stalled seconds in a row are a stall. */
+const STALL_SECONDS = 3;
+/** Seconds after a stall whose completions are its "after" figure. */
+const AFTER_SECONDS = 5;
+
+interface Second {
+  t: number;
+  at: string;
+  offered: number;
+  completed: number;
+  keepAliveCompleted: number;
+  freshCompleted: number;
+  timeouts: number;
+  resets: number;
+}
+
+interface NodeState {
+  /** Completions per second of the last steady seconds: in all, on keep-alive, on new connections. */
+  baseline: Array<{ all: number; keepAlive: number; fresh: number }>;
+  /** Stalled seconds in a row, not yet a stall (or the stall's, once open). */
+  stalled: Second[];
+  open:
+    | { key: string; startT: number; before: number; keepAliveBefore: number; freshBefore: number }
+    | undefined;
+  /** After a stall closed: the seconds counted into its "after". */
+  after: { key: string; seconds: Second[] } | undefined;
+}
+
+type State = Map<string, NodeState>;
+
+/**
+ * A stall: the load's completions per second (`load:second`) below half the recent level (the
+ * median of the last 10 steady seconds) for 3 s or more, judged per node the load goes to and
+ * per kind of connection (keep-alive, new): new connections that stop while keep-alive ones go
+ * on (stunnel's accepting thread blocked) halve the total only, and are a stall. It
+ * opens when the third stalled second is seen; when the level is back it adds what the report
+ * needs: how long, completions per second before, during (keep-alive and new connections apart:
+ * were the open connections still served?), the first second after (the burst of what was held)
+ * and the 5 s after, and the timeouts and resets during it. Load that nobody offers is no stall.
+ */
+export default defineDetector<State>({
+  name: 'throughput-stall',
+  summary: 'completions per second under half the recent level for 3 s or more (load:second)',
+  kinds: ['throughput-stall'],
+  reads: ['load:second'],
+  init: () => new Map(),
+  step(state, event) {
+    if (event.source !== 'load' || event.type !== 'second' || typeof event.node !== 'string') return [];
+    const node = event.node;
+    let nodeState = state.get(node);
+    if (!nodeState) {
+      nodeState = { baseline: [], stalled: [], open: undefined, after: undefined };
+      state.set(node, nodeState);
+    }
+    return stepNode(node, nodeState, secondOf(event));
+  },
+});
+
+function stepNode(node: string, state: NodeState, second: Second): IncidentSignal[] {
+  const signals: IncidentSignal[] = [];
+  if (state.after) {
+    state.after.seconds.push(second);
+    if (state.after.seconds.length >= AFTER_SECONDS) {
+      const { key, seconds } = state.after;
+      signals.push({
+        kind: 'throughput-stall',
+        at: second.at,
+        master: node,
+        summary: '',
+        attachTo: key,
+        findings: { afterPerSecond: round(mean(seconds.map((s) => s.completed))) },
+      });
+      state.after = undefined;
+    }
+  }
+  if (second.offered === 0 && !state.open) {
+    state.stalled = [];
+    return signals;
+  }
+  const level = levelOf(state.baseline);
+  const enough = state.baseline.length >= MIN_BASELINE_SECONDS && level.all > 0;
+  const under = (now: number, before: number) => before > 0 && now < STALL_SHARE * before;
+  const stalledKinds = [
+    ...(under(second.keepAliveCompleted, level.keepAlive) ? ['keep-alive'] : []),
+    ...(under(second.freshCompleted, level.fresh) ? ['new connections'] : []),
+  ];
+  if (enough && (under(second.completed, level.all) || stalledKinds.length > 0)) {
+    state.stalled.push(second);
+    if (!state.open && state.stalled.length >= STALL_SECONDS) {
+      const first = state.stalled[0] as Second;
+      const key = `throughput-stall|${node}|${first.t}`;
+      state.open = {
+        key,
+        startT: first.t,
+        before: level.all,
+        keepAliveBefore: level.keepAlive,
+        freshBefore: level.fresh,
+      };
+      const during = (pick: (s: Second) => number) => round(mean(state.stalled.map(pick)));
+      signals.push({
+        kind: 'throughput-stall',
+        at: first.at,
+        master: node,
+        reason: `${stalledKinds.join(' and ') || 'completions'} under half the recent level`,
+        summary:
+          `${node}: completions fell from ${round(level.all)}/s to ${during((s) => s.completed)}/s for ${STALL_SECONDS} s or more ` +
+          `(keep-alive ${round(level.keepAlive)}/s -> ${during((s) => s.keepAliveCompleted)}/s, ` +
+          `new connections ${round(level.fresh)}/s -> ${during((s) => s.freshCompleted)}/s)`,
+        dedupKey: key,
+        findings: { beforePerSecond: round(level.all) },
+      });
+    }
+    return signals;
+  }
+  if (state.open) {
+    const during = state.stalled;
+    const { key, startT, before, keepAliveBefore, freshBefore } = state.open;
+    signals.push({
+      kind: 'throughput-stall',
+      at: second.at,
+      master: node,
+      summary: '',
+      attachTo: key,
+      findings: {
+        durationMs: Math.round(second.t - startT),
+        beforePerSecond: round(before),
+        keepAliveBeforePerSecond: round(keepAliveBefore),
+        newConnectionsBeforePerSecond: round(freshBefore),
+        duringPerSecond: round(mean(during.map((s) => s.completed))),
+        keepAliveDuringPerSecond: round(mean(during.map((s) => s.keepAliveCompleted))),
+        newConnectionsDuringPerSecond: round(mean(during.map((s) => s.freshCompleted))),
+        firstSecondAfter: second.completed,
+        timeoutsDuring: sum(during.map((s) => s.timeouts)),
+        resetsDuring: sum(during.map((s) => s.resets)),
+      },
+    });
+    state.open = undefined;
+    state.after = { key, seconds: [] };
+    // The burst of held requests is not the level to judge the next seconds by.
+    state.stalled = [];
+    return signals;
+  }
+  state.stalled = [];
+  state.baseline.push({
+    all: second.completed,
+    keepAlive: second.keepAliveCompleted,
+    fresh: second.freshCompleted,
+  });
+  if (state.baseline.length > BASELINE_SECONDS) state.baseline.shift();
+  return signals;
+}
+
+function secondOf(event: HistoryEvent): Second {
+  const n = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  return {
+    t: event.t,
+    at: event.at,
+    offered: n(event.offered),
+    completed: n(event.completed),
+    keepAliveCompleted: n(event.keepAliveCompleted),
+    freshCompleted: n(event.freshCompleted),
+    timeouts: n(event.timeouts),
+    resets: n(event.resets),
+  };
+}
+
+function levelOf(baseline: NodeState['baseline']): { all: number; keepAlive: number; fresh: number } {
+  const median = (pick: (s: NodeState['baseline'][number]) => number) =>
+    baseline.length > 0 ? percentile(baseline.map(pick), 50) : 0;
+  return { all: median((s) => s.all), keepAlive: median((s) => s.keepAlive), fresh: median((s) => s.fresh) };
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : sum(values) / values.length;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

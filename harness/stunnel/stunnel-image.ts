@@ -1,0 +1,73 @@
+import type Docker from 'dockerode';
+import { runOnce } from '../engine/docker-run.ts';
+import { Labels } from '../engine/labels.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { DebianSuite } from '../images/catalogue.ts';
+import { buildRecipeImage, untag } from '../images/recipe-image.ts';
+import type { Progress } from '../progress.ts';
+
+export interface StunnelCatalogueEntry {
+  /** stunnel's version as Debian packages it (stunnel4) for this suite. */
+  version: string;
+  suite: DebianSuite;
+}
+
+/** stunnel versions built offline, each from the Debian suite that packages it. */
+export const stunnelCatalogue: readonly StunnelCatalogueEntry[] = [
+  { version: '5.56', suite: 'bullseye' },
+  { version: '5.68', suite: 'bookworm' },
+  { version: '5.74', suite: 'trixie' },
+];
+
+export const stunnelVersions = stunnelCatalogue.map((entry) => entry.version);
+
+export function stunnelEntry(version: string): StunnelCatalogueEntry {
+  const entry = stunnelCatalogue.find((candidate) => candidate.version === version);
+  if (entry) return entry;
+  throw new HuntError(
+    ErrorCodes.VERSION_UNKNOWN,
+    `stunnel version "${version}" is not in the catalogue. Known versions: ${stunnelVersions.join(', ')}.`,
+    { details: { version, known: stunnelVersions } },
+  );
+}
+
+/** "stunnel 5.68 on x86_64-pc-linux-gnu platform" (stunnel4 -version, on stderr) -> "5.68". */
+export function parseStunnelVersion(output: string): string | undefined {
+  return /stunnel (\d+\.\d+)/.exec(output)?.[1];
+}
+
+/** handshake-hunter/stunnel:<version>: stunnel4, rsyslog and nginx of one suite (docker/stunnel). */
+export async function buildStunnelImage(
+  docker: Docker,
+  entry: StunnelCatalogueEntry,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<string> {
+  const build = await buildRecipeImage(
+    docker,
+    {
+      name: `stunnel-${entry.version}`,
+      folders: ['stunnel', 'shims'],
+      dockerfile: 'stunnel/Dockerfile',
+      suite: entry.suite,
+      tag: `handshake-hunter/stunnel:${entry.version}`,
+      labels: { [Labels.STUNNEL_VERSION]: entry.version },
+    },
+    progress,
+    signal,
+  );
+  if (build.status === 'cached') return build.tag;
+  const probe = await runOnce(docker, build.tag, ['sh', '-c', 'stunnel4 -version 2>&1 | head -n 3']).catch(
+    (error: Error) => ({ exitCode: -1, stdout: error.message, stderr: '' }),
+  );
+  const found = parseStunnelVersion(`${probe.stdout}${probe.stderr}`);
+  if (found !== entry.version) {
+    await untag(docker, build.tag);
+    throw new HuntError(
+      ErrorCodes.IMAGE_BUILD_FAILED,
+      `The ${entry.suite} packages installed stunnel ${found ?? '(unknown)'}, not ${entry.version} as the ` +
+        `catalogue says; ${build.tag} was removed. The mirror may serve another release: update the catalogue.`,
+    );
+  }
+  return build.tag;
+}

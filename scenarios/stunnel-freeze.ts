@@ -1,0 +1,92 @@
+/**
+ * The stunnel freeze (the second field report): a web service behind stunnel went unavailable
+ * for minutes, and stunnel, set to log everything, logged nothing meanwhile. Steady HTTPS load
+ * (half on keep-alive connections, half on new ones) goes through stunnel to nginx; `before` ms
+ * in, the `cause` stalls for `stall` ms, then the load goes on for `after` ms.
+ *   log-sink  rsyslogd, stunnel's /dev/log reader, stops reading (SIGSTOP): once the datagram
+ *             queue (`queue`, net.unix.max_dgram_qlen) is full, every stunnel thread that logs
+ *             blocks behind glibc's syslog lock: accepts stop, stunnel logs nothing;
+ *   backend   nginx stops (SIGSTOP): open connections freeze too, stunnel logs on;
+ *   none      the same load, no fault: there must be no incident.
+ * The report gives the stall's length, throughput before, during and after, whether keep-alive
+ * traffic was still served, and the log's silence with the lines the sink held.
+ *
+ *   npx hunt run stunnel-freeze --param cause=log-sink [--stunnel 5.56|5.68|5.74]
+ */
+import {
+  choice,
+  defineScenario,
+  dependingOn,
+  integer,
+  noIncident,
+  oneIncidentPerNode,
+  stunnel,
+} from '../harness/index.ts';
+
+const stall = oneIncidentPerNode('throughput-stall', { nodes: ['stunnel'], evidence: ['capture.pcapng'] });
+const silence = oneIncidentPerNode('log-silence', { nodes: ['stunnel'], evidence: [] });
+
+export default defineScenario({
+  name: 'stunnel-freeze',
+  summary:
+    'steady load through stunnel while its log sink (or backend) stalls: must be a stall, silent for the log sink',
+  system: stunnel,
+  params: {
+    cause: choice({ default: 'log-sink', choices: ['log-sink', 'backend', 'none'], summary: 'what stalls' }),
+    debug: integer({ default: 7, min: 0, max: 7, unit: 'level', summary: "stunnel's debug level" }),
+    rate: integer({ default: 100, min: 1, max: 2_000, unit: 'requests/s', summary: 'load offered' }),
+    queue: integer({
+      default: 10,
+      min: 1,
+      max: 100_000,
+      unit: 'datagrams',
+      summary: 'net.unix.max_dgram_qlen',
+    }),
+    before: integer({
+      default: 15_000,
+      min: 5_000,
+      max: 3_600_000,
+      unit: 'ms',
+      summary: 'steady load before the stall',
+    }),
+    stall: integer({
+      default: 20_000,
+      min: 1_000,
+      max: 600_000,
+      unit: 'ms',
+      summary: 'how long the cause stalls',
+    }),
+    after: integer({
+      default: 15_000,
+      min: 5_000,
+      max: 3_600_000,
+      unit: 'ms',
+      summary: 'load after the stall',
+    }),
+  },
+  defaultReloads: 1,
+  expectations: [
+    dependingOn('cause', {
+      'log-sink': [stall, silence],
+      backend: [stall, noIncident({ except: ['throughput-stall'] })],
+      none: [noIncident()],
+    }),
+  ],
+  async run(ctx) {
+    const { cause, debug, rate, queue, before, after } = ctx.params;
+    const target = await ctx.start(ctx.target().withDebug(debug).withDgramQueue(queue));
+    // An incident's capture runs from before the stall to past its end: the burst, the resets.
+    await ctx.capture(target, { beforeMs: 5_000, afterMs: ctx.params.stall + 10_000 });
+    const load = target.load({ rate, keepAliveShare: 0.5, forMs: before + ctx.params.stall + after });
+    if (cause !== 'none')
+      ctx.chaos(target, [
+        {
+          nemesis: 'process-stop',
+          node: cause === 'log-sink' ? 'stunnel' : 'backend',
+          attributes: { process: cause === 'log-sink' ? 'rsyslogd' : 'nginx' },
+          schedule: { atMs: before, forMs: ctx.params.stall },
+        },
+      ]);
+    await load.finished(ctx.signal);
+  },
+});
