@@ -145,6 +145,75 @@ export async function summarize(input: string): Promise<string> {
   return `${['frame', 'seconds', 'from -> to', 'TLS handshake messages (declared length), alerts, resets'].join('  ')}\n${rows.filter((row) => row !== undefined).join('\n')}\n`;
 }
 
+/** Lines a listing in capture.txt keeps: the start of a busy window, the rest is in the pcapng. */
+export const MAX_LISTED_LINES = 300;
+
+/** The first MAX_LISTED_LINES lines of a listing, and how many more there were. */
+export function bounded(listing: string, max = MAX_LISTED_LINES): string {
+  const lines = listing.split('\n');
+  if (lines.length <= max + 1) return listing;
+  return `${lines.slice(0, max).join('\n')}\n... ${lines.length - max} more lines (see the pcapng)\n`;
+}
+
+/**
+ * Per second of the capture: new connections (SYNs without ACK), connections that completed
+ * their close (FIN), and TCP resets by the address that sent them: what a stall looks like on the
+ * wire (accepts stop, then a burst, and a reset for each connection a client gave up on).
+ */
+export async function trafficPerSecond(input: string): Promise<string> {
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    'tcp.flags.syn == 1 or tcp.flags.reset == 1 or tcp.flags.fin == 1',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-e',
+    'frame.time_relative',
+    '-e',
+    'ip.src',
+    '-e',
+    'tcp.flags.syn',
+    '-e',
+    'tcp.flags.ack',
+    '-e',
+    'tcp.flags.reset',
+    '-e',
+    'tcp.flags.fin',
+  ]);
+  const seconds = new Map<number, { syn: number; fin: number; resets: Map<string, number> }>();
+  const resetTotals = new Map<string, number>();
+  const set = (flag: string | undefined) => flag === '1' || flag === 'True';
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const [time, src, syn, ack, reset, fin] = line.split('\t');
+    const second = Math.floor(Number(time));
+    if (!Number.isFinite(second)) continue;
+    const row = seconds.get(second) ?? { syn: 0, fin: 0, resets: new Map<string, number>() };
+    seconds.set(second, row);
+    if (set(syn) && !set(ack)) row.syn++;
+    if (set(fin)) row.fin++;
+    if (set(reset)) {
+      const sender = src ?? '?';
+      row.resets.set(sender, (row.resets.get(sender) ?? 0) + 1);
+      resetTotals.set(sender, (resetTotals.get(sender) ?? 0) + 1);
+    }
+  }
+  const rows = [...seconds.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(
+      ([second, row]) =>
+        `${String(second).padStart(6)}  ${String(row.syn).padStart(8)}  ${String(row.fin).padStart(6)}  ${
+          [...row.resets.entries()].map(([sender, n]) => `${n} from ${sender}`).join(', ') || '-'
+        }`,
+    );
+  const totals = [...resetTotals.entries()].map(([sender, n]) => `${n} from ${sender}`).join(', ') || 'none';
+  return `TCP resets in all: ${totals}\n second  new conns  FINs  resets\n${bounded(rows.join('\n'))}\n`;
+}
+
 /**
  * The handshake messages by their headers, incomplete ones included (handshake-heads.ts):
  * the lines capture.txt adds after tshark's own view.

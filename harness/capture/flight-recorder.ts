@@ -9,6 +9,7 @@ import type { HistoryEvent } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
 import type { CaptureSpec, StartedTarget, TargetNode } from '../target/target.ts';
 import {
+  bounded,
   clientRandoms,
   cut,
   describeSegments,
@@ -16,6 +17,7 @@ import {
   injectSecrets,
   mergeWindow,
   summarize,
+  trafficPerSecond,
 } from './capture-tools.ts';
 import {
   connectionFilter,
@@ -307,11 +309,13 @@ export class StartedFlightRecorder implements AsyncDisposable {
         } else await copyFile(plain, final);
         await rename(final, join(folder, name));
       }
-      const summary = await summarize(join(folder, 'capture.pcapng'));
-      const heads = await headsSummary(join(folder, 'capture.pcapng'));
+      const summary = bounded(await summarize(join(folder, 'capture.pcapng')));
+      const heads = bounded(await headsSummary(join(folder, 'capture.pcapng')));
+      const traffic = await trafficPerSecond(join(folder, 'capture.pcapng'));
       await writeFile(
         join(work, 'capture.txt'),
         `${filter ? `connections: ${filter}\n` : ''}` +
+          `Connections per second (seconds from the window's start):\n${traffic}\n` +
           `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
           `What tshark shows (complete messages, alerts, resets):\n${summary}`,
       );

@@ -1,0 +1,110 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { ensureEngine } from '../engine/docker-engine.ts';
+import type { Incident } from '../observe/incidents.ts';
+import { silentProgress } from '../progress.ts';
+import { hunt } from './cli.ts';
+import { runObjects } from './leftovers.ts';
+
+// stunnel 5.68 at debug 7 behind the real freeze: its log sink stops reading for 20 s. The same
+// load with a stalled backend, and with no fault, are the controls. About a minute each.
+const { docker } = await ensureEngine(silentProgress);
+const results = t.testdir();
+
+async function freeze(cause: string) {
+  const result = await hunt([
+    'run',
+    'stunnel-freeze',
+    '--param',
+    `cause=${cause}`,
+    '--param',
+    'before=12000',
+    '--param',
+    'stall=20000',
+    '--param',
+    'after=10000',
+    '--results',
+    results,
+    '--json',
+  ]);
+  const parsed = JSON.parse(result.stdout || '{}') as { dir?: string; incidents?: Incident[] };
+  return { ...result, dir: parsed.dir ?? '', incidents: parsed.incidents ?? [] };
+}
+
+const of = (incidents: Incident[], kind: string) => incidents.filter((incident) => incident.kind === kind);
+const finding = (incident: Incident | undefined, name: string) => Number(incident?.findings[name]);
+
+t.test(
+  'a 20 s log-sink stall: one stall and one silence of about 20 s; keep-alive served; a burst after',
+  async (t) => {
+    const run = await freeze('log-sink');
+    t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    const [stall] = of(run.incidents, 'throughput-stall');
+    const [silence] = of(run.incidents, 'log-silence');
+    t.equal(of(run.incidents, 'throughput-stall').length, 1, 'one stall');
+    t.equal(of(run.incidents, 'log-silence').length, 1, 'one silence');
+    t.ok(
+      finding(stall, 'durationMs') >= 17_000 && finding(stall, 'durationMs') <= 27_000,
+      `the stall lasted about 20 s (${finding(stall, 'durationMs')} ms)`,
+    );
+    t.ok(
+      finding(silence, 'durationMs') >= 15_000 && finding(silence, 'durationMs') <= 25_000,
+      `the log was silent about 20 s (${finding(silence, 'durationMs')} ms)`,
+    );
+    t.ok(
+      finding(stall, 'keepAliveDuringPerSecond') >= 0.5 * finding(stall, 'keepAliveBeforePerSecond'),
+      `keep-alive traffic was still served (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
+    );
+    t.ok(finding(stall, 'newConnectionsDuringPerSecond') < 5, 'new connections were not');
+    t.ok(
+      finding(stall, 'firstSecondAfter') > finding(stall, 'beforePerSecond'),
+      `a burst of completions after it (${finding(stall, 'firstSecondAfter')} vs ${finding(stall, 'beforePerSecond')}/s before)`,
+    );
+    t.ok(
+      finding(silence, 'lateLinesAfter') <= 30,
+      `stunnel wrote nothing meanwhile: only the queued lines came late (${finding(silence, 'lateLinesAfter')})`,
+    );
+    const folder = join(run.dir, 'incidents', String(stall?.id).padStart(3, '0'));
+    await t.resolves(access(join(folder, 'capture.pcapng')), 'the stall keeps a capture');
+    // Abandoned connections wait in the backlog; once accepted, stunnel writes to them and each
+    // client answers with a reset: a spike well over the load's usual resets.
+    const perSecond = (await readFile(join(folder, 'capture.txt'), 'utf8'))
+      .split('\n')
+      .map((line) => /^\s*\d+\s+\d+\s+\d+\s+(\d+) from /.exec(line)?.[1])
+      .filter((n) => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const spike = perSecond.at(-1) ?? 0;
+    const usual = perSecond[Math.floor(perSecond.length / 2)] ?? 0;
+    t.ok(
+      spike >= 100 && spike >= 4 * usual,
+      `the capture shows the resets after it (${spike} in a second, usually ${usual})`,
+    );
+    t.equal(await runObjects(docker, results), 0, 'nothing left running');
+  },
+);
+
+t.test(
+  'a 20 s backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too',
+  async (t) => {
+    const run = await freeze('backend');
+    t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    const [stall] = of(run.incidents, 'throughput-stall');
+    t.equal(of(run.incidents, 'log-silence').length, 0, 'no silence');
+    t.ok(
+      finding(stall, 'keepAliveDuringPerSecond') < 0.5 * finding(stall, 'keepAliveBeforePerSecond'),
+      `keep-alive connections froze with the backend (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
+    );
+  },
+);
+
+t.test('the same load with no fault: no incident', async (t) => {
+  const run = await freeze('none');
+  t.equal(run.code, 0, `no incident: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+  t.same(
+    run.incidents.map((incident) => incident.kind),
+    [],
+  );
+  t.equal(await runObjects(docker, results), 0, 'nothing left running');
+});
