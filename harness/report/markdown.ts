@@ -30,13 +30,11 @@ export function renderReport(summary: RunSummary): string {
 
   lines.push('## Environment', '', '```');
   const env = summary.environment;
-  lines.push(
-    env.icingaVersionText?.trim() ||
-      `Icinga 2 ${env.icingaVersion ?? 'unknown'}, OpenSSL ${env.opensslVersion ?? 'unknown'}`,
-  );
+  lines.push(env.system);
   lines.push('```', '');
+  const icinga = summary.target.icinga !== undefined || env.icingaVersion !== undefined;
   lines.push(
-    `- Image: \`${env.image ?? 'unknown'}\`${env.imageId ? ` (${env.imageId.slice(0, 19)})` : ''}; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`,
+    `- Image: \`${env.image ?? 'unknown'}\`${env.imageId ? ` (${env.imageId.slice(0, 19)})` : ''}${icinga ? `; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}` : ''}`,
     `- Host: Linux ${env.kernel ?? '?'}, ${env.cores ?? '?'} cores, Docker ${env.docker ?? '?'}; handshake-hunter ${env.harness ?? '?'}`,
     '',
   );
@@ -49,7 +47,11 @@ export function renderReport(summary: RunSummary): string {
   lines.push(
     `- Scenario \`${summary.scenario}\`, parameters: ${params}, seed ${summary.seed}`,
     `- Started ${summary.startedAt ?? '?'}, ran ${summary.durationMs === null ? '?' : formatDuration(summary.durationMs)}`,
-    `- Reloads: ${summary.reloads.total} (${summary.reloads.verified} verified, ${summary.reloads.failed} failed), ${summary.reloads.reconnectTimeouts} steps with endpoints not back in time`,
+    ...(icinga || summary.reloads.total > 0
+      ? [
+          `- Reloads: ${summary.reloads.total} (${summary.reloads.verified} verified, ${summary.reloads.failed} failed), ${summary.reloads.reconnectTimeouts} steps with endpoints not back in time`,
+        ]
+      : []),
     '',
   );
 
@@ -60,19 +62,33 @@ export function renderReport(summary: RunSummary): string {
     lines.push('');
   }
 
-  lines.push('## Reload timings', '', '| | n | p50 | p95 | p99 |', '| --- | --- | --- | --- | --- |');
-  lines.push(percentileRow('barrier (signal -> new worker serving)', summary.reloads.barrierMs));
-  lines.push(percentileRow('reconnect (signal -> every endpoint back)', summary.reloads.reconnectMs));
-  lines.push('');
-  const rate = summary.incidentsPer1000Reloads;
-  lines.push(
-    rate
-      ? `Incidents per 1,000 reloads: ${rate.rate.toFixed(1)} (95% interval ${rate.low.toFixed(1)}-${rate.high.toFixed(1)}, Wilson)`
-      : 'Incidents per 1,000 reloads: no reloads ran',
-    '',
-    '![timeline](timeline.png)',
-    '',
-  );
+  if (icinga || summary.reloads.total > 0) {
+    lines.push('## Reload timings', '', '| | n | p50 | p95 | p99 |', '| --- | --- | --- | --- | --- |');
+    lines.push(percentileRow('barrier (signal -> new worker serving)', summary.reloads.barrierMs));
+    lines.push(percentileRow('reconnect (signal -> every endpoint back)', summary.reloads.reconnectMs));
+    lines.push('');
+    const rate = summary.incidentsPer1000Reloads;
+    lines.push(
+      rate
+        ? `Incidents per 1,000 reloads: ${rate.rate.toFixed(1)} (95% interval ${rate.low.toFixed(1)}-${rate.high.toFixed(1)}, Wilson)`
+        : 'Incidents per 1,000 reloads: no reloads ran',
+      '',
+    );
+  }
+  if (summary.load.length > 0) {
+    lines.push(
+      '## Load',
+      '',
+      '| to | seconds | offered | completed | per second (min / median / max) | timeouts | resets | other errors |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...summary.load.map(
+        (l) =>
+          `| ${l.node} | ${l.seconds} | ${l.offered.toLocaleString('en')} | ${l.completed.toLocaleString('en')} | ${l.perSecond.min} / ${l.perSecond.median} / ${l.perSecond.max} | ${l.timeouts} | ${l.resets} | ${l.errors} |`,
+      ),
+      '',
+    );
+  }
+  lines.push('![timeline](timeline.png)', '');
 
   if (summary.detectorFailures.length > 0)
     lines.push(
@@ -109,6 +125,10 @@ export function renderReport(summary: RunSummary): string {
       lines.push(`### #${i.id} ${i.kind}${i.master ? ` on ${i.master}` : ''}`, '', cell(i.summary), '');
       if (i.reasons.length > 0)
         lines.push(`Reasons: ${i.reasons.map((r) => `\`${cell(r)}\``).join(', ')}`, '');
+      const facts = Object.entries(i.findings).filter(
+        ([, value]) => value === null || ['number', 'string', 'boolean'].includes(typeof value),
+      );
+      if (facts.length > 0) lines.push(`Findings: ${facts.map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
       const persistence = i.findings.persistence as { state?: string; detail?: string } | undefined;
       if (persistence?.state)
         lines.push(

@@ -20,6 +20,9 @@ export interface Timing {
 /** One target (an Icinga version or a named image): every run of it, pooled. */
 export interface MatrixCell {
   target: string;
+  /** The system under test ('icinga', 'stunnel') and the version its runs report. */
+  system?: string | null;
+  version?: string | null;
   icingaVersion: string | null;
   opensslVersion: string | null;
   runs: Array<{ id: string; status: string }>;
@@ -33,6 +36,13 @@ export interface MatrixCell {
   reconnectMs: Timing;
   /** Least-squares slope of RSS over reloads after the warm-up (KB per 1,000 reloads): a leak shows as a steady rise. */
   rssTrendKbPer1000Reloads: { master: number | null; harness: number | null };
+  /** Systems with a load generator: the median second's completions, timeouts, and the stalls and silences seen (seconds). */
+  load?: {
+    completedPerSecond: number;
+    timeouts: number;
+    stallsS: number[];
+    silencesS: number[];
+  } | null;
 }
 
 export interface Regression {
@@ -118,8 +128,31 @@ function buildCell(target: string, runs: RunFacts[]): MatrixCell {
       incidentsByKind[incident.kind] = (incidentsByKind[incident.kind] ?? 0) + 1;
       incidents++;
     }
+  const seconds = (kind: string) =>
+    runs.flatMap((run) =>
+      run.ledger
+        .list()
+        .filter((incident) => incident.kind === kind)
+        .map((incident) => Math.round(Number(incident.findings.durationMs ?? Number.NaN) / 100) / 10)
+        .filter(Number.isFinite),
+    );
+  const loadPoints = runs.flatMap((run) => run.load);
   return {
     target,
+    system: targetOf(runs[0]?.meta ?? ({} as RunManifest)).system ?? null,
+    version: String(stack.icingaVersion ?? stack.stunnelVersion ?? '') || null,
+    load:
+      loadPoints.length === 0
+        ? null
+        : {
+            completedPerSecond: percentile(
+              loadPoints.map((point) => point.completed),
+              50,
+            ),
+            timeouts: loadPoints.reduce((sum, point) => sum + point.timeouts, 0),
+            stallsS: seconds('throughput-stall'),
+            silencesS: seconds('log-silence'),
+          },
     icingaVersion: stack.icingaVersion ?? null,
     opensslVersion: stack.opensslVersion ?? null,
     runs: runs.map((run) => ({ id: run.meta.id, status: runStatus(run.meta) })),
@@ -281,10 +314,32 @@ export function renderMatrix(matrix: Matrix): string {
           .join(', ')}`
       : 'Parameters: the defaults',
     '',
-    '| target | Icinga | OpenSSL | runs | reloads | incidents | per 1,000 reloads (95%) | barrier p50 [95%] / p99 ms | reconnect p50 [95%] / p99 ms | RSS trend KB per 1,000 reloads (master / harness) |',
-    '| --- | --- | --- | --- | ---: | --- | --- | --- | --- | --- |',
   ];
-  for (const cell of matrix.cells) {
+  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
+  if (underLoad) {
+    // A system under steady load (stunnel): the stalls and silences, not reloads.
+    lines.push(
+      `| target | ${matrix.cells[0]?.system ?? 'version'} | runs | incidents | stalls (s) | log silences (s) | completions per second (median) | timeouts |`,
+      '| --- | --- | --- | --- | --- | --- | ---: | ---: |',
+    );
+    for (const cell of matrix.cells) {
+      const kinds = Object.entries(cell.incidentsByKind)
+        .map(([kind, count]) => `${count} ${kind}`)
+        .join(', ');
+      lines.push(
+        `| ${cell.target} | ${cell.version ?? '-'} | ${cell.runs
+          .map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`))
+          .join('<br>')} | ${cell.incidents === 0 ? '0' : `${cell.incidents}: ${kinds}`} | ${
+          cell.load?.stallsS.join(', ') || '-'
+        } | ${cell.load?.silencesS.join(', ') || '-'} | ${cell.load?.completedPerSecond ?? '-'} | ${cell.load?.timeouts ?? '-'} |`,
+      );
+    }
+  } else
+    lines.push(
+      '| target | Icinga | OpenSSL | runs | reloads | incidents | per 1,000 reloads (95%) | barrier p50 [95%] / p99 ms | reconnect p50 [95%] / p99 ms | RSS trend KB per 1,000 reloads (master / harness) |',
+      '| --- | --- | --- | --- | ---: | --- | --- | --- | --- | --- |',
+    );
+  for (const cell of underLoad ? [] : matrix.cells) {
     const rate = cell.incidentsPer1000Reloads;
     const kinds = Object.entries(cell.incidentsByKind)
       .map(([kind, count]) => `${count} ${kind}`)

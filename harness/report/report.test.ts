@@ -102,3 +102,36 @@ t.test('not a run folder: a clear error', async (t) => {
   await writeFile(join(dir, 'run.json'), '{}');
   await t.rejects(writeReport(dir), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
 });
+
+t.test('a stunnel run: its version, the load, the stall with its findings; no reload sections', async (t) => {
+  const { writeLoadFixtureRun } = await import('../test-kits/fixture-run.ts');
+  const run = await writeLoadFixtureRun(t.testdir(), {
+    version: '5.68',
+    seconds: 40,
+    stallFrom: 15,
+    stallFor: 12,
+  });
+  const { reportPath } = await writeReport(run.dir);
+  const report = await readFile(reportPath, 'utf8');
+  t.match(report, /stunnel 5\.68 \(Debian's stunnel4, debug 7\)/);
+  t.notMatch(report, /Icinga|Reload timings|Reloads:/);
+  t.match(report, /## Load\n\n\| to \|.*\n.*\n\| stunnel \| 40 \| 4,000 \|/);
+  t.match(report, /### #1 throughput-stall on stunnel[\s\S]*Findings: .*durationMs 12000/);
+  t.match(report, /### #2 log-silence on stunnel/);
+});
+
+t.test('a stunnel matrix: one table of stalls and silences per version', async (t) => {
+  const { writeLoadFixtureRun } = await import('../test-kits/fixture-run.ts');
+  const { matrixOfRuns, renderMatrix } = await import('./matrix.ts');
+  const root = t.testdir();
+  const a = await writeLoadFixtureRun(root, { version: '5.56', seconds: 40, stallFrom: 15, stallFor: 12 });
+  const b = await writeLoadFixtureRun(root, { version: '5.74', seconds: 40, stallFrom: 15, stallFor: 6 });
+  const table = renderMatrix(await matrixOfRuns([a.dir, b.dir]));
+  t.match(table, /\| target \| stunnel \| runs \| incidents \| stalls \(s\) \| log silences \(s\) \|/);
+  t.match(
+    table,
+    /\| 5\.56 \| 5\.56 \| .* \| 2: 1 log-silence, 1 throughput-stall \| 12 \| 12 \| 100 \| 600 \|/,
+  );
+  t.match(table, /\| 5\.74 \| 5\.74 \|.*\| 6 \| 6 \| 100 \| 300 \|/);
+  t.notMatch(table, /Icinga|reloads/);
+});

@@ -31,6 +31,27 @@ export interface ResourcePoint {
   rssKb: number;
 }
 
+/** One second of a load generator's traffic (`load:second`). */
+export interface LoadPoint {
+  at: string;
+  node: string;
+  offered: number;
+  completed: number;
+  keepAliveCompleted: number;
+  freshCompleted: number;
+  timeouts: number;
+  resets: number;
+  errors: number;
+  p99Ms: number | null;
+}
+
+/** One second of a node's log (`log:rate`). */
+export interface LogRatePoint {
+  at: string;
+  node: string;
+  lines: number;
+}
+
 /** A fault a nemesis injected, as the chaos runner recorded it. */
 export interface FaultSample {
   fault: number;
@@ -59,6 +80,9 @@ export interface RunFacts {
   /** The nemeses' faults (the first MAX_FAULT_SAMPLES), and how many there were in all. */
   faults: FaultSample[];
   faultCount: number;
+  /** Load seconds and log lines per second (systems with a load generator). */
+  load: LoadPoint[];
+  logRate: LogRatePoint[];
   /** `history-truncated` counts, per source:type, where the history hit its budget. */
   dropped: Record<string, number>;
   read: ReadStats;
@@ -95,6 +119,8 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     harnessRss: [],
     faults: [],
     faultCount: 0,
+    load: [],
+    logRate: [],
     dropped: {},
     read: { events: 0, skipped: 0 },
     historyBytes: (await stat(historyPath).catch(() => ({ size: 0 }))).size,
@@ -179,6 +205,26 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       reloadsDone: facts.reloads.length,
       rssKb: Number(event.rssKb ?? 0),
     });
+    return;
+  }
+  if (event.source === 'load' && event.type === 'second' && facts.load.length < MAX_SAMPLES) {
+    const n = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+    facts.load.push({
+      at: event.at,
+      node: String(event.node),
+      offered: n(event.offered),
+      completed: n(event.completed),
+      keepAliveCompleted: n(event.keepAliveCompleted),
+      freshCompleted: n(event.freshCompleted),
+      timeouts: n(event.timeouts),
+      resets: n(event.resets),
+      errors: n(event.errors),
+      p99Ms: typeof event.p99Ms === 'number' ? event.p99Ms : null,
+    });
+    return;
+  }
+  if (event.source === 'log' && event.type === 'rate' && facts.logRate.length < MAX_SAMPLES) {
+    facts.logRate.push({ at: event.at, node: String(event.node), lines: Number(event.lines ?? 0) });
     return;
   }
   if (event.source === 'nemesis') {

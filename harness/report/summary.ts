@@ -28,6 +28,8 @@ export interface RunSummary {
   outcome: string | null;
   expectations: Array<{ description: string; ok: boolean; detail: string }>;
   environment: {
+    /** The system under test and its version in a line: "Icinga 2 2.13.6 ...", "stunnel 5.68". */
+    system: string;
     icingaVersion?: string;
     opensslVersion?: string;
     icingaVersionText?: string;
@@ -47,6 +49,18 @@ export interface RunSummary {
     reconnectMs: Percentiles;
   };
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
+  /** The load's totals per node it went to (systems with a load generator); [] without. */
+  load: Array<{
+    node: string;
+    seconds: number;
+    offered: number;
+    completed: number;
+    timeouts: number;
+    resets: number;
+    errors: number;
+    /** Completions per second: the median second, and the lowest and highest. */
+    perSecond: { median: number; min: number; max: number };
+  }>;
   incidents: Array<Incident & { folder: string; capture?: string }>;
   /** The faults nemeses injected (the first 1,000) and their count. */
   faults: { count: number; samples: FaultSample[] };
@@ -92,6 +106,44 @@ export function reproduceCommand(meta: RunManifest): string {
   return parts.join(' ');
 }
 
+/** What ran, in a line, from what the system recorded of itself in run.json. */
+function systemLine(meta: RunManifest, stack: Record<string, unknown>): string {
+  const icingaText = text(stack.icingaVersionText)?.trim();
+  if (icingaText) return icingaText;
+  if (text(stack.icingaVersion))
+    return `Icinga 2 ${text(stack.icingaVersion)}, OpenSSL ${text(stack.opensslVersion) ?? 'unknown'}`;
+  if (text(stack.stunnelVersion)) {
+    const settings = record(stack.settings);
+    return `stunnel ${text(stack.stunnelVersion)} (Debian's stunnel4, debug ${String(settings.debug ?? '?')}), nginx behind it, rsyslog as its log sink`;
+  }
+  const { system, version, image } = targetOf(meta);
+  return image ? `image ${image}` : `${system ?? 'unknown system'} ${version ?? ''}`.trim();
+}
+
+function loadTotals(facts: RunFacts): RunSummary['load'] {
+  const nodes = [...new Set(facts.load.map((point) => point.node))];
+  return nodes.map((node) => {
+    const points = facts.load.filter((point) => point.node === node);
+    const total = (pick: (point: (typeof points)[number]) => number) =>
+      points.reduce((sum, point) => sum + pick(point), 0);
+    const completions = points.map((point) => point.completed).sort((a, b) => a - b);
+    return {
+      node,
+      seconds: points.length,
+      offered: total((p) => p.offered),
+      completed: total((p) => p.completed),
+      timeouts: total((p) => p.timeouts),
+      resets: total((p) => p.resets),
+      errors: total((p) => p.errors),
+      perSecond: {
+        median: completions[Math.floor(completions.length / 2)] ?? 0,
+        min: completions[0] ?? 0,
+        max: completions.at(-1) ?? 0,
+      },
+    };
+  });
+}
+
 /** Pure: facts in, summary out. */
 export function buildSummary(facts: RunFacts): RunSummary {
   const meta = facts.meta;
@@ -125,6 +177,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
       ? (verdict.expectations as RunSummary['expectations'])
       : [],
     environment: {
+      system: systemLine(meta, stack),
       icingaVersion: text(stack.icingaVersion),
       opensslVersion: text(stack.opensslVersion),
       icingaVersionText: text(stack.icingaVersionText),
@@ -143,6 +196,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
       barrierMs: percentiles(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
       reconnectMs: percentiles(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
     },
+    load: loadTotals(facts),
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,

@@ -22,8 +22,10 @@ function thin<T>(values: readonly T[]): T[] {
 }
 
 /**
- * The run over time, as a Vega-Lite spec (pure): reload barrier and reconnect durations, endpoints
- * connected, and each incident as a red rule at its first sighting, on one time axis.
+ * The run over time, as a Vega-Lite spec (pure), the panels the run has data for: reload barrier
+ * and reconnect durations and endpoints connected (Icinga), requests per second and log lines per
+ * second (a load generator's), with each fault as an orange band and each incident as a red rule
+ * at its first sighting, on one time axis.
  */
 export function timelineSpec(facts: RunFacts): TopLevelSpec {
   const reloads = thin(
@@ -47,51 +49,84 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
     mark: { type: 'rule' as const, color: '#d62728', strokeWidth: 2 },
     encoding: { x: time },
   };
+  const faultWindows = facts.faults
+    .filter((fault) => fault.healedAt !== undefined)
+    .map((fault) => ({ at: fault.at, until: fault.healedAt, label: `${fault.nemesis}@${fault.node}` }));
+  const faultBands = {
+    data: { values: faultWindows },
+    mark: { type: 'rect' as const, color: '#ff7f0e', opacity: 0.15 },
+    encoding: { x: time, x2: { field: 'until' } },
+  };
+  const panel = (title: string, height: number, layer: object) => ({
+    width: 760,
+    height,
+    title,
+    layer: [...(faultWindows.length > 0 ? [faultBands] : []), layer, incidentRules],
+  });
+  const panels: object[] = [];
+  const withLoad = facts.load.length > 0;
+  if (facts.reloads.length > 0 || !withLoad)
+    panels.push(
+      panel('reload durations (red rules: incidents)', 220, {
+        data: { values: reloads },
+        mark: { type: 'point', filled: true, size: 18, opacity: 0.7 },
+        encoding: {
+          x: time,
+          y: { field: 'ms', type: 'quantitative', title: 'ms', scale: { zero: true } },
+          color: { field: 'what', type: 'nominal', title: null, legend: { orient: 'top' } },
+        },
+      }),
+    );
+  if (!withLoad)
+    panels.push(
+      panel('simulated endpoints connected', 120, {
+        data: { values: status },
+        mark: { type: 'line', color: '#1f77b4', point: { size: 10 } },
+        encoding: {
+          x: time,
+          y: { field: 'endpointsConnected', type: 'quantitative', title: 'connected', scale: { zero: true } },
+        },
+      }),
+    );
+  if (withLoad) {
+    const throughput = thin(
+      facts.load.flatMap((p) => [
+        { at: p.at, perSecond: p.completed, what: `completed (${p.node})` },
+        { at: p.at, perSecond: p.keepAliveCompleted, what: 'on keep-alive connections' },
+        { at: p.at, perSecond: p.freshCompleted, what: 'on new connections' },
+        { at: p.at, perSecond: p.timeouts, what: 'timed out' },
+      ]),
+    );
+    panels.push(
+      panel('requests per second (orange: faults, red rules: incidents)', 200, {
+        data: { values: throughput },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x: time,
+          y: { field: 'perSecond', type: 'quantitative', title: 'per second', scale: { zero: true } },
+          color: { field: 'what', type: 'nominal', title: null, legend: { orient: 'top' } },
+        },
+      }),
+    );
+  }
+  if (facts.logRate.length > 0)
+    panels.push(
+      panel('log lines per second', 120, {
+        data: { values: thin(facts.logRate) },
+        mark: { type: 'line', color: '#2ca02c' },
+        encoding: {
+          x: time,
+          y: { field: 'lines', type: 'quantitative', title: 'lines', scale: { zero: true } },
+          detail: { field: 'node' },
+        },
+      }),
+    );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `${String(facts.meta.scenario ?? 'run')} ${String(facts.meta.id ?? '')}`, fontSize: 13 },
     config: { font: FONT, view: { stroke: '#ccc' } },
     resolve: { scale: { x: 'shared' } },
-    vconcat: [
-      {
-        width: 760,
-        height: 220,
-        title: 'reload durations (red rules: incidents)',
-        layer: [
-          {
-            data: { values: reloads },
-            mark: { type: 'point', filled: true, size: 18, opacity: 0.7 },
-            encoding: {
-              x: time,
-              y: { field: 'ms', type: 'quantitative', title: 'ms', scale: { zero: true } },
-              color: { field: 'what', type: 'nominal', title: null, legend: { orient: 'top' } },
-            },
-          },
-          incidentRules,
-        ],
-      },
-      {
-        width: 760,
-        height: 120,
-        title: 'simulated endpoints connected',
-        layer: [
-          {
-            data: { values: status },
-            mark: { type: 'line', color: '#1f77b4', point: { size: 10 } },
-            encoding: {
-              x: time,
-              y: {
-                field: 'endpointsConnected',
-                type: 'quantitative',
-                title: 'connected',
-                scale: { zero: true },
-              },
-            },
-          },
-          incidentRules,
-        ],
-      },
-    ],
+    vconcat: panels,
   } as TopLevelSpec;
 }
 

@@ -28,6 +28,8 @@ export interface MatrixRequest {
   scenario: string;
   params?: readonly string[];
   targets: readonly MatrixTarget[];
+  /** The option the versions came with (`stunnel` for --stunnel): it must be the scenario's system. */
+  versionOption?: string;
   reloads?: number;
   durationMs?: number;
   /** One seed for every cell, so each version sees the same schedule (default: drawn, recorded). */
@@ -73,14 +75,24 @@ export interface MatrixResult {
 export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   const progress = request.progress ?? silentProgress;
   if (request.targets.length === 0)
-    throw new HuntError(ErrorCodes.USAGE, 'A matrix needs targets: --icinga 2.12.3,2.13.6 and/or --image I.');
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      'A matrix needs targets: --icinga 2.12.3,2.13.6 (or --stunnel 5.56,5.68) and/or --image I.',
+    );
   const seen = new Set<string>();
   let system = '';
   for (const target of request.targets) {
     const name = targetName(target);
     if (seen.has(name)) throw new HuntError(ErrorCodes.USAGE, `${name} is named twice: one cell per target.`);
     seen.add(name);
-    system = (await prepareRun({ ...request, ...target, params: request.params ?? [] })).scenario.system.name;
+    system = (
+      await prepareRun({
+        ...request,
+        ...target,
+        versionOption: 'version' in target ? request.versionOption : undefined,
+        params: request.params ?? [],
+      })
+    ).scenario.system.name;
   }
   const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
     if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };

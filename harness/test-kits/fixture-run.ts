@@ -1,3 +1,4 @@
+import { appendFile } from 'node:fs/promises';
 import { Run } from '../run/run.ts';
 
 export interface FixtureRunOptions {
@@ -53,5 +54,69 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
       before: [],
     });
   await run.finish({ status: 'passed', exitCode: 0, complete: true, summary: 'fixture' });
+  return run;
+}
+
+/**
+ * A stunnel-shaped run folder: `seconds` of steady load (100 completions/s, a log line per
+ * request) with a frozen stretch from `stallFrom` for `stallFor` seconds (keep-alive served, new
+ * connections and the log stopped), as the stunnel target and its load record them.
+ */
+export async function writeLoadFixtureRun(
+  root: string,
+  options: { version: string; seconds: number; stallFrom: number; stallFor: number },
+): Promise<Run> {
+  const run = await Run.create({
+    name: 'stunnel-freeze',
+    scenario: 'stunnel-freeze',
+    params: { cause: 'log-sink' },
+    seed: 7,
+    resultsDir: root,
+  });
+  await run.describe('target', { stunnel: options.version });
+  await run.describe('limits', { reloads: 1, durationMs: null });
+  await run.describe('stack', {
+    image: `handshake-hunter/stunnel:${options.version}`,
+    stunnelVersion: options.version,
+    settings: { debug: 7 },
+  });
+  // Times of a real minute: the history's own clock would put every event in the same millisecond.
+  const start = Date.UTC(2026, 10, 30, 10);
+  const lines: string[] = [];
+  for (let s = 0; s < options.seconds; s++) {
+    const frozen = s >= options.stallFrom && s < options.stallFrom + options.stallFor;
+    const t = s * 1_000;
+    const at = new Date(start + t).toISOString();
+    const completed = frozen ? 50 : s === options.stallFrom + options.stallFor ? 250 : 100;
+    const fields = {
+      node: 'stunnel',
+      offered: 100,
+      completed,
+      keepAliveCompleted: 50,
+      freshCompleted: completed - 50,
+      timeouts: frozen ? 50 : 0,
+      resets: 0,
+      errors: 0,
+      dropped: 0,
+      inFlight: 0,
+      p50Ms: 2,
+      p99Ms: 9,
+      maxMs: 12,
+    };
+    lines.push(JSON.stringify({ t, at, source: 'load', type: 'second', ...fields }));
+    lines.push(
+      JSON.stringify({
+        t: t + 1,
+        at,
+        source: 'log',
+        type: 'rate',
+        node: 'stunnel',
+        lines: frozen ? 0 : 100,
+        late: 0,
+      }),
+    );
+  }
+  await run.finish({ status: 'passed', exitCode: 0, complete: true, summary: 'fixture' });
+  await appendFile(run.history.path, `${lines.join('\n')}\n`);
   return run;
 }

@@ -6,11 +6,13 @@ import { MAX_RELOADS } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
+import { chosenVersion, systemOptions } from '../systems.ts';
 
 export const matrix: Command = {
   name: 'matrix',
-  summary: 'one run per Icinga version (or image), then a table with intervals: regression checks',
+  summary: 'one run per version (or image), then a table with intervals: regression checks',
   help: `Usage: hunt matrix <scenario> --icinga 2.12.3,2.13.6,2.14.6 [--image <ref> ...]
+       hunt matrix <stunnel scenario> --stunnel 5.56,5.68,5.74
                    [--param name=value ...] [--reloads <n> | --duration <d>] [--seed <n>]
                    [--baseline <matrix.json>] [--save-baseline <file>]
                    [--engines <DOCKER_HOST>,<DOCKER_HOST>...] [--results <dir>] [--json]
@@ -23,6 +25,8 @@ reconnect p50 (with a 95% interval) and p99, and the master's and the harness's 
 1,000 reloads.
 
   --icinga <list>       catalogue versions, comma-separated
+  --stunnel <list>      for a stunnel scenario: stunnel versions (5.56, 5.68, 5.74); its table
+                        shows the stalls, log silences, completions per second and timeouts
   --image <ref>         an image with Icinga 2 in it (repeat for more)
   --baseline <file>     compare with a saved matrix.json: a target whose incident rate or
                         timing median is worse beyond the intervals is a regression (exit 1)
@@ -39,7 +43,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('matrix', argv, {
       param: { type: 'string', multiple: true },
-      icinga: { type: 'string' },
+      ...systemOptions,
       image: { type: 'string', multiple: true },
       reloads: { type: 'string' },
       duration: { type: 'string' },
@@ -58,14 +62,16 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
         ErrorCodes.USAGE,
         'Name one scenario: hunt matrix <scenario> --icinga 2.13.6,2.14.6',
       );
+    const { version, versionOption } = chosenVersion(values);
     const targets: MatrixTarget[] = [
-      ...list(values.icinga).map((version) => ({ version })),
+      ...list(version).map((each) => ({ version: each })),
       ...(values.image ?? []).map((image) => ({ image })),
     ];
     const result = await runMatrix({
       scenario: positionals[0] as string,
       params: values.param ?? [],
       targets,
+      versionOption,
       reloads:
         values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_RELOADS),
       durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
