@@ -6,6 +6,10 @@
  *   log-sink  rsyslogd, stunnel's /dev/log reader, stops reading (SIGSTOP): once the datagram
  *             queue (`queue`, net.unix.max_dgram_qlen) is full, every stunnel thread that logs
  *             blocks behind glibc's syslog lock: accepts stop, stunnel logs nothing;
+ *   collector rsyslogd also forwards over TCP to a collector, which stops reading: rsyslogd's
+ *             queue (`sinkQueue` messages) fills, then /dev/log, then stunnel blocks as above;
+ *   fifo      no syslog: stunnel's `output =` is a FIFO whose reader stops: the pipe fills and
+ *             stunnel blocks in write();
  *   backend   nginx stops (SIGSTOP): open connections freeze too, stunnel logs on;
  *   none      the same load, no fault: there must be no incident.
  * The report gives the stall's length, throughput before, during and after, whether keep-alive
@@ -32,7 +36,18 @@ export default defineScenario({
     'steady load through stunnel while its log sink (or backend) stalls: must be a stall, silent for the log sink',
   system: stunnel,
   params: {
-    cause: choice({ default: 'log-sink', choices: ['log-sink', 'backend', 'none'], summary: 'what stalls' }),
+    cause: choice({
+      default: 'log-sink',
+      choices: ['log-sink', 'collector', 'fifo', 'backend', 'none'],
+      summary: 'what stalls',
+    }),
+    sinkQueue: integer({
+      default: 10_000,
+      min: 10,
+      max: 10_000_000,
+      unit: 'messages',
+      summary: "rsyslogd's main queue (its own default: 100,000)",
+    }),
     debug: integer({ default: 7, min: 0, max: 7, unit: 'level', summary: "stunnel's debug level" }),
     rate: integer({ default: 100, min: 1, max: 2_000, unit: 'requests/s', summary: 'load offered' }),
     queue: integer({
@@ -68,22 +83,34 @@ export default defineScenario({
   expectations: [
     dependingOn('cause', {
       'log-sink': [stall, silence],
+      collector: [stall, silence],
+      fifo: [stall, silence],
       backend: [stall, noIncident({ except: ['throughput-stall'] })],
       none: [noIncident()],
     }),
   ],
   async run(ctx) {
-    const { cause, debug, rate, queue, before, after } = ctx.params;
-    const target = await ctx.start(ctx.target().withDebug(debug).withDgramQueue(queue));
+    const { cause, debug, rate, queue, sinkQueue, before, after } = ctx.params;
+    const sink = cause === 'collector' ? 'rsyslog-forward' : cause === 'fifo' ? 'fifo' : 'rsyslog';
+    const target = await ctx.start(
+      ctx.target().withDebug(debug).withDgramQueue(queue).withLogSink(sink, { queue: sinkQueue }),
+    );
     // An incident's capture runs from before the stall to past its end: the burst, the resets.
     await ctx.capture(target, { beforeMs: 5_000, afterMs: ctx.params.stall + 10_000 });
     const load = target.load({ rate, keepAliveShare: 0.5, forMs: before + ctx.params.stall + after });
-    if (cause !== 'none')
+    const stops: Record<string, { node: string; process: string }> = {
+      'log-sink': { node: 'stunnel', process: 'rsyslogd' },
+      collector: { node: 'collector', process: 'rsyslogd' },
+      fifo: { node: 'stunnel', process: 'hh-log-reader' },
+      backend: { node: 'backend', process: 'nginx' },
+    };
+    const stop = stops[cause];
+    if (stop)
       ctx.chaos(target, [
         {
           nemesis: 'process-stop',
-          node: cause === 'log-sink' ? 'stunnel' : 'backend',
-          attributes: { process: cause === 'log-sink' ? 'rsyslogd' : 'nginx' },
+          node: stop.node,
+          attributes: { process: stop.process },
           schedule: { atMs: before, forMs: ctx.params.stall },
         },
       ]);

@@ -2,8 +2,10 @@
 # One image, two roles (the first argument); the harness copies the configuration into
 # /etc/hh before the container starts.
 #   backend  nginx in the foreground, with a few files of different sizes to serve;
-#   stunnel  rsyslogd serving /dev/log (when /etc/hh/rsyslog.conf exists), then stunnel4 in
-#            the foreground, with the key-log shim preloaded when HH_TLS_KEYLOG is set.
+#   stunnel  rsyslogd serving /dev/log (when /etc/hh/rsyslog.conf exists), or, when /etc/hh/fifo
+#            names a FIFO, hh-log-reader copying that FIFO to /var/log/hh/stunnel.log; then
+#            stunnel4 in the foreground, the key-log shim preloaded when HH_TLS_KEYLOG is set;
+#   collector  rsyslogd taking forwarded lines over TCP (/etc/hh/collector.conf).
 set -e
 case "${1:-stunnel}" in
   backend)
@@ -22,6 +24,14 @@ case "${1:-stunnel}" in
       while [ ! -S /dev/log ] && [ "$tries" -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
       [ -S /dev/log ] || { echo "hh-entrypoint: rsyslogd did not create /dev/log" >&2; exit 1; }
     fi
+    if [ -f /etc/hh/fifo ]; then
+      fifo="$(cat /etc/hh/fifo)"
+      mkdir -p "$(dirname "$fifo")"
+      mkfifo "$fifo"
+      # The reader first: stunnel's open() of a FIFO waits for one. A reader that stops (SIGSTOP)
+      # fills the pipe, and stunnel's writes block.
+      hh-log-reader "$fifo" >> /var/log/hh/stunnel.log &
+    fi
     if [ -n "${HH_TLS_KEYLOG:-}" ]; then
       mkdir -p "$(dirname "$HH_TLS_KEYLOG")"
       touch "$HH_TLS_KEYLOG"
@@ -29,6 +39,10 @@ case "${1:-stunnel}" in
     fi
     unset HH_TLS_KEYLOG
     exec stunnel4 /etc/hh/stunnel.conf
+    ;;
+  collector)
+    mkdir -p /var/log/hh /var/spool/rsyslog
+    exec rsyslogd -n -f /etc/hh/collector.conf -i /run/rsyslogd.pid
     ;;
   *)
     exec "$@"

@@ -9,14 +9,31 @@ export const BACKEND_PATHS = ['/small', '/medium', '/large'] as const;
 export const SYSLOG_FILE = '/var/log/hh/syslog.log';
 /** stunnel's own `output =` file, when a scenario asks for one. */
 export const OUTPUT_FILE = '/var/log/hh/stunnel.log';
+/** The FIFO stunnel writes to with the `fifo` sink; hh-log-reader copies it to OUTPUT_FILE. */
+export const OUTPUT_FIFO = '/run/hh/stunnel.fifo';
+/** The port the collector (rsyslogd with imtcp) takes forwarded lines on. */
+export const COLLECTOR_PORT = 514;
+
+/**
+ * Where stunnel's log lines go:
+ * - `rsyslog`: syslog to /dev/log, read by rsyslogd in stunnel's container, written to a file;
+ * - `rsyslog-forward`: the same, and rsyslogd also forwards every line over TCP to a collector
+ *   container (the field's likely set-up): a collector that stops reading fills rsyslogd's
+ *   queue, then /dev/log, then stunnel blocks;
+ * - `fifo`: no syslog; `output =` a FIFO whose reader (hh-log-reader) copies it to a file.
+ */
+export type LogSink = 'rsyslog' | 'rsyslog-forward' | 'fifo';
 
 export interface StunnelSettings {
   /** stunnel's `debug` level, 0-7 (7 logs every connection and every accept). */
   debug: number;
   /** Log through syslog (/dev/log, served by rsyslogd in the container). */
   syslog: boolean;
-  /** Also log to a file (`output =`). */
+  /** Also log to a file (`output =`): OUTPUT_FILE, or OUTPUT_FIFO with the fifo sink. */
   output: boolean;
+  sink: LogSink;
+  /** rsyslogd's main queue, in messages (its default is 100,000: minutes at debug 7 before a forward stall reaches stunnel). */
+  sinkQueue: number;
   /** `delay = yes`: resolve the backend per connection. */
   delay: boolean;
   /** TIMEOUTbusy / TIMEOUTidle / TIMEOUTclose / TIMEOUTconnect, seconds. */
@@ -29,6 +46,8 @@ export const defaultStunnelSettings = (connect: { host: string; port: number }):
   debug: 5,
   syslog: true,
   output: false,
+  sink: 'rsyslog',
+  sinkQueue: 100_000,
   delay: false,
   timeouts: { busy: 300, idle: 43_200, close: 60, connect: 10 },
   connect,
@@ -41,6 +60,16 @@ export function checkSettings(settings: StunnelSettings): void {
     throw new HuntError(
       ErrorCodes.USAGE,
       'stunnel must log somewhere: keep syslog on, or turn output on (withLogging).',
+    );
+  if (settings.sink === 'fifo' && settings.syslog)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      'The fifo sink is stunnel without syslog: withLogging({ syslog: false }).',
+    );
+  if (!Number.isInteger(settings.sinkQueue) || settings.sinkQueue < 10 || settings.sinkQueue > 10_000_000)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `rsyslog's queue is 10 to 10000000 messages, not ${settings.sinkQueue}.`,
     );
   for (const [name, seconds] of Object.entries(settings.timeouts))
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400)
@@ -56,7 +85,7 @@ export function renderStunnelConf(settings: StunnelSettings): string {
     'pid =',
     `debug = ${settings.debug}`,
     `syslog = ${settings.syslog ? 'yes' : 'no'}`,
-    ...(settings.output ? [`output = ${OUTPUT_FILE}`] : []),
+    ...(settings.output ? [`output = ${settings.sink === 'fifo' ? OUTPUT_FIFO : OUTPUT_FILE}`] : []),
     '',
     '[service]',
     `accept = 0.0.0.0:${STUNNEL_PORT}`,
@@ -77,15 +106,38 @@ export function renderStunnelConf(settings: StunnelSettings): string {
  * with the time stunnel reported and the time rsyslog received it, so a line held up in a
  * stalled sink is told from one stunnel never wrote.
  */
-export function renderRsyslogConf(): string {
+export function renderRsyslogConf(settings: Pick<StunnelSettings, 'sink' | 'sinkQueue'>): string {
   return [
     '# written by handshake-hunter',
+    `main_queue(queue.size="${settings.sinkQueue}")`,
     'module(load="imuxsock" SysSock.RateLimit.Interval="0")',
     'template(name="hh" type="string"',
     '  string="%timereported:::date-rfc3339% %timegenerated:::date-rfc3339% %syslogtag%%msg%\\n")',
     `*.* action(type="omfile" file="${SYSLOG_FILE}" template="hh")`,
+    ...(settings.sink === 'rsyslog-forward'
+      ? [`*.* action(type="omfwd" target="collector" port="${COLLECTOR_PORT}" protocol="tcp")`]
+      : []),
     '',
   ].join('\n');
+}
+
+/** The collector: rsyslogd taking forwarded lines over TCP into a file (a scenario stops it reading). */
+export function renderCollectorConf(): string {
+  return [
+    '# written by handshake-hunter',
+    'module(load="imtcp")',
+    `input(type="imtcp" port="${COLLECTOR_PORT}")`,
+    '*.* action(type="omfile" file="/var/log/hh/collected.log")',
+    '',
+  ].join('\n');
+}
+
+/** stunnel's own output line: "2026.11.30 08:00:41 LOG7[12]: ..." (the container's clock is UTC). */
+export function parseOutputTimestamp(line: string): number | undefined {
+  const match = /^(\d{4})\.(\d{2})\.(\d{2}) (\d{2}:\d{2}:\d{2})/.exec(line);
+  if (!match) return undefined;
+  const at = Date.parse(`${match[1]}-${match[2]}-${match[3]}T${match[4]}Z`);
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /** nginx: plain HTTP with keep-alive, the few static files, no access log (it is not the subject). */

@@ -21,7 +21,11 @@ import {
   BACKEND_PORT,
   checkSettings,
   defaultStunnelSettings,
+  type LogSink,
+  OUTPUT_FIFO,
+  parseOutputTimestamp,
   parseSinkTimestamps,
+  renderCollectorConf,
   renderNginxConf,
   renderRsyslogConf,
   renderStunnelConf,
@@ -33,6 +37,8 @@ import { buildStunnelImage, stunnelEntry } from './stunnel-image.ts';
 /** The nodes of a stunnel target. */
 export const STUNNEL = 'stunnel';
 export const BACKEND = 'backend';
+/** With the rsyslog-forward sink: the TCP log collector. */
+export const COLLECTOR = 'collector';
 
 /**
  * stunnel in front of a web server, as the second field report has it: nginx (plain HTTP,
@@ -70,6 +76,18 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
   withLogging(options: { syslog?: boolean; output?: boolean }): this {
     this.settings.syslog = options.syslog ?? this.settings.syslog;
     this.settings.output = options.output ?? this.settings.output;
+    return this;
+  }
+
+  /**
+   * Where the log lines go (see LogSink): `rsyslog` (default), `rsyslog-forward` (and on to a
+   * collector container over TCP; `queue` is rsyslogd's main queue in messages, default 100,000),
+   * or `fifo` (no syslog: `output =` a FIFO and its reader).
+   */
+  withLogSink(sink: LogSink, options: { queue?: number } = {}): this {
+    this.settings.sink = sink;
+    if (options.queue !== undefined) this.settings.sinkQueue = options.queue;
+    if (sink === 'fifo') this.settings = { ...this.settings, syslog: false, output: true };
     return this;
   }
 
@@ -178,6 +196,31 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
           capture: { filter: `tcp port ${BACKEND_PORT}`, nodeDir: CAPTURE_DIR, hostDir: backend.captureDir },
         }),
       );
+      if (this.settings.sink === 'rsyslog-forward') {
+        progress.step('starting the log collector (rsyslogd over TCP)');
+        const collector = await startNodeContainer({
+          docker,
+          run,
+          network,
+          image,
+          name: COLLECTOR,
+          role: 'collector',
+          command: ['collector'],
+          files: [{ target: '/etc/hh/collector.conf', content: renderCollectorConf(), mode: 0o644 }],
+          logDir: '/var/log/hh',
+          expectation: 'rsyslogd refused its configuration.',
+        });
+        started.addNode(
+          new ContainerNode({
+            name: COLLECTOR,
+            role: 'collector',
+            container: collector.container,
+            address: collector.address,
+            docker,
+            log: new LogTail(join(collector.logDir, 'collected.log')),
+          }),
+        );
+      }
       let settings = this.settings;
       if (this.proxied) {
         if (!gateway)
@@ -199,7 +242,10 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
         { target: '/etc/hh/stunnel.crt', content: certificate.certificatePem, mode: 0o644 },
         { target: '/etc/hh/stunnel.key', content: certificate.privateKeyPem, mode: 0o600 },
         ...(settings.syslog
-          ? [{ target: '/etc/hh/rsyslog.conf', content: renderRsyslogConf(), mode: 0o644 }]
+          ? [{ target: '/etc/hh/rsyslog.conf', content: renderRsyslogConf(settings), mode: 0o644 }]
+          : []),
+        ...(settings.sink === 'fifo'
+          ? [{ target: '/etc/hh/fifo', content: `${OUTPUT_FIFO}\n`, mode: 0o644 }]
           : []),
       ];
       const front = await startNodeContainer({
@@ -223,6 +269,9 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
       });
       // The log the detectors read: the sink's file (syslog), else stunnel's own output file.
       const logFile = join(front.logDir, settings.syslog ? 'syslog.log' : 'stunnel.log');
+      const parseTimestamp = settings.syslog
+        ? (line: string) => parseSinkTimestamps(line)?.reported
+        : parseOutputTimestamp;
       started.addNode(
         new ContainerNode({
           name: STUNNEL,
@@ -230,7 +279,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
           container: front.container,
           address: front.address,
           docker,
-          log: new LogTail(logFile, { parseTimestamp: (line) => parseSinkTimestamps(line)?.reported }),
+          log: new LogTail(logFile, { parseTimestamp }),
           capture: {
             filter: `tcp port ${STUNNEL_PORT} or tcp port ${BACKEND_PORT}`,
             nodeDir: CAPTURE_DIR,
