@@ -11,6 +11,10 @@
  *   fifo      no syslog: stunnel's `output =` is a FIFO whose reader stops: the pipe fills and
  *             stunnel blocks in write();
  *   backend   nginx stops (SIGSTOP): open connections freeze too, stunnel logs on;
+ *   flood     600 silent TCP connections held to stunnel for the stall: past its client limit
+ *             (500 at 1024 files), new clients are turned away; stunnel logs on;
+ *   sighup    stunnel reloads (SIGHUP) every 2 s through the stall: its listener is closed and
+ *             bound again each time (at 100 requests/s nothing shows: no incident);
  *   none      the same load, no fault: there must be no incident.
  * The report gives the stall's length, throughput before, during and after, whether keep-alive
  * traffic was still served, and the log's silence with the lines the sink held.
@@ -29,6 +33,7 @@ import {
 
 const stall = oneIncidentPerNode('throughput-stall', { nodes: ['stunnel'], evidence: ['capture.pcapng'] });
 const silence = oneIncidentPerNode('log-silence', { nodes: ['stunnel'], evidence: [] });
+const queued = oneIncidentPerNode('accept-queue-growth', { nodes: ['stunnel'], evidence: [] });
 
 export default defineScenario({
   name: 'stunnel-freeze',
@@ -38,7 +43,7 @@ export default defineScenario({
   params: {
     cause: choice({
       default: 'log-sink',
-      choices: ['log-sink', 'collector', 'fifo', 'backend', 'none'],
+      choices: ['log-sink', 'collector', 'fifo', 'backend', 'flood', 'sighup', 'none'],
       summary: 'what stalls',
     }),
     sinkQueue: integer({
@@ -82,10 +87,16 @@ export default defineScenario({
   defaultReloads: 1,
   expectations: [
     dependingOn('cause', {
-      'log-sink': [stall, silence],
-      collector: [stall, silence],
-      fifo: [stall, silence],
+      'log-sink': [stall, silence, queued],
+      collector: [stall, silence, queued],
+      fifo: [stall, silence, queued],
       backend: [stall, noIncident({ except: ['throughput-stall'] })],
+      flood: [
+        stall,
+        oneIncidentPerNode('reset-spike', { nodes: ['stunnel'], evidence: [] }),
+        noIncident({ except: ['throughput-stall', 'reset-spike'] }),
+      ],
+      sighup: [noIncident()],
       none: [noIncident()],
     }),
   ],
@@ -105,6 +116,29 @@ export default defineScenario({
       backend: { node: 'backend', process: 'nginx' },
     };
     const stop = stops[cause];
+    if (cause === 'flood')
+      ctx.chaos(target, [
+        {
+          nemesis: 'connection-flood',
+          node: 'stunnel',
+          attributes: { port: 443, connections: 600 },
+          schedule: { atMs: before, forMs: ctx.params.stall },
+        },
+      ]);
+    if (cause === 'sighup')
+      ctx.chaos(target, [
+        {
+          nemesis: 'signal',
+          node: 'stunnel',
+          attributes: { signal: 'SIGHUP' },
+          schedule: {
+            atMs: before,
+            forMs: 0,
+            everyMs: 2_000,
+            count: Math.max(1, Math.floor(ctx.params.stall / 2_000)),
+          },
+        },
+      ]);
     if (stop)
       ctx.chaos(target, [
         {

@@ -12,18 +12,18 @@ import { runObjects } from './leftovers.ts';
 const { docker } = await ensureEngine(silentProgress);
 const results = t.testdir();
 
-async function freeze(cause: string) {
+async function freeze(cause: string, times = { before: 12_000, stall: 20_000, after: 10_000 }) {
   const result = await hunt([
     'run',
     'stunnel-freeze',
     '--param',
     `cause=${cause}`,
     '--param',
-    'before=12000',
+    `before=${times.before}`,
     '--param',
-    'stall=20000',
+    `stall=${times.stall}`,
     '--param',
-    'after=10000',
+    `after=${times.after}`,
     '--results',
     results,
     '--json',
@@ -32,6 +32,8 @@ async function freeze(cause: string) {
   return { ...result, dir: parsed.dir ?? '', incidents: parsed.incidents ?? [] };
 }
 
+/** The controls and the other causes: shorter, the same shape. */
+const SHORT = { before: 10_000, stall: 12_000, after: 8_000 };
 const of = (incidents: Incident[], kind: string) => incidents.filter((incident) => incident.kind === kind);
 const finding = (incident: Incident | undefined, name: string) => Number(incident?.findings[name]);
 
@@ -88,7 +90,7 @@ t.test(
 t.test(
   'a 20 s backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too',
   async (t) => {
-    const run = await freeze('backend');
+    const run = await freeze('backend', SHORT);
     t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
     const [stall] = of(run.incidents, 'throughput-stall');
     t.equal(of(run.incidents, 'log-silence').length, 0, 'no silence');
@@ -99,8 +101,56 @@ t.test(
   },
 );
 
+// The other sinks, shorter: rsyslogd forwarding to a collector that stops reading (its queue of
+// 10,000 fills first, and those lines arrive late: held, not lost), and a FIFO whose reader stops.
+for (const cause of ['collector', 'fifo'])
+  t.test(`a ${cause} stall: a stall and a silence`, async (t) => {
+    const run = await freeze(cause, SHORT);
+    t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    const [silence] = of(run.incidents, 'log-silence');
+    if (cause === 'collector')
+      t.ok(
+        finding(silence, 'lateLinesAfter') >= 1_000,
+        `the sink held the lines of its queue (${finding(silence, 'lateLinesAfter')} came late)`,
+      );
+  });
+
+t.test(
+  'hunt matrix --stunnel 5.56,5.68,5.74: one table, a stall, a silence and a queue on each',
+  async (t) => {
+    const result = await hunt([
+      'matrix',
+      'stunnel-freeze',
+      '--stunnel',
+      '5.56,5.68,5.74',
+      '--param',
+      'before=8000',
+      '--param',
+      'stall=8000',
+      '--param',
+      'after=6000',
+      '--results',
+      results,
+      '--json',
+    ]);
+    t.equal(result.code, 0, `${result.stdout.slice(-600)} ${result.stderr.slice(-400)}`);
+    const matrix = JSON.parse(result.stdout) as {
+      cells: Array<{ target: string; version: string; incidentsByKind: Record<string, number> }>;
+    };
+    t.same(
+      matrix.cells.map((cell) => [cell.target, cell.version, cell.incidentsByKind]),
+      ['5.56', '5.68', '5.74'].map((version) => [
+        version,
+        version,
+        { 'log-silence': 1, 'throughput-stall': 1 },
+      ]),
+    );
+    t.equal(await runObjects(docker, results), 0, 'nothing left running');
+  },
+);
+
 t.test('the same load with no fault: no incident', async (t) => {
-  const run = await freeze('none');
+  const run = await freeze('none', SHORT);
   t.equal(run.code, 0, `no incident: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
   t.same(
     run.incidents.map((incident) => incident.kind),

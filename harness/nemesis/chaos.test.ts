@@ -135,6 +135,24 @@ t.test('seeded moments repeat with the seed and differ with another', async (t) 
   t.notSame(await offsets(12), first, 'another seed: other offsets');
 });
 
+t.test('atMs acts once at its moment; with everyMs, count times, never early', async (t) => {
+  const { run, calls, chaos } = await chaosRun(t, [
+    { nemesis: 'pause', node: 'master1', schedule: { atMs: 40, forMs: 5, everyMs: 60, count: 3 } },
+  ]);
+  const started = performance.now();
+  for (let waited = 0; chaos.count < 3 && waited < 5_000; waited += 20) await sleep(20);
+  await sleep(30);
+  await chaos.stop();
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+  const events = (await readHistory(run.history.path)).filter((e) => e.type === 'nemesis-started');
+  t.same(
+    events.map((e) => e.offsetMs),
+    [40, 100, 160],
+  );
+  t.ok(performance.now() - started >= 160, 'the last one no sooner than 160 ms in');
+  t.same(calls, ['pause', 'unpause', 'pause', 'unpause', 'pause', 'unpause']);
+});
+
 t.test('stop() heals a fault that is on', async (t) => {
   const { run, calls, chaos } = await chaosRun(t, [
     { nemesis: 'pause', node: 'master1', schedule: { after: 'listener-up', offsetMs: 0, forMs: 60_000 } },
@@ -154,7 +172,8 @@ t.test('bad specs are refused before anything acts', async (t) => {
     Chaos.start(target, [{ ...PAUSE_AFTER_SIGNAL, ...spec } as NemesisSpec], random);
   t.throws(start({ nemesis: 'earthquake' }), {
     code: 'HH_USAGE',
-    message: /Unknown nemesis "earthquake". Known: cpu-starve, pause, process-stop, toxic, trigger-file/,
+    message:
+      /Unknown nemesis "earthquake". Known: connection-flood, cpu-starve, pause, process-stop, signal, toxic, trigger-file/,
   });
   t.throws(start({ node: 'master9' }), { code: 'HH_USAGE', message: /no node "master9"/ });
   t.throws(start({ schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 3_600_000 } }), {

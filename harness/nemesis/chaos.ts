@@ -93,7 +93,11 @@ export class Chaos {
     for (const entry of armed) {
       const schedule = entry.spec.schedule;
       if ('atMs' in schedule) {
-        chaos.later(schedule.atMs, () => chaos.inject(entry, { anchor: 'start', offsetMs: schedule.atMs }));
+        const times = schedule.everyMs === undefined ? 1 : (schedule.count ?? 1);
+        for (let k = 0; k < times; k++) {
+          const at = schedule.atMs + k * (schedule.everyMs ?? 0);
+          chaos.later(at, () => chaos.inject(entry, { anchor: 'start', offsetMs: at }));
+        }
         continue;
       }
       if (!('seeded' in schedule)) continue;

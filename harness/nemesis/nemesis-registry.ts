@@ -1,7 +1,9 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
+import connectionFlood from './nemeses/connection-flood.ts';
 import cpuStarve from './nemeses/cpu-starve.ts';
 import pause from './nemeses/pause.ts';
 import processStop from './nemeses/process-stop.ts';
+import signal from './nemeses/signal.ts';
 import toxic from './nemeses/toxic.ts';
 import triggerFile from './nemeses/trigger-file.ts';
 import type { NemesisType } from './nemesis.ts';
@@ -11,9 +13,11 @@ import type { NemesisType } from './nemesis.ts';
  * that no file is left out). Adding a nemesis: its file, its test, a line here.
  */
 export const nemesisList: readonly NemesisType<object>[] = [
+  connectionFlood,
   cpuStarve,
   pause,
   processStop,
+  signal,
   toxic,
   triggerFile,
 ];

@@ -41,7 +41,8 @@ export function defineNemesis<Attributes extends object>(
  * - `after`: `offsetMs` after an anchor event on the node (`reload-signalled`: the signal went;
  *   `listener-up`: the new worker listens), for `forMs`; `every` k-th anchor (default each);
  * - `seeded`: `count` times at moments drawn from the seed within `withinMs` of the start;
- * - `atMs`: once, that long after the chaos starts (a stall in the middle of a steady load).
+ * - `atMs`: that long after the chaos starts (a stall in the middle of a steady load); with
+ *   `everyMs`, `count` times (default once), `everyMs` apart.
  * `count` bounds how often it acts in all (default 100).
  */
 export type NemesisSchedule =
@@ -53,7 +54,7 @@ export type NemesisSchedule =
       count?: number;
     }
   | { seeded: true; withinMs: number; forMs: number; count: number }
-  | { atMs: number; forMs: number; count?: undefined };
+  | { atMs: number; forMs: number; everyMs?: number; count?: number };
 
 export interface NemesisSpec {
   /** A registered nemesis name. */
@@ -84,5 +85,6 @@ export function checkSchedule(spec: NemesisSpec): void {
       throw bad(`every is a whole number from 1, not ${s.every}`);
   } else if ('atMs' in s) {
     if (!within(s.atMs, 0, 24 * 3_600_000)) throw bad(`atMs is 0 to 24 h, not ${s.atMs}`);
+    if (!within(s.everyMs, 1, 24 * 3_600_000)) throw bad(`everyMs is 1 ms to 24 h, not ${s.everyMs}`);
   } else if (!within(s.withinMs, 1, 24 * 3_600_000)) throw bad(`withinMs is 1 ms to 24 h, not ${s.withinMs}`);
 }

@@ -1,9 +1,11 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Detector } from './detector.ts';
+import acceptQueue from './detectors/accept-queue.ts';
 import fieldSignature from './detectors/field-signature.ts';
 import logLines from './detectors/log-lines.ts';
 import logSilence from './detectors/log-silence.ts';
 import reloadOutcomes from './detectors/reload-outcomes.ts';
+import resetSpike from './detectors/reset-spike.ts';
 import swarmHandshakes from './detectors/swarm-handshakes.ts';
 import throughputStall from './detectors/throughput-stall.ts';
 import workers from './detectors/workers.ts';
@@ -14,10 +16,12 @@ import workers from './detectors/workers.ts';
  * it, and a line here.
  */
 export const detectorList: readonly Detector[] = [
+  acceptQueue,
   fieldSignature,
   logLines,
   logSilence,
   reloadOutcomes,
+  resetSpike,
   swarmHandshakes,
   throughputStall,
   workers,

@@ -1,13 +1,16 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { SystemUnderTest } from '../target/target.ts';
+import { AcceptQueueRecorder } from './accept-queue-recorder.ts';
 import { LogRateRecorder } from './log-rate-recorder.ts';
+import { STUNNEL_PORT } from './stunnel-config.ts';
 import { stunnelEntry, stunnelVersions } from './stunnel-image.ts';
-import { StunnelTarget } from './stunnel-target.ts';
+import { STUNNEL, StunnelTarget } from './stunnel-target.ts';
 
 /**
  * stunnel in front of a web server as a system under test: versions from the Debian catalogue
  * (--stunnel 5.56|5.68|5.74), built with its log sink and backend (docker/stunnel). Observing it
- * records its log lines per second; the load a scenario starts records itself.
+ * records its log lines per second and its listener's accept queue; the load a scenario starts
+ * records itself.
  */
 export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   name: 'stunnel',
@@ -26,6 +29,10 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
     return StunnelTarget.version(selection.version);
   },
   observe(target) {
-    return new LogRateRecorder(target.watched, target.run.history);
+    const recorders = [
+      new LogRateRecorder(target.watched, target.run.history),
+      new AcceptQueueRecorder(target.node(STUNNEL), STUNNEL_PORT, target.run.history),
+    ];
+    return { stop: async () => void (await Promise.all(recorders.map((recorder) => recorder.stop()))) };
   },
 };

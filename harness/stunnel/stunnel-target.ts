@@ -52,6 +52,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
   private settings = defaultStunnelSettings({ host: BACKEND, port: BACKEND_PORT });
   private dgramQueue: number | undefined;
   private backlog: number | undefined;
+  private fileLimit = 1024;
   private proxied = false;
   private tlsSecrets = true;
   private keylogMaxBytes: number | undefined;
@@ -119,6 +120,15 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     return this;
   }
 
+  /**
+   * stunnel's open-file limit (default 1024, a service's usual soft limit; the engine's own is a
+   * million): its client limit is max_fds * 125 / 256, so 500 connections at 1024.
+   */
+  withFileLimit(files: number): this {
+    this.fileLimit = files;
+    return this;
+  }
+
   /** Puts the chaos proxy between stunnel and the backend (proxyFor('backend')). */
   withBackendProxy(): this {
     this.proxied = true;
@@ -142,6 +152,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     for (const [name, value, max] of [
       ['dgram queue', this.dgramQueue, 100_000],
       ['backlog', this.backlog, 65_535],
+      ['file limit', this.fileLimit, 1_048_576],
     ] as const)
       if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max))
         throw new HuntError(ErrorCodes.USAGE, `stunnel's ${name} is 1 to ${max}, not ${value}.`);
@@ -158,6 +169,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
       stunnelVersion: this.version,
       settings: this.settings,
       sysctls,
+      fileLimit: this.fileLimit,
       proxied: this.proxied,
       tlsSecrets: this.tlsSecrets,
       keys: keySpecName(this.keys),
@@ -259,6 +271,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
         files,
         logDir: '/var/log/hh',
         sysctls,
+        fileLimit: this.fileLimit,
         environment: this.tlsSecrets
           ? {
               HH_TLS_KEYLOG: `${KEYS_DIR}/${STUNNEL}.keylog`,

@@ -41,6 +41,8 @@ export interface NodeContainerInput {
   logDir: string;
   /** Namespaced kernel settings (net.unix.max_dgram_qlen, net.core.somaxconn). */
   sysctls?: Record<string, string>;
+  /** Open files per process (RLIMIT_NOFILE, soft and hard); default: the engine's. */
+  fileLimit?: number;
   /** What to say when it stops as soon as it starts: "is its command the Icinga 2 daemon?". */
   expectation: string;
 }
@@ -90,6 +92,8 @@ export async function startNodeContainer(input: NodeContainerInput): Promise<Sta
     .withLogConsumer((stream) => stream.pipe(createWriteStream(containerLog, { flags: 'a' })))
     .withStartupTimeout(60_000);
   if (input.command) builder = builder.withCommand(input.command);
+  if (input.fileLimit !== undefined)
+    builder = builder.withUlimits({ nofile: { soft: input.fileLimit, hard: input.fileLimit } });
   const container = await builder.start().catch(async (error: unknown) => {
     // A container the engine created but could not start stays "Created": remove it now.
     await docker

@@ -48,6 +48,8 @@ export interface TargetNode {
   unpause?(): Promise<void>;
   /** Capability: hold the node to this many cores (0.05: a twentieth); undefined lifts the limit. */
   limitCpu?(cores: number | undefined): Promise<void>;
+  /** Capability: send a signal to the node's main process (SIGHUP: reload its configuration). */
+  kill?(signal: string): Promise<void>;
 }
 
 /** A connection an event names: the node that saw it, the peer's port and address where known. */

@@ -36,10 +36,12 @@ t.test(
   async (t) => {
     const names = [...(await detectors()).keys()];
     t.same(names.sort(), [
+      'accept-queue',
       'field-signature',
       'log-lines',
       'log-silence',
       'reload-outcomes',
+      'reset-spike',
       'swarm-handshakes',
       'throughput-stall',
       'workers',
@@ -50,7 +52,7 @@ t.test(
     t.same(files.sort(), names.sort(), 'each file in detectors/ is in the list');
     await t.rejects(chooseDetectors(['log-lines', 'nope']), {
       code: 'HH_USAGE',
-      message: /Known: field-signature, log-lines, log-silence, reload-outcomes/,
+      message: /Known: accept-queue, field-signature, log-lines, log-silence, reload-outcomes/,
     });
     t.same(await chooseDetectors([]), [], 'none is a valid choice');
   },

@@ -45,7 +45,7 @@ type State = Map<string, NodeState>;
  * per kind of connection (keep-alive, new): new connections that stop while keep-alive ones go
  * on (stunnel's accepting thread blocked) halve the total only, and are a stall. It
  * opens when the third stalled second is seen; when the level is back it adds what the report
- * needs: how long, completions per second before, during (keep-alive and new connections apart:
+ * needs: how long, completions per second before, during (its median second; keep-alive and new connections apart:
  * were the open connections still served?), the first second after (the burst of what was held)
  * and the 5 s after, and the timeouts and resets during it. Load that nobody offers is no stall.
  */
@@ -137,9 +137,10 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
         beforePerSecond: round(before),
         keepAliveBeforePerSecond: round(keepAliveBefore),
         newConnectionsBeforePerSecond: round(freshBefore),
-        duringPerSecond: round(mean(during.map((s) => s.completed))),
-        keepAliveDuringPerSecond: round(mean(during.map((s) => s.keepAliveCompleted))),
-        newConnectionsDuringPerSecond: round(mean(during.map((s) => s.freshCompleted))),
+        // The median second: the stall's first and last seconds are partly before and after it.
+        duringPerSecond: median(during.map((s) => s.completed)),
+        keepAliveDuringPerSecond: median(during.map((s) => s.keepAliveCompleted)),
+        newConnectionsDuringPerSecond: median(during.map((s) => s.freshCompleted)),
         firstSecondAfter: second.completed,
         timeoutsDuring: sum(during.map((s) => s.timeouts)),
         resetsDuring: sum(during.map((s) => s.resets)),
@@ -179,6 +180,10 @@ function levelOf(baseline: NodeState['baseline']): { all: number; keepAlive: num
   const median = (pick: (s: NodeState['baseline'][number]) => number) =>
     baseline.length > 0 ? percentile(baseline.map(pick), 50) : 0;
   return { all: median((s) => s.all), keepAlive: median((s) => s.keepAlive), fresh: median((s) => s.fresh) };
+}
+
+function median(values: readonly number[]): number {
+  return values.length === 0 ? 0 : percentile(values, 50);
 }
 
 function mean(values: readonly number[]): number {
