@@ -116,6 +116,17 @@ for (const cause of ['collector', 'fifo'])
   });
 
 t.test(
+  'a connection flood past max_clients: new clients turned away with resets; stunnel logs on',
+  async (t) => {
+    const run = await freeze('flood', SHORT);
+    t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    const [stall] = of(run.incidents, 'throughput-stall');
+    t.ok(finding(stall, 'resetsDuring') > 100, `resets during it (${finding(stall, 'resetsDuring')})`);
+    t.equal(of(run.incidents, 'log-silence').length, 0, 'not silent');
+  },
+);
+
+t.test(
   'hunt matrix --stunnel 5.56,5.68,5.74: one table, a stall, a silence and a queue on each',
   async (t) => {
     const result = await hunt([
@@ -142,7 +153,7 @@ t.test(
       ['5.56', '5.68', '5.74'].map((version) => [
         version,
         version,
-        { 'log-silence': 1, 'throughput-stall': 1 },
+        { 'accept-queue-growth': 1, 'log-silence': 1, 'throughput-stall': 1 },
       ]),
     );
     t.equal(await runObjects(docker, results), 0, 'nothing left running');

@@ -93,6 +93,6 @@ export function defineScenario<S extends ParamSpecs, System extends AnySystem>(
 
 /** A scenario's target in a line: `icinga (--icinga 2.12.3|2.13.6|2.14.6, default 2.13.6; or --image <ref>)`. */
 export function describeTarget(scenario: Scenario): string {
-  const { name, versions, defaultVersion } = scenario.system;
-  return `${name} (--${name} ${versions.join('|')}, default ${defaultVersion}; or --image <ref>)`;
+  const { name, versions, defaultVersion, takesImages } = scenario.system;
+  return `${name} (--${name} ${versions.join('|')}, default ${defaultVersion}${takesImages === false ? '' : '; or --image <ref>'})`;
 }

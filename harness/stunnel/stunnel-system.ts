@@ -16,6 +16,7 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   name: 'stunnel',
   versions: stunnelVersions,
   defaultVersion: '5.68',
+  takesImages: false,
   checkVersion(version) {
     stunnelEntry(version);
   },

@@ -108,6 +108,8 @@ export interface SystemUnderTest<
   readonly name: string;
   readonly versions: readonly string[];
   readonly defaultVersion: string;
+  /** Whether a user-named image (--image) can be the system (default true). */
+  readonly takesImages?: boolean;
   /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
   checkVersion(version: string): void;
   builder(selection: TargetSelection): Builder;
