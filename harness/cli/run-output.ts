@@ -9,11 +9,16 @@ export function statusPrinter(output: Output): (status: RunStatus) => void {
   return (status) => {
     if (!output.isTty && calls++ % 10 !== 0) return;
     const rate = Math.round(status.ratePerHour).toLocaleString('en');
-    const endpoints =
-      status.endpointsTotal > 0 ? `, endpoints ${status.endpointsConnected}/${status.endpointsTotal}` : '';
+    const clients =
+      status.endpointsTotal > 0
+        ? `${status.clientsLabel} ${status.endpointsConnected}/${status.endpointsTotal}, `
+        : '';
+    const reloads = status.reloading
+      ? `reloads ${status.reloadsDone}${status.reloadsTotal === undefined ? '' : `/${status.reloadsTotal}`} (${rate}/h), `
+      : '';
     const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
     output.detail(
-      `reloads ${status.reloadsDone}${status.reloadsTotal === undefined ? '' : `/${status.reloadsTotal}`} (${rate}/h)${endpoints}, incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
+      `${reloads}${clients}incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
     );
   };
 }

@@ -13,6 +13,10 @@ export interface RunStatus {
   ratePerHour: number;
   endpointsConnected: number;
   endpointsTotal: number;
+  /** What the clients are ('endpoints', 'keep-alive'). */
+  clientsLabel: string;
+  /** Whether the system reloads: without, the status line counts no reloads. */
+  reloading: boolean;
   incidents: number;
   elapsedMs: number;
   etaMs: number | undefined;
@@ -29,6 +33,7 @@ export class StatusTracker {
   private readonly unsubscribe: () => void;
 
   private readonly durationMs: number | undefined;
+  private readonly reloading: boolean;
 
   constructor(
     run: Run,
@@ -36,8 +41,10 @@ export class StatusTracker {
     detection: LiveDetection,
     targets: readonly StartedTarget[],
     durationMs?: number,
+    reloading = true,
   ) {
     this.total = total;
+    this.reloading = reloading;
     this.durationMs = durationMs;
     this.detection = detection;
     this.targets = targets;
@@ -54,10 +61,12 @@ export class StatusTracker {
     const ratePerHour = stormMs > 0 ? (this.done / stormMs) * 3_600_000 : 0;
     let connected = 0;
     let endpoints = 0;
+    let label = 'endpoints';
     for (const target of this.targets) {
       const clients = target.clients();
       connected += clients.connected;
       endpoints += clients.total;
+      label = clients.label ?? label;
     }
     return {
       reloadsDone: this.done,
@@ -65,10 +74,12 @@ export class StatusTracker {
       ratePerHour,
       endpointsConnected: connected,
       endpointsTotal: endpoints,
+      clientsLabel: label,
+      reloading: this.reloading,
       incidents: this.detection.incidents.list().length,
       elapsedMs,
       etaMs: eta(
-        this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+        this.reloading && this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
         this.durationMs === undefined ? undefined : Math.max(0, this.durationMs - elapsedMs),
       ),
     };

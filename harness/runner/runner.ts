@@ -209,7 +209,14 @@ async function execute(
   const recorders: StartedFlightRecorder[] = [];
   const captureMode = request.capture ?? 'on';
   await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
-  const status = new StatusTracker(run, reloads, detection, targets, request.durationMs);
+  const status = new StatusTracker(
+    run,
+    reloads,
+    detection,
+    targets,
+    request.durationMs,
+    definition.system.reloads !== false,
+  );
   const keeper = budget && DiskBudgetKeeper.start(run, budget);
   const refresher =
     request.reportEveryMs === undefined

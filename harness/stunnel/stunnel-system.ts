@@ -17,6 +17,7 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   versions: stunnelVersions,
   defaultVersion: '5.68',
   takesImages: false,
+  reloads: false,
   checkVersion(version) {
     stunnelEntry(version);
   },

@@ -376,7 +376,7 @@ export class StartedStunnel implements StartedTarget {
     return load;
   }
 
-  clients(): { connected: number; total: number } {
+  clients(): { connected: number; total: number; label: string } {
     let connected = 0;
     let total = 0;
     for (const load of this.loads) {
@@ -384,7 +384,7 @@ export class StartedStunnel implements StartedTarget {
       connected += now.open;
       total += now.limit;
     }
-    return { connected, total };
+    return { connected, total, label: 'keep-alive' };
   }
 
   connectionIn(_event: HistoryEvent): ConnectionSighting | undefined {

@@ -68,8 +68,11 @@ export interface StartedTarget extends AsyncDisposable {
   /** The nodes watched unless a scenario says otherwise (logs read, captures recorded). */
   readonly watched: readonly TargetNode[];
   node(name: string): TargetNode;
-  /** The clients the harness runs against it (simulated endpoints, load), for the status line. */
-  clients(): { connected: number; total: number };
+  /**
+   * The clients the harness runs against it, for the status line: connected of total, and what
+   * they are ('endpoints': simulated Icinga endpoints; 'keep-alive': the load's pooled connections).
+   */
+  clients(): { connected: number; total: number; label?: string };
   /** The connection an event names, so a capture can be cut to an incident's connections. */
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
   /** Capability: the chaos proxy in front of a node, where the target put one. */
@@ -110,6 +113,8 @@ export interface SystemUnderTest<
   readonly defaultVersion: string;
   /** Whether a user-named image (--image) can be the system (default true). */
   readonly takesImages?: boolean;
+  /** Whether its scenarios reload it (the status line counts reloads; default true). */
+  readonly reloads?: boolean;
   /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
   checkVersion(version: string): void;
   builder(selection: TargetSelection): Builder;

@@ -1,0 +1,46 @@
+import { PassThrough } from 'node:stream';
+import t from 'tap';
+import type { RunStatus } from '../runner/runner.ts';
+import { Output } from './output.ts';
+import { statusPrinter } from './run-output.ts';
+
+function printed(status: RunStatus): string {
+  const err = new PassThrough();
+  let text = '';
+  err.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const output = new Output({ json: false, stderr: err as unknown as NodeJS.WriteStream, env: {} });
+  statusPrinter(output)(status);
+  return text.trim();
+}
+
+const base: RunStatus = {
+  reloadsDone: 4,
+  reloadsTotal: 8,
+  ratePerHour: 559.4,
+  endpointsConnected: 40,
+  endpointsTotal: 40,
+  clientsLabel: 'endpoints',
+  reloading: true,
+  incidents: 1,
+  elapsedMs: 31_000,
+  etaMs: 26_000,
+};
+
+t.test('the status line says what the system has: reloads and endpoints, or keep-alive load', async (t) => {
+  t.equal(printed(base), 'reloads 4/8 (559/h), endpoints 40/40, incidents 1, elapsed 31s, ETA 26s');
+  t.equal(
+    printed({
+      ...base,
+      reloadsDone: 0,
+      reloadsTotal: 1,
+      reloading: false,
+      clientsLabel: 'keep-alive',
+      endpointsConnected: 2,
+      endpointsTotal: 8,
+      etaMs: undefined,
+    }),
+    'keep-alive 2/8, incidents 1, elapsed 31s',
+  );
+});
