@@ -38,7 +38,17 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--baseline', '/nonexistent.json']), 2);
   t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--engines', 'ssh://x']), 2);
   t.equal(await main(['merge']), 2);
+  t.equal(await main(['images', 'build', '--stunnel', '5.99']), 2);
+  t.equal(await main(['run', 'stunnel-freeze', '--icinga', '2.13.6']), 2, 'the wrong system option');
+  t.equal(await main(['run', 'reload-storm', '--stunnel', '5.68']), 2);
+  t.equal(await main(['run', 'stunnel-freeze', '--image', 'x:y']), 2, 'stunnel takes no user image');
+  t.equal(await main(['matrix', 'stunnel-freeze', '--stunnel', '5.68,5.99']), 2);
+  t.equal(await main(['run', 'stunnel-freeze', '--param', 'cause=meteor']), 2);
   const text = errors.join('');
+  t.match(text, /HH_VERSION_UNKNOWN.*stunnel version "5\.99"/);
+  t.match(text, /stunnel-freeze tests stunnel, not icinga: pick its version with --stunnel/);
+  t.match(text, /reload-storm tests icinga, not stunnel/);
+  t.match(text, /stunnel-freeze tests stunnel, which runs on the harness's own images only, not x:y/);
   t.match(text, /HH_BASELINE_INVALID.*\/nonexistent\.json/);
   t.match(text, /HH_USAGE.*2\.13\.6 is named twice/);
   t.match(text, /HH_USAGE.*Unknown command "bogus"/);

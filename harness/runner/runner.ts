@@ -107,6 +107,11 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
       ? { image: request.image }
       : { version: request.version ?? system.defaultVersion };
   if ('version' in selection) system.checkVersion(selection.version);
+  else if (system.takesImages === false)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `${definition.name} tests ${system.name}, which runs on the harness's own images only, not ${selection.image}: pick its version with --${system.name} (${system.versions.join(', ')}).`,
+    );
   const target = 'image' in selection ? { image: selection.image } : { [system.name]: selection.version };
   const reloads = request.reloads ?? definition.defaultReloads;
   if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > MAX_RELOADS)

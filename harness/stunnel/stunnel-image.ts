@@ -3,7 +3,7 @@ import { runOnce } from '../engine/docker-run.ts';
 import { Labels } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { DebianSuite } from '../images/catalogue.ts';
-import { buildRecipeImage, untag } from '../images/recipe-image.ts';
+import { buildRecipeImage, type RecipeBuild, untag } from '../images/recipe-image.ts';
 import type { Progress } from '../progress.ts';
 
 export interface StunnelCatalogueEntry {
@@ -36,13 +36,17 @@ export function parseStunnelVersion(output: string): string | undefined {
   return /stunnel (\d+\.\d+)/.exec(output)?.[1];
 }
 
-/** handshake-hunter/stunnel:<version>: stunnel4, rsyslog and nginx of one suite (docker/stunnel). */
+/**
+ * handshake-hunter/stunnel:<version>: stunnel4, rsyslog and nginx of one suite (docker/stunnel),
+ * unless one with the same inputs is tagged; an image whose stunnel is not the catalogue's is untagged.
+ */
 export async function buildStunnelImage(
   docker: Docker,
   entry: StunnelCatalogueEntry,
   progress: Progress,
   signal?: AbortSignal,
-): Promise<string> {
+  options: { noCache?: boolean } = {},
+): Promise<RecipeBuild> {
   const build = await buildRecipeImage(
     docker,
     {
@@ -55,8 +59,9 @@ export async function buildStunnelImage(
     },
     progress,
     signal,
+    options,
   );
-  if (build.status === 'cached') return build.tag;
+  if (build.status === 'cached') return build;
   const probe = await runOnce(docker, build.tag, ['sh', '-c', 'stunnel4 -version 2>&1 | head -n 3']).catch(
     (error: Error) => ({ exitCode: -1, stdout: error.message, stderr: '' }),
   );
@@ -69,5 +74,19 @@ export async function buildStunnelImage(
         `catalogue says; ${build.tag} was removed. The mirror may serve another release: update the catalogue.`,
     );
   }
-  return build.tag;
+  return build;
+}
+
+/** A comma-separated --stunnel value, every entry checked before anything is built. */
+export function parseStunnelVersions(value: string): StunnelCatalogueEntry[] {
+  const versions = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (versions.length === 0)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--stunnel needs at least one version, e.g. --stunnel ${stunnelVersions[1]}.`,
+    );
+  return [...new Set(versions)].map(stunnelEntry);
 }

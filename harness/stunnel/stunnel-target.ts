@@ -158,7 +158,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
         throw new HuntError(ErrorCodes.USAGE, `stunnel's ${name} is 1 to ${max}, not ${value}.`);
     const { docker } = await ensureEngine(progress);
     signal?.throwIfAborted();
-    const image = await buildStunnelImage(docker, stunnelEntry(this.version), progress, signal);
+    const image = (await buildStunnelImage(docker, stunnelEntry(this.version), progress, signal)).tag;
     signal?.throwIfAborted();
     const sysctls: Record<string, string> = {
       ...(this.dgramQueue !== undefined ? { 'net.unix.max_dgram_qlen': String(this.dgramQueue) } : {}),

@@ -12,10 +12,12 @@ import {
   listIcingaImages,
   resolveUserImage,
 } from '../../images/icinga-image.ts';
+import { buildStunnelImage, parseStunnelVersions, stunnelCatalogue } from '../../stunnel/stunnel-image.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 
 const help = `Usage: hunt images build [--icinga <versions>] [--image <repo:tag>] [--no-cache] [--json]
+       hunt images build --stunnel <versions> [--no-cache] [--json]
        hunt images list [--json]
 
 build   Builds handshake-hunter/icinga2:<version> for each catalogue version (default: all of
@@ -24,6 +26,8 @@ build   Builds handshake-hunter/icinga2:<version> for each catalogue version (de
         An image whose inputs did not change is reused; a second build takes seconds.
           --icinga 2.13.6,2.14.6   only these versions
           --image repo:tag         check a user-named image instead: it must run icinga2
+          --stunnel 5.56,5.68      build handshake-hunter/stunnel:<version> instead (stunnel4,
+                                   rsyslog and nginx of ${stunnelCatalogue.map((e) => `${e.version}: ${e.suite}`).join(', ')})
           --no-cache               build every step again (the mirror's newest packages);
                                    HH_IMAGE_NO_CACHE=1 does the same for hunt run
 list    The harness's images: Icinga version as \`icinga2 --version\` reports it, OpenSSL
@@ -34,16 +38,41 @@ Exit codes: 0 ok, 2 unknown version / not an Icinga image / no engine, 3 a build
 
 export const images: Command = {
   name: 'images',
-  summary: 'build or list the Icinga 2 images (offline, from Debian packages)',
+  summary: 'build or list the Icinga 2 (or stunnel) images (offline, from Debian packages)',
   help,
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('images', argv, {
       icinga: { type: 'string' },
       image: { type: 'string' },
+      stunnel: { type: 'string' },
       'no-cache': { type: 'boolean' },
     });
     const sub = positionals[0];
     if (values.help || sub === undefined) return showHelp(output, help);
+    if (sub === 'build' && values.stunnel !== undefined) {
+      if (values.icinga !== undefined || values.image !== undefined)
+        throw new HuntError(
+          ErrorCodes.USAGE,
+          'Build Icinga or stunnel images, not both at once. See: hunt images --help',
+        );
+      const entries = parseStunnelVersions(values.stunnel);
+      const engine = await preflight(output);
+      const builds = [];
+      for (const entry of entries) {
+        output.step(`image for stunnel ${entry.version} (${entry.suite})`);
+        const build = await buildStunnelImage(engine.docker, entry, output, undefined, {
+          noCache: values['no-cache'] === true,
+        });
+        builds.push({ version: entry.version, ...build });
+      }
+      output.result(
+        builds,
+        builds
+          .map((b) => `${b.tag.padEnd(32)} ${b.status.padEnd(6)} ${b.imageId.slice(7, 19)} ${b.seconds} s`)
+          .join('\n'),
+      );
+      return 0;
+    }
     if (sub === 'build') {
       if (values.icinga !== undefined && values.image !== undefined) {
         throw new HuntError(
