@@ -2,7 +2,14 @@
 // observe them and say what it expects. Import from here only. (The CLI's plumbing is not here.)
 export type { IcingaApiClient } from './api/icinga-api.ts';
 export { ErrorCodes, HuntError, isHuntError } from './errors.ts';
+export {
+  type ContextSwapOptions,
+  type ContextSwapSummary,
+  ContextSwaps,
+  swapContexts,
+} from './icinga/context-swaps.ts';
 export { icinga } from './icinga/icinga-system.ts';
+export { type JsonRpcIdentity, openJsonRpc } from './icinga/jsonrpc-client.ts';
 export { type ObserverOptions, StackObserver } from './icinga/stack-observer.ts';
 export type { NemesisSpec } from './nemesis/nemesis.ts';
 export { LiveDetection } from './observe/detection.ts';

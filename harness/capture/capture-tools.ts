@@ -8,19 +8,29 @@ import { handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.
 const run = promisify(execFile);
 /** No capture tool may take longer than this on one incident's files. */
 const TOOL_TIMEOUT_MS = 120_000;
+/** Nor write more than this (a busy window's decoded packets are read in memory). */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
 async function tool(name: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES });
     return stdout;
   } catch (error) {
     const { stderr, code } = error as { stderr?: string; code?: string | number };
+    // tshark warns about running as root on every run: that line is never the reason.
+    const said = (stderr ?? '')
+      .split('\n')
+      .filter((line) => line.trim() && !/Running as user "root"/.test(line))
+      .slice(-3)
+      .join(' ');
     throw new HuntError(
       ErrorCodes.CAPTURE_TOOL,
       code === 'ENOENT'
         ? `${name} is not installed: run hunt doctor (it installs tshark and wireshark-common).`
-        : `${name} ${args.join(' ')} failed: ${(stderr ?? String(error)).trim().split('\n').slice(-3).join(' ')}`,
+        : code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+          ? `${name} ${args.join(' ')} wrote more than ${MAX_OUTPUT_BYTES / 2 ** 20} MiB: the window is too busy to read whole.`
+          : `${name} ${args.join(' ')} failed: ${said || (error as Error).message.split('\n')[0]}`,
       { cause: error },
     );
   }

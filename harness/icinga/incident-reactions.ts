@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { connect } from 'node:tls';
 import { Repeater } from '../observe/repeater.ts';
 import { EC_P256 } from '../pki/key-spec.ts';
@@ -55,6 +58,8 @@ export class IncidentReactions {
     const master = this.stack.masters.find((node) => node.name === event.master);
     if (!master) return;
     this.track(this.snapshot(event.incident, master));
+    if (event.kind === 'master-down' || event.kind === 'crash' || event.kind === 'worker-down')
+      this.track(this.crashEvidence(event.incident, master));
     if (event.kind === 'tls-handshake-failed' && this.persistence)
       this.track(this.probePersistence(event.incident, master, this.persistence));
   }
@@ -71,6 +76,39 @@ export class IncidentReactions {
       incident,
       name: `api-${master.name}.json`,
       content: `${JSON.stringify(listener, null, 2)}\n`,
+    });
+  }
+
+  /**
+   * A master gone or silent: what is left to tell why. Its last log lines (the log ends where it
+   * died, mid-line at times), Icinga's own crash reports (under its log folder, in the run
+   * folder), and the kernel's lines about it from this host (a general protection fault or a
+   * segfault with the faulting instruction), where the kernel log is readable.
+   */
+  private async crashEvidence(incident: number, master: StartedIcingaNode): Promise<void> {
+    const lastLines = master.log
+      .since(0)
+      .slice(-50)
+      .map((line) => line.text);
+    const crashDir = join(dirname(master.log.path), 'crash');
+    const reports = await readdir(crashDir).catch(() => [] as string[]);
+    const crashText = (
+      await Promise.all(
+        reports.slice(0, 5).map(async (name) => {
+          const text = await readFile(join(crashDir, name), 'utf8').catch(() => '');
+          return `== ${name}\n${text.split('\n').slice(0, 60).join('\n')}`;
+        }),
+      )
+    ).join('\n');
+    // Only this run's lines: the host's kernel log holds every earlier run's faults too.
+    const kernel = await kernelLines(Date.now() - this.stack.history.now() - 2_000);
+    this.stack.history.record('observe', 'incident-evidence', {
+      incident,
+      name: `crash-${master.name}.txt`,
+      content:
+        `Last ${lastLines.length} log lines of ${master.name}:\n${lastLines.join('\n')}\n\n` +
+        `Icinga crash reports (${crashDir}): ${reports.length === 0 ? 'none' : `\n${crashText}`}\n\n` +
+        `Kernel lines about icinga2 on this host since the run began (dmesg):\n${kernel}\n`,
     });
   }
 
@@ -177,5 +215,29 @@ function handshake(
       });
     });
     socket.once('error', (error) => done(error.message));
+  });
+}
+
+/** The host kernel's lines about icinga2 (faults) since `since` (ms since the epoch), or why they cannot be read. */
+function kernelLines(since: number): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      'dmesg',
+      ['--ctime'],
+      { timeout: 5_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          resolve(`(not readable here: ${String(stderr || error.message).trim()})`);
+          return;
+        }
+        const lines = stdout.split('\n').filter((line) => {
+          if (!/icinga2|general protection|segfault/i.test(line)) return false;
+          // "[Mon Nov 30 09:11:25 2026] ...": dmesg's wall clock, to the second.
+          const at = Date.parse(/^\[([^\]]+)\]/.exec(line)?.[1] ?? '');
+          return Number.isNaN(at) || at >= since;
+        });
+        resolve(lines.slice(-30).join('\n') || '(none)');
+      },
+    );
   });
 }

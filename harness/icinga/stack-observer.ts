@@ -1,11 +1,18 @@
 import { LogRecorder } from '../observe/log-recorder.ts';
 import { ResourceRecorder } from '../observe/resource-recorder.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { recordDisruption } from '../target/disruption.ts';
 import { IncidentReactions, type PersistenceOptions } from './incident-reactions.ts';
 import { WorkerRecorder } from './worker-recorder.ts';
 
 /** What a worker logs once its API listener is up (after a start or a reload). */
 const LISTENER_UP = /ApiListener: Started new listener on/;
+/**
+ * What a master logs right before it swaps its TLS context (pki::UpdateCertificate; the same text
+ * in 2.12.3, 2.13.6 and 2.14.6): the swaps it made, counted from what it did, not what was sent.
+ */
+const CONTEXT_SWAP =
+  /Updating the client certificate for CN '([^']*)' at runtime and reconnecting the endpoints/;
 
 export interface ObserverOptions {
   /** More log patterns to record (name -> regex); the log detector's kind is "pattern:<name>". */
@@ -60,6 +67,10 @@ export class StackObserver {
               seq: line.seq,
               loggedAt: line.loggedAt === undefined ? undefined : new Date(line.loggedAt).toISOString(),
             });
+          // A swap drops every connection of the node, as a reload does: a disruption window
+          // (the detectors' grace covers the reconnect wave after it).
+          else if (CONTEXT_SWAP.test(line.text))
+            recordDisruption(this.stack.history, 'observe', { node: master.name, kind: 'context-swap' })();
         }),
       );
     return this;

@@ -33,7 +33,7 @@ async function freeze(cause: string, times = { before: 12_000, stall: 20_000, af
 }
 
 /** The controls and the other causes: shorter, the same shape. */
-const SHORT = { before: 10_000, stall: 12_000, after: 8_000 };
+const SHORT = { before: 8_000, stall: 10_000, after: 7_000 };
 const of = (incidents: Incident[], kind: string) => incidents.filter((incident) => incident.kind === kind);
 const finding = (incident: Incident | undefined, name: string) => Number(incident?.findings[name]);
 

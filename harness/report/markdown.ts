@@ -52,6 +52,12 @@ export function renderReport(summary: RunSummary): string {
           `- Reloads: ${summary.reloads.total} (${summary.reloads.verified} verified, ${summary.reloads.failed} failed), ${summary.reloads.reconnectTimeouts} steps with endpoints not back in time`,
         ]
       : []),
+    ...Object.entries(summary.disruptions).map(
+      ([kind, byNode]) =>
+        `- Disruptions, ${kind}: ${Object.entries(byNode)
+          .map(([node, n]) => `${n.toLocaleString('en')} on ${node}`)
+          .join(', ')}`,
+    ),
     '',
   );
 

@@ -80,6 +80,8 @@ export interface RunFacts {
   /** The nemeses' faults (the first MAX_FAULT_SAMPLES), and how many there were in all. */
   faults: FaultSample[];
   faultCount: number;
+  /** Disruption windows opened, per kind and node (reloads are counted apart): context swaps, faults, restarts. */
+  disruptions: Record<string, Record<string, number>>;
   /** Load seconds and log lines per second (systems with a load generator). */
   load: LoadPoint[];
   logRate: LogRatePoint[];
@@ -119,6 +121,7 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     harnessRss: [],
     faults: [],
     faultCount: 0,
+    disruptions: {},
     load: [],
     logRate: [],
     dropped: {},
@@ -205,6 +208,15 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       reloadsDone: facts.reloads.length,
       rssKb: Number(event.rssKb ?? 0),
     });
+    return;
+  }
+  if (
+    event.type === 'disruption-started' &&
+    typeof event.kind === 'string' &&
+    typeof event.node === 'string'
+  ) {
+    const byNode = (facts.disruptions[event.kind] ??= {});
+    byNode[event.node] = (byNode[event.node] ?? 0) + 1;
     return;
   }
   if (event.source === 'load' && event.type === 'second' && facts.load.length < MAX_SAMPLES) {

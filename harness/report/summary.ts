@@ -49,6 +49,8 @@ export interface RunSummary {
     reconnectMs: Percentiles;
   };
   incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
+  /** Disruption windows per kind and node (context swaps counted from the node's log, faults, restarts). */
+  disruptions: Record<string, Record<string, number>>;
   /** The load's totals per node it went to (systems with a load generator); [] without. */
   load: Array<{
     node: string;
@@ -197,6 +199,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
       reconnectMs: percentiles(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
     },
     load: loadTotals(facts),
+    disruptions: facts.disruptions,
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,

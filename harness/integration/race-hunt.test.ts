@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { ensureEngine } from '../engine/docker-engine.ts';
+import type { Incident } from '../observe/incidents.ts';
+import { silentProgress } from '../progress.ts';
+import { hunt } from './cli.ts';
+import { runObjects } from './leftovers.ts';
+
+// The race hunt on an unmodified 2.13.6: anonymous context swaps of master2 under connect load.
+// An independent check saw the daemon die after 7 and 253 swaps; the harness must catch that
+// as an incident with its evidence (the master gone, its last lines, the kernel's fault line).
+const { docker } = await ensureEngine(silentProgress);
+const results = t.testdir();
+
+t.test('race-hunt on 2.13.6: the master dies under context swaps, caught with its evidence', async (t) => {
+  const result = await hunt([
+    'run',
+    'race-hunt',
+    '--icinga',
+    '2.13.6',
+    '--param',
+    'swaps=5000',
+    '--param',
+    'endpoints=10',
+    '--seed',
+    '3',
+    '--results',
+    results,
+    '--json',
+  ]);
+  t.equal(result.code, 1, `an incident, so the expectation is not met: ${result.stderr.slice(-400)}`);
+  const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
+  // The whole daemon gone (master-down), or its worker silent while the container runs (worker-down).
+  const down = incidents.find(
+    (incident) => ['master-down', 'worker-down'].includes(incident.kind) && incident.master === 'master2',
+  );
+  t.ok(down, `master2 went down (incidents: ${incidents.map((i) => `${i.kind}@${i.master}`).join(', ')})`);
+  t.ok(down?.evidence.includes('capture.pcapng'), 'with the capture of its last seconds');
+  t.ok(down?.evidence.includes('crash-master2.txt'), 'with its crash evidence');
+  const crash = await readFile(
+    join(dir, 'incidents', String(down?.id).padStart(3, '0'), 'crash-master2.txt'),
+    'utf8',
+  );
+  t.match(crash, /Last \d+ log lines of master2/);
+  t.match(crash, /Kernel lines about icinga2/);
+  const report = await readFile(join(dir, 'report.md'), 'utf8');
+  const swaps = Number(/Disruptions, context-swap: ([\d,]+) on master2/.exec(report)?.[1]?.replace(/,/g, ''));
+  t.ok(swaps >= 1, `the report counts the swaps master2 made (${swaps})`);
+  t.equal(await runObjects(docker, results), 0, 'nothing left running');
+});

@@ -1,0 +1,62 @@
+/**
+ * The race hunt: a master's TLS context swapped again and again while anonymous clients connect.
+ * Anonymous `pki::UpdateCertificate` messages carrying the master's own certificate and CA (it
+ * sends both in every handshake) make 2.12.3-2.14.6 swap their TLS context (advisory
+ * GHSA-vj39-ww8j-vvx5, fixed in 2.14.9), and every swap drops the master's connections, as a
+ * reload does. The context is replaced while the accept loop and the reconnect timer read it: on
+ * 2.12.3 and 2.13.6 the whole daemon crashed within seconds in an independent check; 2.14.6 did
+ * not. Swaps are counted from what the master logs. Any incident is the hunt's catch: a crash
+ * (the master gone), a hang, the field signature (a live worker failing every handshake), or
+ * anything else the detectors see. Only ever aimed at the harness's own stack.
+ *
+ *   npx hunt run race-hunt --icinga 2.13.6 [--param rate=100 --param load=4 --param swaps=3000]
+ */
+import { choice, defineScenario, icinga, integer, noIncident, swapContexts } from '../harness/index.ts';
+
+export default defineScenario({
+  name: 'race-hunt',
+  summary:
+    "anonymous pki::UpdateCertificate swaps of a master's TLS context under connect load: no incident expected",
+  system: icinga,
+  params: {
+    node: choice({
+      default: 'master2',
+      choices: ['master1', 'master2'],
+      summary: 'the master swapped (the field failure hit the second one)',
+    }),
+    rate: integer({
+      default: 100,
+      min: 1,
+      max: 500,
+      unit: 'swaps/s',
+      summary: 'swaps sent per second at most',
+    }),
+    load: integer({
+      default: 4,
+      min: 0,
+      max: 64,
+      unit: 'loops',
+      summary: 'anonymous connect loops beside the swaps',
+    }),
+    swaps: integer({ default: 3_000, min: 1, max: 1_000_000, unit: 'swaps', summary: 'swaps sent at most' }),
+    endpoints: integer({
+      default: 20,
+      min: 0,
+      max: 2_000,
+      unit: 'endpoints',
+      summary: 'simulated endpoints',
+    }),
+    agents: integer({ default: 1, min: 0, max: 20, unit: 'containers', summary: 'real agents' }),
+  },
+  defaultReloads: 1,
+  expectations: [noIncident()],
+  async run(ctx) {
+    const { node, rate, load, swaps, endpoints, agents } = ctx.params;
+    const stack = await ctx.start(ctx.target().masters(2).agents(agents).withSimulatedEndpoints(endpoints), {
+      observe: { workerEveryMs: 500 },
+    });
+    await stack.ready({ timeoutMs: 180_000 });
+    await ctx.capture(stack);
+    await swapContexts(ctx, stack, { node, ratePerSecond: rate, connectLoad: load, maxSwaps: swaps });
+  },
+});
