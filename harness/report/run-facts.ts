@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DetectorFailure, detectOffline } from '../observe/detection.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
+import { type LoadSecond, loadSecondOf } from '../observe/load-second.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { type RunManifest, readRunManifest } from '../run/manifest.ts';
@@ -31,19 +32,8 @@ export interface ResourcePoint {
   rssKb: number;
 }
 
-/** One second of a load generator's traffic (`load:second`). */
-export interface LoadPoint {
-  at: string;
-  node: string;
-  offered: number;
-  completed: number;
-  keepAliveCompleted: number;
-  freshCompleted: number;
-  timeouts: number;
-  resets: number;
-  errors: number;
-  p99Ms: number | null;
-}
+/** One second of a load generator's traffic (`load:second`), with its time. */
+export type LoadPoint = LoadSecond & { at: string };
 
 /** One second of a node's log (`log:rate`). */
 export interface LogRatePoint {
@@ -215,24 +205,14 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     typeof event.kind === 'string' &&
     typeof event.node === 'string'
   ) {
-    const byNode = (facts.disruptions[event.kind] ??= {});
+    const byNode = facts.disruptions[event.kind] ?? {};
+    facts.disruptions[event.kind] = byNode;
     byNode[event.node] = (byNode[event.node] ?? 0) + 1;
     return;
   }
   if (event.source === 'load' && event.type === 'second' && facts.load.length < MAX_SAMPLES) {
-    const n = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-    facts.load.push({
-      at: event.at,
-      node: String(event.node),
-      offered: n(event.offered),
-      completed: n(event.completed),
-      keepAliveCompleted: n(event.keepAliveCompleted),
-      freshCompleted: n(event.freshCompleted),
-      timeouts: n(event.timeouts),
-      resets: n(event.resets),
-      errors: n(event.errors),
-      p99Ms: typeof event.p99Ms === 'number' ? event.p99Ms : null,
-    });
+    const { t: _t, ...second } = loadSecondOf(event);
+    facts.load.push(second);
     return;
   }
   if (event.source === 'log' && event.type === 'rate' && facts.logRate.length < MAX_SAMPLES) {

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { ErrorCodes, HuntError } from '../errors.ts';
+import type { LoadSecond as RecordedSecond } from '../observe/load-second.ts';
 import type { EventSink } from '../run/history.ts';
 import { percentile } from '../stats.ts';
 
@@ -26,22 +27,6 @@ export interface LoadTarget {
   url: string;
   ca: string;
   servername: string;
-}
-
-/** One second of load, as recorded (`load:second`). */
-export interface LoadSecond {
-  offered: number;
-  completed: number;
-  keepAliveCompleted: number;
-  freshCompleted: number;
-  timeouts: number;
-  resets: number;
-  errors: number;
-  dropped: number;
-  inFlight: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  maxMs: number | null;
 }
 
 const MAX_RATE = 5_000;
@@ -255,6 +240,9 @@ export function checkLoadOptions(options: LoadOptions): Required<LoadOptions> {
   if (!whole(full.forMs, 1, 24 * 3_600_000)) throw bad(`forMs is 1 ms to 24 h, not ${full.forMs}`);
   return full;
 }
+
+/** A second as the generator counts it; the event adds the node. */
+export type LoadSecond = Omit<RecordedSecond, 'node'>;
 
 function emptySecond(): LoadSecond {
   return {

@@ -65,12 +65,7 @@ export const images: Command = {
         });
         builds.push({ version: entry.version, ...build });
       }
-      output.result(
-        builds,
-        builds
-          .map((b) => `${b.tag.padEnd(32)} ${b.status.padEnd(6)} ${b.imageId.slice(7, 19)} ${b.seconds} s`)
-          .join('\n'),
-      );
+      output.result(builds, buildTable(builds));
       return 0;
     }
     if (sub === 'build') {
@@ -125,11 +120,15 @@ async function buildAll(
     output.detail(`${outcome.tag} ${outcome.status} in ${outcome.seconds} s`);
     outcomes.push(outcome);
   }
-  output.result(
-    outcomes,
-    outcomes
-      .map((o) => `${o.tag.padEnd(32)} ${o.status.padEnd(6)} ${o.imageId.slice(7, 19)} ${o.seconds} s`)
-      .join('\n'),
-  );
+  output.result(outcomes, buildTable(outcomes));
   return 0;
+}
+
+/** One line per image built or reused: tag, built or cached, id, seconds. */
+function buildTable(
+  builds: ReadonlyArray<{ tag: string; status: string; imageId: string; seconds: number }>,
+): string {
+  return builds
+    .map((b) => `${b.tag.padEnd(32)} ${b.status.padEnd(6)} ${b.imageId.slice(7, 19)} ${b.seconds} s`)
+    .join('\n');
 }

@@ -1,7 +1,7 @@
-import type { HistoryEvent } from '../../run/history.ts';
 import { percentile } from '../../stats.ts';
 import { defineDetector } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
+import { loadSecondOf } from '../load-second.ts';
 
 /** Seconds of steady load the baseline is the median of. */
 const BASELINE_SECONDS = 10;
@@ -14,16 +14,7 @@ const STALL_SECONDS = 3;
 /** Seconds after a stall whose completions are its "after" figure. */
 const AFTER_SECONDS = 5;
 
-interface Second {
-  t: number;
-  at: string;
-  offered: number;
-  completed: number;
-  keepAliveCompleted: number;
-  freshCompleted: number;
-  timeouts: number;
-  resets: number;
-}
+type Second = ReturnType<typeof loadSecondOf>;
 
 interface NodeState {
   /** Completions per second of the last steady seconds: in all, on keep-alive, on new connections. */
@@ -63,7 +54,7 @@ export default defineDetector<State>({
       nodeState = { baseline: [], stalled: [], open: undefined, after: undefined };
       state.set(node, nodeState);
     }
-    return stepNode(node, nodeState, secondOf(event));
+    return stepNode(node, nodeState, loadSecondOf(event));
   },
 });
 
@@ -160,20 +151,6 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   });
   if (state.baseline.length > BASELINE_SECONDS) state.baseline.shift();
   return signals;
-}
-
-function secondOf(event: HistoryEvent): Second {
-  const n = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-  return {
-    t: event.t,
-    at: event.at,
-    offered: n(event.offered),
-    completed: n(event.completed),
-    keepAliveCompleted: n(event.keepAliveCompleted),
-    freshCompleted: n(event.freshCompleted),
-    timeouts: n(event.timeouts),
-    resets: n(event.resets),
-  };
 }
 
 function levelOf(baseline: NodeState['baseline']): { all: number; keepAlive: number; fresh: number } {
