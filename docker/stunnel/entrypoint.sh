@@ -30,7 +30,9 @@ case "${1:-stunnel}" in
       mkfifo "$fifo"
       # The reader first: stunnel's open() of a FIFO waits for one. A reader that stops (SIGSTOP)
       # fills the pipe, and stunnel's writes block.
-      hh-log-reader "$fifo" >> /var/log/hh/stunnel.log &
+      # It holds a write end too (0<>), so it never reads EOF while stunnel reopens its output
+      # (SIGHUP, SIGUSR1): a reopen with no reader would block stunnel, a freeze of our making.
+      hh-log-reader 0<>"$fifo" >> /var/log/hh/stunnel.log &
     fi
     if [ -n "${HH_TLS_KEYLOG:-}" ]; then
       mkdir -p "$(dirname "$HH_TLS_KEYLOG")"

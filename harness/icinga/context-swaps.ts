@@ -60,13 +60,15 @@ export class ContextSwaps {
   private constructor(stack: StartedIcingaStack, options: ContextSwapOptions, certificatePem: string) {
     this.stack = stack;
     this.options = options;
-    const onAbort = () => this.end('signal');
+    const onAbort = () => void this.end('signal');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setInterval(() => this.flush(), 1_000);
     const loops = [
       ...Array.from({ length: options.senders ?? 4 }, () => this.swapLoop(certificatePem)),
       ...Array.from({ length: options.connectLoad }, () => this.connectLoop()),
     ];
+    // Interrupted during the set-up before (stack.ready(), the capture): stop at once.
+    if (options.signal?.aborted) onAbort();
     this.done = Promise.all(loops).then(() => {
       clearInterval(timer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -199,6 +199,20 @@ t.test('bad specs are refused before anything acts', async (t) => {
     code: 'HH_USAGE',
     message: /master1's CPU cannot be limited/,
   });
+  t.throws(start({ schedule: { atMs: 1_000, forMs: 10, everyMs: 3_600_000, count: 100 } }), {
+    code: 'HH_USAGE',
+    message: /keep atMs \+ \(count - 1\) \* everyMs within 24 h/,
+  });
+  t.throws(start({ schedule: { atMs: 0, forMs: 500, everyMs: 500, count: 3 } }), {
+    code: 'HH_USAGE',
+    message: /forMs \(500\) must be shorter than everyMs \(500\)/,
+  });
+  t.throws(start({ nemesis: 'connection-flood', attributes: {} }), { code: 'HH_USAGE', message: /"port"/ });
+  t.throws(start({ nemesis: 'process-stop', attributes: { process: 'rm -rf' } }), { code: 'HH_USAGE' });
+  t.throws(start({ nemesis: 'signal', attributes: { signal: 'SIGKILL' } }), {
+    code: 'HH_USAGE',
+    message: /SIGHUP/,
+  });
 });
 
 t.test('every file in nemeses/ is in the registry', async (t) => {

@@ -86,5 +86,13 @@ export function checkSchedule(spec: NemesisSpec): void {
   } else if ('atMs' in s) {
     if (!within(s.atMs, 0, 24 * 3_600_000)) throw bad(`atMs is 0 to 24 h, not ${s.atMs}`);
     if (!within(s.everyMs, 1, 24 * 3_600_000)) throw bad(`everyMs is 1 ms to 24 h, not ${s.everyMs}`);
+    if (s.count !== undefined && !Number.isInteger(s.count))
+      throw bad(`count is a whole number, not ${s.count}`);
+    const last = s.atMs + ((s.count ?? 1) - 1) * (s.everyMs ?? 0);
+    // Timers past 2^31 ms fire at once in Node: every moment stays within a day.
+    if (last > 24 * 3_600_000)
+      throw bad(`the last fault would come ${last} ms in: keep atMs + (count - 1) * everyMs within 24 h`);
+    if (s.everyMs !== undefined && (s.count ?? 1) > 1 && s.forMs >= s.everyMs)
+      throw bad(`forMs (${s.forMs}) must be shorter than everyMs (${s.everyMs}): one fault at a time`);
   } else if (!within(s.withinMs, 1, 24 * 3_600_000)) throw bad(`withinMs is 1 ms to 24 h, not ${s.withinMs}`);
 }

@@ -437,9 +437,10 @@ export class StartedStunnel implements StartedTarget {
 
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const load of this.loads) await load.stop();
-      await this.backendProxy?.close();
-      await Promise.all(this.nodeList.map((node) => node.stop()));
+      // Each step on its own: a load or proxy that fails to stop must not keep the containers.
+      for (const load of this.loads) await load.stop().catch(() => undefined);
+      await this.backendProxy?.close().catch(() => undefined);
+      await Promise.all(this.nodeList.map((node) => node.stop().catch(() => undefined)));
       await this.docker
         .getNetwork(this.network)
         .remove()

@@ -128,8 +128,17 @@ export async function createRunNetwork(
     Labels: harnessLabels({ [Labels.RUN]: runId }),
     CheckDuplicate: true,
   });
-  const info = (await docker.getNetwork(network).inspect()) as {
-    IPAM?: { Config?: Array<{ Gateway?: string }> };
-  };
-  return { network, gateway: info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway };
+  try {
+    const info = (await docker.getNetwork(network).inspect()) as {
+      IPAM?: { Config?: Array<{ Gateway?: string }> };
+    };
+    return { network, gateway: info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway };
+  } catch (error) {
+    // Nothing else knows the network yet: remove it here.
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => undefined);
+    throw error;
+  }
 }

@@ -21,9 +21,12 @@ interface NodeState {
 
 interface State {
   nodes: Map<string, NodeState>;
-  /** Requests offered to each node in its latest load second. */
-  offered: Map<string, number>;
+  /** Requests offered to each node in its latest load second, and when (history time). */
+  offered: Map<string, { offered: number; t: number }>;
 }
+
+/** A load second older than this says nothing about load now (the load stopped). */
+const OFFERED_FRESH_MS = 2_500;
 
 /**
  * The field's symptom: a node that was logging writes nothing for 3 s or more while load is
@@ -41,7 +44,10 @@ export default defineDetector<State>({
   step(state, event) {
     if (typeof event.node !== 'string') return [];
     if (event.source === 'load' && event.type === 'second') {
-      state.offered.set(event.node, typeof event.offered === 'number' ? event.offered : 0);
+      state.offered.set(event.node, {
+        offered: typeof event.offered === 'number' ? event.offered : 0,
+        t: event.t,
+      });
       return [];
     }
     if (event.source !== 'log' || event.type !== 'rate') return [];
@@ -52,12 +58,9 @@ export default defineDetector<State>({
       node = { recent: [], quiet: [], open: undefined, after: undefined };
       state.nodes.set(event.node, node);
     }
-    return stepNode(
-      event.node,
-      node,
-      { t: event.t, at: event.at, lines, late },
-      state.offered.get(event.node) ?? 0,
-    );
+    const load = state.offered.get(event.node);
+    const offered = load && event.t - load.t <= OFFERED_FRESH_MS ? load.offered : 0;
+    return stepNode(event.node, node, { t: event.t, at: event.at, lines, late }, offered);
   },
 });
 

@@ -114,6 +114,26 @@ t.test('two stalled seconds are no stall; a node that never logged is never sile
   t.same(detect(events), []);
 });
 
+t.test('a log quiet after the load stopped is no silence: an old load second says nothing now', async (t) => {
+  const events: HistoryEvent[] = [];
+  let s = 0;
+  for (; s < 12; s++) events.push(...second(s, { completed: 100 }, { lines: 100 }));
+  // The load stopped: no more load seconds, and the log goes quiet.
+  for (; s < 30; s++) {
+    const t = s * 1_000 + 1;
+    events.push({
+      t,
+      at: new Date(Date.UTC(2026, 10, 30, 10) + t).toISOString(),
+      source: 'log',
+      type: 'rate',
+      node: 'stunnel',
+      lines: 0,
+      late: 0,
+    });
+  }
+  t.same(detect(events), []);
+});
+
 t.test('no load offered is no stall and no silence', async (t) => {
   const events: HistoryEvent[] = [];
   let s = 0;
