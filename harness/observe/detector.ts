@@ -28,6 +28,20 @@ export interface Detector<State = unknown> {
   step(state: State, event: HistoryEvent): IncidentSignal[];
 }
 
+/**
+ * A signal that adds findings to an incident the detector opened earlier (by its dedup key):
+ * what a detector learns once the trouble is over (how long it lasted, what came after).
+ */
+export function findingsFor(
+  kind: string,
+  key: string,
+  at: string,
+  node: string | undefined,
+  findings: Record<string, unknown>,
+): IncidentSignal {
+  return { kind, at, master: node, summary: '', attachTo: key, findings };
+}
+
 /** Declares a detector with its state type checked (the registry sees Detector<unknown>). */
 export function defineDetector<State>(detector: Detector<State>): Detector<unknown> {
   return detector as Detector<unknown>;

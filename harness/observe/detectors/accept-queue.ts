@@ -1,4 +1,4 @@
-import { defineDetector } from '../detector.ts';
+import { defineDetector, findingsFor } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 
 /** Connections waiting to be accepted that are a queue, not a moment's burst... */
@@ -57,19 +57,14 @@ export default defineDetector<Map<string, NodeState>>({
     }
     if (node.open && queued < MIN_QUEUED) {
       const { key, startT, most } = node.open;
-      signals.push({
-        kind: 'accept-queue-growth',
-        at: event.at,
-        master: event.node,
-        summary: '',
-        attachTo: key,
-        findings: {
+      signals.push(
+        findingsFor('accept-queue-growth', key, event.at, event.node, {
           queueDurationMs: Math.round(event.t - startT),
           mostQueued: most,
           backlog: node.open.backlog,
           backlogFull: most >= node.open.backlog,
-        },
-      });
+        }),
+      );
       node.open = undefined;
     }
     if (!node.open) node.run = queued >= MIN_QUEUED ? [{ t: event.t, at: event.at, queued }] : [];

@@ -1,4 +1,4 @@
-import { defineDetector } from '../detector.ts';
+import { defineDetector, findingsFor } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 
 /** Seconds of log rate the "it was logging" judgement looks back on. */
@@ -75,14 +75,9 @@ function stepNode(
     node.after.seconds++;
     node.after.late += second.late;
     if (node.after.seconds >= AFTER_SECONDS) {
-      signals.push({
-        kind: 'log-silence',
-        at: second.at,
-        master: name,
-        summary: '',
-        attachTo: node.after.key,
-        findings: { lateLinesAfter: node.after.late },
-      });
+      signals.push(
+        findingsFor('log-silence', node.after.key, second.at, name, { lateLinesAfter: node.after.late }),
+      );
       node.after = undefined;
     }
   }
@@ -108,14 +103,9 @@ function stepNode(
   }
   if (node.open && second.lines > 0) {
     const { key, startT } = node.open;
-    signals.push({
-      kind: 'log-silence',
-      at: second.at,
-      master: name,
-      summary: '',
-      attachTo: key,
-      findings: { durationMs: Math.round(second.t - 1_000 - startT) },
-    });
+    signals.push(
+      findingsFor('log-silence', key, second.at, name, { durationMs: Math.round(second.t - 1_000 - startT) }),
+    );
     node.open = undefined;
     node.after = { key, seconds: 0, late: second.late };
   }

@@ -1,4 +1,4 @@
-import { defineDetector } from '../detector.ts';
+import { defineDetector, findingsFor } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 
 /** Seconds the usual level of resets is the median of. */
@@ -68,14 +68,13 @@ export default defineDetector<Map<string, NodeState>>({
     }
     if (node.open) {
       const { key, startT, resets: total, seconds } = node.open;
-      signals.push({
-        kind: 'reset-spike',
-        at: event.at,
-        master: event.node,
-        summary: '',
-        attachTo: key,
-        findings: { spikeDurationMs: Math.round(event.t - startT), resets: total, seconds },
-      });
+      signals.push(
+        findingsFor('reset-spike', key, event.at, event.node, {
+          spikeDurationMs: Math.round(event.t - startT),
+          resets: total,
+          seconds,
+        }),
+      );
       node.open = undefined;
     }
     node.recent.push(resets);

@@ -1,5 +1,5 @@
 import { percentile } from '../../stats.ts';
-import { defineDetector } from '../detector.ts';
+import { defineDetector, findingsFor } from '../detector.ts';
 import type { IncidentSignal } from '../incidents.ts';
 import { loadSecondOf } from '../load-second.ts';
 
@@ -64,14 +64,11 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
     state.after.seconds.push(second);
     if (state.after.seconds.length >= AFTER_SECONDS) {
       const { key, seconds } = state.after;
-      signals.push({
-        kind: 'throughput-stall',
-        at: second.at,
-        master: node,
-        summary: '',
-        attachTo: key,
-        findings: { afterPerSecond: round(mean(seconds.map((s) => s.completed))) },
-      });
+      signals.push(
+        findingsFor('throughput-stall', key, second.at, node, {
+          afterPerSecond: round(mean(seconds.map((s) => s.completed))),
+        }),
+      );
       state.after = undefined;
     }
   }
@@ -117,13 +114,8 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   if (state.open) {
     const during = state.stalled;
     const { key, startT, before, keepAliveBefore, freshBefore } = state.open;
-    signals.push({
-      kind: 'throughput-stall',
-      at: second.at,
-      master: node,
-      summary: '',
-      attachTo: key,
-      findings: {
+    signals.push(
+      findingsFor('throughput-stall', key, second.at, node, {
         durationMs: Math.round(second.t - startT),
         beforePerSecond: round(before),
         keepAliveBeforePerSecond: round(keepAliveBefore),
@@ -135,8 +127,8 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
         firstSecondAfter: second.completed,
         timeoutsDuring: sum(during.map((s) => s.timeouts)),
         resetsDuring: sum(during.map((s) => s.resets)),
-      },
-    });
+      }),
+    );
     state.open = undefined;
     state.after = { key, seconds: [] };
     // The burst of held requests is not the level to judge the next seconds by.
