@@ -38,6 +38,13 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--baseline', '/nonexistent.json']), 2);
   t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--engines', 'ssh://x']), 2);
   t.equal(await main(['merge']), 2);
+  const race = ['matrix', 'race-hunt', '--icinga', '2.13.6'];
+  t.equal(await main([...race, '--grid', 'load']), 2, 'a grid without values');
+  t.equal(await main([...race, '--grid', 'load=1,1']), 2, 'a value twice');
+  t.equal(await main([...race, '--grid', 'load=1,2', '--param', 'load=4']), 2, 'a grid and a param');
+  t.equal(await main([...race, '--grid', 'load=1,99']), 2, 'a value out of range');
+  t.equal(await main([...race, '--grid', 'warp=1,2']), 2, 'no such parameter');
+  t.equal(await main([...race, '--repeat', '0']), 2);
   t.equal(await main(['images', 'build', '--stunnel', '5.99']), 2);
   t.equal(await main(['run', 'stunnel-freeze', '--icinga', '2.13.6']), 2, 'the wrong system option');
   t.equal(await main(['run', 'reload-storm', '--stunnel', '5.68']), 2);
@@ -45,6 +52,8 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main(['matrix', 'stunnel-freeze', '--stunnel', '5.68,5.99']), 2);
   t.equal(await main(['run', 'stunnel-freeze', '--param', 'cause=meteor']), 2);
   const text = errors.join('');
+  t.match(text, /load is both a --param and a --grid/);
+  t.match(text, /--grid load: give a parameter and its values/);
   t.match(text, /HH_VERSION_UNKNOWN.*stunnel version "5\.99"/);
   t.match(text, /stunnel-freeze tests stunnel, not icinga: pick its version with --stunnel/);
   t.match(text, /reload-storm tests icinga, not stunnel/);

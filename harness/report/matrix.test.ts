@@ -65,10 +65,75 @@ t.test('runs that do not belong together are refused', async (t) => {
   const canary = await writeFixtureRun(root, { scenario: 'canary', barriers: steady(10) });
   const other = await writeFixtureRun(root, { params: { endpoints: 5 }, barriers: steady(10) });
   await t.rejects(matrixOfRuns([storm.dir, canary.dir]), { code: ErrorCodes.USAGE, message: /one scenario/ });
-  await t.rejects(matrixOfRuns([storm.dir, other.dir]), {
-    code: ErrorCodes.USAGE,
-    message: /same parameters/,
-  });
+  const grid = await matrixOfRuns([storm.dir, other.dir]);
+  t.same(grid.grid, ['endpoints'], 'runs with different parameters are a grid, not refused');
   t.throws(() => parseMatrix('{"cells": []}', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
   t.throws(() => parseMatrix('nope', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
+});
+
+t.test('a grid of parameters: one cell per target and values, the shared ones once', async (t) => {
+  const root = t.testdir();
+  const run = (load: number, icinga: string) =>
+    writeFixtureRun(root, { params: { load, rate: 100 }, target: { icinga }, barriers: steady(4) });
+  const runs = [
+    await run(0, '2.13.6'),
+    await run(4, '2.13.6'),
+    await run(0, '2.14.6'),
+    await run(0, '2.14.6'),
+  ];
+  const matrix = await matrixOfRuns(runs.map((r) => r.dir));
+  t.same(matrix.params, { rate: 100 });
+  t.same(matrix.grid, ['load']);
+  t.same(
+    matrix.cells.map((cell) => [cell.target, cell.grid?.load, cell.runs.length]),
+    [
+      ['2.13.6', 0, 1],
+      ['2.13.6', 4, 1],
+      ['2.14.6', 0, 2],
+    ],
+  );
+  t.match(renderMatrix(matrix), /\| target \| load \| Icinga \|[\s\S]*\| 2\.13\.6 \| 4 \| 2\.13\.6 \|/);
+  const baseline = compareToBaseline(matrix, matrix);
+  t.same(baseline.baseline?.targets, ['2.13.6 load=0', '2.13.6 load=4', '2.14.6 load=0']);
+  t.same(baseline.regressions, []);
+});
+
+t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the advisory column', async (t) => {
+  const root = t.testdir();
+  const advisory = { advisory: 'GHSA-vj39-ww8j-vvx5', affected: true, evidence: '20 of 20 swapped' };
+  const crashed = await writeFixtureRun(root, {
+    scenario: 'race-hunt',
+    barriers: steady(1),
+    swaps: 120,
+    failAfterSwaps: 54,
+    tlsFailures: 1,
+    advisory,
+  });
+  const survived = await writeFixtureRun(root, {
+    scenario: 'race-hunt',
+    target: { icinga: '2.14.6' },
+    barriers: steady(1),
+    swaps: 300,
+    advisory,
+  });
+  const matrix = await matrixOfRuns([crashed.dir, survived.dir]);
+  t.equal(matrix.unit, 'context-swap', 'swaps outnumber reloads: they are the unit');
+  const [v213, v214] = matrix.cells;
+  t.match(v213?.perDisruption, {
+    count: 120,
+    failedRuns: 1,
+    toFailure: [{ run: crashed.id, disruptions: 54, failed: true }],
+  });
+  t.ok((v213?.perDisruption?.failuresPer1000?.low ?? 0) > 0, 'one failure in 120 swaps bounds from below');
+  t.match(v214?.perDisruption, {
+    count: 300,
+    failedRuns: 0,
+    toFailure: [{ disruptions: 300, failed: false }],
+  });
+  t.ok((v214?.perDisruption?.failuresPer1000?.high ?? 0) > 5, 'zero in 300 still has an upper bound');
+  const markdown = renderMatrix(matrix);
+  t.match(markdown, /context-swaps to failure, per run/);
+  t.match(markdown, /\| 54 \|/);
+  t.match(markdown, /\| >300 \|/);
+  t.match(markdown, /GHSA-vj39-ww8j-vvx5[\s\S]*\*\*affected\*\*: 20 of 20 swapped/);
 });

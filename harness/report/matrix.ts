@@ -4,7 +4,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { linearSlope, mannWhitneyGreater, medianInterval, percentile, wilsonInterval } from '../stats.ts';
-import { type RunFacts, readRunFacts } from './run-facts.ts';
+import { type AdvisoryFinding, type RunFacts, readRunFacts } from './run-facts.ts';
 
 /** A timing measure of one cell: median with its 95% interval, and the 99th percentile. */
 export interface Timing {
@@ -20,6 +20,8 @@ export interface Timing {
 /** One target (an Icinga version or a named image): every run of it, pooled. */
 export interface MatrixCell {
   target: string;
+  /** The grid's parameters of this cell (those that differ between the matrix's runs). */
+  grid?: Record<string, unknown>;
   /** The system under test ('icinga', 'stunnel') and the version its runs report. */
   system?: string | null;
   version?: string | null;
@@ -43,6 +45,24 @@ export interface MatrixCell {
     stallsS: number[];
     silencesS: number[];
   } | null;
+  /** Disruption windows opened, per kind, all nodes and runs together (reloads apart). */
+  disruptions?: Record<string, number>;
+  /** The matrix's unit disruption when it is not a reload (context swaps): rates per 1,000 of them. */
+  perDisruption?: DisruptionRates;
+  /** Advisories checked in the cell's runs: affected when any run found the target affected. */
+  advisories?: AdvisoryFinding[];
+}
+
+/** Failures per disruption of one kind: how many disruptions a run took before its first incident. */
+export interface DisruptionRates {
+  kind: string;
+  count: number;
+  /** Runs with at least one incident. */
+  failedRuns: number;
+  /** Failed runs per 1,000 disruptions, Wilson 95% (each disruption one trial). */
+  failuresPer1000: { rate: number; low: number; high: number } | null;
+  /** Per run: the disruptions before its first incident, or all of them when none came (censored). */
+  toFailure: Array<{ run: string; disruptions: number; failed: boolean }>;
 }
 
 export interface Regression {
@@ -57,7 +77,12 @@ export interface Matrix {
   kind: 'handshake-hunter-matrix';
   version: 1;
   scenario: string;
+  /** The parameters every run shared; those that differ are the grid's, per cell. */
   params: Record<string, unknown>;
+  /** The names of the grid's parameters (in the order the cells vary them). */
+  grid?: string[];
+  /** The disruption the rates count when it is not a reload (the kind most runs had most of). */
+  unit?: string;
   cells: MatrixCell[];
   /** Filled by compareToBaseline. */
   baseline?: { scenario: string; params: Record<string, unknown>; targets: string[] };
@@ -78,38 +103,110 @@ export async function matrixOfRuns(dirs: readonly string[]): Promise<Matrix> {
   return buildMatrix(facts);
 }
 
-/** Pure: the runs' facts in, the matrix out. Runs of one target are pooled into one cell. */
+/**
+ * Pure: the runs' facts in, the matrix out. Runs of one target with the same parameters are
+ * pooled into one cell; parameters that differ between runs make a grid (one cell per target and
+ * combination of their values).
+ */
 export function buildMatrix(runs: readonly RunFacts[]): Matrix {
   const first = runs[0];
   if (!first) throw new HuntError(ErrorCodes.USAGE, 'A matrix needs at least one run.');
   const scenario = String(first.meta.scenario);
-  const params = JSON.stringify(first.meta.params ?? {});
   for (const run of runs) {
     if (String(run.meta.scenario) !== scenario)
       throw new HuntError(
         ErrorCodes.USAGE,
         `A matrix combines runs of one scenario: ${run.dir} ran ${String(run.meta.scenario)}, not ${scenario}.`,
       );
-    if (JSON.stringify(run.meta.params ?? {}) !== params)
-      throw new HuntError(
-        ErrorCodes.USAGE,
-        `A matrix combines runs with the same parameters: ${run.dir} has ${JSON.stringify(run.meta.params)}, ` +
-          `the first run ${params}. Merge them separately.`,
-      );
   }
-  const groups = new Map<string, RunFacts[]>();
+  const paramsOf = (run: RunFacts) => (run.meta.params ?? {}) as Record<string, unknown>;
+  const names = [...new Set(runs.flatMap((run) => Object.keys(paramsOf(run))))].sort();
+  const grid = names.filter((name) => {
+    const values = new Set(runs.map((run) => JSON.stringify(paramsOf(run)[name] ?? null)));
+    return values.size > 1;
+  });
+  const shared = Object.fromEntries(Object.entries(paramsOf(first)).filter(([name]) => !grid.includes(name)));
+  const groups = new Map<string, { target: string; grid: Record<string, unknown>; runs: RunFacts[] }>();
   for (const run of runs) {
-    const key = targetName(run.meta);
-    groups.set(key, [...(groups.get(key) ?? []), run]);
+    const values = Object.fromEntries(grid.map((name) => [name, paramsOf(run)[name] ?? null]));
+    const target = targetName(run.meta);
+    const key = cellKey({ target, grid: values });
+    const group = groups.get(key) ?? { target, grid: values, runs: [] };
+    group.runs.push(run);
+    groups.set(key, group);
   }
+  const unit = unitDisruption(runs);
   return {
     kind: 'handshake-hunter-matrix',
     version: 1,
     scenario,
-    params: (first.meta.params ?? {}) as Record<string, unknown>,
-    cells: [...groups].map(([target, group]) => buildCell(target, group)),
+    params: shared,
+    ...(grid.length > 0 ? { grid } : {}),
+    ...(unit ? { unit } : {}),
+    cells: [...groups.values()].map((group) => ({
+      ...buildCell(group.target, group.runs, unit),
+      ...(grid.length > 0 ? { grid: group.grid } : {}),
+    })),
     regressions: [],
   };
+}
+
+/** A cell's name in a baseline comparison: its target and its grid values. */
+export function cellKey(cell: { target: string; grid?: Record<string, unknown> }): string {
+  const values = Object.entries(cell.grid ?? {}).map(([name, value]) => `${name}=${String(value)}`);
+  return [cell.target, ...values].join(' ');
+}
+
+/**
+ * The disruption the runs are about when it is not a reload: the non-reload kind with the most
+ * windows in all, when there are more of them than reloads (a race hunt's context swaps).
+ */
+function unitDisruption(runs: readonly RunFacts[]): string | undefined {
+  const totals = new Map<string, number>();
+  for (const run of runs)
+    for (const [kind, byNode] of Object.entries(run.disruptions)) {
+      if (kind === 'reload') continue;
+      const count = Object.values(byNode).reduce((sum, n) => sum + n, 0);
+      totals.set(kind, (totals.get(kind) ?? 0) + count);
+    }
+  const reloads = runs.reduce((sum, run) => sum + run.reloads.length, 0);
+  const [kind, count] = [...totals].sort((a, b) => b[1] - a[1])[0] ?? [];
+  return kind !== undefined && (count ?? 0) > reloads ? kind : undefined;
+}
+
+function disruptionRates(kind: string, runs: readonly RunFacts[]): DisruptionRates {
+  const toFailure = runs.map((run) => {
+    const times = run.disruptionTimes[kind] ?? [];
+    const first = run.ledger
+      .list()
+      .map((incident) => incident.firstSeen)
+      .sort()[0];
+    return first === undefined
+      ? { run: run.meta.id, disruptions: times.length, failed: false }
+      : { run: run.meta.id, disruptions: times.filter((at) => at < first).length, failed: true };
+  });
+  const count = runs.reduce(
+    (sum, run) => sum + Object.values(run.disruptions[kind] ?? {}).reduce((a, b) => a + b, 0),
+    0,
+  );
+  const failedRuns = toFailure.filter((run) => run.failed).length;
+  return {
+    kind,
+    count,
+    failedRuns,
+    failuresPer1000: roundRate(wilsonInterval(failedRuns, count, 1000)),
+    toFailure,
+  };
+}
+
+/** One finding per advisory: affected when any run found it so (with that run's evidence). */
+function advisoriesOf(runs: readonly RunFacts[]): AdvisoryFinding[] {
+  const byAdvisory = new Map<string, AdvisoryFinding>();
+  for (const finding of runs.flatMap((run) => run.advisories)) {
+    const known = byAdvisory.get(finding.advisory);
+    if (!known || (finding.affected && !known.affected)) byAdvisory.set(finding.advisory, finding);
+  }
+  return [...byAdvisory.values()];
 }
 
 function targetName(meta: RunManifest): string {
@@ -117,7 +214,7 @@ function targetName(meta: RunManifest): string {
   return target.image ?? target.version ?? 'unknown';
 }
 
-function buildCell(target: string, runs: RunFacts[]): MatrixCell {
+function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {
   const stack = runs[0]?.meta.stack ?? {};
   const reloads = runs.flatMap((run) => run.reloads);
   const ok = reloads.filter((reload) => reload.ok);
@@ -137,8 +234,16 @@ function buildCell(target: string, runs: RunFacts[]): MatrixCell {
         .filter(Number.isFinite),
     );
   const loadPoints = runs.flatMap((run) => run.load);
+  const disruptions: Record<string, number> = {};
+  for (const run of runs)
+    for (const [kind, byNode] of Object.entries(run.disruptions))
+      disruptions[kind] = (disruptions[kind] ?? 0) + Object.values(byNode).reduce((a, b) => a + b, 0);
+  const advisories = advisoriesOf(runs);
   return {
     target,
+    disruptions,
+    ...(unit ? { perDisruption: disruptionRates(unit, runs) } : {}),
+    ...(advisories.length > 0 ? { advisories } : {}),
     system: targetOf(runs[0]?.meta ?? ({} as RunManifest)).system ?? null,
     version: String(stack.icingaVersion ?? stack.stunnelVersion ?? '') || null,
     load:
@@ -242,13 +347,13 @@ function roundRate(interval: { rate: number; low: number; high: number } | undef
 export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
   const regressions: Regression[] = [];
   for (const cell of current.cells) {
-    const before = baseline.cells.find((candidate) => candidate.target === cell.target);
+    const before = baseline.cells.find((candidate) => cellKey(candidate) === cellKey(cell));
     if (!before) continue;
     const now = cell.incidentsPer1000Reloads;
     const then = before.incidentsPer1000Reloads;
     if (now && then && now.low > then.high)
       regressions.push({
-        target: cell.target,
+        target: cellKey(cell),
         measure: 'incidents per 1,000 reloads',
         baseline: `${then.rate} (95% ${then.low}-${then.high})`,
         current: `${now.rate} (95% ${now.low}-${now.high})`,
@@ -263,7 +368,7 @@ export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
       const p = mannWhitneyGreater(a.samples ?? [], b.samples);
       if (p !== undefined && p < TIMING_ALPHA && b.p50 > a.p50 * TIMING_TOLERANCE)
         regressions.push({
-          target: cell.target,
+          target: cellKey(cell),
           measure,
           baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High}, n ${a.n})`,
           current: `${b.p50} (95% ${b.p50Low}-${b.p50High}, n ${b.n}; rank test p ${p < 0.0001 ? '< 0.0001' : p.toFixed(4)})`,
@@ -275,7 +380,7 @@ export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
     baseline: {
       scenario: baseline.scenario,
       params: baseline.params,
-      targets: baseline.cells.map((cell) => cell.target),
+      targets: baseline.cells.map(cellKey),
     },
     regressions,
   };
@@ -315,45 +420,7 @@ export function renderMatrix(matrix: Matrix): string {
       : 'Parameters: the defaults',
     '',
   ];
-  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
-  if (underLoad) {
-    // A system under steady load (stunnel): the stalls and silences, not reloads.
-    lines.push(
-      `| target | ${matrix.cells[0]?.system ?? 'version'} | runs | incidents | stalls (s) | log silences (s) | completions per second (median) | timeouts |`,
-      '| --- | --- | --- | --- | --- | --- | ---: | ---: |',
-    );
-    for (const cell of matrix.cells) {
-      const kinds = Object.entries(cell.incidentsByKind)
-        .map(([kind, count]) => `${count} ${kind}`)
-        .join(', ');
-      lines.push(
-        `| ${cell.target} | ${cell.version ?? '-'} | ${cell.runs
-          .map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`))
-          .join('<br>')} | ${cell.incidents === 0 ? '0' : `${cell.incidents}: ${kinds}`} | ${
-          cell.load?.stallsS.join(', ') || '-'
-        } | ${cell.load?.silencesS.join(', ') || '-'} | ${cell.load?.completedPerSecond ?? '-'} | ${cell.load?.timeouts ?? '-'} |`,
-      );
-    }
-  } else
-    lines.push(
-      '| target | Icinga | OpenSSL | runs | reloads | incidents | per 1,000 reloads (95%) | barrier p50 [95%] / p99 ms | reconnect p50 [95%] / p99 ms | RSS trend KB per 1,000 reloads (master / harness) |',
-      '| --- | --- | --- | --- | ---: | --- | --- | --- | --- | --- |',
-    );
-  for (const cell of underLoad ? [] : matrix.cells) {
-    const rate = cell.incidentsPer1000Reloads;
-    const kinds = Object.entries(cell.incidentsByKind)
-      .map(([kind, count]) => `${count} ${kind}`)
-      .join(', ');
-    const time = (t: Timing) =>
-      t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
-    lines.push(
-      `| ${cell.target} | ${cell.icingaVersion ?? '-'} | ${cell.opensslVersion ?? '-'} | ${cell.runs
-        .map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`))
-        .join('<br>')} | ${cell.reloads} | ${cell.incidents === 0 ? '0' : `${cell.incidents}: ${kinds}`} | ${
-        rate ? `${rate.rate} (${rate.low}-${rate.high})` : '-'
-      } | ${time(cell.barrierMs)} | ${time(cell.reconnectMs)} | ${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)} |`,
-    );
-  }
+  lines.push(...table(matrix));
   lines.push('');
   if (matrix.baseline) {
     lines.push(`## Against the baseline (${matrix.baseline.targets.join(', ')})`, '');
@@ -373,9 +440,9 @@ export function renderMatrix(matrix: Matrix): string {
         `Note: the baseline ran ${matrix.baseline.scenario} with ${JSON.stringify(matrix.baseline.params)}; ` +
           'the differences may come from that, not from the versions.',
       );
-    const missing = matrix.cells.filter((cell) => !matrix.baseline?.targets.includes(cell.target));
+    const missing = matrix.cells.filter((cell) => !matrix.baseline?.targets.includes(cellKey(cell)));
     if (missing.length > 0)
-      lines.push('', `Not in the baseline (not compared): ${missing.map((cell) => cell.target).join(', ')}.`);
+      lines.push('', `Not in the baseline (not compared): ${missing.map(cellKey).join(', ')}.`);
     lines.push('');
   }
   lines.push(
@@ -386,6 +453,130 @@ export function renderMatrix(matrix: Matrix): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** The matrix's table: per disruption (a race hunt), under load (stunnel), or per reload. */
+function table(matrix: Matrix): string[] {
+  const grid = matrix.grid ?? [];
+  const advisories = [
+    ...new Set(matrix.cells.flatMap((cell) => (cell.advisories ?? []).map((a) => a.advisory))),
+  ];
+  const extraHead = [...grid, ...advisories];
+  const extra = (cell: MatrixCell) => [
+    ...grid.map((name) => String(cell.grid?.[name] ?? '-')),
+    ...advisories.map((id) => {
+      const finding = cell.advisories?.find((a) => a.advisory === id);
+      return finding ? `${finding.affected ? '**affected**' : 'not affected'}: ${finding.evidence}` : '-';
+    }),
+  ];
+  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const rule = (n: number) => row(Array.from({ length: n }, () => '---'));
+  const runsOf = (cell: MatrixCell) =>
+    cell.runs.map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`)).join('<br>');
+  const incidentsOf = (cell: MatrixCell) =>
+    cell.incidents === 0
+      ? '0'
+      : `${cell.incidents}: ${Object.entries(cell.incidentsByKind)
+          .map(([kind, count]) => `${count} ${kind}`)
+          .join(', ')}`;
+  const rate = (r: { rate: number; low: number; high: number } | null | undefined) =>
+    r ? `${r.rate} (${r.low}-${r.high})` : '-';
+
+  if (matrix.unit) {
+    const unit = matrix.unit;
+    const head = ['target', ...extraHead, 'version', 'runs', `${unit}s`, 'incidents'];
+    head.push(`failed runs per 1,000 ${unit}s (95%)`, `${unit}s to failure, per run`);
+    const lines = [row(head), rule(head.length)];
+    for (const cell of matrix.cells) {
+      const rates = cell.perDisruption;
+      lines.push(
+        row([
+          cell.target,
+          ...extra(cell),
+          cell.version ?? cell.icingaVersion ?? '-',
+          runsOf(cell),
+          rates?.count ?? 0,
+          incidentsOf(cell),
+          rate(rates?.failuresPer1000),
+          (rates?.toFailure ?? [])
+            .map((run) => (run.failed ? `${run.disruptions}` : `>${run.disruptions}`))
+            .join(', ') || '-',
+        ]),
+      );
+    }
+    lines.push(
+      '',
+      `A run fails at its first incident; ">n" is a run that took n ${unit}s without one (censored).`,
+      `The rate counts each ${unit} as one trial: Wilson 95%, an upper bound when nothing failed.`,
+    );
+    return lines;
+  }
+  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
+  if (underLoad) {
+    // A system under steady load (stunnel): the stalls and silences, not reloads.
+    const head = [
+      'target',
+      ...extraHead,
+      matrix.cells[0]?.system ?? 'version',
+      'runs',
+      'incidents',
+      'stalls (s)',
+      'log silences (s)',
+      'completions per second (median)',
+      'timeouts',
+    ];
+    return [
+      row(head),
+      rule(head.length),
+      ...matrix.cells.map((cell) =>
+        row([
+          cell.target,
+          ...extra(cell),
+          cell.version ?? '-',
+          runsOf(cell),
+          incidentsOf(cell),
+          cell.load?.stallsS.join(', ') || '-',
+          cell.load?.silencesS.join(', ') || '-',
+          cell.load?.completedPerSecond ?? '-',
+          cell.load?.timeouts ?? '-',
+        ]),
+      ),
+    ];
+  }
+  const head = [
+    'target',
+    ...extraHead,
+    'Icinga',
+    'OpenSSL',
+    'runs',
+    'reloads',
+    'incidents',
+    'per 1,000 reloads (95%)',
+    'barrier p50 [95%] / p99 ms',
+    'reconnect p50 [95%] / p99 ms',
+    'RSS trend KB per 1,000 reloads (master / harness)',
+  ];
+  const time = (t: Timing) =>
+    t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
+  return [
+    row(head),
+    rule(head.length),
+    ...matrix.cells.map((cell) =>
+      row([
+        cell.target,
+        ...extra(cell),
+        cell.icingaVersion ?? '-',
+        cell.opensslVersion ?? '-',
+        runsOf(cell),
+        cell.reloads,
+        incidentsOf(cell),
+        rate(cell.incidentsPer1000Reloads),
+        time(cell.barrierMs),
+        time(cell.reconnectMs),
+        `${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
+      ]),
+    ),
+  ];
 }
 
 /** A saved matrix.json (a --baseline), read and checked. */

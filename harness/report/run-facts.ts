@@ -56,6 +56,17 @@ export interface FaultSample {
   failed?: string;
 }
 
+/**
+ * A published advisory checked against the target (by a driver of the system's room): whether
+ * this version is affected, and the evidence in a sentence.
+ */
+export interface AdvisoryFinding {
+  advisory: string;
+  node: string;
+  affected: boolean;
+  evidence: string;
+}
+
 /** What a run folder holds, read once: run.json, the history's facts, the incidents re-detected. */
 export interface RunFacts {
   dir: string;
@@ -72,6 +83,10 @@ export interface RunFacts {
   faultCount: number;
   /** Disruption windows opened, per kind and node (reloads are counted apart): context swaps, faults, restarts. */
   disruptions: Record<string, Record<string, number>>;
+  /** When each disruption began, per kind (the first MAX_SAMPLES): how many came before an incident. */
+  disruptionTimes: Record<string, string[]>;
+  /** What the run found about published advisories (`*:advisory` events), one per advisory and node. */
+  advisories: AdvisoryFinding[];
   /** Load seconds and log lines per second (systems with a load generator). */
   load: LoadPoint[];
   logRate: LogRatePoint[];
@@ -112,6 +127,8 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     faults: [],
     faultCount: 0,
     disruptions: {},
+    disruptionTimes: {},
+    advisories: [],
     load: [],
     logRate: [],
     dropped: {},
@@ -208,7 +225,23 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     const byNode = facts.disruptions[event.kind] ?? {};
     facts.disruptions[event.kind] = byNode;
     byNode[event.node] = (byNode[event.node] ?? 0) + 1;
+    const times = facts.disruptionTimes[event.kind] ?? [];
+    facts.disruptionTimes[event.kind] = times;
+    if (times.length < MAX_SAMPLES) times.push(event.at);
     return;
+  }
+  if (event.type === 'advisory' && typeof event.advisory === 'string' && facts.advisories.length < 100) {
+    const finding = {
+      advisory: event.advisory,
+      node: String(event.node ?? ''),
+      affected: event.affected === true,
+      evidence: String(event.evidence ?? ''),
+    };
+    // The last word per advisory and node counts (a driver may record it again with more swaps).
+    facts.advisories = [
+      ...facts.advisories.filter((a) => a.advisory !== finding.advisory || a.node !== finding.node),
+      finding,
+    ];
   }
   if (event.source === 'load' && event.type === 'second' && facts.load.length < MAX_SAMPLES) {
     const { t: _t, ...second } = loadSecondOf(event);

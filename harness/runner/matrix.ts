@@ -24,9 +24,22 @@ import { prepareRun } from './runner.ts';
 /** One cell's target: a version of the scenario's system (--icinga) or an image (--image). */
 export type MatrixTarget = TargetSelection;
 
+/** A parameter the matrix varies: one cell per value (crossed with the other grids and the targets). */
+export interface MatrixGrid {
+  name: string;
+  values: readonly string[];
+}
+
+/** At most this many runs in one matrix (targets x grid values x repeats). */
+export const MAX_MATRIX_RUNS = 500;
+
 export interface MatrixRequest {
   scenario: string;
   params?: readonly string[];
+  /** Parameters to vary (`--grid load=0,1,2`), crossed with each other and the targets. */
+  grid?: readonly MatrixGrid[];
+  /** Runs per cell, seeds seed, seed+1, ... (each target sees the same seeds). Default 1. */
+  repeat?: number;
   targets: readonly MatrixTarget[];
   /** The option the versions came with (`stunnel` for --stunnel): it must be the scenario's system. */
   versionOption?: string;
@@ -80,20 +93,33 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       'A matrix needs targets: --icinga 2.12.3,2.13.6 (or --stunnel 5.56,5.68) and/or --image I.',
     );
   const seen = new Set<string>();
-  let system = '';
   for (const target of request.targets) {
     const name = targetName(target);
     if (seen.has(name)) throw new HuntError(ErrorCodes.USAGE, `${name} is named twice: one cell per target.`);
     seen.add(name);
-    system = (
-      await prepareRun({
-        ...request,
-        ...target,
-        versionOption: 'version' in target ? request.versionOption : undefined,
-        params: request.params ?? [],
-      })
-    ).scenario.system.name;
   }
+  const combos = gridCombinations(request.grid ?? [], request.params ?? []);
+  const repeat = request.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new HuntError(ErrorCodes.USAGE, `--repeat is a whole number from 1, not ${repeat}.`);
+  const total = request.targets.length * combos.length * repeat;
+  if (total > MAX_MATRIX_RUNS)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `This matrix would be ${total} runs (targets x grid values x repeats); at most ${MAX_MATRIX_RUNS}: split it.`,
+    );
+  // Every target with every combination, checked before the first run starts.
+  let system = '';
+  for (const target of request.targets)
+    for (const combo of combos)
+      system = (
+        await prepareRun({
+          ...request,
+          ...target,
+          versionOption: 'version' in target ? request.versionOption : undefined,
+          params: [...(request.params ?? []), ...combo],
+        })
+      ).scenario.system.name;
   const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
     if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };
     return { env: { DOCKER_HOST: engine }, name: describeAddress(engineAddress({ DOCKER_HOST: engine })) };
@@ -120,7 +146,11 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       .join(', ')}; results in ${dir}`,
   );
 
-  const queue = [...request.targets];
+  // Repeat by repeat, combination by combination, the targets side by side: a matrix cut short
+  // still compares the targets on what ran.
+  const queue = Array.from({ length: repeat }, (_, i) =>
+    combos.flatMap((combo) => request.targets.map((target) => ({ target, combo, seed: seed + i }))),
+  ).flat();
   const runs: MatrixCellRun[] = [];
   const children = new Set<ChildProcess>();
   const onAbort = () => {
@@ -131,11 +161,12 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   try {
     await Promise.all(
       engines.map(async (engine) => {
-        for (let target = queue.shift(); target; target = queue.shift()) {
-          const args = cellArgs(request, system, target, seed, root);
+        for (let cell = queue.shift(); cell; cell = queue.shift()) {
+          const args = cellArgs(request, system, cell, root);
           const child = spawnHunt(args, engine.env);
           children.add(child);
-          runs.push(await followCell(child, targetName(target), engine.name, progress));
+          const name = [targetName(cell.target), ...cell.combo].join(' ');
+          runs.push(await followCell(child, name, engine.name, progress));
           children.delete(child);
         }
       }),
@@ -164,15 +195,43 @@ export function targetName(target: MatrixTarget): string {
   return 'image' in target ? target.image : target.version;
 }
 
-function cellArgs(
-  request: MatrixRequest,
-  system: string,
-  target: MatrixTarget,
-  seed: number,
-  root: string,
-): string[] {
+/**
+ * The grid's combinations as `name=value` lists (one empty list without a grid). A grid
+ * parameter also given with --param, or named twice, or with no values, is refused.
+ */
+export function gridCombinations(grid: readonly MatrixGrid[], params: readonly string[]): string[][] {
+  const names = new Set<string>();
+  for (const { name, values } of grid) {
+    if (names.has(name))
+      throw new HuntError(ErrorCodes.USAGE, `--grid ${name} is given twice: list its values once.`);
+    names.add(name);
+    if (values.length === 0)
+      throw new HuntError(ErrorCodes.USAGE, `--grid ${name} has no values: --grid ${name}=a,b,c.`);
+    if (new Set(values).size !== values.length)
+      throw new HuntError(ErrorCodes.USAGE, `--grid ${name} names a value twice: ${values.join(',')}.`);
+    if (params.some((param) => param.split('=')[0]?.trim() === name))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `${name} is both a --param and a --grid: give it once (--grid varies it per cell).`,
+      );
+  }
+  return grid.reduce<string[][]>(
+    (combos, { name, values }) =>
+      combos.flatMap((combo) => values.map((value) => [...combo, `${name}=${value}`])),
+    [[]],
+  );
+}
+
+interface QueuedCell {
+  target: MatrixTarget;
+  combo: readonly string[];
+  seed: number;
+}
+
+function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell, root: string): string[] {
+  const { target, combo, seed } = cell;
   const args = ['run', request.scenario, '--seed', String(seed), '--results', root, '--json'];
-  for (const param of request.params ?? []) args.push('--param', param);
+  for (const param of [...(request.params ?? []), ...combo]) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
   else args.push(`--${system}`, target.version);
   if (request.reloads !== undefined) args.push('--reloads', String(request.reloads));

@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Run } from '../run/run.ts';
 
 export interface FixtureRunOptions {
@@ -12,6 +13,12 @@ export interface FixtureRunOptions {
   /** Worker RSS growth per reload (KB), sampled every 10 reloads. */
   rssGrowthKb?: number;
   seed?: number;
+  /** Context swaps of master2 (disruption windows), before anything else. */
+  swaps?: number;
+  /** After this many of the swaps, the TLS failures come (the rest of the swaps after them). */
+  failAfterSwaps?: number;
+  /** An advisory finding, as a race-hunt driver records it. */
+  advisory?: { advisory: string; affected: boolean; evidence: string };
 }
 
 /** A run folder written the way the harness writes one, without a stack: for report, matrix and bundle tests. */
@@ -31,6 +38,13 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
     icingaVersion: 'icinga' in target ? target.icinga : '2.15.0',
     opensslVersion: '3.0.20',
   });
+  const swaps = options.swaps ?? 0;
+  const failAt = options.failAfterSwaps ?? swaps;
+  const swap = () =>
+    run.history.record('icinga', 'disruption-started', { kind: 'context-swap', node: 'master2' });
+  for (let i = 0; i < Math.min(failAt, swaps); i++) swap();
+  // Wall clock in milliseconds: the failures come strictly after the swaps before them.
+  await sleep(3);
   options.barriers.forEach((barrierMs, step) => {
     const master = step % 2 === 0 ? 'master1' : 'master2';
     run.history.record('reload', 'reload-started', { step, master, delayMs: 0 });
@@ -53,6 +67,9 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
       line: `[2026-11-21 10:00:0${i % 10} +0000] critical/ApiListener: Client TLS handshake failed (from [::ffff:172.20.0.${10 + i}]:${40000 + i}): excessive message size`,
       before: [],
     });
+  await sleep(3);
+  for (let i = failAt; i < swaps; i++) swap();
+  if (options.advisory) run.history.record('jsonrpc', 'advisory', { node: 'master2', ...options.advisory });
   await run.finish({ status: 'passed', exitCode: 0, complete: true, summary: 'fixture' });
   return run;
 }

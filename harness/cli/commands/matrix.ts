@@ -1,7 +1,7 @@
 import { parseDuration } from '../../duration.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { renderMatrix } from '../../report/matrix.ts';
-import { type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
+import { type MatrixGrid, type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
 import { MAX_RELOADS } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
@@ -13,7 +13,8 @@ export const matrix: Command = {
   summary: 'one run per version (or image), then a table with intervals: regression checks',
   help: `Usage: hunt matrix <scenario> --icinga 2.12.3,2.13.6,2.14.6 [--image <ref> ...]
        hunt matrix <stunnel scenario> --stunnel 5.56,5.68,5.74
-                   [--param name=value ...] [--reloads <n> | --duration <d>] [--seed <n>]
+                   [--param name=value ...] [--grid name=v1,v2,... ...] [--repeat <n>]
+                   [--reloads <n> | --duration <d>] [--seed <n>]
                    [--baseline <matrix.json>] [--save-baseline <file>]
                    [--engines <DOCKER_HOST>,<DOCKER_HOST>...] [--results <dir>] [--json]
 
@@ -22,12 +23,18 @@ captures), all with the same seed and limits, then writes results/<id>-matrix-<s
 matrix.md and matrix.json: per target the reloads, incidents by kind, incidents per 1,000 reloads
 with a 95% Wilson interval (zero incidents still give an upper bound), the reload barrier and
 reconnect p50 (with a 95% interval) and p99, and the master's and the harness's RSS trend per
-1,000 reloads.
+1,000 reloads. When the runs' disruptions are not reloads (race-hunt's context swaps), the table
+counts those instead: failed runs per 1,000 swaps (Wilson 95%) and, per run, the swaps before its
+first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a column each.
 
   --icinga <list>       catalogue versions, comma-separated
   --stunnel <list>      for a stunnel scenario: stunnel versions (5.56, 5.68, 5.74); its table
                         shows the stalls, log silences, completions per second and timeouts
   --image <ref>         an image with Icinga 2 in it (repeat for more)
+  --grid <name=v1,v2>   vary a scenario parameter: one cell per value, crossed with the other
+                        grids and the targets (--grid load=0,1,2,4,8 --grid rate=10,100)
+  --repeat <n>          runs per cell (seeds seed, seed+1, ...: every target sees the same);
+                        a cell's runs are pooled
   --baseline <file>     compare with a saved matrix.json: a target whose incident rate or
                         timing median is worse beyond the intervals is a regression (exit 1)
   --save-baseline <f>   also write this matrix to <f>, for later --baseline
@@ -43,6 +50,8 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('matrix', argv, {
       param: { type: 'string', multiple: true },
+      grid: { type: 'string', multiple: true },
+      repeat: { type: 'string' },
       ...systemOptions,
       image: { type: 'string', multiple: true },
       reloads: { type: 'string' },
@@ -70,6 +79,8 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
     const result = await runMatrix({
       scenario: positionals[0] as string,
       params: values.param ?? [],
+      grid: (values.grid ?? []).map(gridOption),
+      repeat: values.repeat === undefined ? undefined : integerOption('--repeat', values.repeat, 1, 100),
       targets,
       versionOption,
       reloads:
@@ -103,6 +114,17 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
     return result.exitCode;
   },
 };
+
+function gridOption(text: string): MatrixGrid {
+  const at = text.indexOf('=');
+  const name = text.slice(0, at).trim();
+  if (at <= 0 || !name)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--grid ${text}: give a parameter and its values, --grid load=0,1,2.`,
+    );
+  return { name, values: list(text.slice(at + 1)) };
+}
 
 function list(value: string | undefined): string[] {
   return (value ?? '')
