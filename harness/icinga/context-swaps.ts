@@ -23,6 +23,10 @@ export interface ContextSwapSummary {
   sent: number;
   /** Swaps whose connection the node closed (it swapped, or refused): what the node answered. */
   closedByNode: number;
+  /** Swaps sent that the node neither swapped nor closed within the connection's timeout (5 s). */
+  unanswered: number;
+  /** Swaps the node made, counted from its log ("Updating the client certificate ..."). */
+  swapped: number;
   connects: number;
   connectFailures: number;
   /** Why it stopped. */
@@ -31,6 +35,12 @@ export interface ContextSwapSummary {
 
 /** After the node is gone, how long the observers get to see it before the run may end. */
 const SETTLE_MS = 8_000;
+
+/** The advisory whose hole the swaps go through: anonymous pki::UpdateCertificate accepted. */
+export const UPDATE_CERTIFICATE_ADVISORY = 'GHSA-vj39-ww8j-vvx5';
+
+/** How long the advisory's verdict waits for the node's log to show a swap it made. */
+const LOG_GRACE_MS = 3_000;
 
 /** Connection failures in a row that mean the node is gone (its daemon died). */
 const GONE_AFTER_FAILURES = 50;
@@ -48,8 +58,10 @@ export class ContextSwaps {
   private readonly stack: StartedIcingaStack;
   private readonly options: ContextSwapOptions;
   private readonly stop = new AbortController();
-  private readonly counts = { sent: 0, closedByNode: 0, connects: 0, connectFailures: 0 };
-  private second = { swapsSent: 0, closedByNode: 0, connects: 0, connectFailures: 0, reason: '' };
+  private readonly counts = { sent: 0, closedByNode: 0, unanswered: 0, connects: 0, connectFailures: 0 };
+  private second = emptySecond();
+  /** Swaps the node logged (its context-swap disruption windows), counted live. */
+  private swapped = 0;
   private failuresInRow = 0;
   private taken = 0;
   /** When the next swap may go (performance.now()): the senders share the rate. */
@@ -62,6 +74,10 @@ export class ContextSwaps {
     this.options = options;
     const onAbort = () => void this.end('signal');
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = stack.history.subscribe((event) => {
+      if (event.type === 'disruption-started' && event.kind === 'context-swap' && event.node === options.node)
+        this.swapped++;
+    });
     const timer = setInterval(() => this.flush(), 1_000);
     const loops = [
       ...Array.from({ length: options.senders ?? 4 }, () => this.swapLoop(certificatePem)),
@@ -69,12 +85,18 @@ export class ContextSwaps {
     ];
     // Interrupted during the set-up before (stack.ready(), the capture): stop at once.
     if (options.signal?.aborted) onAbort();
-    this.done = Promise.all(loops).then(() => {
+    this.done = Promise.all(loops).then(async () => {
       clearInterval(timer);
       options.signal?.removeEventListener('abort', onAbort);
       this.flush();
-      const summary = { ...this.counts, stoppedBy: this.stoppedBy };
+      // The node logs a swap a moment after it closed the sender's connection.
+      const deadline = performance.now() + LOG_GRACE_MS;
+      while (this.swapped === 0 && this.counts.closedByNode > 0 && performance.now() < deadline)
+        await sleep(100);
+      unsubscribe();
+      const summary = { ...this.counts, swapped: this.swapped, stoppedBy: this.stoppedBy };
       stack.history.record('jsonrpc', 'swaps-stopped', { node: options.node, ...summary });
+      this.recordAdvisory(summary);
       return summary;
     });
   }
@@ -150,6 +172,11 @@ export class ContextSwaps {
         this.counts.closedByNode++;
         this.second.closedByNode++;
       }
+      // Sent and never answered: the node took the message and went quiet (a hang's first sign).
+      if (end === 'timeout' && ready) {
+        this.counts.unanswered++;
+        this.second.unanswered++;
+      }
       if (!this.failed(ready, error)) return;
     }
     if (this.taken >= maxSwaps) void this.end('count');
@@ -192,14 +219,32 @@ export class ContextSwaps {
 
   private flush(): void {
     const { reason, ...counts } = this.second;
-    if (counts.swapsSent + counts.closedByNode + counts.connects + counts.connectFailures > 0)
+    if (Object.values(counts).some((count) => count > 0))
       this.stack.history.record('jsonrpc', 'second', {
         node: this.options.node,
         ...counts,
         ...(reason ? { reason } : {}),
       });
-    this.second = { swapsSent: 0, closedByNode: 0, connects: 0, connectFailures: 0, reason: '' };
+    this.second = emptySecond();
   }
+
+  /**
+   * The advisory's verdict for this version, from what the node did: affected when it logged a
+   * swap for the anonymous messages. Nothing sent (the node never answered a handshake): no verdict.
+   */
+  private recordAdvisory(summary: ContextSwapSummary): void {
+    if (summary.sent === 0) return;
+    this.stack.history.record('jsonrpc', 'advisory', {
+      advisory: UPDATE_CERTIFICATE_ADVISORY,
+      node: this.options.node,
+      affected: summary.swapped > 0,
+      evidence: `${summary.swapped} context swaps logged for ${summary.sent} anonymous pki::UpdateCertificate sent`,
+    });
+  }
+}
+
+function emptySecond() {
+  return { swapsSent: 0, closedByNode: 0, unanswered: 0, connects: 0, connectFailures: 0, reason: '' };
 }
 
 /**

@@ -102,13 +102,19 @@ export class IncidentReactions {
     ).join('\n');
     // Only this run's lines: the host's kernel log holds every earlier run's faults too.
     const kernel = await kernelLines(Date.now() - this.stack.history.now() - 2_000);
+    const processes = await icingaProcesses(master);
+    this.stack.history.record('observe', 'incident-finding', {
+      incident,
+      findings: { daemon: processes.verdict },
+    });
     this.stack.history.record('observe', 'incident-evidence', {
       incident,
       name: `crash-${master.name}.txt`,
       content:
         `Last ${lastLines.length} log lines of ${master.name}:\n${lastLines.join('\n')}\n\n` +
         `Icinga crash reports (${crashDir}): ${reports.length === 0 ? 'none' : `\n${crashText}`}\n\n` +
-        `Kernel lines about icinga2 on this host since the run began (dmesg):\n${kernel}\n`,
+        `Kernel lines about icinga2 on this host since the run began (dmesg):\n${kernel}\n\n` +
+        `icinga2 processes in the container now (${processes.verdict}):\n${processes.table}\n`,
     });
   }
 
@@ -240,4 +246,25 @@ function kernelLines(since: number): Promise<string> {
       },
     );
   });
+}
+
+/**
+ * What is left of the daemon: a crash leaves no icinga2 process (or the umbrella alone, when only
+ * the worker died); a hang leaves both, alive and silent (the stat column tells D from S and T).
+ */
+async function icingaProcesses(master: StartedIcingaNode): Promise<{ verdict: string; table: string }> {
+  const ps = await master
+    .exec(['ps', '-C', 'icinga2', '-o', 'pid,ppid,stat,etime,rss,args'])
+    .catch((error: Error) => ({ exitCode: -1, output: error.message }));
+  // No header: ps did not run (the container stopped, the exec refused).
+  if (ps.exitCode === -1 || !/^\s*PID/.test(ps.output))
+    return { verdict: 'container gone', table: ps.output.trim() };
+  const rows = ps.output.trim().split('\n').slice(1).filter(Boolean);
+  const verdict =
+    rows.length === 0
+      ? 'gone: no icinga2 process'
+      : rows.length === 1
+        ? 'worker gone: the umbrella process alone'
+        : `alive: ${rows.length} icinga2 processes, silent (a hang, not a crash)`;
+  return { verdict, table: ps.output.trim() };
 }

@@ -106,10 +106,13 @@ t.test('what a reload explains is not an incident; the same outside a reload is'
   const truncated = FIELD_LINE.replace('excessive message size', 'stream truncated');
   const timeout =
     "[2026-11-21 10:00:16 +0000] critical/ApiListener: Timeout while reconnecting to endpoint 'master2' via host 'master2' and port '5665', cancelling attempt";
+  const gone =
+    "[2026-11-21 10:00:16 +0000] critical/ApiListener: Error while syncing endpoint 'sim-15': Error: Cannot send message to already disconnected API client 'sim-15'!";
   const during = await run([
     event('reload', 'reload-started', { master: 'master2' }, 1000),
     event('observe', 'log-match', { node: 'master1', seq: 1, line: refused }, 1500),
     event('observe', 'log-match', { node: 'master1', seq: 4, line: timeout }, 1900),
+    event('observe', 'log-match', { node: 'master2', seq: 5, line: gone }, 1950),
     event('reload', 'reload-finished', { master: 'master2', newPid: 9 }, 2000),
     event('observe', 'log-match', { node: 'master1', seq: 2, line: truncated }, 12_000),
     event('observe', 'log-match', { node: 'master1', seq: 3, line: FIELD_LINE }, 12_100),
