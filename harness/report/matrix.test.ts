@@ -137,3 +137,34 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
   t.match(markdown, /\| >300 \|/);
   t.match(markdown, /GHSA-vj39-ww8j-vvx5[\s\S]*\*\*affected\*\*: 20 of 20 swapped/);
 });
+
+t.test('a probed failure: whether it outlived its cause, and the restart that ended it', async (t) => {
+  const root = t.testdir();
+  const persistent = await writeFixtureRun(root, {
+    scenario: 'field-signature',
+    params: { mode: 'umbrella' },
+    barriers: steady(4),
+    tlsFailures: 1,
+    firstIncidentFindings: {
+      persistence: { state: 'persistent', remedy: { action: 'restart', recoveredAfterMs: 1943 } },
+    },
+  });
+  const cleared = await writeFixtureRun(root, {
+    scenario: 'field-signature',
+    params: { mode: 'worker' },
+    barriers: steady(4),
+    tlsFailures: 1,
+    firstIncidentFindings: { persistence: { state: 'cleared' } },
+  });
+  const matrix = await matrixOfRuns([persistent.dir, cleared.dir]);
+  t.match(matrix.cells, [
+    {
+      grid: { mode: 'umbrella' },
+      persistence: [{ node: 'node1', state: 'persistent', recoveredAfterMs: 1943 }],
+    },
+    { grid: { mode: 'worker' }, persistence: [{ node: 'node1', state: 'cleared' }] },
+  ]);
+  const markdown = renderMatrix(matrix);
+  t.match(markdown, /\| target \| mode \| persistence \(restart recovered after\) \| Icinga/);
+  t.match(markdown, /\| umbrella \| node1 persistent \(1\.9 s\) \|/);
+});

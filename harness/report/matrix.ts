@@ -49,6 +49,11 @@ export interface MatrixCell {
   disruptions?: Record<string, number>;
   /** The matrix's unit disruption when it is not a reload (context swaps): rates per 1,000 of them. */
   perDisruption?: DisruptionRates;
+  /**
+   * Per incident that was probed: whether the failure outlived its cause (the field's "until a
+   * restart"), and how long the restart remedy took to bring the node back.
+   */
+  persistence?: Array<{ run: string; kind: string; node: string; state: string; recoveredAfterMs?: number }>;
   /** Advisories checked in the cell's runs: affected when any run found the target affected. */
   advisories?: AdvisoryFinding[];
 }
@@ -239,7 +244,26 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
     for (const [kind, byNode] of Object.entries(run.disruptions))
       disruptions[kind] = (disruptions[kind] ?? 0) + Object.values(byNode).reduce((a, b) => a + b, 0);
   const advisories = advisoriesOf(runs);
+  const persistence = runs.flatMap((run) =>
+    run.ledger.list().flatMap((incident) => {
+      const found = incident.findings.persistence as
+        | { state?: unknown; remedy?: { recoveredAfterMs?: unknown } }
+        | undefined;
+      if (typeof found?.state !== 'string') return [];
+      const recovered = found.remedy?.recoveredAfterMs;
+      return [
+        {
+          run: run.meta.id,
+          kind: incident.kind,
+          node: incident.master ?? '',
+          state: found.state,
+          ...(typeof recovered === 'number' ? { recoveredAfterMs: recovered } : {}),
+        },
+      ];
+    }),
+  );
   return {
+    ...(persistence.length > 0 ? { persistence } : {}),
     target,
     disruptions,
     ...(unit ? { perDisruption: disruptionRates(unit, runs) } : {}),
@@ -461,13 +485,23 @@ function table(matrix: Matrix): string[] {
   const advisories = [
     ...new Set(matrix.cells.flatMap((cell) => (cell.advisories ?? []).map((a) => a.advisory))),
   ];
-  const extraHead = [...grid, ...advisories];
+  const probed = matrix.cells.some((cell) => cell.persistence);
+  const extraHead = [...grid, ...advisories, ...(probed ? ['persistence (restart recovered after)'] : [])];
+  const persistenceOf = (cell: MatrixCell) =>
+    (cell.persistence ?? [])
+      .map((p) => {
+        const recovered =
+          p.recoveredAfterMs === undefined ? '' : ` (${Math.round(p.recoveredAfterMs / 100) / 10} s)`;
+        return `${p.node} ${p.state}${recovered}`;
+      })
+      .join('<br>') || '-';
   const extra = (cell: MatrixCell) => [
     ...grid.map((name) => String(cell.grid?.[name] ?? '-')),
     ...advisories.map((id) => {
       const finding = cell.advisories?.find((a) => a.advisory === id);
       return finding ? `${finding.affected ? '**affected**' : 'not affected'}: ${finding.evidence}` : '-';
     }),
+    ...(probed ? [persistenceOf(cell)] : []),
   ];
   const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   const rule = (n: number) => row(Array.from({ length: n }, () => '---'));

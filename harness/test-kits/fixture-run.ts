@@ -17,6 +17,8 @@ export interface FixtureRunOptions {
   swaps?: number;
   /** After this many of the swaps, the TLS failures come (the rest of the swaps after them). */
   failAfterSwaps?: number;
+  /** Findings learnt later about the first incident (a persistence probe's). */
+  firstIncidentFindings?: Record<string, unknown>;
   /** An advisory finding, as a race-hunt driver records it. */
   advisory?: { advisory: string; affected: boolean; evidence: string };
 }
@@ -66,6 +68,11 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
       seq: i,
       line: `[2026-11-21 10:00:0${i % 10} +0000] critical/ApiListener: Client TLS handshake failed (from [::ffff:172.20.0.${10 + i}]:${40000 + i}): excessive message size`,
       before: [],
+    });
+  if (options.firstIncidentFindings)
+    run.history.record('observe', 'incident-finding', {
+      incident: 1,
+      findings: options.firstIncidentFindings,
     });
   await sleep(3);
   for (let i = failAt; i < swaps; i++) swap();
