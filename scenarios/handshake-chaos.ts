@@ -4,7 +4,9 @@
  * signal of master1 its whole container freezes `pauseAfter` ms later for `pause` ms (the worker
  * stopped mid-handshake, its peers waiting); after master2's new listener comes up, its
  * connections get `latency` ms for 2 s (the reconnect wave arrives slow); and at moments drawn
- * from the seed master2 is held to a twentieth of a core for 2 s. Every fault is a
+ * from the seed master2 is held to a twentieth of a core for 2 s; and `burstAfter` ms after every
+ * other signal of master2, every simulated endpoint cuts its connection to it and dials again at
+ * once (aimed at the gap between the old worker's exit and the new listener). Every fault is a
  * `nemesis-started` event with its anchor and offset, shown in the report beside the incidents;
  * `hunt run --replay` repeats them at the same offsets after the same reloads.
  *
@@ -40,6 +42,13 @@ export default defineScenario({
       unit: 'ms',
       summary: 'how long master1 stays frozen',
     }),
+    burstAfter: integer({
+      default: 600,
+      min: 0,
+      max: 60_000,
+      unit: 'ms',
+      summary: "from master2's signal to a reconnect burst of every simulated endpoint",
+    }),
     latency: integer({
       default: 500,
       min: 0,
@@ -51,7 +60,7 @@ export default defineScenario({
   defaultReloads: 30,
   expectations: [noIncident()],
   async run(ctx) {
-    const { endpoints, every, pauseAfter, pause, latency } = ctx.params;
+    const { endpoints, every, pauseAfter, pause, latency, burstAfter } = ctx.params;
     const stack = await ctx.start(
       ctx.target().masters(2).withSimulatedEndpoints(endpoints).proxied('master2'),
       {
@@ -71,6 +80,11 @@ export default defineScenario({
         node: 'master2',
         attributes: { type: 'latency', stream: 'downstream', attributes: { latency } },
         schedule: { after: 'listener-up', offsetMs: 0, forMs: 2_000, every: 2 },
+      },
+      {
+        nemesis: 'reconnect-burst',
+        node: 'master2',
+        schedule: { after: 'reload-signalled', offsetMs: burstAfter, forMs: 3_000, every: 2 },
       },
       {
         nemesis: 'cpu-starve',

@@ -164,6 +164,26 @@ t.test('stop() heals a fault that is on', async (t) => {
   t.same(calls, ['pause', 'unpause']);
 });
 
+t.test('from: the first anchor a fault acts on, then every k-th', async (t) => {
+  const spec: NemesisSpec = {
+    ...PAUSE_AFTER_SIGNAL,
+    schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 10, from: 2, every: 2, count: 2 },
+  };
+  const { run, chaos } = await chaosRun(t, [spec]);
+  for (let step = 1; step <= 5; step++) {
+    run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
+    await sleep(40);
+  }
+  await chaos.stop();
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+  const started = (await readHistory(run.history.path)).filter((e) => e.type === 'nemesis-started');
+  t.same(
+    started.map((e) => e.anchorIndex),
+    [2, 4],
+    'the 2nd and 4th signal',
+  );
+});
+
 t.test('bad specs are refused before anything acts', async (t) => {
   const run = await Run.create({ name: 'chaos', seed: 1, resultsDir: t.testdir() });
   const target = fakeTarget(run, []);
@@ -173,7 +193,7 @@ t.test('bad specs are refused before anything acts', async (t) => {
   t.throws(start({ nemesis: 'earthquake' }), {
     code: 'HH_USAGE',
     message:
-      /Unknown nemesis "earthquake". Known: connection-flood, cpu-starve, pause, process-stop, signal, toxic, trigger-file/,
+      /Unknown nemesis "earthquake". Known: connection-flood, cpu-starve, hung-worker, pause, process-stop, reconnect-burst, signal, toxic, trigger-file/,
   });
   t.throws(start({ node: 'master9' }), { code: 'HH_USAGE', message: /no node "master9"/ });
   t.throws(start({ schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 3_600_000 } }), {
@@ -209,6 +229,14 @@ t.test('bad specs are refused before anything acts', async (t) => {
   });
   t.throws(start({ nemesis: 'connection-flood', attributes: {} }), { code: 'HH_USAGE', message: /"port"/ });
   t.throws(start({ nemesis: 'process-stop', attributes: { process: 'rm -rf' } }), { code: 'HH_USAGE' });
+  t.throws(start({ schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 10, from: 0 } }), {
+    message: /from is a whole number from 1/,
+  });
+  t.throws(start({ nemesis: 'reconnect-burst' }), {
+    code: 'HH_USAGE',
+    message: /fake runs no simulated clients to burst/,
+  });
+  t.throws(start({ nemesis: 'hung-worker', attributes: { process: 'a b' } }), { code: 'HH_USAGE' });
   t.throws(start({ nemesis: 'signal', attributes: { signal: 'SIGKILL' } }), {
     code: 'HH_USAGE',
     message: /SIGHUP/,
@@ -220,4 +248,59 @@ t.test('every file in nemeses/ is in the registry', async (t) => {
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
     .map((file) => file.replace(/\.ts$/, ''));
   t.same(nemesisList.map((nemesis) => nemesis.name).sort(), files.sort());
+});
+
+t.test('hung-worker stops the oldest worker under the supervisor, and lets it go after', async (t) => {
+  const run = await Run.create({ name: 'chaos', seed: 1, resultsDir: t.testdir() });
+  const commands: string[] = [];
+  // The umbrella (10), its old worker (20, up 500 s), the new one (30, just forked), the old
+  // worker's spawn helper (40): only 20 is the one a reload waits for.
+  const table = '   10     1   900\n   20    10   500\n   30    10     1\n   40    20   500\n';
+  const node = {
+    name: 'master1',
+    exec: async (command: string[]) => {
+      commands.push(command.join(' '));
+      return { exitCode: 0, output: command[0] === 'ps' ? table : '' };
+    },
+  } as unknown as TargetNode;
+  const target = { ...fakeTarget(run, []), node: () => node, nodes: [node] };
+  const hung = nemesisList.find((n) => n.name === 'hung-worker');
+  if (!hung) throw new Error('hung-worker is not registered');
+  const heal = await hung.start({ target, node, random: run.random('x'), fault: 1 }, hung.parse({}));
+  t.same(commands.slice(1), ['kill -STOP 20']);
+  await heal();
+  t.same(commands.slice(2), ['kill -CONT 20']);
+  const lone = { ...node, exec: async () => ({ exitCode: 1, output: '' }) } as unknown as TargetNode;
+  await t.rejects(hung.start({ target, node: lone, random: run.random('x'), fault: 2 }, hung.parse({})), {
+    code: 'HH_USAGE',
+    message: /no worker of icinga2/,
+  });
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+});
+
+t.test('reconnect-burst asks the target to cut its clients of the node, and records how many', async (t) => {
+  const run = await Run.create({ name: 'chaos', seed: 1, resultsDir: t.testdir() });
+  const asked: string[] = [];
+  const target = {
+    ...fakeTarget(run, []),
+    reconnectClients: (node: string) => {
+      asked.push(node);
+      return 7;
+    },
+  };
+  const burst = nemesisList.find((n) => n.name === 'reconnect-burst');
+  if (!burst) throw new Error('reconnect-burst is not registered');
+  t.equal(burst.check?.(target, target.nodes[0] as TargetNode, {}), undefined);
+  const heal = await burst.start(
+    { target, node: target.nodes[0] as TargetNode, random: run.random('x'), fault: 1 },
+    {},
+  );
+  await heal();
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+  t.same(asked, ['master1']);
+  const events = await readHistory(run.history.path);
+  t.match(
+    events.find((e) => e.type === 'burst'),
+    { node: 'master1', connections: 7 },
+  );
 });

@@ -137,7 +137,8 @@ export class Chaos {
       const schedule = entry.spec.schedule;
       if (!('after' in schedule) || schedule.after !== event.type || node !== entry.spec.node) continue;
       entry.anchors++;
-      if ((entry.anchors - 1) % (schedule.every ?? 1) !== 0) continue;
+      const from = schedule.from ?? 1;
+      if (entry.anchors < from || (entry.anchors - from) % (schedule.every ?? 1) !== 0) continue;
       if (entry.active || entry.started >= (schedule.count ?? 100)) continue;
       entry.active = true;
       // The anchor's number on its node makes a replay comparable: the same k-th signal, the same offset.

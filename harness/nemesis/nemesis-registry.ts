@@ -1,8 +1,10 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import connectionFlood from './nemeses/connection-flood.ts';
 import cpuStarve from './nemeses/cpu-starve.ts';
+import hungWorker from './nemeses/hung-worker.ts';
 import pause from './nemeses/pause.ts';
 import processStop from './nemeses/process-stop.ts';
+import reconnectBurst from './nemeses/reconnect-burst.ts';
 import signal from './nemeses/signal.ts';
 import toxic from './nemeses/toxic.ts';
 import triggerFile from './nemeses/trigger-file.ts';
@@ -15,8 +17,10 @@ import type { NemesisType } from './nemesis.ts';
 export const nemesisList: readonly NemesisType<object>[] = [
   connectionFlood,
   cpuStarve,
+  hungWorker,
   pause,
   processStop,
+  reconnectBurst,
   signal,
   toxic,
   triggerFile,

@@ -39,7 +39,8 @@ export function defineNemesis<Attributes extends object>(
 /**
  * When a nemesis acts, and for how long:
  * - `after`: `offsetMs` after an anchor event on the node (`reload-signalled`: the signal went;
- *   `listener-up`: the new worker listens), for `forMs`; `every` k-th anchor (default each);
+ *   `listener-up`: the new worker listens), for `forMs`; `every` k-th anchor (default each),
+ *   from the `from`-th (default the first);
  * - `seeded`: `count` times at moments drawn from the seed within `withinMs` of the start;
  * - `atMs`: that long after the chaos starts (a stall in the middle of a steady load); with
  *   `everyMs`, `count` times (default once), `everyMs` apart.
@@ -51,6 +52,8 @@ export type NemesisSchedule =
       offsetMs: number;
       forMs: number;
       every?: number;
+      /** The first anchor it acts on (default 1: the first); then every `every`-th. */
+      from?: number;
       count?: number;
     }
   | { seeded: true; withinMs: number; forMs: number; count: number }
@@ -83,6 +86,8 @@ export function checkSchedule(spec: NemesisSpec): void {
       throw bad(`offsetMs is 0 to ${MAX_FAULT_MS}, not ${s.offsetMs}`);
     if (!within(s.every, 1, MAX_FAULTS) || (s.every !== undefined && !Number.isInteger(s.every)))
       throw bad(`every is a whole number from 1, not ${s.every}`);
+    if (!within(s.from, 1, MAX_FAULTS) || (s.from !== undefined && !Number.isInteger(s.from)))
+      throw bad(`from is a whole number from 1, not ${s.from}`);
   } else if ('atMs' in s) {
     if (!within(s.atMs, 0, 24 * 3_600_000)) throw bad(`atMs is 0 to 24 h, not ${s.atMs}`);
     if (!within(s.everyMs, 1, 24 * 3_600_000)) throw bad(`everyMs is 1 ms to 24 h, not ${s.everyMs}`);

@@ -187,6 +187,10 @@ export class StartedIcingaStack implements StartedTarget {
   }
 
   /** The simulated endpoints' sessions, for the status line (none without a swarm). */
+  reconnectClients(node: string): number {
+    return this.swarmInstance?.burst(node) ?? 0;
+  }
+
   clients(): { connected: number; total: number } {
     const sessions = this.swarmInstance?.sessions ?? [];
     return {

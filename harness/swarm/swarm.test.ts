@@ -135,6 +135,16 @@ t.test('after the master drops everyone, every endpoint reconnects and the time 
   t.equal(swarm.counters.disconnects, 20);
 });
 
+t.test('a reconnect burst cuts every session to the master and all dial again at once', async (t) => {
+  const { master, swarm } = await connectedSwarm(t, 5);
+  const mark = performance.now();
+  const back = swarm.waitReconnected(swarm.sessions, mark, 5000);
+  t.equal(swarm.burst(master.target.name), 20, 'every established session cut');
+  t.equal(swarm.burst('nobody'), 0, 'another master has none');
+  t.equal(await back, true, 'every session came back');
+  t.equal(swarm.counters.disconnects, 20);
+});
+
 t.test('waitReconnected resolves when every session came back after the mark, not before', async (t) => {
   const { master, swarm } = await connectedSwarm(t, 4);
   const since = performance.now();

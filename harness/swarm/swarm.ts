@@ -113,6 +113,8 @@ export class Swarm {
   private readonly timers = new Set<NodeJS.Timeout>();
   private inFlight = 0;
   private readonly reconnectWaiters = new Set<ReconnectWaiter>();
+  /** Sessions a burst closed: they dial again the moment they are closed, past the queue. */
+  private readonly bursting = new Set<EndpointSession>();
   private stopping = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly random: Random;
@@ -219,6 +221,20 @@ export class Swarm {
     return this.sessions.filter((s) => s.endpoint === endpoint);
   }
 
+  /**
+   * A reconnect burst: every established session to `master` is cut and dials again at once, all
+   * together, past the queue and its concurrency cap (what a network blip does to a real fleet).
+   * Returns how many sessions it cut.
+   */
+  burst(master: string): number {
+    const cut = this.sessions.filter((s) => s.target.name === master && s.state === 'established');
+    for (const session of cut) {
+      this.bursting.add(session);
+      session.close('reconnect burst');
+    }
+    return cut.length;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.tickTimer);
@@ -274,6 +290,11 @@ export class Swarm {
     else this.inFlight--;
     this.pump();
     if (this.stopping) return;
+    if (this.bursting.delete(session)) {
+      this.inFlight++;
+      session.connect();
+      return;
+    }
     // After a good connection: retry soon, spread over baseMs. After failures: exponential,
     // bounded by maxMs, with seeded jitter so runs repeat.
     // A refused connect is cheap and means the master is between workers (a reload takes

@@ -75,6 +75,11 @@ export interface StartedTarget extends AsyncDisposable {
   clients(): { connected: number; total: number; label?: string };
   /** The connection an event names, so a capture can be cut to an incident's connections. */
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
+  /**
+   * Capability: cut every simulated client's connection to the node and dial again at once, all
+   * together (a reconnect burst). Returns how many connections it cut.
+   */
+  reconnectClients?(node: string): number;
   /** Capability: the chaos proxy in front of a node, where the target put one. */
   proxyFor?(node: string): ChaosProxy | undefined;
   stop(): Promise<unknown>;

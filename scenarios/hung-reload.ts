@@ -1,0 +1,69 @@
+/**
+ * The persistence hypothesis: a reload whose old worker hangs while shutting down. On Icinga 2
+ * (2.11+) the umbrella waits for the old worker to exit before the new one may serve; if it never
+ * exits, the new worker waits, and later reload signals only set a flag. The field saw a master
+ * that refused every handshake until it was restarted. Here master1's old worker is stopped
+ * (SIGSTOP) as its `at`-th reload is signalled, for `hang` ms, while a second SIGHUP comes
+ * `hupAfter` ms into the hang; then it is let go (SIGCONT). The report says whether that reload
+ * still completed once the worker went (its barrier is the hang), whether the extra SIGHUP was
+ * honoured later (a worker replaced without a reload asked for it), and what the peers saw while
+ * master1 served nobody. Nothing here is a fault of Icinga's: it tells a reload-fixes-it failure
+ * from a restart-only one, per version.
+ *
+ *   npx hunt run hung-reload --icinga 2.12.3 [--param hang=20000]
+ */
+import { defineScenario, icinga, integer, noIncident, storm } from '../harness/index.ts';
+
+export default defineScenario({
+  name: 'hung-reload',
+  summary:
+    "master1's old worker hangs as a reload begins (SIGSTOP, then SIGCONT): does the reload finish when it goes?",
+  system: icinga,
+  params: {
+    hang: integer({
+      default: 20_000,
+      min: 1_000,
+      max: 50_000,
+      unit: 'ms',
+      summary: "how long the old worker stays stopped (under the reload's 60 s deadline)",
+    }),
+    at: integer({
+      default: 2,
+      min: 1,
+      max: 100,
+      unit: 'reload',
+      summary: "which of master1's reloads hangs",
+    }),
+    hupAfter: integer({
+      default: 5_000,
+      min: 0,
+      max: 50_000,
+      unit: 'ms',
+      summary: 'a second SIGHUP this long into the hang (0: none)',
+    }),
+    endpoints: integer({ default: 20, min: 0, max: 2000, unit: 'endpoints', summary: 'simulated endpoints' }),
+  },
+  defaultReloads: 4,
+  expectations: [noIncident()],
+  async run(ctx) {
+    const { hang, at, hupAfter, endpoints } = ctx.params;
+    const stack = await ctx.start(ctx.target().masters(2).agents(1).withSimulatedEndpoints(endpoints));
+    await stack.ready({ timeoutMs: 180_000 });
+    await ctx.capture(stack);
+    const onThatReload = { after: 'reload-signalled' as const, from: at, count: 1 };
+    ctx.chaos(stack, [
+      { nemesis: 'hung-worker', node: 'master1', schedule: { ...onThatReload, offsetMs: 0, forMs: hang } },
+      ...(hupAfter > 0 && hupAfter < hang
+        ? [
+            {
+              nemesis: 'signal',
+              node: 'master1',
+              attributes: { signal: 'SIGHUP' },
+              schedule: { ...onThatReload, offsetMs: hupAfter, forMs: 0 },
+            },
+          ]
+        : []),
+    ]);
+    await storm(ctx, stack, { targets: 'master1', reconnectDeadlineMs: 60_000 });
+  },
+});
