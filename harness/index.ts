@@ -16,6 +16,12 @@ export { LiveDetection } from './observe/detection.ts';
 export type { Incident } from './observe/incidents.ts';
 export { EC_P256, parseKeySpec, RSA_2048, RSA_4096 } from './pki/key-spec.ts';
 export type { ChaosProxy, ToxicSpec } from './proxy/chaos-proxy.ts';
+export {
+  DIRECTOR_PACKAGE,
+  type DirectorDeployOptions,
+  type DirectorDeploySummary,
+  deployLikeDirector,
+} from './reload/director-deploy.ts';
 export { reloadStorm, type StormOptions, type StormSummary, storm } from './reload/reload-storm.ts';
 export type { Schedule } from './reload/schedule.ts';
 export { Run } from './run/run.ts';

@@ -204,6 +204,14 @@ export class IcingaApiClient {
     return stage;
   }
 
+  /** Removes a config stage (Director removes old ones after each deploy). */
+  async deleteStage(packageName: string, stage: string): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/v1/config/stages/${encodeURIComponent(packageName)}/${encodeURIComponent(stage)}`,
+    );
+  }
+
   async packages(): Promise<Array<{ name: string; stages: string[]; 'active-stage': string }>> {
     return (
       await this.request<{ results: Array<{ name: string; stages: string[]; 'active-stage': string }> }>(

@@ -80,6 +80,8 @@ export class StartedIcingaNode extends ContainerNode {
       via?: ReloadVia;
       timeoutMs?: number;
       stageContent?: string;
+      /** For 'stage' reloads: the package and files instead (a Director deploy's zones.d files). */
+      stage?: { package: string; files: Record<string, string> };
       /** Called the moment the signal was sent (or the API call or deploy answered). */
       onSignalled?: () => void;
     } = {},
@@ -91,7 +93,10 @@ export class StartedIcingaNode extends ContainerNode {
     const started = performance.now();
     if (via === 'signal') await this.kill('SIGHUP');
     else if (via === 'api') await this.api.restartProcess();
-    else {
+    else if (options.stage) {
+      await this.api.createPackage(options.stage.package).catch(() => undefined); // exists already: fine
+      await this.api.uploadStage(options.stage.package, options.stage.files);
+    } else {
       if (!this.stagePackageReady) {
         await this.api.createPackage(STAGE_PACKAGE).catch(() => undefined); // exists already: fine
         this.stagePackageReady = true;
