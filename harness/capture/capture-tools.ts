@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { RingSegment } from './capture-window.ts';
-import { handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.ts';
+import { type HandshakeHead, handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.ts';
 
 const run = promisify(execFile);
 /** No capture tool may take longer than this on one incident's files. */
@@ -229,6 +229,17 @@ export async function trafficPerSecond(input: string): Promise<string> {
  * the lines capture.txt adds after tshark's own view.
  */
 export async function headsSummary(input: string): Promise<string> {
+  const heads = await handshakeHeadsIn(input);
+  return heads
+    .map(
+      (h) =>
+        `${String(h.frame).padStart(6)}  ${h.from} -> ${h.to}  ${h.type}, declared ${h.declaredLength.toLocaleString('en')} bytes${h.uncompressedLength === undefined ? '' : ` (uncompressed ${h.uncompressedLength.toLocaleString('en')} bytes)`}`,
+    )
+    .join('\n');
+}
+
+/** The handshake messages of a capture by their headers (decrypted with the secrets it embeds). */
+export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> {
   const fields = await tool('tshark', [
     '-n',
     '-r',
@@ -268,13 +279,7 @@ export async function headsSummary(input: string): Promise<string> {
       };
     });
   const decrypted = parseDecrypted(await tool('tshark', ['-n', '-r', input, '-P', '-x', '-Y', 'tls']));
-  const heads = handshakeHeads(segments, decrypted);
-  return heads
-    .map(
-      (h) =>
-        `${String(h.frame).padStart(6)}  ${h.from} -> ${h.to}  ${h.type}, declared ${h.declaredLength.toLocaleString('en')} bytes${h.uncompressedLength === undefined ? '' : ` (uncompressed ${h.uncompressedLength.toLocaleString('en')} bytes)`}`,
-    )
-    .join('\n');
+  return handshakeHeads(segments, decrypted);
 }
 
 const HANDSHAKE_TYPES: Record<string, string> = {

@@ -13,6 +13,7 @@ import {
   clientRandoms,
   cut,
   describeSegments,
+  handshakeHeadsIn,
   headsSummary,
   injectSecrets,
   mergeWindow,
@@ -27,6 +28,7 @@ import {
   segmentsFor,
   type Window,
 } from './capture-window.ts';
+import type { HandshakeHead } from './handshake-heads.ts';
 
 /** Recent sightings of connections (swarm local ports, log-line peer ports) kept to name an incident's. */
 const MAX_SIGHTINGS = 20_000;
@@ -268,22 +270,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
     const work = await mkdtemp(join(folder, '.capture-'));
     const started = performance.now();
     try {
-      const ringDir = node.capture.hostDir;
-      const ring = (await readdir(ringDir))
-        .filter((name) => name.startsWith('ring.pcap'))
-        .map((name) => join(ringDir, name));
-      // Copies first: tcpdump may rotate over a file while we read it.
-      const chosen = segmentsFor(await describeSegments(ring), window);
-      if (chosen.length === 0)
-        throw new HuntError(ErrorCodes.CAPTURE_TOOL, `no packets of ${node.name} in the window`);
-      const copies: string[] = [];
-      for (const [index, segment] of chosen.entries()) {
-        const copy = join(work, `segment-${index}.pcap`);
-        await copyFile(segment.path, copy);
-        copies.push(copy);
-      }
-      const windowed = join(work, 'window.plain.pcapng');
-      await mergeWindow(copies, window.from, window.to, windowed);
+      const { windowed, segments } = await this.windowOf(node, window, work);
       const involved = this.sightings.filter(
         (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
       );
@@ -299,16 +286,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
         [windowed, 'window.pcapng'],
         [cutFile, 'capture.pcapng'],
       ];
-      for (const [plain, name] of outputs) {
-        const lines = keylogs.length > 0 ? await secretsIn(keylogs, await clientRandoms(plain)) : [];
-        const final = join(work, name);
-        if (lines.length > 0) {
-          const secretsFile = join(work, `${name}.keys`);
-          await writeFile(secretsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-          await injectSecrets(plain, secretsFile, final);
-        } else await copyFile(plain, final);
-        await rename(final, join(folder, name));
-      }
+      for (const [plain, name] of outputs)
+        await rename(await withSecrets(plain, keylogs, join(work, name)), join(folder, name));
       // The pcapng files are the evidence; what tshark says of them is a reading aid, so a reading
       // that fails (a window of 17,000 packets of context swaps decodes to more than its buffer)
       // says so in capture.txt and keeps the files.
@@ -337,7 +316,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
         node: node.name,
         files,
         bytes,
-        segments: chosen.length,
+        segments,
         filter,
         from: new Date(window.from).toISOString(),
         to: new Date(window.to).toISOString(),
@@ -357,6 +336,47 @@ export class StartedFlightRecorder implements AsyncDisposable {
     }
   }
 
+  /**
+   * The handshake messages (by their headers, decrypted where the key logs allow) of one node's
+   * capture over a window: what a scenario measures (message sizes per certificate hierarchy).
+   */
+  async handshakeMessages(nodeName: string, window: Window): Promise<HandshakeHead[]> {
+    const node = this.nodes.find((candidate) => candidate.name === nodeName);
+    if (!node) throw new HuntError(ErrorCodes.USAGE, `No capture of ${nodeName}: it is not a recorded node.`);
+    const work = await mkdtemp(join(this.target.run.dir, '.measure-'));
+    try {
+      const { windowed } = await this.windowOf(node, window, work);
+      const keylogs = this.options.secrets ? await this.keylogFiles() : [];
+      return await handshakeHeadsIn(await withSecrets(windowed, keylogs, join(work, 'measure.pcapng')));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** The node's ring over the window, merged into one file in `work` (copies first: tcpdump rotates). */
+  private async windowOf(
+    node: RecordedNode,
+    window: Window,
+    work: string,
+  ): Promise<{ windowed: string; segments: number }> {
+    const ringDir = node.capture.hostDir;
+    const ring = (await readdir(ringDir))
+      .filter((name) => name.startsWith('ring.pcap'))
+      .map((name) => join(ringDir, name));
+    const chosen = segmentsFor(await describeSegments(ring), window);
+    if (chosen.length === 0)
+      throw new HuntError(ErrorCodes.CAPTURE_TOOL, `no packets of ${node.name} in the window`);
+    const copies: string[] = [];
+    for (const [index, segment] of chosen.entries()) {
+      const copy = join(work, `segment-${index}.pcap`);
+      await copyFile(segment.path, copy);
+      copies.push(copy);
+    }
+    const windowed = join(work, 'window.plain.pcapng');
+    await mergeWindow(copies, window.from, window.to, windowed);
+    return { windowed, segments: chosen.length };
+  }
+
   /** Every key log of the run: the swarm's and each node's (icinga2's own sessions). */
   private async keylogFiles(): Promise<string[]> {
     const files: string[] = [];
@@ -369,6 +389,19 @@ export class StartedFlightRecorder implements AsyncDisposable {
     }
     return files;
   }
+}
+
+/** `plain` with the secrets of its sessions embedded (pcapng DSB), written to `out`; `out` it is. */
+async function withSecrets(plain: string, keylogs: readonly string[], out: string): Promise<string> {
+  const lines = keylogs.length > 0 ? await secretsIn(keylogs, await clientRandoms(plain)) : [];
+  if (lines.length === 0) {
+    await copyFile(plain, out);
+    return out;
+  }
+  const secretsFile = `${out}.keys`;
+  await writeFile(secretsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  await injectSecrets(plain, secretsFile, out);
+  return out;
 }
 
 /** The key-log lines of these sessions, read line by line (key logs run to hundreds of MB). */

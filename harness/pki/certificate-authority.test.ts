@@ -58,6 +58,47 @@ t.test('RSA and EC leaves complete a real mutual TLS handshake with each other',
   socket.destroy();
 });
 
+t.test('intermediates: leaves carry the chain, peers trusting the root alone verify it', async (t) => {
+  const ca = await CertificateAuthority.create({ keySpec: EC_P256, intermediates: 2, trustedCas: 4 });
+  const server = await ca.issue('master1', EC_P256);
+  const client = await ca.issue('agent-1', EC_P256);
+  const pems =
+    server.certificatePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  t.equal(pems.length, 3, 'the leaf, then two intermediates');
+  const [leaf, first, second] = pems.map((pem) => new X509Certificate(pem));
+  t.ok(
+    leaf && first && second && leaf.checkIssued(first) && first.checkIssued(second),
+    'each issued by the next',
+  );
+  const root = new X509Certificate(ca.certificatePem);
+  t.ok(second?.checkIssued(root), 'the last by the root');
+  const bundle = ca.trustBundlePem.match(/-----BEGIN CERTIFICATE-----/g) ?? [];
+  t.equal(bundle.length, 4, 'the root and three fillers in the trust bundle');
+  const tlsServer = createServer({
+    key: server.privateKeyPem,
+    cert: server.certificatePem,
+    ca: ca.trustBundlePem,
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  const { port } = await listenOnLoopback(t, tlsServer);
+  const accepted = once(tlsServer, 'secureConnection').then(([socket]) => (socket as TLSSocket).end());
+  const socket = connect({
+    host: '127.0.0.1',
+    port,
+    servername: 'master1',
+    key: client.privateKeyPem,
+    cert: client.certificatePem,
+    ca: ca.certificatePem,
+  });
+  await once(socket, 'secureConnect');
+  t.ok(socket.authorized, `the chain verified against the root (${socket.authorizationError ?? 'ok'})`);
+  await accepted;
+  socket.destroy();
+  await t.rejects(CertificateAuthority.create({ keySpec: EC_P256, intermediates: 6 }), { code: 'HH_USAGE' });
+  await t.rejects(CertificateAuthority.create({ keySpec: EC_P256, trustedCas: 0 }), { code: 'HH_USAGE' });
+});
+
 t.test('leaf keys are cached on disk by spec and reused by the next run', async (t) => {
   const dir = t.testdir();
   const first = await CertificateAuthority.create({ keySpec: EC_P256, keyCache: new KeyCache(dir) });

@@ -50,6 +50,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
   private simulatedCount = 0;
   private simulatedOptions: SimulatedEndpointOptions = {};
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
+  private trust: { cas?: number; intermediates?: number } = {};
   private readonly proxiedNodes = new Set<string>();
   private tlsSecrets = true;
   private readonly certFaults = new Map<string, CertFaultMode>();
@@ -135,6 +136,16 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
   withKeys(spec: KeySpec, caSpec: KeySpec = spec): this {
     this.leafKeys = spec;
     this.caKeys = caSpec;
+    return this;
+  }
+
+  /**
+   * The certificate hierarchy's shape: `cas` CA certificates in every node's ca.crt (the root and
+   * fillers: each name goes into the CertificateRequest), `intermediates` CAs between the root and
+   * the leaves (each node sends them in its Certificate message). Default 1 and 0.
+   */
+  withTrust(options: { cas?: number; intermediates?: number }): this {
+    this.trust = { ...this.trust, ...options };
     return this;
   }
 
@@ -228,6 +239,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       proxied: [...this.proxiedNodes],
       tlsSecrets: this.tlsSecrets,
       keys: { leaf: keySpecName(this.leafKeys), ca: keySpecName(this.caKeys) },
+      trust: { cas: this.trust.cas ?? 1, intermediates: this.trust.intermediates ?? 0 },
       logSeverity: this.severity,
       checkInterval: this.interval,
       snippets: Object.keys(this.snippets),
@@ -241,6 +253,8 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     const ca = await CertificateAuthority.create({
       keySpec: this.caKeys,
       keyCache: new KeyCache(this.keyCacheDir),
+      trustedCas: this.trust.cas,
+      intermediates: this.trust.intermediates,
     });
     const certificates = new Map<string, IssuedCertificate>();
     for (const name of [...topology.masters, ...topology.agents]) {

@@ -54,7 +54,8 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     })),
     { content: certificate.certificatePem, target: `/var/lib/icinga2/certs/${name}.crt`, mode: 0o644 },
     { content: certificate.privateKeyPem, target: `/var/lib/icinga2/certs/${name}.key`, mode: 0o600 },
-    { content: input.ca.certificatePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
+    // The trust bundle: the root, and its fillers (their names go into every CertificateRequest).
+    { content: input.ca.trustBundlePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
   ];
   const { container, address, logDir, containerLog, captureDir } = await startNodeContainer({
     docker,
