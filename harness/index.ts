@@ -8,6 +8,7 @@ export {
   ContextSwaps,
   swapContexts,
 } from './icinga/context-swaps.ts';
+export { type HandshakeMeasures, measureHandshakes } from './icinga/handshake-measures.ts';
 export { icinga } from './icinga/icinga-system.ts';
 export { type JsonRpcIdentity, openJsonRpc } from './icinga/jsonrpc-client.ts';
 export { type ObserverOptions, StackObserver } from './icinga/stack-observer.ts';

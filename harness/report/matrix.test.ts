@@ -168,3 +168,26 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
   t.match(markdown, /\| target \| mode \| persistence \(restart recovered after\) \| Icinga/);
   t.match(markdown, /\| umbrella \| node1 persistent \(1\.9 s\) \|/);
 });
+
+t.test('measures: one column each, the median of the cell', async (t) => {
+  const root = t.testdir();
+  const run = (keys: string, certificate: number) =>
+    writeFixtureRun(root, {
+      scenario: 'cert-size-sweep',
+      params: { keys },
+      barriers: steady(2),
+      measures: { 'Certificate (bytes)': certificate },
+    });
+  const runs = [
+    await run('rsa2048', 1700),
+    await run('rsa2048', 1710),
+    await run('rsa2048', 1720),
+    await run('rsa4096', 2230),
+  ];
+  const matrix = await matrixOfRuns(runs.map((r) => r.dir));
+  t.same(
+    matrix.cells.map((cell) => cell.measures),
+    [{ 'Certificate (bytes)': 1710 }, { 'Certificate (bytes)': 2230 }],
+  );
+  t.match(renderMatrix(matrix), /\| target \| keys \| Certificate \(bytes\) \|[\s\S]*\| rsa4096 \| 2230 \|/);
+});

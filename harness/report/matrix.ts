@@ -54,6 +54,8 @@ export interface MatrixCell {
    * restart"), and how long the restart remedy took to bring the node back.
    */
   persistence?: Array<{ run: string; kind: string; node: string; state: string; recoveredAfterMs?: number }>;
+  /** What the scenario measured (`measure:value`), the median of the cell's runs per name. */
+  measures?: Record<string, number>;
   /** Advisories checked in the cell's runs: affected when any run found the target affected. */
   advisories?: AdvisoryFinding[];
 }
@@ -244,6 +246,10 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
     for (const [kind, byNode] of Object.entries(run.disruptions))
       disruptions[kind] = (disruptions[kind] ?? 0) + Object.values(byNode).reduce((a, b) => a + b, 0);
   const advisories = advisoriesOf(runs);
+  const measured = new Map<string, number[]>();
+  for (const run of runs)
+    for (const [name, values] of Object.entries(run.measures))
+      measured.set(name, [...(measured.get(name) ?? []), ...values]);
   const persistence = runs.flatMap((run) =>
     run.ledger.list().flatMap((incident) => {
       const found = incident.findings.persistence as
@@ -264,6 +270,13 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
   );
   return {
     ...(persistence.length > 0 ? { persistence } : {}),
+    ...(measured.size > 0
+      ? {
+          measures: Object.fromEntries(
+            [...measured].map(([name, values]) => [name, round(percentile(values, 50))] as const),
+          ),
+        }
+      : {}),
     target,
     disruptions,
     ...(unit ? { perDisruption: disruptionRates(unit, runs) } : {}),
@@ -486,7 +499,13 @@ function table(matrix: Matrix): string[] {
     ...new Set(matrix.cells.flatMap((cell) => (cell.advisories ?? []).map((a) => a.advisory))),
   ];
   const probed = matrix.cells.some((cell) => cell.persistence);
-  const extraHead = [...grid, ...advisories, ...(probed ? ['persistence (restart recovered after)'] : [])];
+  const measures = [...new Set(matrix.cells.flatMap((cell) => Object.keys(cell.measures ?? {})))];
+  const extraHead = [
+    ...grid,
+    ...advisories,
+    ...(probed ? ['persistence (restart recovered after)'] : []),
+    ...measures,
+  ];
   const persistenceOf = (cell: MatrixCell) =>
     (cell.persistence ?? [])
       .map((p) => {
@@ -502,6 +521,7 @@ function table(matrix: Matrix): string[] {
       return finding ? `${finding.affected ? '**affected**' : 'not affected'}: ${finding.evidence}` : '-';
     }),
     ...(probed ? [persistenceOf(cell)] : []),
+    ...measures.map((name) => (cell.measures?.[name] === undefined ? '-' : String(cell.measures[name]))),
   ];
   const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   const rule = (n: number) => row(Array.from({ length: n }, () => '---'));

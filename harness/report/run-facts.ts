@@ -85,6 +85,8 @@ export interface RunFacts {
   disruptions: Record<string, Record<string, number>>;
   /** When each disruption began, per kind (the first MAX_SAMPLES): how many came before an incident. */
   disruptionTimes: Record<string, string[]>;
+  /** Values a scenario measured (`measure:value` events: a message size, a time), by name, in order. */
+  measures: Record<string, number[]>;
   /** What the run found about published advisories (`*:advisory` events), one per advisory and node. */
   advisories: AdvisoryFinding[];
   /** Load seconds and log lines per second (systems with a load generator). */
@@ -129,6 +131,7 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     disruptions: {},
     disruptionTimes: {},
     advisories: [],
+    measures: {},
     load: [],
     logRate: [],
     dropped: {},
@@ -228,6 +231,12 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     const times = facts.disruptionTimes[event.kind] ?? [];
     facts.disruptionTimes[event.kind] = times;
     if (times.length < MAX_SAMPLES) times.push(event.at);
+    return;
+  }
+  if (event.source === 'measure' && event.type === 'value' && typeof event.name === 'string') {
+    const values = facts.measures[event.name] ?? [];
+    facts.measures[event.name] = values;
+    if (typeof event.value === 'number' && values.length < MAX_FAULT_SAMPLES) values.push(event.value);
     return;
   }
   if (event.type === 'advisory' && typeof event.advisory === 'string' && facts.advisories.length < 100) {

@@ -17,6 +17,8 @@ export interface FixtureRunOptions {
   swaps?: number;
   /** After this many of the swaps, the TLS failures come (the rest of the swaps after them). */
   failAfterSwaps?: number;
+  /** Values the scenario measured (`measure:value` events). */
+  measures?: Record<string, number>;
   /** Findings learnt later about the first incident (a persistence probe's). */
   firstIncidentFindings?: Record<string, unknown>;
   /** An advisory finding, as a race-hunt driver records it. */
@@ -69,6 +71,8 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
       line: `[2026-11-21 10:00:0${i % 10} +0000] critical/ApiListener: Client TLS handshake failed (from [::ffff:172.20.0.${10 + i}]:${40000 + i}): excessive message size`,
       before: [],
     });
+  for (const [name, value] of Object.entries(options.measures ?? {}))
+    run.history.record('measure', 'value', { name, value, unit: 'bytes' });
   if (options.firstIncidentFindings)
     run.history.record('observe', 'incident-finding', {
       incident: 1,

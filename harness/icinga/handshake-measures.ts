@@ -1,0 +1,60 @@
+import { X509Certificate } from 'node:crypto';
+import type { StartedFlightRecorder } from '../capture/flight-recorder.ts';
+import { certificateMessageLength, type HandshakeSizes, handshakeSizes } from '../capture/handshake-sizes.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { API_PORT } from '../stack/icinga-config.ts';
+import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+
+/** The measured sizes and what the node's own certificates predict for its Certificate message. */
+export interface HandshakeMeasures extends HandshakeSizes {
+  node: string;
+  /** DER lengths of the node's certificate file (the leaf, then its intermediates). */
+  certificateDer: number[];
+  predictedServerCertificate: number;
+}
+
+/**
+ * The handshake message sizes of every connection to `node` over a window of its capture
+ * (decrypted with the run's key logs: TLS 1.3 encrypts the Certificate), recorded as
+ * `measure:value` events (the report and `hunt matrix` show them), beside the Certificate length
+ * its own certificate file predicts: the check that the capture reads what the node sends.
+ */
+export async function measureHandshakes(
+  stack: StartedIcingaStack,
+  recorder: StartedFlightRecorder | undefined,
+  options: { node: string; from: number; to: number },
+): Promise<HandshakeMeasures> {
+  if (!recorder)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      'Handshake sizes are read from the capture: run without --capture off (and with tcpdump there).',
+    );
+  const heads = await recorder.handshakeMessages(options.node, { from: options.from, to: options.to });
+  const sizes = handshakeSizes(heads, API_PORT);
+  const file = await stack.node(options.node).exec(['cat', `/var/lib/icinga2/certs/${options.node}.crt`]);
+  const pems = file.output.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (file.exitCode !== 0 || pems.length === 0)
+    throw new HuntError(
+      ErrorCodes.STACK_NOT_READY,
+      `Cannot read ${options.node}'s certificate: ${file.output.trim()}`,
+    );
+  const certificateDer = pems.map((pem) => new X509Certificate(pem).raw.length);
+  const measures: HandshakeMeasures = {
+    node: options.node,
+    ...sizes,
+    certificateDer,
+    predictedServerCertificate: certificateMessageLength(certificateDer, sizes.tls13),
+  };
+  const record = (name: string, value: number | undefined) => {
+    if (value !== undefined)
+      stack.history.record('measure', 'value', { name, value, unit: 'bytes', node: options.node });
+  };
+  record('Certificate sent', measures.serverCertificate);
+  record('Certificate predicted', measures.predictedServerCertificate);
+  record('Certificate compressed', measures.serverCertificateCompressed);
+  record('CertificateRequest', measures.certificateRequest);
+  record('client Certificate', measures.clientCertificate);
+  record('server flight', measures.serverFlight);
+  stack.history.record('measure', 'handshakes', { ...measures });
+  return measures;
+}
