@@ -94,6 +94,28 @@ export function renderReport(summary: RunSummary): string {
       '',
     );
   }
+  const measured = Object.entries(summary.measures ?? {});
+  if (measured.length > 0)
+    lines.push(
+      '## Measured',
+      '',
+      '| measure | values |',
+      '| --- | --- |',
+      ...measured.map(
+        ([name, values]) => `| ${name} | ${values.map((v) => v.toLocaleString('en')).join(', ')} |`,
+      ),
+      '',
+    );
+  if ((summary.advisories ?? []).length > 0)
+    lines.push(
+      '## Advisories checked',
+      '',
+      ...(summary.advisories ?? []).map(
+        (a) =>
+          `- ${a.advisory} on ${a.node}: ${a.affected ? '**affected**' : 'not affected'} (${a.evidence})`,
+      ),
+      '',
+    );
   lines.push('![timeline](timeline.png)', '');
 
   if (summary.detectorFailures.length > 0)

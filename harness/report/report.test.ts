@@ -2,6 +2,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { Run } from '../run/run.ts';
+import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { writeReport } from './report-writer.ts';
 
 const FIELD_LINE =
@@ -134,4 +135,22 @@ t.test('a stunnel matrix: one table of stalls and silences per version', async (
   );
   t.match(table, /\| 5\.74 \| 5\.74 \|.*\| 6 \| 6 \| 100 \| 300 \|/);
   t.notMatch(table, /Icinga|reloads/);
+});
+
+t.test('what a scenario measured and the advisories it checked are in the report', async (t) => {
+  const run = await writeFixtureRun(t.testdir(), {
+    scenario: 'race-hunt',
+    barriers: [1000],
+    measures: { 'Certificate sent': 2218, 'Certificate predicted': 2218 },
+    advisory: {
+      advisory: 'GHSA-vj39-ww8j-vvx5',
+      affected: true,
+      evidence: '12 context swaps logged for 12 sent',
+    },
+  });
+  const { reportPath, summary } = await writeReport(run.dir);
+  t.same(summary.measures, { 'Certificate sent': [2218], 'Certificate predicted': [2218] });
+  const report = await readFile(reportPath, 'utf8');
+  t.match(report, /## Measured[\s\S]*\| Certificate sent \| 2,218 \|/);
+  t.match(report, /GHSA-vj39-ww8j-vvx5 on master2: \*\*affected\*\* \(12 context swaps logged for 12 sent\)/);
 });

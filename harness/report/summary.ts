@@ -3,7 +3,7 @@ import type { Incident } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
-import type { FaultSample, RunFacts } from './run-facts.ts';
+import type { AdvisoryFinding, FaultSample, RunFacts } from './run-facts.ts';
 
 export interface Percentiles {
   n: number;
@@ -63,6 +63,10 @@ export interface RunSummary {
     /** Completions per second: the median second, and the lowest and highest. */
     perSecond: { median: number; min: number; max: number };
   }>;
+  /** What the scenario measured (`measure:value`), by name: the values in order (the first 1,000). */
+  measures: Record<string, number[]>;
+  /** Advisories the run checked against the target. */
+  advisories: AdvisoryFinding[];
   incidents: Array<Incident & { folder: string; capture?: string }>;
   /** The faults nemeses injected (the first 1,000) and their count. */
   faults: { count: number; samples: FaultSample[] };
@@ -199,6 +203,8 @@ export function buildSummary(facts: RunFacts): RunSummary {
       reconnectMs: percentiles(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
     },
     load: loadTotals(facts),
+    measures: facts.measures,
+    advisories: facts.advisories,
     disruptions: facts.disruptions,
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
