@@ -3,6 +3,11 @@
 export type { IcingaApiClient } from './api/icinga-api.ts';
 export { ErrorCodes, HuntError, isHuntError } from './errors.ts';
 export {
+  type RenewalOptions,
+  type RenewalSummary,
+  renewCertificates,
+} from './icinga/certificate-renewals.ts';
+export {
   type ContextSwapOptions,
   type ContextSwapSummary,
   ContextSwaps,

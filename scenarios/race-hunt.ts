@@ -8,10 +8,25 @@
  * not. Swaps are counted from what the master logs. Any incident is the hunt's catch: a crash
  * (the master gone), a hang, the field signature (a live worker failing every handshake), or
  * anything else the detectors see. Only ever aimed at the harness's own stack.
+ * `path=renewal` swaps the same context by Icinga's own path instead: master1 holds the CA, the
+ * node reloads with an expiring certificate, asks master1 for a renewal, and master1's
+ * pki::UpdateCertificate swaps it (2.13+; `swaps` renewals, one reload each: keep it small).
  *
  *   npx hunt run race-hunt --icinga 2.13.6 [--param rate=100 --param load=4 --param swaps=3000]
+ *   npx hunt run race-hunt --icinga 2.14.6 --param path=renewal --param swaps=50
  */
-import { choice, defineScenario, icinga, integer, noIncident, swapContexts } from '../harness/index.ts';
+import {
+  choice,
+  defineScenario,
+  ErrorCodes,
+  HuntError,
+  icinga,
+  integer,
+  noIncident,
+  RSA_4096,
+  renewCertificates,
+  swapContexts,
+} from '../harness/index.ts';
 
 export default defineScenario({
   name: 'race-hunt',
@@ -19,6 +34,11 @@ export default defineScenario({
     "anonymous pki::UpdateCertificate swaps of a master's TLS context under connect load: no incident expected",
   system: icinga,
   params: {
+    path: choice({
+      default: 'anonymous',
+      choices: ['anonymous', 'renewal'],
+      summary: "the advisory's anonymous message, or Icinga's own renewal from master1 (the CA holder)",
+    }),
     node: choice({
       default: 'master2',
       choices: ['master1', 'master2'],
@@ -51,12 +71,20 @@ export default defineScenario({
   defaultReloads: 1,
   expectations: [noIncident()],
   async run(ctx) {
-    const { node, rate, load, swaps, endpoints, agents } = ctx.params;
-    const stack = await ctx.start(ctx.target().masters(2).agents(agents).withSimulatedEndpoints(endpoints), {
+    const { path, node, rate, load, swaps, endpoints, agents } = ctx.params;
+    if (path === 'renewal' && node === 'master1')
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'path=renewal renews master2 (master1 holds the CA): --param node=master2.',
+      );
+    const target = ctx.target().masters(2).agents(agents).withSimulatedEndpoints(endpoints);
+    const stack = await ctx.start(path === 'renewal' ? target.withRenewals('master1', [node]) : target, {
       observe: { workerEveryMs: 500 },
     });
     await stack.ready({ timeoutMs: 180_000 });
     await ctx.capture(stack);
-    await swapContexts(ctx, stack, { node, ratePerSecond: rate, connectLoad: load, maxSwaps: swaps });
+    if (path === 'renewal')
+      await renewCertificates(ctx, stack, { node, renewals: swaps, keySpec: RSA_4096, connectLoad: load });
+    else await swapContexts(ctx, stack, { node, ratePerSecond: rate, connectLoad: load, maxSwaps: swaps });
   },
 });

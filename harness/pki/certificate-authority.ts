@@ -59,6 +59,9 @@ export class CertificateAuthority {
   /** The intermediates' PEMs, the issuing one first: appended to every leaf. */
   private readonly chainPem: string;
   private readonly keyCache: KeyCache;
+  /** The root's private key (PEM): handed out only to make a node the CA holder. */
+  private readonly rootKeyPem: string;
+  private readonly hasIntermediates: boolean;
   /** Leaves issued per key spec: the n-th leaf of a spec reuses cached key n. */
   private readonly issued = new Map<string, number>();
 
@@ -70,7 +73,10 @@ export class CertificateAuthority {
     fillers: x509.X509Certificate[];
     keySpec: KeySpec;
     keyCache: KeyCache;
+    rootKeyPem: string;
   }) {
+    this.rootKeyPem = parts.rootKeyPem;
+    this.hasIntermediates = parts.chain.length > 0;
     this.certificatePem = parts.root.toString('pem');
     this.trustBundlePem = [parts.root, ...parts.fillers].map((c) => `${c.toString('pem')}\n`).join('');
     this.certificate = parts.issuer;
@@ -96,7 +102,7 @@ export class CertificateAuthority {
       );
     const keyCache = options.keyCache ?? new KeyCache();
     // The CA key is fresh every run: a leaked test CA must not verify another run's peers.
-    const { keys } = await keyCache.fresh(keySpec);
+    const { keys, privateKeyPem: rootKeyPem } = await keyCache.fresh(keySpec);
     const now = Date.now();
     const certificate = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
@@ -145,16 +151,35 @@ export class CertificateAuthority {
       fillers: await trustFillers(trustedCas - 1, now),
       keySpec,
       keyCache,
+      rootKeyPem,
     });
   }
 
+  /**
+   * The CA's certificate and key as Icinga's CA holder keeps them (/var/lib/icinga2/ca/ca.crt and
+   * ca.key): for a scenario that drives Icinga's own renewal path (the CA master signs a renewal
+   * and sends it back as pki::UpdateCertificate). This run's CA only, to the run's own container.
+   */
+  holderFiles(): { certificatePem: string; privateKeyPem: string } {
+    if (this.hasIntermediates)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'A node can hold the CA only when the leaves are signed by the root (no intermediates).',
+      );
+    return { certificatePem: this.certificatePem, privateKeyPem: this.rootKeyPem };
+  }
+
   /** A leaf for an endpoint: CN and SAN DNS are its name, usable as TLS client and server. */
-  async issue(name: string, keySpec: KeySpec = RSA_4096): Promise<IssuedCertificate> {
+  async issue(
+    name: string,
+    keySpec: KeySpec = RSA_4096,
+    options: { validDays?: number } = {},
+  ): Promise<IssuedCertificate> {
     const specId = JSON.stringify(keySpec);
     const index = this.issued.get(specId) ?? 0;
     this.issued.set(specId, index + 1);
     const { keys, privateKeyPem } = await this.keyCache.key(keySpec, index);
-    const certificate = await this.sign(name, keys.publicKey, keySpec);
+    const certificate = await this.sign(name, keys.publicKey, keySpec, options.validDays);
     return {
       name,
       certificatePem: this.chainPem
@@ -166,7 +191,12 @@ export class CertificateAuthority {
   }
 
   /** Signs any public key (a swarm's padding certificates, a wrong-CA fault's peer). */
-  async sign(name: string, publicKey: webcrypto.CryptoKey, keySpec: KeySpec): Promise<x509.X509Certificate> {
+  async sign(
+    name: string,
+    publicKey: webcrypto.CryptoKey,
+    keySpec: KeySpec,
+    validDays = LEAF_VALID_DAYS,
+  ): Promise<x509.X509Certificate> {
     const now = Date.now();
     const usages =
       keySpec.type === 'rsa'
@@ -177,7 +207,7 @@ export class CertificateAuthority {
       subject: `CN=${name}`,
       issuer: this.certificate.subject,
       notBefore: new Date(now - DAY_MS),
-      notAfter: new Date(now + LEAF_VALID_DAYS * DAY_MS),
+      notAfter: new Date(now + validDays * DAY_MS),
       signingKey: this.keys.privateKey,
       publicKey,
       signingAlgorithm: signingAlgorithm(this.keySpec),

@@ -51,6 +51,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
   private simulatedOptions: SimulatedEndpointOptions = {};
   private keyCacheDir: string | undefined = join(resultsDir(), '.cache', 'keys');
   private trust: { cas?: number; intermediates?: number } = {};
+  private renewals: { holder: string; expiring: readonly string[]; days: number } | undefined;
   private readonly proxiedNodes = new Set<string>();
   private tlsSecrets = true;
   private readonly certFaults = new Map<string, CertFaultMode>();
@@ -149,6 +150,16 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     return this;
   }
 
+  /**
+   * Icinga's own renewal path: `holder` keeps the CA (it signs renewals, as a CA master does), and
+   * each node in `expiring` gets a certificate valid for `days` days only (Icinga renews within 30),
+   * so it asks for a renewal when it connects. 2.13+ only: there a second master asks the first.
+   */
+  withRenewals(holder: string, expiring: readonly string[], days = 20): this {
+    this.renewals = { holder, expiring, days };
+    return this;
+  }
+
   /** An extra config file on every master (objects, settings); validated at start. */
   withConfig(name: string, content: string): this {
     this.snippets[name] = content;
@@ -240,6 +251,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       tlsSecrets: this.tlsSecrets,
       keys: { leaf: keySpecName(this.leafKeys), ca: keySpecName(this.caKeys) },
       trust: { cas: this.trust.cas ?? 1, intermediates: this.trust.intermediates ?? 0 },
+      ...(this.renewals ? { renewals: this.renewals } : {}),
       logSeverity: this.severity,
       checkInterval: this.interval,
       snippets: Object.keys(this.snippets),
@@ -259,7 +271,8 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     const certificates = new Map<string, IssuedCertificate>();
     for (const name of [...topology.masters, ...topology.agents]) {
       signal?.throwIfAborted();
-      certificates.set(name, await ca.issue(name, this.leafKeys));
+      const days = this.renewals?.expiring.includes(name) ? this.renewals.days : undefined;
+      certificates.set(name, await ca.issue(name, this.leafKeys, { validDays: days }));
     }
     signal?.throwIfAborted();
 
@@ -292,6 +305,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
               keylogMaxBytes: this.keylogMaxBytes,
               signal,
               certFault: this.certFaults.get(name),
+              caHolder: this.renewals?.holder === name,
             }),
           );
         }

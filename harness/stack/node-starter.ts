@@ -31,6 +31,8 @@ export interface StartNodeInput {
   signal?: AbortSignal;
   /** Preload the certificate-fault shim in this mode (see docker/icinga2/hh-certfault.c). */
   certFault?: CertFaultMode;
+  /** This node holds the CA (ca.crt and ca.key in /var/lib/icinga2/ca): it signs renewals. */
+  caHolder?: boolean;
 }
 
 /** When the certificate-fault shim is on: while the trigger exists, latched per worker, or per umbrella. */
@@ -56,6 +58,20 @@ export async function startNode(input: StartNodeInput): Promise<StartedIcingaNod
     { content: certificate.privateKeyPem, target: `/var/lib/icinga2/certs/${name}.key`, mode: 0o600 },
     // The trust bundle: the root, and its fillers (their names go into every CertificateRequest).
     { content: input.ca.trustBundlePem, target: '/var/lib/icinga2/certs/ca.crt', mode: 0o644 },
+    ...(input.caHolder
+      ? [
+          {
+            content: input.ca.holderFiles().certificatePem,
+            target: '/var/lib/icinga2/ca/ca.crt',
+            mode: 0o644,
+          },
+          {
+            content: input.ca.holderFiles().privateKeyPem,
+            target: '/var/lib/icinga2/ca/ca.key',
+            mode: 0o600,
+          },
+        ]
+      : []),
   ];
   const { container, address, logDir, containerLog, captureDir } = await startNodeContainer({
     docker,
