@@ -47,5 +47,7 @@ t.test('race-hunt on 2.13.6: the master dies under context swaps, caught with it
   const report = await readFile(join(dir, 'report.md'), 'utf8');
   const swaps = Number(/Disruptions, context-swap: ([\d,]+) on master2/.exec(report)?.[1]?.replace(/,/g, ''));
   t.ok(swaps >= 1, `the report counts the swaps master2 made (${swaps})`);
+  t.match(crash, /icinga2 processes in the container now \((container gone|gone|worker gone|alive)/);
+  t.match(report, /GHSA-vj39-ww8j-vvx5 on master2: \*\*affected\*\*/, 'the advisory checked: affected');
   t.equal(await runObjects(docker, results), 0, 'nothing left running');
 });
