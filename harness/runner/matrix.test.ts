@@ -1,6 +1,8 @@
 import t from 'tap';
 import { ErrorCodes } from '../errors.ts';
 import { gridCombinations } from './matrix.ts';
+import { prepareRun } from './runner.ts';
+import { scenarios } from './scenario-registry.ts';
 
 t.test('grids cross each other: every combination once, in the order given', async (t) => {
   t.same(gridCombinations([], []), [[]], 'no grid: one cell per target');
@@ -37,4 +39,22 @@ t.test('a grid that cannot be meant is refused with what to do', async (t) => {
   t.throws(() => gridCombinations([{ name: 'load', values: ['1', '2'] }], ['load=4']), {
     message: /both a --param and a --grid/,
   });
+});
+
+t.test('every scenario can run under hunt matrix, over every version of its system', async (t) => {
+  const all = await scenarios();
+  t.ok(all.size >= 10, `the scenarios (${[...all.keys()].join(', ')})`);
+  for (const [name, scenario] of all) {
+    const targets = scenario.system.versions.map((version) => ({ version }));
+    for (const target of targets) {
+      // What runMatrix checks for each cell before the first one starts.
+      const prepared = await prepareRun({
+        scenario: name,
+        params: [],
+        ...target,
+        versionOption: scenario.system.name,
+      });
+      t.equal(prepared.scenario.name, name, `${name} on ${scenario.system.name} ${target.version}`);
+    }
+  }
 });
