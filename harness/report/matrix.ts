@@ -525,6 +525,11 @@ function table(matrix: Matrix): string[] {
   ];
   const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   const rule = (n: number) => row(Array.from({ length: n }, () => '---'));
+  const lay = (head: readonly string[], values: (cell: MatrixCell) => Array<string | number>) => [
+    row(head),
+    rule(head.length),
+    ...matrix.cells.map((cell) => row(values(cell))),
+  ];
   const runsOf = (cell: MatrixCell) =>
     cell.runs.map((run) => (run.status === 'passed' ? run.id : `${run.id} (${run.status})`)).join('<br>');
   const incidentsOf = (cell: MatrixCell) =>
@@ -540,24 +545,21 @@ function table(matrix: Matrix): string[] {
     const unit = matrix.unit;
     const head = ['target', ...extraHead, 'version', 'runs', `${unit}s`, 'incidents'];
     head.push(`failed runs per 1,000 ${unit}s (95%)`, `${unit}s to failure, per run`);
-    const lines = [row(head), rule(head.length)];
-    for (const cell of matrix.cells) {
+    const lines = lay(head, (cell) => {
       const rates = cell.perDisruption;
-      lines.push(
-        row([
-          cell.target,
-          ...extra(cell),
-          cell.version ?? cell.icingaVersion ?? '-',
-          runsOf(cell),
-          rates?.count ?? 0,
-          incidentsOf(cell),
-          rate(rates?.failuresPer1000),
-          (rates?.toFailure ?? [])
-            .map((run) => (run.failed ? `${run.disruptions}` : `>${run.disruptions}`))
-            .join(', ') || '-',
-        ]),
-      );
-    }
+      return [
+        cell.target,
+        ...extra(cell),
+        cell.version ?? cell.icingaVersion ?? '-',
+        runsOf(cell),
+        rates?.count ?? 0,
+        incidentsOf(cell),
+        rate(rates?.failuresPer1000),
+        (rates?.toFailure ?? [])
+          .map((run) => (run.failed ? `${run.disruptions}` : `>${run.disruptions}`))
+          .join(', ') || '-',
+      ];
+    });
     lines.push(
       '',
       `A run fails at its first incident; ">n" is a run that took n ${unit}s without one (censored).`,
@@ -579,23 +581,17 @@ function table(matrix: Matrix): string[] {
       'completions per second (median)',
       'timeouts',
     ];
-    return [
-      row(head),
-      rule(head.length),
-      ...matrix.cells.map((cell) =>
-        row([
-          cell.target,
-          ...extra(cell),
-          cell.version ?? '-',
-          runsOf(cell),
-          incidentsOf(cell),
-          cell.load?.stallsS.join(', ') || '-',
-          cell.load?.silencesS.join(', ') || '-',
-          cell.load?.completedPerSecond ?? '-',
-          cell.load?.timeouts ?? '-',
-        ]),
-      ),
-    ];
+    return lay(head, (cell) => [
+      cell.target,
+      ...extra(cell),
+      cell.version ?? '-',
+      runsOf(cell),
+      incidentsOf(cell),
+      cell.load?.stallsS.join(', ') || '-',
+      cell.load?.silencesS.join(', ') || '-',
+      cell.load?.completedPerSecond ?? '-',
+      cell.load?.timeouts ?? '-',
+    ]);
   }
   const head = [
     'target',
@@ -612,25 +608,19 @@ function table(matrix: Matrix): string[] {
   ];
   const time = (t: Timing) =>
     t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
-  return [
-    row(head),
-    rule(head.length),
-    ...matrix.cells.map((cell) =>
-      row([
-        cell.target,
-        ...extra(cell),
-        cell.icingaVersion ?? '-',
-        cell.opensslVersion ?? '-',
-        runsOf(cell),
-        cell.reloads,
-        incidentsOf(cell),
-        rate(cell.incidentsPer1000Reloads),
-        time(cell.barrierMs),
-        time(cell.reconnectMs),
-        `${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
-      ]),
-    ),
-  ];
+  return lay(head, (cell) => [
+    cell.target,
+    ...extra(cell),
+    cell.icingaVersion ?? '-',
+    cell.opensslVersion ?? '-',
+    runsOf(cell),
+    cell.reloads,
+    incidentsOf(cell),
+    rate(cell.incidentsPer1000Reloads),
+    time(cell.barrierMs),
+    time(cell.reconnectMs),
+    `${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
+  ]);
 }
 
 /** A saved matrix.json (a --baseline), read and checked. */
