@@ -227,6 +227,38 @@ t.test(
   },
 );
 
+t.test('a container gone inside a context swap is master-down; inside a restart it is not', async (t) => {
+  const swapping = await run([
+    event('observe', 'disruption-started', { node: 'master2', kind: 'context-swap' }, 100),
+    event('observe', 'worker-silent', { master: 'master2', sinceT: 120, containerRunning: false }, 3200),
+  ]);
+  t.same(
+    swapping.incidents.map((i) => `${i.kind}@${i.master}`),
+    ['master-down@master2'],
+  );
+  const hung = await run([
+    event('observe', 'worker-seen', { master: 'master2', pid: 10, askedT: 0 }, 10),
+    event('observe', 'disruption-started', { node: 'master2', kind: 'context-swap' }, 100),
+    event('observe', 'disruption-ended', { node: 'master2', kind: 'context-swap' }, 100),
+    event(
+      'observe',
+      'worker-silent',
+      { master: 'master2', sinceT: 50, askedT: 3000, containerRunning: true },
+      3200,
+    ),
+  ]);
+  t.same(
+    hung.incidents.map((i) => `${i.kind}@${i.master}`),
+    ['worker-down@master2'],
+    'a worker silent for seconds among swaps is down (a swap is over in an instant)',
+  );
+  const restarting = await run([
+    event('remedy', 'disruption-started', { node: 'master2', kind: 'restart', incident: 1 }, 100),
+    event('observe', 'worker-silent', { master: 'master2', sinceT: 120, containerRunning: false }, 3200),
+  ]);
+  t.same(restarting.incidents, []);
+});
+
 t.test(
   'a remedy restart is a disruption window: its new worker and its silence open no incident',
   async (t) => {

@@ -4,6 +4,8 @@ interface State {
   disruptions: DisruptionWindows;
   /** The worker pid each master should have: the last reload's new pid, or the first one seen. */
   expected: Map<string, number>;
+  /** Nodes being restarted (a remedy's, a nemesis's restart): the only thing that may stop a container. */
+  restarting: Set<string>;
 }
 
 /**
@@ -17,9 +19,15 @@ export default defineDetector<State>({
   summary: "each master's worker process: replaced without a reload, silent, or gone",
   kinds: ['worker-replaced', 'worker-down', 'master-down'],
   reads: ['observe:worker-seen', 'observe:worker-silent', ...DISRUPTION_EVENTS],
-  init: () => ({ disruptions: new DisruptionWindows(), expected: new Map() }),
+  init: () => ({ disruptions: new DisruptionWindows(), expected: new Map(), restarting: new Set() }),
   step(state, event) {
+    // A context swap drops connections in an instant: it neither replaces a worker nor silences
+    // its API for seconds, so it explains neither (and the race hunt's swaps come back to back).
+    if (event.kind === 'context-swap') return [];
     const disruption = state.disruptions.see(event);
+    if (disruption?.kind === 'restart')
+      if (disruption.phase === 'started') state.restarting.add(disruption.node);
+      else state.restarting.delete(disruption.node);
     // A restart (the remedy's, a nemesis's) brings a new worker on purpose: learn its pid afresh.
     if (disruption?.phase === 'ended' && disruption.kind !== 'reload') state.expected.delete(disruption.node);
     if (event.source === 'reload' && event.type === 'reload-finished' && typeof event.newPid === 'number')
@@ -47,27 +55,39 @@ export default defineDetector<State>({
     }
     if (event.type === 'worker-silent') {
       const since = typeof event.sinceT === 'number' ? event.sinceT : event.t;
+      const running = event.containerRunning !== false;
+      // A reload or a context swap never stops a container: gone is gone, whatever window is open
+      // (a race hunt's swaps are windows back to back, and its crash came inside one).
+      if (!running && !state.restarting.has(master)) return [gone(event.at, master)];
       if (
         stale ||
         state.disruptions.around(master, since, 0) ||
         since < (state.disruptions.lastSettled(master) ?? -1)
       )
         return [];
-      const running = event.containerRunning !== false;
-      const kind = running ? 'worker-down' : 'master-down';
+      if (!running) return [gone(event.at, master)];
       return [
         {
-          kind,
+          kind: 'worker-down',
           at: event.at,
           master,
-          reason: running ? 'api silent' : 'container gone',
-          summary: running
-            ? `${master} stopped serving outside any reload: its container runs, its worker does not answer`
-            : `${master}'s container is not running`,
-          dedupKey: `${kind}|${master}`,
+          reason: 'api silent',
+          summary: `${master} stopped serving outside any reload: its container runs, its worker does not answer`,
+          dedupKey: `worker-down|${master}`,
         },
       ];
     }
     return [];
   },
 });
+
+function gone(at: string, master: string) {
+  return {
+    kind: 'master-down',
+    at,
+    master,
+    reason: 'container gone',
+    summary: `${master}'s container is not running`,
+    dedupKey: `master-down|${master}`,
+  };
+}
