@@ -39,7 +39,11 @@ async function tool(name: string, args: string[]): Promise<string> {
 /** The span of each ring file's packets (capinfos); files without packets are left out. */
 export async function describeSegments(paths: readonly string[]): Promise<RingSegment[]> {
   if (paths.length === 0) return [];
-  const out = await tool('capinfos', ['-T', '-r', '-a', '-e', '-S', ...paths]).catch(() => '');
+  // A ring file tcpdump is writing can end mid-packet: capinfos then exits non-zero but has still
+  // described every file it read, and those lines are what we need.
+  const out = await tool('capinfos', ['-T', '-r', '-a', '-e', '-S', ...paths]).catch(
+    (error: HuntError) => ((error.cause as { stdout?: string } | undefined)?.stdout ?? '') as string,
+  );
   const segments: RingSegment[] = [];
   for (const line of out.split('\n')) {
     const [path, first, last] = line.split('\t');

@@ -1,9 +1,13 @@
 import { X509Certificate } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { certificateMessageLength, type HandshakeSizes, handshakeSizes } from '../capture/handshake-sizes.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { API_PORT } from '../stack/icinga-config.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+
+/** How long the capture gets to write the window's last packets before it is read. */
+const FLUSH_MS = 2_000;
 
 /** The measured sizes and what the node's own certificates predict for its Certificate message. */
 export interface HandshakeMeasures extends HandshakeSizes {
@@ -29,6 +33,8 @@ export async function measureHandshakes(
       ErrorCodes.USAGE,
       'Handshake sizes are read from the capture: run without --capture off (and with tcpdump there).',
     );
+  // The ring is read from its files: give tcpdump a moment to have written the window's end.
+  await sleep(FLUSH_MS);
   const heads = await recorder.handshakeMessages(options.node, { from: options.from, to: options.to });
   const sizes = handshakeSizes(heads, API_PORT);
   const file = await stack.node(options.node).exec(['cat', `/var/lib/icinga2/certs/${options.node}.crt`]);
