@@ -9,10 +9,39 @@ import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 /** How long the capture gets to write the window's last packets before it is read. */
 const FLUSH_MS = 2_000;
 
+/** The certificates of a PEM file in the node's certs folder. */
+async function certificatesIn(
+  stack: StartedIcingaStack,
+  node: string,
+  name: string,
+): Promise<X509Certificate[]> {
+  const file = await stack.node(node).exec(['cat', `/var/lib/icinga2/certs/${name}`]);
+  const pems = file.output.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (file.exitCode !== 0 || pems.length === 0)
+    throw new HuntError(ErrorCodes.STACK_NOT_READY, `Cannot read ${node}'s ${name}: ${file.output.trim()}`);
+  return pems.map((pem) => new X509Certificate(pem));
+}
+
+/** The leaf, then each issuer found in the bundle, up to a self-signed root (bounded by the bundle). */
+export function chainFrom(
+  leaf: readonly X509Certificate[],
+  bundle: readonly X509Certificate[],
+): X509Certificate[] {
+  const chain = [...leaf];
+  for (let i = 0; i < bundle.length; i++) {
+    const last = chain[chain.length - 1] as X509Certificate;
+    if (last.issuer === last.subject) break;
+    const issuer = bundle.find((candidate) => !chain.includes(candidate) && last.checkIssued(candidate));
+    if (!issuer) break;
+    chain.push(issuer);
+  }
+  return chain;
+}
+
 /** The measured sizes and what the node's own certificates predict for its Certificate message. */
 export interface HandshakeMeasures extends HandshakeSizes {
   node: string;
-  /** DER lengths of the node's certificate file (the leaf, then its intermediates). */
+  /** DER lengths of what the node sends: its certificate file, or the leaf and the chain OpenSSL builds to the root. */
   certificateDer: number[];
   predictedServerCertificate: number;
 }
@@ -37,14 +66,11 @@ export async function measureHandshakes(
   await sleep(FLUSH_MS);
   const heads = await recorder.handshakeMessages(options.node, { from: options.from, to: options.to });
   const sizes = handshakeSizes(heads, API_PORT);
-  const file = await stack.node(options.node).exec(['cat', `/var/lib/icinga2/certs/${options.node}.crt`]);
-  const pems = file.output.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (file.exitCode !== 0 || pems.length === 0)
-    throw new HuntError(
-      ErrorCodes.STACK_NOT_READY,
-      `Cannot read ${options.node}'s certificate: ${file.output.trim()}`,
-    );
-  const certificateDer = pems.map((pem) => new X509Certificate(pem).raw.length);
+  const own = await certificatesIn(stack, options.node, `${options.node}.crt`);
+  // OpenSSL sends what the certificate file holds; a file with the leaf alone it completes from
+  // the trust store, up to and with the root (its automatic chain: Icinga sets no chain of its own).
+  const sent = own.length > 1 ? own : chainFrom(own, await certificatesIn(stack, options.node, 'ca.crt'));
+  const certificateDer = sent.map((certificate) => certificate.raw.length);
   const measures: HandshakeMeasures = {
     node: options.node,
     ...sizes,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { silentProgress } from '../progress.ts';
+import type { Matrix } from '../report/matrix.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { hunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
@@ -18,36 +19,48 @@ async function run(t: Test, scenario: string, ...args: string[]) {
   return { ...summary, history: await readHistory(join(summary.dir, 'history.jsonl')) };
 }
 
-t.test('cert-size-sweep: the Certificate master1 sends is what its certificate file predicts', async (t) => {
-  const { history } = await run(
-    t,
-    'cert-size-sweep',
-    '--param',
-    'keys=rsa2048',
-    '--param',
-    'cas=50',
-    '--param',
-    'intermediates=1',
-    '--param',
-    'endpoints=5',
-    '--reloads',
-    '2',
-  );
-  const measure = (name: string) =>
-    history.find((e) => e.source === 'measure' && e.type === 'value' && e.name === name)?.value as number;
-  const handshakes = history.find((e) => e.type === 'handshakes') as
-    | { connections: number; certificateDer: number[]; tls13: boolean }
-    | undefined;
-  t.ok(handshakes && handshakes.connections > 0, 'handshakes were read from the capture');
-  t.equal(handshakes?.certificateDer.length, 2, 'the leaf and its intermediate');
-  t.equal(handshakes?.tls13, true, '2.13.6 speaks TLS 1.3');
-  t.equal(measure('Certificate sent'), measure('Certificate predicted'), 'sent as predicted, byte for byte');
-  t.ok(
-    measure('CertificateRequest') > 50 * 50,
-    `50 CA names in the CertificateRequest (${measure('CertificateRequest')} bytes)`,
-  );
-  t.equal(await runObjects(docker, results), 0, 'nothing left running');
-});
+t.test(
+  'cert-size-sweep under hunt matrix: each Certificate master1 sends is what its certificates predict',
+  async (t) => {
+    const result = await hunt([
+      'matrix',
+      'cert-size-sweep',
+      '--icinga',
+      '2.13.6',
+      '--grid',
+      'intermediates=0,1',
+      '--param',
+      'keys=rsa2048',
+      '--param',
+      'cas=50',
+      '--param',
+      'endpoints=5',
+      '--reloads',
+      '2',
+      '--results',
+      results,
+      '--json',
+    ]);
+    t.equal(result.code, 0, `both cells passed: ${result.stderr.slice(-600)}`);
+    const matrix = JSON.parse(result.stdout) as Matrix;
+    t.same(matrix.grid, ['intermediates']);
+    for (const cell of matrix.cells) {
+      const sizes = cell.measures ?? {};
+      const at = `intermediates=${cell.grid?.intermediates}`;
+      t.ok((sizes['Certificate sent'] ?? 0) > 0, `${at}: read from the decrypted capture`);
+      t.equal(
+        sizes['Certificate sent'],
+        sizes['Certificate predicted'],
+        `${at}: sent as predicted, byte for byte`,
+      );
+      t.ok(
+        (sizes.CertificateRequest ?? 0) > 50 * 50,
+        `${at}: 50 CA names asked for (${sizes.CertificateRequest} bytes)`,
+      );
+    }
+    t.equal(await runObjects(docker, results), 0, 'nothing left running');
+  },
+);
 
 t.test('director-deploy: every deploy reloads master1, and master2 by the zone sync', async (t) => {
   const { history } = await run(
