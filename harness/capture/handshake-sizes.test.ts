@@ -60,3 +60,21 @@ t.test('the Certificate body follows from the certificates: TLS 1.2 and TLS 1.3 
   t.equal(certificateMessageLength([1000, 800], false), 3 + 3 + 1000 + 3 + 800);
   t.equal(certificateMessageLength([1000, 800], true), 1 + 3 + (3 + 1000 + 2) + (3 + 800 + 2));
 });
+
+t.test(
+  'TLS 1.2: the flight ends at ServerHelloDone; a later encrypted record read as a header is left out',
+  async (t) => {
+    const sizes = handshakeSizes(
+      [
+        head(1, true, 'ServerHello', 80),
+        head(1, true, 'Certificate', 1577),
+        head(1, true, 'ServerKeyExchange', 300),
+        head(1, true, 'CertificateRequest', 72),
+        head(1, true, 'ServerHelloDone', 0),
+        head(1, true, 'Finished', 5_800_000),
+      ],
+      5665,
+    );
+    t.match(sizes, { tls13: false, serverFlight: 80 + 1577 + 300 + 72 + 0 + 5 * 4 });
+  },
+);

@@ -16,6 +16,18 @@ export interface HandshakeSizes {
   serverFlight?: number;
 }
 
+/** What a server sends in its first flight, either version (each at most once). */
+const FLIGHT_TYPES = [
+  'ServerHello',
+  'EncryptedExtensions',
+  'Certificate',
+  'CompressedCertificate',
+  'ServerKeyExchange',
+  'CertificateRequest',
+  'ServerHelloDone',
+  'CertificateVerify',
+];
+
 /**
  * Pure: the handshake heads of a capture (handshake-heads.ts) -> median sizes per message, for
  * the connections to `serverPort`. A message's size is its declared length (the body, without
@@ -52,10 +64,14 @@ export function handshakeSizes(heads: readonly HandshakeHead[], serverPort: numb
     if (theirs) client.push(theirs.uncompressedLength ?? theirs.declaredLength);
     const asked = own.find((m) => m.type === 'CertificateRequest');
     if (asked) request.push(asked.declaredLength);
+    // The first of each message of the server's first flight. TLS 1.2's Finished comes later and
+    // encrypted (its header would read as garbage); TLS 1.3's is part of the flight, decrypted.
+    const flightTypes = tls13 ? [...FLIGHT_TYPES, 'Finished'] : FLIGHT_TYPES;
     flight.push(
-      own
-        .filter((m) => m.type !== 'NewSessionTicket' && m.type !== 'HelloRequest')
-        .reduce((sum, m) => sum + 4 + m.declaredLength, 0),
+      flightTypes.reduce((sum, type) => {
+        const message = own.find((m) => m.type === type);
+        return message ? sum + 4 + message.declaredLength : sum;
+      }, 0),
     );
   }
   const median = (values: number[]) => (values.length === 0 ? undefined : Math.round(percentile(values, 50)));
