@@ -50,7 +50,9 @@ export function handshakeSizes(heads: readonly HandshakeHead[], serverPort: numb
   let connections = 0;
   for (const messages of streams.values()) {
     const own = messages.filter(fromServer);
-    if (own.some((m) => m.type === 'EncryptedExtensions')) tls13 = true;
+    // Per connection: a TLS 1.2 one beside TLS 1.3 ones keeps its own flight.
+    const streamTls13 = own.some((m) => m.type === 'EncryptedExtensions');
+    if (streamTls13) tls13 = true;
     const certificate = own.find((m) => m.type === 'Certificate' || m.type === 'CompressedCertificate');
     if (!certificate) continue;
     connections++;
@@ -66,7 +68,7 @@ export function handshakeSizes(heads: readonly HandshakeHead[], serverPort: numb
     if (asked) request.push(asked.declaredLength);
     // The first of each message of the server's first flight. TLS 1.2's Finished comes later and
     // encrypted (its header would read as garbage); TLS 1.3's is part of the flight, decrypted.
-    const flightTypes = tls13 ? [...FLIGHT_TYPES, 'Finished'] : FLIGHT_TYPES;
+    const flightTypes = streamTls13 ? [...FLIGHT_TYPES, 'Finished'] : FLIGHT_TYPES;
     flight.push(
       flightTypes.reduce((sum, type) => {
         const message = own.find((m) => m.type === type);

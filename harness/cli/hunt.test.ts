@@ -45,6 +45,16 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main([...race, '--grid', 'load=1,99']), 2, 'a value out of range');
   t.equal(await main([...race, '--grid', 'warp=1,2']), 2, 'no such parameter');
   t.equal(await main([...race, '--repeat', '0']), 2);
+  t.equal(
+    await main([...race, '--seed', '2147483647', '--repeat', '2']),
+    2,
+    'the repeats would pass the last seed',
+  );
+  const wide = Array.from({ length: 6 }, (_, i) => [
+    '--grid',
+    `p${i}=${Array.from({ length: 20 }, (_, v) => v).join(',')}`,
+  ]).flat();
+  t.equal(await main([...race, ...wide]), 2, 'a cross product too big: refused by its size');
   t.equal(await main(['images', 'build', '--stunnel', '5.99']), 2);
   t.equal(await main(['run', 'stunnel-freeze', '--icinga', '2.13.6']), 2, 'the wrong system option');
   t.equal(await main(['run', 'reload-storm', '--stunnel', '5.68']), 2);
@@ -53,6 +63,8 @@ t.test('bad input exits 2 with the reason, before any engine is contacted', asyn
   t.equal(await main(['run', 'stunnel-freeze', '--param', 'cause=meteor']), 2);
   const text = errors.join('');
   t.match(text, /load is both a --param and a --grid/);
+  t.match(text, /would be 64000000 runs/);
+  t.match(text, /the repeats take seeds 2147483647 to 2147483648/);
   t.match(text, /--grid load: give a parameter and its values/);
   t.match(text, /HH_VERSION_UNKNOWN.*stunnel version "5\.99"/);
   t.match(text, /stunnel-freeze tests stunnel, not icinga: pick its version with --stunnel/);

@@ -114,7 +114,15 @@ export async function renewCertificates(
             return false;
           },
         );
-      if (!reloaded) continue;
+      if (!reloaded) {
+        // A reload refused or stuck renews nothing: a miss, so a node that never reloads ends it.
+        summary.missed++;
+        if (++missesInRow >= MISSES_TO_STOP) {
+          summary.stoppedBy = 'no-renewal';
+          break;
+        }
+        continue;
+      }
       const started = performance.now();
       const deadline = started + (options.deadlineMs ?? 30_000);
       while (swaps === before && performance.now() < deadline && !ctx.signal.aborted)

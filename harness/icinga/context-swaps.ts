@@ -23,7 +23,10 @@ export interface ContextSwapSummary {
   sent: number;
   /** Swaps whose connection the node closed (it swapped, or refused): what the node answered. */
   closedByNode: number;
-  /** Swaps sent that the node neither swapped nor closed within the connection's timeout (5 s). */
+  /**
+   * Swaps sent that the node neither swapped nor closed within the connection's timeout (5 s): a
+   * hang's sign on an affected version, or a fixed version ignoring the message.
+   */
   unanswered: number;
   /** Swaps the node made, counted from its log ("Updating the client certificate ..."). */
   swapped: number;
@@ -172,7 +175,8 @@ export class ContextSwaps {
         this.counts.closedByNode++;
         this.second.closedByNode++;
       }
-      // Sent and never answered: the node took the message and went quiet (a hang's first sign).
+      // Sent and neither swapped nor closed within the timeout: on an affected version a hang's
+      // first sign; a fixed one (2.14.9+) ignores the message and keeps the connection open.
       if (end === 'timeout' && ready) {
         this.counts.unanswered++;
         this.second.unanswered++;

@@ -9,6 +9,9 @@ import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 /** How long the capture gets to write the window's last packets before it is read. */
 const FLUSH_MS = 2_000;
 
+/** At most this much of the capture is read for the measures (its end). */
+const MEASURE_WINDOW_MS = 30_000;
+
 /** The certificates of a PEM file in the node's certs folder. */
 async function certificatesIn(
   stack: StartedIcingaStack,
@@ -64,7 +67,10 @@ export async function measureHandshakes(
     );
   // The ring is read from its files: give tcpdump a moment to have written the window's end.
   await sleep(FLUSH_MS);
-  const heads = await recorder.handshakeMessages(options.node, { from: options.from, to: options.to });
+  // The last seconds hold the last reconnect wave: enough connections, and a bounded read (a whole
+  // long storm's payloads would outgrow what tshark's answer may hold).
+  const from = Math.max(options.from, options.to - MEASURE_WINDOW_MS);
+  const heads = await recorder.handshakeMessages(options.node, { from, to: options.to });
   const sizes = handshakeSizes(heads, API_PORT);
   const own = await certificatesIn(stack, options.node, `${options.node}.crt`);
   // OpenSSL sends what the certificate file holds; a file with the leaf alone it completes from

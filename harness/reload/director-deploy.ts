@@ -68,14 +68,11 @@ export async function deployLikeDirector(
   };
   let generation = 0;
   for (let step = 1; step <= options.deploys && !options.signal?.aborted; step++) {
-    const changes = options.changeEvery > 0 && (step === 1 || step % options.changeEvery === 0);
+    // Deploys 1, 1 + n, 1 + 2n, ... change the content.
+    const changes = options.changeEvery > 0 && (step - 1) % options.changeEvery === 0;
     if (changes) generation++;
     const before = new Map(
-      await Promise.all(
-        synced.map(
-          async (master) => [master, await master.api.icingaApplication().catch(() => undefined)] as const,
-        ),
-      ),
+      await Promise.all(synced.map(async (master) => [master, await workerOf(master)] as const)),
     );
     const since = performance.now();
     const deployed = await reloadConfigMaster(config, step, generation, changes, options, summary, events);
@@ -83,9 +80,7 @@ export async function deployLikeDirector(
     if (changes) summary.changed++;
     if (deployed && changes)
       await Promise.all(
-        synced.map((master) =>
-          awaitSyncedReload(master, before.get(master)?.pid, step, options, summary, events),
-        ),
+        synced.map((master) => awaitSyncedReload(master, before.get(master), step, options, summary, events)),
       );
     // Every endpoint connected again to every master, as after a storm's step.
     const missing = await stack
@@ -170,19 +165,24 @@ async function reloadConfigMaster(
 /** The synced master runs a new worker within the deadline, or the deploy failed there. */
 async function awaitSyncedReload(
   master: StartedIcingaNode,
-  oldPid: number | undefined,
+  old: { pid: number; program_start: number } | undefined,
   step: number,
   options: DirectorDeployOptions,
   summary: DirectorDeploySummary,
   events: StartedIcingaStack['history'],
 ): Promise<void> {
   const started = performance.now();
+  const deployedAt = Date.now();
   events.record('reload', 'reload-started', { step, master: master.name, via: 'sync' });
   events.record('reload', 'reload-signalled', { step, master: master.name, via: 'sync' });
   const deadline = started + (options.reloadDeadlineMs ?? 60_000);
   while (performance.now() < deadline && !options.signal?.aborted) {
     const now = await master.api.icingaApplication().catch(() => undefined);
-    if (now && oldPid !== undefined && now.pid !== oldPid) {
+    // A new worker: another pid, or one started after the deploy when the old one was not seen.
+    const fresh = old
+      ? now !== undefined && (now.pid !== old.pid || now.program_start !== old.program_start)
+      : now !== undefined && now.program_start * 1000 > deployedAt;
+    if (now && fresh) {
       summary.verified++;
       events.record('reload', 'reload-finished', {
         step,
@@ -198,9 +198,21 @@ async function awaitSyncedReload(
   events.record('reload', 'reload-failed', {
     step,
     master: master.name,
-    error: `the zone config synced from the config master did not bring a new worker within ${Math.round((options.reloadDeadlineMs ?? 60_000) / 1000)} s (still pid ${oldPid})`,
+    error: `the zone config synced from the config master did not bring a new worker within ${Math.round((options.reloadDeadlineMs ?? 60_000) / 1000)} s (${old ? `still pid ${old.pid}` : 'its worker was never seen'})`,
     masterDown: !(await master.isRunning()),
   });
+}
+
+/** The node's worker before a deploy: asked up to three times (a busy API may miss one answer). */
+async function workerOf(
+  master: StartedIcingaNode,
+): Promise<{ pid: number; program_start: number } | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const app = await master.api.icingaApplication().catch(() => undefined);
+    if (app) return app;
+    await sleep(500);
+  }
+  return undefined;
 }
 
 /** Removes the package's stages but the active one and the newest `keep`; how many it removed. */

@@ -124,7 +124,12 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
     failedRuns: 1,
     toFailure: [{ run: crashed.id, disruptions: 54, failed: true }],
   });
-  t.ok((v213?.perDisruption?.failuresPer1000?.low ?? 0) > 0, 'one failure in 120 swaps bounds from below');
+  t.ok((v213?.perDisruption?.failuresPer1000?.low ?? 0) > 0, 'one failure bounds from below');
+  t.equal(
+    v213?.perDisruption?.failuresPer1000?.rate,
+    18.519,
+    'one failure in the 54 swaps up to it, not in all 120 (the 66 after it tested nothing)',
+  );
   t.match(v214?.perDisruption, {
     count: 300,
     failedRuns: 0,

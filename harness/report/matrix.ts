@@ -66,7 +66,10 @@ export interface DisruptionRates {
   count: number;
   /** Runs with at least one incident. */
   failedRuns: number;
-  /** Failed runs per 1,000 disruptions, Wilson 95% (each disruption one trial). */
+  /**
+   * Failed runs per 1,000 disruptions, Wilson 95%: each disruption one trial, a failed run's
+   * counted up to its failure (what came after tested nothing new).
+   */
   failuresPer1000: { rate: number; low: number; high: number } | null;
   /** Per run: the disruptions before its first incident, or all of them when none came (censored). */
   toFailure: Array<{ run: string; disruptions: number; failed: boolean }>;
@@ -169,13 +172,11 @@ export function cellKey(cell: { target: string; grid?: Record<string, unknown> }
  * windows in all, when there are more of them than reloads (a race hunt's context swaps).
  */
 function unitDisruption(runs: readonly RunFacts[]): string | undefined {
+  // Only what the system did itself: a nemesis's faults and a remedy's restarts are causes, not trials.
   const totals = new Map<string, number>();
   for (const run of runs)
-    for (const [kind, byNode] of Object.entries(run.disruptions)) {
-      if (kind === 'reload') continue;
-      const count = Object.values(byNode).reduce((sum, n) => sum + n, 0);
-      totals.set(kind, (totals.get(kind) ?? 0) + count);
-    }
+    for (const [kind, count] of Object.entries(run.ownDisruptions))
+      if (kind !== 'reload') totals.set(kind, (totals.get(kind) ?? 0) + count);
   const reloads = runs.reduce((sum, run) => sum + run.reloads.length, 0);
   const [kind, count] = [...totals].sort((a, b) => b[1] - a[1])[0] ?? [];
   return kind !== undefined && (count ?? 0) > reloads ? kind : undefined;
@@ -183,25 +184,28 @@ function unitDisruption(runs: readonly RunFacts[]): string | undefined {
 
 function disruptionRates(kind: string, runs: readonly RunFacts[]): DisruptionRates {
   const toFailure = runs.map((run) => {
-    const times = run.disruptionTimes[kind] ?? [];
+    const all = run.ownDisruptions[kind] ?? 0;
     const first = run.ledger
       .list()
       .map((incident) => incident.firstSeen)
       .sort()[0];
-    return first === undefined
-      ? { run: run.meta.id, disruptions: times.length, failed: false }
-      : { run: run.meta.id, disruptions: times.filter((at) => at < first).length, failed: true };
+    if (first === undefined) return { run: run.meta.id, disruptions: all, failed: false };
+    const times = run.disruptionTimes[kind] ?? [];
+    return { run: run.meta.id, disruptions: times.filter((at) => at < first).length, failed: true };
   });
-  const count = runs.reduce(
-    (sum, run) => sum + Object.values(run.disruptions[kind] ?? {}).reduce((a, b) => a + b, 0),
+  const count = runs.reduce((sum, run) => sum + (run.ownDisruptions[kind] ?? 0), 0);
+  const failedRuns = toFailure.filter((run) => run.failed).length;
+  // The trials: a failed run's swaps up to its failure (at least the one that did it), every
+  // swap of a run that never failed. What came after a run's failure tested nothing new.
+  const trials = toFailure.reduce(
+    (sum, run) => sum + (run.failed ? Math.max(1, run.disruptions) : run.disruptions),
     0,
   );
-  const failedRuns = toFailure.filter((run) => run.failed).length;
   return {
     kind,
     count,
     failedRuns,
-    failuresPer1000: roundRate(wilsonInterval(failedRuns, count, 1000)),
+    failuresPer1000: roundRate(wilsonInterval(failedRuns, trials, 1000)),
     toFailure,
   };
 }
@@ -541,7 +545,8 @@ function table(matrix: Matrix): string[] {
   const rate = (r: { rate: number; low: number; high: number } | null | undefined) =>
     r ? `${r.rate} (${r.low}-${r.high})` : '-';
 
-  if (matrix.unit) {
+  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
+  if (matrix.unit && !underLoad) {
     const unit = matrix.unit;
     const head = ['target', ...extraHead, 'version', 'runs', `${unit}s`, 'incidents'];
     head.push(`failed runs per 1,000 ${unit}s (95%)`, `${unit}s to failure, per run`);
@@ -567,7 +572,6 @@ function table(matrix: Matrix): string[] {
     );
     return lines;
   }
-  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
   if (underLoad) {
     // A system under steady load (stunnel): the stalls and silences, not reloads.
     const head = [

@@ -85,6 +85,11 @@ export interface RunFacts {
   disruptions: Record<string, Record<string, number>>;
   /** When each disruption began, per kind (the first MAX_SAMPLES): how many came before an incident. */
   disruptionTimes: Record<string, string[]>;
+  /**
+   * Disruptions the system made itself, per kind (context swaps the node logged), not faults a
+   * nemesis injected or restarts a remedy made: what a matrix may count its rates in.
+   */
+  ownDisruptions: Record<string, number>;
   /** Values a scenario measured (`measure:value` events: a message size, a time), by name, in order. */
   measures: Record<string, number[]>;
   /** What the run found about published advisories (`*:advisory` events), one per advisory and node. */
@@ -130,6 +135,7 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     faultCount: 0,
     disruptions: {},
     disruptionTimes: {},
+    ownDisruptions: {},
     advisories: [],
     measures: {},
     load: [],
@@ -228,6 +234,8 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     const byNode = facts.disruptions[event.kind] ?? {};
     facts.disruptions[event.kind] = byNode;
     byNode[event.node] = (byNode[event.node] ?? 0) + 1;
+    if (event.source !== 'nemesis' && event.source !== 'remedy' && event.source !== 'reload')
+      facts.ownDisruptions[event.kind] = (facts.ownDisruptions[event.kind] ?? 0) + 1;
     const times = facts.disruptionTimes[event.kind] ?? [];
     facts.disruptionTimes[event.kind] = times;
     if (times.length < MAX_SAMPLES) times.push(event.at);

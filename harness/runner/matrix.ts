@@ -30,6 +30,9 @@ export interface MatrixGrid {
   values: readonly string[];
 }
 
+/** The largest seed a run takes. */
+const MAX_SEED = 2 ** 31 - 1;
+
 /** At most this many runs in one matrix (targets x grid values x repeats). */
 export const MAX_MATRIX_RUNS = 500;
 
@@ -98,15 +101,24 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
     if (seen.has(name)) throw new HuntError(ErrorCodes.USAGE, `${name} is named twice: one cell per target.`);
     seen.add(name);
   }
-  const combos = gridCombinations(request.grid ?? [], request.params ?? []);
   const repeat = request.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 1)
     throw new HuntError(ErrorCodes.USAGE, `--repeat is a whole number from 1, not ${repeat}.`);
-  const total = request.targets.length * combos.length * repeat;
+  // The size first: a cross product of many grids is never built only to be refused.
+  const total =
+    request.targets.length *
+    repeat *
+    (request.grid ?? []).reduce((n, g) => n * Math.max(1, g.values.length), 1);
   if (total > MAX_MATRIX_RUNS)
     throw new HuntError(
       ErrorCodes.USAGE,
       `This matrix would be ${total} runs (targets x grid values x repeats); at most ${MAX_MATRIX_RUNS}: split it.`,
+    );
+  const combos = gridCombinations(request.grid ?? [], request.params ?? []);
+  if (request.seed !== undefined && request.seed + repeat - 1 > MAX_SEED)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--seed ${request.seed} with --repeat ${repeat} would pass ${MAX_SEED}: the repeats take seeds ${request.seed} to ${request.seed + repeat - 1}.`,
     );
   // Every target with every combination, checked before the first run starts.
   let system = '';
@@ -131,7 +143,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       throw new HuntError(ErrorCodes.USAGE, `--save-baseline: the folder ${folder} does not exist.`);
   }
 
-  const seed = request.seed ?? randomInt(1, 2 ** 31 - 1);
+  const seed = request.seed ?? randomInt(1, MAX_SEED - repeat + 1);
   const root = request.resultsDir ?? resultsDir();
   const dir = join(root, folderId(`matrix-${request.scenario}`));
   await makeDirectory(dir).catch((error: NodeJS.ErrnoException) => {

@@ -4,7 +4,7 @@ interface State {
   disruptions: DisruptionWindows;
   /** The worker pid each master should have: the last reload's new pid, or the first one seen. */
   expected: Map<string, number>;
-  /** Nodes being restarted (a remedy's, a nemesis's restart): the only thing that may stop a container. */
+  /** Nodes a remedy is restarting: the only disruption that stops a container on purpose. */
   restarting: Set<string>;
 }
 
