@@ -13,12 +13,23 @@
  *
  *   npx hunt run hung-reload --icinga 2.12.3 [--param hang=20000]
  */
-import { defineScenario, icinga, integer, noIncident, storm } from '../harness/index.ts';
+import {
+  choice,
+  defineScenario,
+  dependingOn,
+  ErrorCodes,
+  HuntError,
+  icinga,
+  integer,
+  noIncident,
+  oneIncidentPerNode,
+  storm,
+} from '../harness/index.ts';
 
 export default defineScenario({
   name: 'hung-reload',
   summary:
-    "master1's old worker hangs as a reload begins (SIGSTOP, then SIGCONT): does the reload finish when it goes?",
+    "master1's old worker hangs as a reload begins (SIGSTOP, then SIGCONT): the reload and a SIGHUP sent meanwhile run once it goes",
   system: icinga,
   params: {
     hang: integer({
@@ -35,26 +46,44 @@ export default defineScenario({
       unit: 'reload',
       summary: "which of master1's reloads hangs",
     }),
+    hup: choice({
+      default: 'during',
+      choices: ['during', 'none'],
+      summary: 'a second SIGHUP during the hang, or none',
+    }),
     hupAfter: integer({
       default: 5_000,
-      min: 0,
-      max: 50_000,
+      min: 1,
+      max: 49_000,
       unit: 'ms',
-      summary: 'a second SIGHUP this long into the hang (0: none)',
+      summary: 'how far into the hang the second SIGHUP comes (less than hang)',
     }),
     endpoints: integer({ default: 20, min: 0, max: 2000, unit: 'endpoints', summary: 'simulated endpoints' }),
   },
   defaultReloads: 4,
-  expectations: [noIncident()],
+  // Measured on 2.12.3, 2.13.6 and 2.14.6 alike: the reload waits for the hung worker and
+  // finishes once it goes; the SIGHUP sent meanwhile is kept and runs right after, a worker
+  // replaced with no reload asked for. A version that lost it would show no such incident.
+  expectations: [
+    dependingOn('hup', {
+      during: [oneIncidentPerNode('worker-replaced', { nodes: ['master1'], evidence: [] })],
+      none: [noIncident()],
+    }),
+  ],
   async run(ctx) {
-    const { hang, at, hupAfter, endpoints } = ctx.params;
+    const { hang, at, hup, hupAfter, endpoints } = ctx.params;
+    if (hup === 'during' && hupAfter >= hang)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `hupAfter (${hupAfter} ms) must come within the hang (${hang} ms).`,
+      );
     const stack = await ctx.start(ctx.target().masters(2).agents(1).withSimulatedEndpoints(endpoints));
     await stack.ready({ timeoutMs: 180_000 });
     await ctx.capture(stack);
     const onThatReload = { after: 'reload-signalled' as const, from: at, count: 1 };
     ctx.chaos(stack, [
       { nemesis: 'hung-worker', node: 'master1', schedule: { ...onThatReload, offsetMs: 0, forMs: hang } },
-      ...(hupAfter > 0 && hupAfter < hang
+      ...(hup === 'during'
         ? [
             {
               nemesis: 'signal',
