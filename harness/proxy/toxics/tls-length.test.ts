@@ -29,13 +29,14 @@ t.test(
       'server.key': peers.server.privateKeyPem,
       'ca.crt': peers.ca.certificatePem,
     });
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // Port 0 and its ACCEPT line: s_server names the port it bound, and only once it listens
+    // (a guessed port and a fixed sleep lost the race on a busy machine: the proxy met a refusal).
     const server = spawn(
       'openssl',
       [
         's_server',
         '-accept',
-        `127.0.0.1:${port}`,
+        '127.0.0.1:0',
         '-cert',
         `${dir}/server.crt`,
         '-key',
@@ -43,14 +44,11 @@ t.test(
         '-tls1_2',
         '-naccept',
         '1',
-        '-quiet',
       ],
-      {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      },
+      { stdio: ['pipe', 'pipe', 'ignore'] },
     );
     t.teardown(() => server.kill());
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const port = await acceptingPort(server, 10_000);
     const proxy = await proxyTo(t, { host: '127.0.0.1', port }, [
       { type: 'tls_length', stream: 'downstream', attributes: { message: 'Certificate', length: 150_000 } },
     ]);
@@ -83,3 +81,26 @@ t.test(
     t.match(output, /excessive message size/, "with OpenSSL's own words");
   },
 );
+
+/** The port s_server printed in its "ACCEPT 127.0.0.1:<port>" line, or an error after `ms`. */
+function acceptingPort(server: ReturnType<typeof spawn>, ms: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`s_server printed no ACCEPT line in ${ms} ms: ${seen}`)),
+      ms,
+    );
+    server.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /ACCEPT \S+:(\d+)/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`s_server exited (${code}) before it listened: ${seen}`));
+    });
+  });
+}
