@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { KeySpec } from '../pki/key-spec.ts';
+import { recordReload } from '../reload/reload-record.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { ContextSwaps } from './context-swaps.ts';
 
@@ -88,32 +89,17 @@ export async function renewCertificates(
       await plant(stack, options.node, 'key', expiring.privateKeyPem);
       summary.planted++;
       const before = swaps;
-      stack.history.record('reload', 'reload-started', { step, master: options.node, via: 'signal' });
-      const reloaded = await node
-        .reload({
-          via: 'signal',
-          onSignalled: () =>
-            stack.history.record('reload', 'reload-signalled', { step, master: options.node }),
-        })
-        .then(
-          (outcome) => {
-            stack.history.record('reload', 'reload-finished', {
-              step,
-              master: options.node,
-              newPid: outcome.newPid,
-              barrierMs: outcome.ms,
-            });
-            return true;
-          },
-          (error: Error) => {
-            stack.history.record('reload', 'reload-failed', {
-              step,
-              master: options.node,
-              error: error.message,
-            });
-            return false;
-          },
-        );
+      const record = recordReload(stack.history, { step, master: options.node, via: 'signal' });
+      const reloaded = await node.reload({ via: 'signal', onSignalled: record.signalled }).then(
+        (outcome) => {
+          record.finished({ newPid: outcome.newPid, barrierMs: outcome.ms });
+          return true;
+        },
+        (error: Error) => {
+          record.failed(error.message);
+          return false;
+        },
+      );
       if (!reloaded) {
         // A reload refused or stuck renews nothing: a miss, so a node that never reloads ends it.
         summary.missed++;

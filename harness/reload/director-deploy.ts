@@ -3,6 +3,7 @@ import { IcingaApiError } from '../api/icinga-api.ts';
 import { ErrorCodes, HuntError, isHuntError } from '../errors.ts';
 import type { StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { recordReload } from './reload-record.ts';
 
 /** The package Icinga Director deploys into. */
 export const DIRECTOR_PACKAGE = 'director';
@@ -124,23 +125,17 @@ async function reloadConfigMaster(
     [DIRECTOR_FILE]: `template Host "handshake-hunter-director" {\n  vars.generation = ${generation}\n}\n`,
   };
   const retries = options.retries ?? 20;
-  events.record('reload', 'reload-started', { step, master: config.name, via: 'stage', changed: changes });
+  const record = recordReload(events, { step, master: config.name, via: 'stage', changed: changes });
   for (let attempt = 0; ; attempt++) {
     try {
       const outcome = await config.reload({
         via: 'stage',
         stage: { package: DIRECTOR_PACKAGE, files },
         timeoutMs: options.reloadDeadlineMs ?? 60_000,
-        onSignalled: () =>
-          events.record('reload', 'reload-signalled', { step, master: config.name, via: 'stage' }),
+        onSignalled: record.signalled,
       });
       summary.verified++;
-      events.record('reload', 'reload-finished', {
-        step,
-        master: config.name,
-        newPid: outcome.newPid,
-        barrierMs: outcome.ms,
-      });
+      record.finished({ newPid: outcome.newPid, barrierMs: outcome.ms });
       return true;
     } catch (error) {
       const status = error instanceof IcingaApiError ? error.status : undefined;
@@ -151,12 +146,7 @@ async function reloadConfigMaster(
         continue;
       }
       summary.failed++;
-      events.record('reload', 'reload-failed', {
-        step,
-        master: config.name,
-        error: (error as Error).message,
-        masterDown: !(await config.isRunning()),
-      });
+      record.failed((error as Error).message, { masterDown: !(await config.isRunning()) });
       return false;
     }
   }
@@ -173,8 +163,9 @@ async function awaitSyncedReload(
 ): Promise<void> {
   const started = performance.now();
   const deployedAt = Date.now();
-  events.record('reload', 'reload-started', { step, master: master.name, via: 'sync' });
-  events.record('reload', 'reload-signalled', { step, master: master.name, via: 'sync' });
+  // The config master's deploy is this node's signal: its reload starts with the sync.
+  const record = recordReload(events, { step, master: master.name, via: 'sync' });
+  record.signalled();
   const deadline = started + (options.reloadDeadlineMs ?? 60_000);
   while (performance.now() < deadline && !options.signal?.aborted) {
     const now = await master.api.icingaApplication().catch(() => undefined);
@@ -184,23 +175,16 @@ async function awaitSyncedReload(
       : now !== undefined && now.program_start * 1000 > deployedAt;
     if (now && fresh) {
       summary.verified++;
-      events.record('reload', 'reload-finished', {
-        step,
-        master: master.name,
-        newPid: now.pid,
-        barrierMs: Math.round(performance.now() - started),
-      });
+      record.finished({ newPid: now.pid, barrierMs: Math.round(performance.now() - started) });
       return;
     }
     await sleep(250);
   }
   summary.failed++;
-  events.record('reload', 'reload-failed', {
-    step,
-    master: master.name,
-    error: `the zone config synced from the config master did not bring a new worker within ${Math.round((options.reloadDeadlineMs ?? 60_000) / 1000)} s (${old ? `still pid ${old.pid}` : 'its worker was never seen'})`,
-    masterDown: !(await master.isRunning()),
-  });
+  record.failed(
+    `the zone config synced from the config master did not bring a new worker within ${Math.round((options.reloadDeadlineMs ?? 60_000) / 1000)} s (${old ? `still pid ${old.pid}` : 'its worker was never seen'})`,
+    { masterDown: !(await master.isRunning()) },
+  );
 }
 
 /** The node's worker before a deploy: asked up to three times (a busy API may miss one answer). */

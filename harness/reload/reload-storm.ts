@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, isHuntError } from '../errors.ts';
 import type { ReloadVia, StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
+import { type ReloadRecord, recordReload } from './reload-record.ts';
 import { delayBefore, type Schedule } from './schedule.ts';
 
 export interface StormOptions {
@@ -87,34 +88,40 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     const stageContent =
       options.stageChanges === false ? undefined : `const HandshakeHunterDeploy = ${step}\n`;
     const results = await Promise.all(
-      alive.map(async (master, index): Promise<StepResult & { t0: number; newPid?: number }> => {
-        if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
-        const t0 = performance.now();
-        events.record('reload', 'reload-started', {
-          step,
-          master: master.name,
-          via: options.via ?? 'signal',
-          delayMs,
-        });
-        summary.reloads++;
-        try {
-          const outcome = await master.reload({
+      alive.map(
+        async (
+          master,
+          index,
+        ): Promise<StepResult & { t0: number; newPid?: number; record: ReloadRecord }> => {
+          if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
+          const t0 = performance.now();
+          const record = recordReload(events, {
+            step,
+            master: master.name,
             via: options.via ?? 'signal',
-            timeoutMs: 60_000,
-            stageContent,
-            // The anchor for faults timed to a reload: the moment the signal (or API call) went.
-            onSignalled: () =>
-              events.record('reload', 'reload-signalled', {
-                step,
-                master: master.name,
-                via: options.via ?? 'signal',
-              }),
+            delayMs,
           });
-          return { master: master.name, ok: true, barrierMs: outcome.ms, newPid: outcome.newPid, t0 };
-        } catch (error) {
-          return { master: master.name, ok: false, error: (error as Error).message, t0 };
-        }
-      }),
+          summary.reloads++;
+          try {
+            const outcome = await master.reload({
+              via: options.via ?? 'signal',
+              timeoutMs: 60_000,
+              stageContent,
+              onSignalled: record.signalled,
+            });
+            return {
+              master: master.name,
+              ok: true,
+              barrierMs: outcome.ms,
+              newPid: outcome.newPid,
+              t0,
+              record,
+            };
+          } catch (error) {
+            return { master: master.name, ok: false, error: (error as Error).message, t0, record };
+          }
+        },
+      ),
     );
     // One reconnect check for the step: every endpoint connected to every live master again.
     let missing: string[] = [];
@@ -135,9 +142,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         summary.verified++;
         const reconnectMs = missing.length === 0 ? Math.round(readyAt - result.t0) : undefined;
         result.reconnectMs = reconnectMs;
-        events.record('reload', 'reload-finished', {
-          step,
-          master: result.master,
+        result.record.finished({
           newPid: result.newPid,
           barrierMs: result.barrierMs,
           reconnectMs,
@@ -148,12 +153,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
       summary.failed++;
       const master = stack.node(result.master);
       const down = !(await master.isRunning());
-      events.record('reload', 'reload-failed', {
-        step,
-        master: result.master,
-        error: result.error,
-        masterDown: down,
-      });
+      result.record.failed(result.error ?? 'unknown', { masterDown: down });
       if (down) {
         summary.mastersDown.push(result.master);
         alive = alive.filter((m) => m.name !== result.master);
