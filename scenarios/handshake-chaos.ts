@@ -84,8 +84,8 @@ export default defineScenario({
       {
         nemesis: 'reconnect-burst',
         node: 'master2',
-        // 1 s covers the burst's reconnect wave and ends before the next burst's signal: a fault
-        // still on is skipped at its next anchor, which a replay at another pace would not repeat.
+        // 1 s covers the burst's reconnect wave and ends before the next burst's signal (a burst
+        // still on would pass that anchor: a nemesis-skipped event, which --replay repeats).
         schedule: { after: 'reload-signalled', offsetMs: burstAfter, forMs: 1_000, every: 2 },
       },
       {

@@ -73,6 +73,8 @@ t.test(
     t.match(await readFile(join(first.dir, 'report.md'), 'utf8'), /## Faults injected/);
 
     const replay = await chaosRun(['--replay', first.dir]);
+    const manifest = JSON.parse(await readFile(join(replay.dir, 'run.json'), 'utf8'));
+    t.same(manifest.replayOf, { dir: first.dir, anchorsFollowed: true }, 'the replay names its original');
     t.same(
       faults(replay.events),
       faults(first.events),

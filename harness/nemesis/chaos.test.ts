@@ -7,6 +7,7 @@ import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
 import type { StartedTarget, TargetNode } from '../target/target.ts';
 import { Chaos } from './chaos.ts';
+import { ChaosPlan } from './chaos-plan.ts';
 import type { NemesisSpec } from './nemesis.ts';
 import { nemesisList } from './nemesis-registry.ts';
 
@@ -33,10 +34,10 @@ function fakeTarget(run: Run, calls: string[]): StartedTarget {
   };
 }
 
-async function chaosRun(t: Test, specs: NemesisSpec[], seed = 3) {
+async function chaosRun(t: Test, specs: NemesisSpec[], seed = 3, replay?: ChaosPlan) {
   const run = await Run.create({ name: 'chaos', seed, resultsDir: t.testdir() });
   const calls: string[] = [];
-  const chaos = Chaos.start(fakeTarget(run, calls), specs, (part) => run.random(part));
+  const chaos = Chaos.start(fakeTarget(run, calls), specs, (part) => run.random(part), { replay });
   return { run, calls, chaos };
 }
 
@@ -181,6 +182,69 @@ t.test('from: the first anchor a fault acts on, then every k-th', async (t) => {
     started.map((e) => e.anchorIndex),
     [2, 4],
     'the 2nd and 4th signal',
+  );
+});
+
+t.test(
+  'an anchor passed while a fault is on is recorded; a replay fires after the same anchors at any pace',
+  async (t) => {
+    const spec: NemesisSpec = {
+      ...PAUSE_AFTER_SIGNAL,
+      schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 200, count: 10 },
+    };
+    async function signals(gapMs: number, replay?: ChaosPlan) {
+      const { run, chaos } = await chaosRun(t, [spec], 3, replay);
+      for (let step = 1; step <= 5; step++) {
+        run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
+        await sleep(gapMs);
+      }
+      await chaos.stop();
+      await run.finish({ status: 'passed', exitCode: 0, complete: true });
+      const events = await readHistory(run.history.path);
+      const indexes = (type: string) => events.filter((e) => e.type === type).map((e) => e.anchorIndex);
+      // Each run's folder goes with the next chaosRun (one testdir per test): its report first.
+      const { summary } = await writeReport(run.dir);
+      return {
+        summary,
+        events,
+        fired: indexes('nemesis-started'),
+        skipped: indexes('nemesis-skipped'),
+      };
+    }
+    // 80 ms apart, each fault 200 ms: the 2nd signal comes while the 1st fault is on.
+    const original = await signals(80);
+    t.equal(original.fired[0], 1);
+    t.ok(original.skipped.includes(2), `skipped while on: ${original.skipped.join(', ')}`);
+    t.match(
+      original.events.find((e) => e.type === 'nemesis-skipped'),
+      {
+        spec: '0.0',
+        nemesis: 'pause',
+        node: 'master1',
+        anchor: 'reload-signalled',
+        why: 'its last fault is still on',
+      },
+    );
+    // 300 ms apart nothing is on at a signal: the live rule would fire five times.
+    const live = await signals(300);
+    t.same(live.fired, [1, 2, 3, 4, 5], 'at a slower pace the live rule fires at every signal');
+    const replay = await signals(300, ChaosPlan.fromHistory(original.events));
+    t.same(replay.fired, original.fired, 'the replay fires after the anchors the original fired after');
+    t.same(replay.skipped, original.skipped, 'and passes the ones it passed');
+    t.equal(original.summary.faults.skipped, original.skipped.length, 'the report counts the anchors passed');
+  },
+);
+
+t.test('a history without numbered specs gives no plan (the live rule applies)', async (t) => {
+  const event = { t: 1, at: '', source: 'nemesis', type: 'nemesis-started', anchorIndex: 1, fault: 1 };
+  t.equal(ChaosPlan.fromHistory([event]), undefined);
+  const plan = ChaosPlan.fromHistory([
+    { ...event, spec: '0.1' },
+    { ...event, type: 'nemesis-failed', anchorIndex: 3, spec: '0.1' },
+  ]);
+  t.same(
+    [plan?.fires('0.1', 1), plan?.fires('0.1', 2), plan?.fires('0.1', 3), plan?.fires('0.0', 1)],
+    [true, false, true, false],
   );
 });
 

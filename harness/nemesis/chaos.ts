@@ -4,11 +4,19 @@ import type { Random } from '../random.ts';
 import type { EventSink, History, HistoryEvent } from '../run/history.ts';
 import { recordDisruption } from '../target/disruption.ts';
 import type { StartedTarget } from '../target/target.ts';
+import type { ChaosPlan } from './chaos-plan.ts';
 import { checkSchedule, type NemesisSpec, type NemesisType } from './nemesis.ts';
 import { nemesisType } from './nemesis-registry.ts';
 
 /** How long stop() waits for a fault's start or heal (each an engine call or two). */
 const STOP_WAIT_MS = 15_000;
+
+export interface ChaosOptions {
+  /** Tells this chaos's specs from another's in the same run (the runner numbers them 0, 1, ...). */
+  id?: number;
+  /** The original run's plan (`hunt run --replay`): anchored specs fire after its anchors only. */
+  replay?: ChaosPlan;
+}
 
 function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -19,6 +27,8 @@ function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 interface Armed {
+  /** `<chaos id>.<index>`: names the spec in its events, so a replay's plan finds it again. */
+  id: string;
   spec: NemesisSpec;
   type: NemesisType<object>;
   attributes: object;
@@ -26,7 +36,7 @@ interface Armed {
   /** Anchors seen on the node, and faults started. */
   anchors: number;
   started: number;
-  /** A fault of this spec is on: the next anchor is skipped (one at a time per spec). */
+  /** A fault of this spec is on: the next anchor is skipped (one at a time per spec), as `nemesis-skipped`. */
   active: boolean;
 }
 
@@ -35,14 +45,16 @@ interface Armed {
  * (`reload-signalled`, `listener-up` on its node) or drawn from the seed. Every fault is
  * recorded as `nemesis-started` (the anchor, the offset, the fault's number) and `nemesis-healed`,
  * and as a disruption window of its node, so the report shows it beside the incidents and a
- * replay (same seed, same reload sequence) repeats it at the same offsets. Bounded: one fault
- * at a time per spec, `count` faults per spec, none longer than MAX_FAULT_MS. stop() heals
- * whatever is on.
+ * replay (same seed, same reload sequence) repeats it at the same offsets; given the original's
+ * plan, after the same anchors too. Bounded: one fault at a time per spec (an anchor passed while
+ * one is on is a `nemesis-skipped` event), `count` faults per spec, none longer than
+ * MAX_FAULT_MS. stop() heals whatever is on.
  */
 export class Chaos {
   private readonly target: StartedTarget;
   private readonly events: EventSink;
   private readonly armed: Armed[];
+  private readonly plan: ChaosPlan | undefined;
   /** Aborted by stop(): every pending wait (offsets, fault lengths) ends. */
   private readonly stopping = new AbortController();
   private readonly heals = new Map<number, () => Promise<void>>();
@@ -51,10 +63,11 @@ export class Chaos {
   private faults = 0;
   private stopped = false;
 
-  private constructor(target: StartedTarget, history: History, armed: Armed[]) {
+  private constructor(target: StartedTarget, history: History, armed: Armed[], plan: ChaosPlan | undefined) {
     this.target = target;
     this.events = history;
     this.armed = armed;
+    this.plan = plan;
     this.unsubscribe = history.subscribe((event) => this.onEvent(event));
   }
 
@@ -66,7 +79,9 @@ export class Chaos {
     target: StartedTarget,
     specs: readonly NemesisSpec[],
     random: (part: string) => Random,
+    options: ChaosOptions = {},
   ): Chaos {
+    const id = options.id ?? 0;
     const nodes = new Set(target.nodes.map((node) => node.name));
     const armed = specs.map((spec, index): Armed => {
       const type = nemesisType(spec.nemesis);
@@ -80,6 +95,7 @@ export class Chaos {
       const unable = type.check?.(target, target.node(spec.node), attributes);
       if (unable) throw new HuntError(ErrorCodes.USAGE, `Nemesis ${spec.nemesis}: ${unable}`);
       return {
+        id: `${id}.${index}`,
         spec,
         type,
         attributes,
@@ -89,7 +105,7 @@ export class Chaos {
         active: false,
       };
     });
-    const chaos = new Chaos(target, target.run.history, armed);
+    const chaos = new Chaos(target, target.run.history, armed, options.replay);
     for (const entry of armed) {
       const schedule = entry.spec.schedule;
       if ('atMs' in schedule) {
@@ -139,8 +155,7 @@ export class Chaos {
       entry.anchors++;
       const from = schedule.from ?? 1;
       if (entry.anchors < from || (entry.anchors - from) % (schedule.every ?? 1) !== 0) continue;
-      if (entry.active || entry.started >= (schedule.count ?? 100)) continue;
-      entry.active = true;
+      if (entry.started >= (schedule.count ?? 100)) continue;
       // The anchor's number on its node makes a replay comparable: the same k-th signal, the same offset.
       const anchor = {
         anchor: event.type,
@@ -149,6 +164,24 @@ export class Chaos {
         anchorT: event.t,
         offsetMs: schedule.offsetMs,
       };
+      const skipped = (why: string) =>
+        this.events.record('nemesis', 'nemesis-skipped', {
+          spec: entry.id,
+          nemesis: entry.spec.nemesis,
+          node: entry.spec.node,
+          anchor: event.type,
+          anchorIndex: entry.anchors,
+          why,
+        });
+      if (this.plan && !this.plan.fires(entry.id, entry.anchors)) {
+        skipped('not after this anchor in the replayed run');
+        continue;
+      }
+      if (entry.active) {
+        skipped('its last fault is still on');
+        continue;
+      }
+      entry.active = true;
       this.later(schedule.offsetMs, () => this.inject(entry, anchor));
     }
   }
@@ -180,6 +213,7 @@ export class Chaos {
     const { nemesis, node } = entry.spec;
     const fields = {
       fault,
+      spec: entry.id,
       nemesis,
       node,
       forMs: schedule.forMs,

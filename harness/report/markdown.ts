@@ -183,7 +183,7 @@ export function renderReport(summary: RunSummary): string {
     lines.push(
       '## Faults injected',
       '',
-      `${summary.faults.count} fault(s) from the scenario's nemeses${summary.faults.count > shown.length ? ` (the first ${shown.length} below)` : ''}, each a disruption window of its node:`,
+      `${summary.faults.count} fault(s) from the scenario's nemeses${summary.faults.count > shown.length ? ` (the first ${shown.length} below)` : ''}, each a disruption window of its node${summary.faults.skipped > 0 ? `; ${summary.faults.skipped} anchor(s) passed without one (a fault of that nemesis still on, or not fired there in the run replayed: \`nemesis-skipped\` in the history)` : ''}:`,
       '',
       '| fault | nemesis | node | timed to | offset | for | started | healed |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',

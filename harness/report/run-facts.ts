@@ -81,6 +81,8 @@ export interface RunFacts {
   /** The nemeses' faults (the first MAX_FAULT_SAMPLES), and how many there were in all. */
   faults: FaultSample[];
   faultCount: number;
+  /** Anchors a spec passed without a fault (`nemesis-skipped`: its last one still on, or a replay's plan). */
+  faultsSkipped: number;
   /** Disruption windows opened, per kind and node (reloads are counted apart): context swaps, faults, restarts. */
   disruptions: Record<string, Record<string, number>>;
   /** When each disruption began, per kind (the first MAX_SAMPLES): how many came before an incident. */
@@ -133,6 +135,7 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     harnessRss: [],
     faults: [],
     faultCount: 0,
+    faultsSkipped: 0,
     disruptions: {},
     disruptionTimes: {},
     ownDisruptions: {},
@@ -283,6 +286,8 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
           forMs: Number(event.forMs ?? 0),
           ...(event.type === 'nemesis-failed' ? { failed: String(event.error) } : {}),
         });
+    } else if (event.type === 'nemesis-skipped') {
+      facts.faultsSkipped++;
     } else if (event.type === 'nemesis-healed') {
       const fault = facts.faults.find((f) => f.fault === event.fault);
       if (fault) fault.healedAt = event.at;

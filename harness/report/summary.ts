@@ -69,7 +69,7 @@ export interface RunSummary {
   advisories: AdvisoryFinding[];
   incidents: Array<Incident & { folder: string; capture?: string }>;
   /** The faults nemeses injected (the first 1,000) and their count. */
-  faults: { count: number; samples: FaultSample[] };
+  faults: { count: number; skipped: number; samples: FaultSample[] };
   /** Detectors that threw on the history: the incidents (and the verdict) may be incomplete. */
   detectorFailures: DetectorFailure[];
   history: {
@@ -209,7 +209,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
     incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,
-    faults: { count: facts.faultCount, samples: facts.faults },
+    faults: { count: facts.faultCount, skipped: facts.faultsSkipped, samples: facts.faults },
     history: {
       events: facts.read.events,
       skippedLines: facts.read.skipped,

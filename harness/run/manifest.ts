@@ -35,6 +35,8 @@ export interface RunManifest {
   detectors?: string[];
   expectations?: string[];
   capture?: { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
+  /** The run this one replays (`hunt run --replay`), and whether its faults' anchors were followed. */
+  replayOf?: { dir: string; anchorsFollowed: boolean };
   /** What the system under test says of itself (image, versions, nodes). */
   stack?: {
     image?: string;

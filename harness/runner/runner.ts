@@ -1,12 +1,15 @@
+import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
 import { Chaos } from '../nemesis/chaos.ts';
+import { ChaosPlan } from '../nemesis/chaos-plan.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import { type Incident, IncidentLedger } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
+import { readHistory } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import type { StartedTarget, TargetObserver, TargetSelection } from '../target/target.ts';
@@ -47,6 +50,8 @@ export interface RunRequest {
   diskCapBytes?: number;
   /** Rewrite report.md this often while the run goes on, so a killed soak has a recent one. */
   reportEveryMs?: number;
+  /** The run folder this run replays (`hunt run --replay`): its faults fire after the same anchors. */
+  replayOf?: string;
   /** Called about once a second with where the run stands. */
   onStatus?: (status: RunStatus) => void;
 }
@@ -154,6 +159,7 @@ async function execute(
   const progress = request.progress ?? silentProgress;
 
   const detectors = await chooseDetectors(detectorNames);
+  const replayPlan = request.replayOf === undefined ? undefined : await planOf(request.replayOf);
   const budget = request.diskCapBytes === undefined ? undefined : budgetFor(request.diskCapBytes);
   const run = await Run.create({
     name: definition.name,
@@ -176,6 +182,8 @@ async function execute(
     ...(budget ? { diskCapBytes: budget.capBytes } : {}),
   });
   await run.describe('detectors', detectorNames);
+  if (request.replayOf !== undefined)
+    await run.describe('replayOf', { dir: request.replayOf, anchorsFollowed: replayPlan !== undefined });
   await run.describe(
     'expectations',
     definition.expectations.map((e) => e.description),
@@ -263,7 +271,10 @@ async function execute(
       return started;
     },
     chaos(started, nemeses) {
-      const chaos = Chaos.start(started, nemeses, (part) => run.random(part));
+      const chaos = Chaos.start(started, nemeses, (part) => run.random(part), {
+        id: chaoses.length,
+        replay: replayPlan,
+      });
       chaoses.push(chaos);
       return chaos;
     },
@@ -401,4 +412,16 @@ async function execute(
     reportPath,
     error: failure,
   };
+}
+
+/** The faults' anchors of the run being replayed, from its history (none recorded: the live rule). */
+async function planOf(dir: string): Promise<ChaosPlan | undefined> {
+  const events = await readHistory(join(dir, RunLayout.history)).catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.RUN_NOT_FOUND,
+      `Cannot read ${join(dir, RunLayout.history)} (${error.code ?? error.message}): --replay needs the run folder whole.`,
+      { cause: error },
+    );
+  });
+  return ChaosPlan.fromHistory(events);
 }

@@ -39,7 +39,8 @@ their parameters with: hunt list
                       on (default), off, or optional (go on without them where a node cannot)
   --no-secrets        keep captures without the TLS secrets embedded (they are the run's own
                       test keys, so on by default)
-  --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run
+  --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run, and its
+                      faults after the same anchors (read from its history.jsonl)
 
 Ctrl-C stops after the step in progress, removes the containers and writes the report (exit 130);
 a second Ctrl-C quits at once (then: hunt clean).
@@ -140,6 +141,7 @@ async function replayRequest(
     detectors: meta.detectors,
     capture: capture.mode,
     secrets: capture.secrets,
+    replayOf: dir,
   };
 }
 
