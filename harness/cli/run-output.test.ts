@@ -23,6 +23,7 @@ const base: RunStatus = {
   endpointsTotal: 40,
   clientsLabel: 'endpoints',
   reloading: true,
+  ownDisruptions: {},
   incidents: 1,
   elapsedMs: 31_000,
   etaMs: 26_000,
@@ -42,5 +43,21 @@ t.test('the status line says what the system has: reloads and endpoints, or keep
       etaMs: undefined,
     }),
     'keep-alive 2/8, incidents 1, elapsed 31s',
+  );
+});
+
+t.test('a run driven by context swaps counts them, not a reload it never makes', async (t) => {
+  const swaps = {
+    ...base,
+    reloadsDone: 0,
+    reloadsTotal: 1,
+    etaMs: undefined,
+    ownDisruptions: { 'context-swap': 1234 },
+  };
+  t.equal(printed(swaps), 'context-swaps 1,234, endpoints 40/40, incidents 1, elapsed 31s');
+  t.equal(
+    printed({ ...swaps, reloadsDone: 3 }),
+    'reloads 3 (559/h), context-swaps 1,234, endpoints 40/40, incidents 1, elapsed 31s',
+    'a renewal hunt reloads and swaps: both',
   );
 });

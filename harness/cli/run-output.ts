@@ -13,12 +13,17 @@ export function statusPrinter(output: Output): (status: RunStatus) => void {
       status.endpointsTotal > 0
         ? `${status.clientsLabel} ${status.endpointsConnected}/${status.endpointsTotal}, `
         : '';
-    const reloads = status.reloading
-      ? `reloads ${status.reloadsDone}${status.reloadsTotal === undefined ? '' : `/${status.reloadsTotal}`} (${rate}/h), `
-      : '';
+    // A run driven by something else (a race hunt's swaps) counts that, not a reload it never makes.
+    const own = Object.entries(status.ownDisruptions)
+      .map(([kind, count]) => `${kind}s ${count.toLocaleString('en')}, `)
+      .join('');
+    const reloads =
+      status.reloading && (status.reloadsDone > 0 || own === '')
+        ? `reloads ${status.reloadsDone}${status.reloadsTotal === undefined || status.reloadsDone > status.reloadsTotal ? '' : `/${status.reloadsTotal}`} (${rate}/h), `
+        : '';
     const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
     output.detail(
-      `${reloads}${clients}incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
+      `${reloads}${own}${clients}incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
     );
   };
 }

@@ -7,6 +7,7 @@ import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { type RunManifest, readRunManifest } from '../run/manifest.ts';
 import { HISTORY_FILE } from '../run/run.ts';
+import { ownDisruptionKind } from '../target/disruption.ts';
 
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {
@@ -237,8 +238,8 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     const byNode = facts.disruptions[event.kind] ?? {};
     facts.disruptions[event.kind] = byNode;
     byNode[event.node] = (byNode[event.node] ?? 0) + 1;
-    if (event.source !== 'nemesis' && event.source !== 'remedy' && event.source !== 'reload')
-      facts.ownDisruptions[event.kind] = (facts.ownDisruptions[event.kind] ?? 0) + 1;
+    const own = ownDisruptionKind(event);
+    if (own) facts.ownDisruptions[own] = (facts.ownDisruptions[own] ?? 0) + 1;
     const times = facts.disruptionTimes[event.kind] ?? [];
     facts.disruptionTimes[event.kind] = times;
     if (times.length < MAX_SAMPLES) times.push(event.at);

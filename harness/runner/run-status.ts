@@ -1,6 +1,7 @@
 import type { LiveDetection } from '../observe/detection.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
+import { ownDisruptionKind } from '../target/disruption.ts';
 import type { StartedTarget } from '../target/target.ts';
 
 /** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */
@@ -17,6 +18,8 @@ export interface RunStatus {
   clientsLabel: string;
   /** Whether the system reloads: without, the status line counts no reloads. */
   reloading: boolean;
+  /** Disruptions the system made itself so far, by kind (a race hunt's context swaps). */
+  ownDisruptions: Record<string, number>;
   incidents: number;
   elapsedMs: number;
   etaMs: number | undefined;
@@ -29,6 +32,7 @@ export class StatusTracker {
   private readonly detection: LiveDetection;
   private readonly targets: readonly StartedTarget[];
   private done = 0;
+  private readonly own: Record<string, number> = {};
   private firstReloadAt: number | undefined;
   private readonly unsubscribe: () => void;
 
@@ -49,6 +53,8 @@ export class StatusTracker {
     this.detection = detection;
     this.targets = targets;
     this.unsubscribe = run.history.subscribe((event: HistoryEvent) => {
+      const own = ownDisruptionKind(event);
+      if (own) this.own[own] = (this.own[own] ?? 0) + 1;
       if (event.source !== 'reload') return;
       if (event.type === 'reload-started') this.firstReloadAt ??= performance.now();
       if (event.type === 'reload-finished' || event.type === 'reload-failed') this.done++;
@@ -76,10 +82,14 @@ export class StatusTracker {
       endpointsTotal: endpoints,
       clientsLabel: label,
       reloading: this.reloading,
+      ownDisruptions: { ...this.own },
       incidents: this.detection.incidents.list().length,
       elapsedMs,
       etaMs: eta(
-        this.reloading && this.done > 0 ? ((this.total - this.done) / this.done) * stormMs : undefined,
+        // A driver that reloads on its own terms (renewals) may pass the limit: no estimate then.
+        this.reloading && this.done > 0 && this.done <= this.total
+          ? ((this.total - this.done) / this.done) * stormMs
+          : undefined,
         this.durationMs === undefined ? undefined : Math.max(0, this.durationMs - elapsedMs),
       ),
     };

@@ -32,6 +32,17 @@ export function disruptionOf(event: HistoryEvent): DisruptionPhase | undefined {
 }
 
 /**
+ * The kind of a disruption the system under test made itself (a context swap the node logged),
+ * or undefined for anything else: a nemesis's fault, a remedy's restart and a reload are the
+ * harness's own doing, causes rather than trials.
+ */
+export function ownDisruptionKind(event: HistoryEvent): string | undefined {
+  if (event.type !== 'disruption-started' || typeof event.kind !== 'string') return undefined;
+  if (event.source === 'nemesis' || event.source === 'remedy' || event.source === 'reload') return undefined;
+  return event.kind;
+}
+
+/**
  * Records a disruption's start now and returns what records its end (call it once, also when
  * the disruption failed). `source` is who disrupts: 'remedy', 'nemesis', ...
  */
