@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { incidentFolder } from '../observe/incidents.ts';
@@ -172,6 +173,41 @@ async function startRing(node: RecordedNode, { fileMb, files }: RingOptions): Pr
     `${node.capture.nodeDir}/ring.pcap`,
     ...node.capture.filter.split(/\s+/),
   ]);
+  await ringWriting(node, RING_START_MS);
+}
+
+/** How long tcpdump gets to open its interface and write its first ring file's header. */
+const RING_START_MS = 10_000;
+/** libpcap's file header: tcpdump writes it as soon as it captures, before any packet. */
+const PCAP_HEADER_BYTES = 24;
+
+/**
+ * Waits for the first ring file to hold its pcap header: tcpdump writes it once it captures. A
+ * started exec is not a started capture: a node that died within the first second of a race hunt
+ * left no packet of its last moments when the scenario went on at once.
+ */
+async function ringWriting(node: RecordedNode, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const names = await readdir(node.capture.hostDir).catch(() => [] as string[]);
+    const sizes = await Promise.all(
+      names
+        .filter((name) => name.startsWith('ring.pcap'))
+        .map((name) =>
+          stat(join(node.capture.hostDir, name)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+    );
+    if (sizes.some((size) => size >= PCAP_HEADER_BYTES)) return;
+    if (performance.now() >= deadline)
+      throw new HuntError(
+        ErrorCodes.CAPTURE_UNAVAILABLE,
+        `${node.name} cannot capture: tcpdump wrote no ring file in ${ms / 1000} s (see the node's log). Run with --capture optional (or off) to go on without.`,
+      );
+    await sleep(50);
+  }
 }
 
 /**

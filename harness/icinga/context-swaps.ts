@@ -232,19 +232,37 @@ export class ContextSwaps {
     this.second = emptySecond();
   }
 
-  /**
-   * The advisory's verdict for this version, from what the node did: affected when it logged a
-   * swap for the anonymous messages. Nothing sent (the node never answered a handshake): no verdict.
-   */
   private recordAdvisory(summary: ContextSwapSummary): void {
-    if (summary.sent === 0) return;
-    this.stack.history.record('jsonrpc', 'advisory', {
-      advisory: UPDATE_CERTIFICATE_ADVISORY,
-      node: this.options.node,
-      affected: summary.swapped > 0,
-      evidence: `${summary.swapped} context swaps logged for ${summary.sent} anonymous pki::UpdateCertificate sent`,
-    });
+    const verdict = advisoryVerdict(summary);
+    if (verdict)
+      this.stack.history.record('jsonrpc', 'advisory', {
+        advisory: UPDATE_CERTIFICATE_ADVISORY,
+        node: this.options.node,
+        ...verdict,
+      });
   }
+}
+
+/**
+ * The advisory's verdict for this version, from what the node did: affected when it logged a
+ * swap for the anonymous messages, or died under them. Icinga flushes its log once a second
+ * (StreamLogger's timer), so a daemon that dies within a second of the first message takes its
+ * swap lines with it. Nothing sent (the node never answered a handshake): no verdict.
+ */
+export function advisoryVerdict(
+  summary: Pick<ContextSwapSummary, 'sent' | 'swapped' | 'stoppedBy'>,
+): { affected: boolean; evidence: string } | undefined {
+  if (summary.sent === 0) return undefined;
+  const died = summary.stoppedBy === 'node-gone';
+  const logged = `${summary.swapped} context swaps logged for ${summary.sent} anonymous pki::UpdateCertificate sent`;
+  if (!died) return { affected: summary.swapped > 0, evidence: logged };
+  return {
+    affected: true,
+    evidence:
+      summary.swapped > 0
+        ? `${logged}, then the daemon died`
+        : `the daemon died under ${summary.sent} anonymous pki::UpdateCertificate before a swap reached its log (Icinga writes its log out once a second: a crash loses that second)`,
+  };
 }
 
 function emptySecond() {

@@ -45,8 +45,15 @@ t.test('race-hunt on 2.13.6: the master dies under context swaps, caught with it
   t.match(crash, /Last \d+ log lines of master2/);
   t.match(crash, /Kernel lines about icinga2/);
   const report = await readFile(join(dir, 'report.md'), 'utf8');
-  const swaps = Number(/Disruptions, context-swap: ([\d,]+) on master2/.exec(report)?.[1]?.replace(/,/g, ''));
-  t.ok(swaps >= 1, `the report counts the swaps master2 made (${swaps})`);
+  // A daemon that dies within a second of the first swap takes the swap lines with its unflushed log.
+  const swaps = Number(
+    /Disruptions, context-swap: ([\d,]+) on master2/.exec(report)?.[1]?.replace(/,/g, '') ?? 0,
+  );
+  const diedUnlogged = /before a swap reached its log/.test(report);
+  t.ok(
+    swaps >= 1 || diedUnlogged,
+    `the report counts the swaps master2 made (${swaps}) or says why none were logged`,
+  );
   t.match(crash, /icinga2 processes in the container now \((container gone|gone|worker gone|alive)/);
   t.match(report, /GHSA-vj39-ww8j-vvx5 on master2: \*\*affected\*\*/, 'the advisory checked: affected');
   t.equal(await runObjects(docker, results), 0, 'nothing left running');
