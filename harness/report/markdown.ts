@@ -175,6 +175,7 @@ export function renderReport(summary: RunSummary): string {
           '```',
           '',
         );
+      else if (i.captureFailed) lines.push(`Packet capture: not kept (${i.captureFailed}).`, '');
     }
   }
 

@@ -137,6 +137,20 @@ t.test('a stunnel matrix: one table of stalls and silences per version', async (
   t.notMatch(table, /Icinga|reloads/);
 });
 
+t.test('an incident whose capture was not kept says why', async (t) => {
+  const run = await writeFixtureRun(t.testdir(), {
+    barriers: [1000],
+    tlsFailures: 1,
+    captureFailed: 'no packets of node1 in the window',
+  });
+  const { reportPath, summary } = await writeReport(run.dir);
+  t.match(summary.incidents[0], { id: 1, captureFailed: 'no packets of node1 in the window' });
+  t.match(
+    await readFile(reportPath, 'utf8'),
+    /### #1[\s\S]*Packet capture: not kept \(no packets of node1 in the window\)\./,
+  );
+});
+
 t.test('what a scenario measured and the advisories it checked are in the report', async (t) => {
   const run = await writeFixtureRun(t.testdir(), {
     scenario: 'race-hunt',

@@ -109,6 +109,8 @@ export interface RunFacts {
   detectorFailures: DetectorFailure[];
   /** incident id -> the head of its capture.txt (what tshark saw of the kept handshakes). */
   captureSummaries: Map<number, string>;
+  /** incident id -> why its capture was not kept (`capture-failed`: no packets in the window, ...). */
+  captureFailures: Map<number, string>;
 }
 
 /** How much of a capture.txt the report quotes. */
@@ -150,6 +152,7 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     ledger: new IncidentLedger(),
     detectorFailures: [],
     captureSummaries: new Map(),
+    captureFailures: new Map(),
   };
   for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
   const detectors = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
@@ -271,6 +274,11 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
   }
   if (event.source === 'log' && event.type === 'rate' && facts.logRate.length < MAX_SAMPLES) {
     facts.logRate.push({ at: event.at, node: String(event.node), lines: Number(event.lines ?? 0) });
+    return;
+  }
+  if (event.source === 'capture' && event.type === 'capture-failed' && typeof event.incident === 'number') {
+    if (facts.captureFailures.size < MAX_FAULT_SAMPLES)
+      facts.captureFailures.set(event.incident, String(event.error));
     return;
   }
   if (event.source === 'nemesis') {

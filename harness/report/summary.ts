@@ -67,7 +67,7 @@ export interface RunSummary {
   measures: Record<string, number[]>;
   /** Advisories the run checked against the target. */
   advisories: AdvisoryFinding[];
-  incidents: Array<Incident & { folder: string; capture?: string }>;
+  incidents: Array<Incident & { folder: string; capture?: string; captureFailed?: string }>;
   /** The faults nemeses injected (the first 1,000) and their count. */
   faults: { count: number; skipped: number; samples: FaultSample[] };
   /** Detectors that threw on the history: the incidents (and the verdict) may be incomplete. */
@@ -162,6 +162,9 @@ export function buildSummary(facts: RunFacts): RunSummary {
     ...incident,
     folder: RunLayout.incident(incident.id),
     ...(facts.captureSummaries.has(incident.id) ? { capture: facts.captureSummaries.get(incident.id) } : {}),
+    ...(facts.captureFailures.has(incident.id)
+      ? { captureFailed: facts.captureFailures.get(incident.id) }
+      : {}),
   }));
   const startedAt = text(meta.startedAt) ?? facts.firstAt ?? null;
   const endedAt = text(meta.endedAt) ?? facts.lastAt ?? null;

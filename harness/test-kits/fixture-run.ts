@@ -21,6 +21,8 @@ export interface FixtureRunOptions {
   measures?: Record<string, number>;
   /** Findings learnt later about the first incident (a persistence probe's). */
   firstIncidentFindings?: Record<string, unknown>;
+  /** Why the first incident's capture was not kept, as the flight recorder records it. */
+  captureFailed?: string;
   /** An advisory finding, as a race-hunt driver records it. */
   advisory?: { advisory: string; affected: boolean; evidence: string };
 }
@@ -77,6 +79,12 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
     run.history.record('observe', 'incident-finding', {
       incident: 1,
       findings: options.firstIncidentFindings,
+    });
+  if (options.captureFailed)
+    run.history.record('capture', 'capture-failed', {
+      incident: 1,
+      node: 'node1',
+      error: options.captureFailed,
     });
   await sleep(3);
   for (let i = failAt; i < swaps; i++) swap();
