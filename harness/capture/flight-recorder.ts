@@ -128,7 +128,17 @@ export class FlightRecorder {
         );
       nodes.push(node as RecordedNode);
     }
-    for (const node of nodes) await startRing(node, this.ringOptions);
+    const ringing: RecordedNode[] = [];
+    try {
+      for (const node of nodes) {
+        ringing.push(node);
+        await startRing(node, this.ringOptions);
+      }
+    } catch (error) {
+      // No recorder to stop later: a tcpdump that starts late would fill its ring unwatched.
+      for (const node of ringing) await stopRing(node);
+      throw error;
+    }
     this.target.run.history.record('capture', 'capture-started', {
       nodes: nodes.map((node) => node.name),
       ring: this.ringOptions,
@@ -174,6 +184,17 @@ async function startRing(node: RecordedNode, { fileMb, files }: RingOptions): Pr
     ...node.capture.filter.split(/\s+/),
   ]);
   await ringWriting(node, RING_START_MS);
+}
+
+/**
+ * Stops a node's tcpdump and removes its ring files. The folder stays: it is bind-mounted into
+ * the running node, where a later recorder's tcpdump writes again.
+ */
+async function stopRing(node: RecordedNode): Promise<void> {
+  await node.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
+  const ringDir = node.capture.hostDir;
+  for (const name of await readdir(ringDir).catch(() => [] as string[]))
+    if (name.startsWith('ring.pcap')) await rm(join(ringDir, name), { force: true });
 }
 
 /** How long tcpdump gets to open its interface and write its first ring file's header. */
@@ -246,14 +267,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
       this.track(keep());
     }
     await Promise.all(this.running);
-    for (const node of this.nodes) {
-      await node.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
-      // What matters was kept in the incidents' folders; the ring files go. The folder stays: it
-      // is bind-mounted into the running node, where a later recorder's tcpdump writes again.
-      const ringDir = node.capture.hostDir;
-      for (const name of await readdir(ringDir).catch(() => [] as string[]))
-        if (name.startsWith('ring.pcap')) await rm(join(ringDir, name), { force: true });
-    }
+    // What matters was kept in the incidents' folders; the ring files go.
+    for (const node of this.nodes) await stopRing(node);
     this.target.run.history.record('capture', 'capture-stopped', { kept: this.kept.size });
   }
 

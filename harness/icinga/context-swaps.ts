@@ -45,6 +45,9 @@ export const UPDATE_CERTIFICATE_ADVISORY = 'GHSA-vj39-ww8j-vvx5';
 /** How long the advisory's verdict waits for the node's log to show a swap it made. */
 const LOG_GRACE_MS = 3_000;
 
+/** How long a node whose connections all fail gets to show its container has exited. */
+const EXIT_WAIT_MS = 3_000;
+
 /** Connection failures in a row that mean the node is gone (its daemon died). */
 const GONE_AFTER_FAILURES = 50;
 
@@ -99,7 +102,9 @@ export class ContextSwaps {
       unsubscribe();
       const summary = { ...this.counts, swapped: this.swapped, stoppedBy: this.stoppedBy };
       stack.history.record('jsonrpc', 'swaps-stopped', { node: options.node, ...summary });
-      this.recordAdvisory(summary);
+      // Connections failing in a row are not a death: an overloaded or paused node fails them too.
+      const died = summary.stoppedBy === 'node-gone' && !(await this.nodeRunning());
+      this.recordAdvisory(summary, died);
       return summary;
     });
   }
@@ -232,8 +237,19 @@ export class ContextSwaps {
     this.second = emptySecond();
   }
 
-  private recordAdvisory(summary: ContextSwapSummary): void {
-    const verdict = advisoryVerdict(summary);
+  /** Whether the node's container still runs, given a dying daemon a few seconds to exit. */
+  private async nodeRunning(): Promise<boolean> {
+    const node = this.stack.masters.find((master) => master.name === this.options.node);
+    const deadline = performance.now() + EXIT_WAIT_MS;
+    for (;;) {
+      if (!(await node?.isRunning().catch(() => false))) return false;
+      if (performance.now() >= deadline) return true;
+      await sleep(250);
+    }
+  }
+
+  private recordAdvisory(summary: ContextSwapSummary, died: boolean): void {
+    const verdict = advisoryVerdict(summary, died);
     if (verdict)
       this.stack.history.record('jsonrpc', 'advisory', {
         advisory: UPDATE_CERTIFICATE_ADVISORY,
@@ -245,15 +261,15 @@ export class ContextSwaps {
 
 /**
  * The advisory's verdict for this version, from what the node did: affected when it logged a
- * swap for the anonymous messages, or died under them. Icinga flushes its log once a second
- * (StreamLogger's timer), so a daemon that dies within a second of the first message takes its
- * swap lines with it. Nothing sent (the node never answered a handshake): no verdict.
+ * swap for the anonymous messages, or its daemon died under them (`died`: its container no longer
+ * runs). Icinga flushes its log once a second (StreamLogger's timer), so a daemon that dies within
+ * a second of the first message takes its swap lines with it. Nothing sent: no verdict.
  */
 export function advisoryVerdict(
-  summary: Pick<ContextSwapSummary, 'sent' | 'swapped' | 'stoppedBy'>,
+  summary: Pick<ContextSwapSummary, 'sent' | 'swapped'>,
+  died: boolean,
 ): { affected: boolean; evidence: string } | undefined {
   if (summary.sent === 0) return undefined;
-  const died = summary.stoppedBy === 'node-gone';
   const logged = `${summary.swapped} context swaps logged for ${summary.sent} anonymous pki::UpdateCertificate sent`;
   if (!died) return { affected: summary.swapped > 0, evidence: logged };
   return {

@@ -192,9 +192,9 @@ t.test(
       ...PAUSE_AFTER_SIGNAL,
       schedule: { after: 'reload-signalled', offsetMs: 0, forMs: 200, count: 10 },
     };
-    async function signals(gapMs: number, replay?: ChaosPlan) {
+    async function signals(gapMs: number, replay?: ChaosPlan, count = 5) {
       const { run, chaos } = await chaosRun(t, [spec], 3, replay);
-      for (let step = 1; step <= 5; step++) {
+      for (let step = 1; step <= count; step++) {
         run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
         await sleep(gapMs);
       }
@@ -209,6 +209,7 @@ t.test(
         events,
         fired: indexes('nemesis-started'),
         skipped: indexes('nemesis-skipped'),
+        why: events.filter((e) => e.type === 'nemesis-skipped').map((e) => String(e.why)),
       };
     }
     // 80 ms apart, each fault 200 ms: the 2nd signal comes while the 1st fault is on.
@@ -225,28 +226,50 @@ t.test(
         why: 'its last fault is still on',
       },
     );
-    // 300 ms apart nothing is on at a signal: the live rule would fire five times.
-    const live = await signals(300);
+    // 400 ms apart nothing is on at a signal: the live rule would fire five times.
+    const live = await signals(400);
     t.same(live.fired, [1, 2, 3, 4, 5], 'at a slower pace the live rule fires at every signal');
-    const replay = await signals(300, ChaosPlan.fromHistory(original.events));
-    t.same(replay.fired, original.fired, 'the replay fires after the anchors the original fired after');
+    const plan = await ChaosPlan.fromHistory(original.events);
+    const replay = await signals(400, plan, 7);
+    t.same(
+      replay.fired,
+      [...original.fired, 6, 7],
+      'the replay fires after the anchors the original fired after; past its last one, live again',
+    );
     t.same(replay.skipped, original.skipped, 'and passes the ones it passed');
+    // The original fired at anchors 1 and 2; a replay at a faster pace cannot, and says so.
+    const fired = (anchorIndex: number) => ({
+      t: 0,
+      at: '',
+      source: 'nemesis',
+      type: 'nemesis-started',
+      spec: '0.0',
+      anchorIndex,
+    });
+    const behind = await signals(20, await ChaosPlan.fromHistory([fired(1), fired(2)]), 2);
+    t.same(behind.fired, [1]);
+    t.match(behind.why, [/the replayed run fired here, but its last fault is still on: the replay diverges/]);
     t.equal(original.summary.faults.skipped, original.skipped.length, 'the report counts the anchors passed');
   },
 );
 
-t.test('a history without numbered specs gives no plan (the live rule applies)', async (t) => {
-  const event = { t: 1, at: '', source: 'nemesis', type: 'nemesis-started', anchorIndex: 1, fault: 1 };
-  t.equal(ChaosPlan.fromHistory([event]), undefined);
-  const plan = ChaosPlan.fromHistory([
-    { ...event, spec: '0.1' },
-    { ...event, type: 'nemesis-failed', anchorIndex: 3, spec: '0.1' },
-  ]);
-  t.same(
-    [plan?.fires('0.1', 1), plan?.fires('0.1', 2), plan?.fires('0.1', 3), plan?.fires('0.0', 1)],
-    [true, false, true, false],
-  );
-});
+t.test(
+  'a plan from a history: none without numbered specs, else fire, pass or live per anchor',
+  async (t) => {
+    const event = { t: 1, at: '', source: 'nemesis', type: 'nemesis-started', anchorIndex: 1, fault: 1 };
+    t.equal(await ChaosPlan.fromHistory([event]), undefined);
+    const plan = await ChaosPlan.fromHistory([
+      { ...event, spec: '0.1' },
+      { ...event, type: 'nemesis-failed', anchorIndex: 3, spec: '0.1' },
+    ]);
+    t.same(
+      [1, 2, 3, 4].map((anchor) => plan?.step('0.1', anchor)),
+      ['fire', 'pass', 'fire', 'live'],
+      'fired, passed, fired (a failed start took its anchor), then past what the original decided',
+    );
+    t.equal(plan?.step('0.0', 1), 'live', 'a spec the original never decided on');
+  },
+);
 
 t.test('bad specs are refused before anything acts', async (t) => {
   const run = await Run.create({ name: 'chaos', seed: 1, resultsDir: t.testdir() });

@@ -164,21 +164,31 @@ export class Chaos {
         anchorT: event.t,
         offsetMs: schedule.offsetMs,
       };
+      const anchorIndex = entry.anchors;
+      // After the anchor in the history (a listener runs before the event is written).
       const skipped = (why: string) =>
-        this.events.record('nemesis', 'nemesis-skipped', {
-          spec: entry.id,
-          nemesis: entry.spec.nemesis,
-          node: entry.spec.node,
-          anchor: event.type,
-          anchorIndex: entry.anchors,
-          why,
-        });
-      if (this.plan && !this.plan.fires(entry.id, entry.anchors)) {
+        queueMicrotask(() =>
+          this.events.record('nemesis', 'nemesis-skipped', {
+            spec: entry.id,
+            nemesis: entry.spec.nemesis,
+            node: entry.spec.node,
+            anchor: event.type,
+            anchorIndex,
+            why,
+          }),
+        );
+      const planned = this.plan?.step(entry.id, anchorIndex) ?? 'live';
+      if (planned === 'pass') {
         skipped('not after this anchor in the replayed run');
         continue;
       }
       if (entry.active) {
-        skipped('its last fault is still on');
+        // A replay that falls behind its original (a slower heal, a faster pace) says so.
+        skipped(
+          planned === 'fire'
+            ? 'the replayed run fired here, but its last fault is still on: the replay diverges'
+            : 'its last fault is still on',
+        );
         continue;
       }
       entry.active = true;

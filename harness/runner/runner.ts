@@ -2,14 +2,15 @@ import { join } from 'node:path';
 import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
 import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
 import { Chaos } from '../nemesis/chaos.ts';
-import { ChaosPlan } from '../nemesis/chaos-plan.ts';
+import { ChaosPlan, PLAN_EVENTS } from '../nemesis/chaos-plan.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import { type Incident, IncidentLedger } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
-import { readHistory } from '../run/history-reader.ts';
+import { matchesEventKey } from '../run/history.ts';
+import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import type { StartedTarget, TargetObserver, TargetSelection } from '../target/target.ts';
@@ -170,8 +171,9 @@ async function execute(
     command: request.command,
     history: {
       ...(budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes }),
-      // What the detectors read is written whatever the budget: live and offline read the same.
-      essential: detectionInputs(detectors),
+      // What the detectors read is written whatever the budget: live and offline read the same;
+      // so are the faults' decisions, which a replay follows (bounded by the anchors).
+      essential: either(detectionInputs(detectors), matchesEventKey(PLAN_EVENTS)),
     },
     keylogBytes: budget?.keylogBytes,
   });
@@ -415,13 +417,10 @@ async function execute(
 }
 
 /** The faults' anchors of the run being replayed, from its history (none recorded: the live rule). */
-async function planOf(dir: string): Promise<ChaosPlan | undefined> {
-  const events = await readHistory(join(dir, RunLayout.history)).catch((error: NodeJS.ErrnoException) => {
-    throw new HuntError(
-      ErrorCodes.RUN_NOT_FOUND,
-      `Cannot read ${join(dir, RunLayout.history)} (${error.code ?? error.message}): --replay needs the run folder whole.`,
-      { cause: error },
-    );
-  });
-  return ChaosPlan.fromHistory(events);
+function planOf(dir: string): Promise<ChaosPlan | undefined> {
+  return ChaosPlan.fromHistory(eachEvent(join(dir, RunLayout.history)));
+}
+
+function either(a: (key: string) => boolean, b: (key: string) => boolean): (key: string) => boolean {
+  return (key) => a(key) || b(key);
 }

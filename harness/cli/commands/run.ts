@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
@@ -141,7 +142,7 @@ async function replayRequest(
     detectors: meta.detectors,
     capture: capture.mode,
     secrets: capture.secrets,
-    replayOf: dir,
+    replayOf: resolve(dir),
   };
 }
 
