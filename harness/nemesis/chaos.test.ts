@@ -391,3 +391,31 @@ t.test('reconnect-burst asks the target to cut its clients of the node, and reco
     { node: 'master1', connections: 7 },
   );
 });
+
+t.test('a replay whose original passed every anchor injects nothing, and its report says so', async (t) => {
+  const passed = {
+    t: 0,
+    at: '',
+    source: 'nemesis',
+    type: 'nemesis-skipped',
+    spec: '0.0',
+    anchorIndex: 1,
+    why: 'its last fault is still on',
+  };
+  const { run, calls, chaos } = await chaosRun(
+    t,
+    [PAUSE_AFTER_SIGNAL],
+    3,
+    await ChaosPlan.fromHistory([passed]),
+  );
+  run.history.record('reload', 'reload-signalled', { step: 1, master: 'master1' });
+  await sleep(60);
+  await chaos.stop();
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+  t.same(calls, [], 'no fault');
+  const { reportPath } = await writeReport(run.dir);
+  t.match(
+    await readFile(reportPath, 'utf8'),
+    /## Faults injected\s+None: 1 anchor\(s\) passed without a fault/,
+  );
+});

@@ -179,6 +179,13 @@ export function renderReport(summary: RunSummary): string {
     }
   }
 
+  if (summary.faults.count === 0 && summary.faults.skipped > 0)
+    lines.push(
+      '## Faults injected',
+      '',
+      `None: ${summary.faults.skipped} anchor(s) passed without a fault (not fired there in the run replayed, or a fault of that nemesis still on: \`nemesis-skipped\` in the history).`,
+      '',
+    );
   if (summary.faults.count > 0) {
     const shown = summary.faults.samples.slice(0, 50);
     lines.push(
