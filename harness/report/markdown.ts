@@ -179,19 +179,16 @@ export function renderReport(summary: RunSummary): string {
     }
   }
 
+  // Why an anchor passed without a fault, said once for both forms of the section.
+  const passed = `${summary.faults.skipped} anchor(s) passed without a fault (a fault of that nemesis still on, or not fired there in the run replayed: \`nemesis-skipped\` in the history)`;
   if (summary.faults.count === 0 && summary.faults.skipped > 0)
-    lines.push(
-      '## Faults injected',
-      '',
-      `None: ${summary.faults.skipped} anchor(s) passed without a fault (not fired there in the run replayed, or a fault of that nemesis still on: \`nemesis-skipped\` in the history).`,
-      '',
-    );
+    lines.push('## Faults injected', '', `None: ${passed}.`, '');
   if (summary.faults.count > 0) {
     const shown = summary.faults.samples.slice(0, 50);
     lines.push(
       '## Faults injected',
       '',
-      `${summary.faults.count} fault(s) from the scenario's nemeses${summary.faults.count > shown.length ? ` (the first ${shown.length} below)` : ''}, each a disruption window of its node${summary.faults.skipped > 0 ? `; ${summary.faults.skipped} anchor(s) passed without one (a fault of that nemesis still on, or not fired there in the run replayed: \`nemesis-skipped\` in the history)` : ''}:`,
+      `${summary.faults.count} fault(s) from the scenario's nemeses${summary.faults.count > shown.length ? ` (the first ${shown.length} below)` : ''}, each a disruption window of its node${summary.faults.skipped > 0 ? `; ${passed}` : ''}:`,
       '',
       '| fault | nemesis | node | timed to | offset | for | started | healed |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
