@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import type { StartedIcingaNode } from '../stack/icinga-node.ts';
+import type { StartedIcingaNode } from '../systems/icinga/stack/icinga-node.ts';
 
 /**
  * The reference every reload benchmark compares against: SIGHUP to the container, then poll

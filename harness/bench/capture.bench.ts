@@ -7,16 +7,16 @@
 import { join } from 'node:path';
 import { FlightRecorder } from '../capture/flight-recorder.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
 import { resultsDir } from '../paths.ts';
-import { reloadStorm } from '../reload/reload-storm.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
 import { ratio } from '../stats.ts';
-import { icingaVersionNumber } from '../swarm/messages.ts';
-import { Swarm } from '../swarm/swarm.ts';
+import { reloadStorm } from '../systems/icinga/reload/reload-storm.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { StackObserver } from '../systems/icinga/stack-observer.ts';
+import { icingaVersionNumber } from '../systems/icinga/swarm/messages.ts';
+import { Swarm } from '../systems/icinga/swarm/swarm.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
 const endpoints = Number(process.env.HH_BENCH_ENDPOINTS ?? 100);

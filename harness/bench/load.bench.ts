@@ -13,8 +13,8 @@ import { silentProgress } from '../progress.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run } from '../run/run.ts';
 import { percentile } from '../stats.ts';
-import { LoadGenerator } from '../stunnel/load-generator.ts';
-import { BACKEND, STUNNEL, StunnelTarget } from '../stunnel/stunnel-target.ts';
+import { LoadGenerator } from '../systems/stunnel/load-generator.ts';
+import { BACKEND, STUNNEL, StunnelTarget } from '../systems/stunnel/stunnel-target.ts';
 
 const RATES = (process.env.HH_BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
 const STEP_MS = Number(process.env.HH_BENCH_STEP_MS ?? 8_000);

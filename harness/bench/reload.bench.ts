@@ -19,15 +19,15 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
 import { resultsDir } from '../paths.ts';
 import { keySpecName, parseKeySpec, RSA_4096 } from '../pki/key-spec.ts';
 import { silentProgress } from '../progress.ts';
-import { reloadStorm } from '../reload/reload-storm.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { ratio } from '../stats.ts';
+import { reloadStorm } from '../systems/icinga/reload/reload-storm.ts';
+import { IcingaStack, type StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { StackObserver } from '../systems/icinga/stack-observer.ts';
 import { bareSighupReload, bareVerifiedReload } from './bare-reload.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';

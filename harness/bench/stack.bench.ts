@@ -14,8 +14,8 @@ import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
 import { ratio, summarize } from '../stats.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { bareSighupReload } from './bare-reload.ts';
 
 const { docker } = await ensureEngine(silentProgress);

@@ -9,9 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { summarize } from '../stats.ts';
-import { helloMessage } from '../swarm/messages.ts';
-import { encodeNetstring } from '../swarm/netstring.ts';
-import { type EndpointIdentity, Swarm, type SwarmTarget } from '../swarm/swarm.ts';
+import { helloMessage } from '../systems/icinga/swarm/messages.ts';
+import { encodeNetstring } from '../systems/icinga/swarm/netstring.ts';
+import { type EndpointIdentity, Swarm, type SwarmTarget } from '../systems/icinga/swarm/swarm.ts';
 
 const hello = (version: number) => encodeNetstring(JSON.stringify(helloMessage(version)));
 

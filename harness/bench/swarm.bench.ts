@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import { resultsDir } from '../paths.ts';
 import { Run } from '../run/run.ts';
-import { API_PORT } from '../stack/icinga-config.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
 import { ratio } from '../stats.ts';
-import { icingaVersionNumber } from '../swarm/messages.ts';
-import { issueIdentities, type SwarmTarget } from '../swarm/swarm.ts';
+import { API_PORT } from '../systems/icinga/stack/icinga-config.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { icingaVersionNumber } from '../systems/icinga/swarm/messages.ts';
+import { issueIdentities, type SwarmTarget } from '../systems/icinga/swarm/swarm.ts';
 
 const version = process.env.HH_BENCH_VERSION ?? '2.13.6';
 const sizes = (process.env.HH_BENCH_SIZES ?? '1000,2000').split(',').map(Number);

@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { Run } from '../run/run.ts';
-import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
-import type { StartedTarget, TargetNode } from '../target/target.ts';
+import type { StartedTarget, TargetNode } from '../seam/target.ts';
+import type { StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { FlightRecorder } from './flight-recorder.ts';
 
 // Settings are checked before any node is touched (no Docker needed).

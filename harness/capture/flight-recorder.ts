@@ -8,7 +8,7 @@ import { makeDirectory } from '../fs-directory.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
-import type { CaptureSpec, StartedTarget, TargetNode } from '../target/target.ts';
+import type { CaptureSpec, StartedTarget, TargetNode } from '../seam/target.ts';
 import {
   bounded,
   clientRandoms,

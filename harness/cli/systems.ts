@@ -1,6 +1,6 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { icinga } from '../icinga/icinga-system.ts';
-import { stunnel } from '../stunnel/stunnel-system.ts';
+import { icinga } from '../systems/icinga/icinga-system.ts';
+import { stunnel } from '../systems/stunnel/stunnel-system.ts';
 
 /** The systems under test the CLI knows: each gives a version option named after it (--icinga, --stunnel). */
 export const systems = [icinga, stunnel] as const;

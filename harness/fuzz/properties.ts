@@ -11,7 +11,7 @@ import {
 } from '../proxy/tls-records.ts';
 import { parseEvent } from '../run/history-reader.ts';
 import { LineSplitter } from '../run/line-splitter.ts';
-import { encodeNetstring, NetstringError, NetstringParser } from '../swarm/netstring.ts';
+import { encodeNetstring, NetstringError, NetstringParser } from '../systems/icinga/swarm/netstring.ts';
 
 export interface NamedProperty {
   name: string;

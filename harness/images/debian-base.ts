@@ -11,7 +11,14 @@ import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { debianMirror } from './apt-mirror.ts';
-import { baseImageTag, type DebianSuite } from './catalogue.ts';
+
+/** The Debian releases the harness builds its images on. */
+export type DebianSuite = 'bullseye' | 'bookworm' | 'trixie';
+
+/** The offline Debian base image of a suite (debootstrap from the machine's apt mirror). */
+export function baseImageTag(suite: DebianSuite): string {
+  return `handshake-hunter/debian:${suite}`;
+}
 
 export async function imageExists(docker: Docker, reference: string): Promise<boolean> {
   return docker

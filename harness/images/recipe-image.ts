@@ -9,7 +9,7 @@ import { ErrorCodes, HuntError } from '../errors.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { dockerDir, resultsDir } from '../paths.ts';
 import type { Progress } from '../progress.ts';
-import type { DebianSuite } from './catalogue.ts';
+import type { DebianSuite } from './debian-base.ts';
 import { ensureDebianBase } from './debian-base.ts';
 
 /**

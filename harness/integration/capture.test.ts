@@ -111,9 +111,9 @@ t.test(
   'the ring stays within its bytes during a storm; afterwards only incident windows remain',
   async (t) => {
     const { Run } = await import('../run/run.ts');
-    const { IcingaStack } = await import('../stack/icinga-stack.ts');
+    const { IcingaStack } = await import('../systems/icinga/stack/icinga-stack.ts');
     const { FlightRecorder } = await import('../capture/flight-recorder.ts');
-    const { reloadStorm } = await import('../reload/reload-storm.ts');
+    const { reloadStorm } = await import('../systems/icinga/reload/reload-storm.ts');
     const { readdir, stat } = await import('node:fs/promises');
     await using run = await Run.create({ name: 'it-capture-ring', resultsDir: results });
     await using stack = await IcingaStack.version('2.13.6').masters(2).withSimulatedEndpoints(60).start(run);

@@ -3,9 +3,9 @@ import { hostname } from 'node:os';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { harnessLabels, Labels, managedFilter, ownerId } from '../engine/labels.ts';
-import { catalogueEntry } from '../images/catalogue.ts';
-import { buildIcingaImage } from '../images/icinga-image.ts';
 import { silentProgress } from '../progress.ts';
+import { catalogueEntry } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage } from '../systems/icinga/images/icinga-image.ts';
 import { hunt } from './cli.ts';
 
 const { docker } = await ensureEngine(silentProgress);

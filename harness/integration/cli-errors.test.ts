@@ -1,8 +1,9 @@
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { baseImageTag, catalogueEntry } from '../images/catalogue.ts';
-import { buildIcingaImage } from '../images/icinga-image.ts';
+import { baseImageTag } from '../images/debian-base.ts';
 import { silentProgress } from '../progress.ts';
+import { catalogueEntry } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage } from '../systems/icinga/images/icinga-image.ts';
 import { hunt } from './cli.ts';
 
 const { docker } = await ensureEngine(silentProgress);
@@ -36,7 +37,7 @@ t.test('an image that is not Icinga 2 is refused with exit 2', async (t) => {
 t.test('a user-named Icinga image is accepted and its version read from the binary', async (t) => {
   const result = await hunt(['images', 'build', '--image', 'handshake-hunter/icinga2:2.13.6', '--json']);
   t.equal(result.code, 0, result.stderr);
-  t.match(JSON.parse(result.stdout), { icingaVersion: '2.13.6', opensslVersion: /^3\.0/ });
+  t.match(JSON.parse(result.stdout), { version: '2.13.6', openssl: /^3\.0/ });
 });
 
 t.test('an image that does not exist and cannot be pulled: exit 2', async (t) => {

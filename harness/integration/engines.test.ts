@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { managedFilter } from '../engine/labels.ts';
-import { baseImageTag, catalogueEntry } from '../images/catalogue.ts';
-import { buildIcingaImage } from '../images/icinga-image.ts';
+import { baseImageTag } from '../images/debian-base.ts';
 import { silentProgress } from '../progress.ts';
 import type { Matrix } from '../report/matrix.ts';
 import type { MatrixCellRun } from '../runner/matrix.ts';
+import { catalogueEntry } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage } from '../systems/icinga/images/icinga-image.ts';
 import { hunt } from './cli.ts';
 import { copyImages, startSecondEngine } from './second-engine.ts';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { catalogue, imageTag } from '../images/catalogue.ts';
-import { buildIcingaImage, probeImage } from '../images/icinga-image.ts';
 import { silentProgress } from '../progress.ts';
+import { catalogue, imageTag } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage, probeImage } from '../systems/icinga/images/icinga-image.ts';
 import { hunt } from './cli.ts';
 
 const { docker } = await ensureEngine(silentProgress);
@@ -13,9 +13,9 @@ t.test('each catalogue image runs the Icinga 2 version the catalogue promises', 
     const outcome = await buildIcingaImage(docker, entry, silentProgress);
     t.equal(outcome.tag, imageTag(entry.version));
     const probe = await probeImage(docker, outcome.tag);
-    t.equal(probe.icingaVersion, entry.version, `icinga2 --version in ${outcome.tag}: ${probe.icingaBanner}`);
+    t.equal(probe.version, entry.version, `icinga2 --version in ${outcome.tag}: ${probe.banner}`);
     t.match(
-      probe.opensslVersion,
+      probe.openssl,
       new RegExp(`^${entry.openssl.replace('.', '\\.')}`),
       `OpenSSL line of ${entry.suite}`,
     );
@@ -41,15 +41,17 @@ t.test('hunt images list --json reports the real version strings', async (t) => 
   t.equal(result.code, 0, result.stderr);
   const listed = JSON.parse(result.stdout) as Array<{
     tag: string;
-    icingaVersion: string;
-    icingaBanner: string;
+    system: string;
+    version: string;
+    banner: string;
     sizeBytes: number;
   }>;
   for (const entry of catalogue) {
     const image = listed.find((candidate) => candidate.tag === imageTag(entry.version));
     t.ok(image, `${entry.version} listed`);
-    t.equal(image?.icingaVersion, entry.version);
-    t.match(image?.icingaBanner, /icinga2 - The Icinga 2 network monitoring daemon/);
+    t.equal(image?.system, 'icinga');
+    t.equal(image?.version, entry.version);
+    t.match(image?.banner, /icinga2 - The Icinga 2 network monitoring daemon/);
     t.ok((image?.sizeBytes ?? 0) > 50e6, 'a real image, not an empty tag');
   }
 });

@@ -2,9 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
-import { catalogueEntry } from '../images/catalogue.ts';
-import { buildIcingaImage } from '../images/icinga-image.ts';
 import { silentProgress } from '../progress.ts';
+import { catalogueEntry } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage } from '../systems/icinga/images/icinga-image.ts';
 import { type RunningCli, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { StackObserver } from '../systems/icinga/stack-observer.ts';
 
 // The chaos proxy inside a stack: master1 and the simulated endpoints reach master2 only
 // through it, and a toxic that rewrites the ClientHello's declared length makes master2 log

@@ -1,15 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import type { CheckResult } from '../api/icinga-api.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { managedFilter } from '../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../errors.ts';
-import { catalogue } from '../images/catalogue.ts';
 import { pkiTicket } from '../pki/ticket.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack, type StartedIcingaStack } from '../stack/icinga-stack.ts';
+import type { CheckResult } from '../systems/icinga/api/icinga-api.ts';
+import { catalogue } from '../systems/icinga/images/catalogue.ts';
+import { IcingaStack, type StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 
 const { docker } = await ensureEngine(silentProgress);
 

@@ -1,13 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { StackObserver } from '../icinga/stack-observer.ts';
 import { LiveDetection } from '../observe/detection.ts';
-import { reloadStorm } from '../reload/reload-storm.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
 import { summarize } from '../stats.ts';
+import { reloadStorm } from '../systems/icinga/reload/reload-storm.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { StackObserver } from '../systems/icinga/stack-observer.ts';
 
 // STORM_STEPS=500 makes this the soak check of the issue (npm run test:soak); the default suite
 // runs a short storm with the same assertions.
@@ -107,8 +107,8 @@ t.test('within 2 s of the log line the incident exists', async (t) => {
     await observer.stop();
     await detection.stop();
   });
-  const { Swarm } = await import('../swarm/swarm.ts');
-  const { icingaVersionNumber } = await import('../swarm/messages.ts');
+  const { Swarm } = await import('../systems/icinga/swarm/swarm.ts');
+  const { icingaVersionNumber } = await import('../systems/icinga/swarm/messages.ts');
   const master = stack.master(1);
   const version = icingaVersionNumber((await master.api.icingaApplication()).version);
   const swarm = await Swarm.start({

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { catalogue } from '../images/catalogue.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
-import { IcingaStack } from '../stack/icinga-stack.ts';
 import { summarize } from '../stats.ts';
+import { catalogue } from '../systems/icinga/images/catalogue.ts';
+import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 
 /** The field's line, with or without the " (SSL routines)" that 2.14.6 (OpenSSL 3.5) appends. */
 const CANARY_LINE =

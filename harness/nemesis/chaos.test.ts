@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { writeReport } from '../report/report-writer.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
-import type { StartedTarget, TargetNode } from '../target/target.ts';
+import type { StartedTarget, TargetNode } from '../seam/target.ts';
 import { Chaos } from './chaos.ts';
 import { ChaosPlan } from './chaos-plan.ts';
 import type { NemesisSpec } from './nemesis.ts';

@@ -1,6 +1,6 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Random } from '../random.ts';
-import type { StartedTarget, TargetNode } from '../target/target.ts';
+import type { StartedTarget, TargetNode } from '../seam/target.ts';
 
 /**
  * Nemeses: faults the harness injects on a schedule, one file each in nemeses/, listed in the

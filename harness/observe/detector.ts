@@ -1,9 +1,9 @@
 import type { HistoryEvent } from '../run/history.ts';
 import type { IncidentSignal } from './incidents.ts';
 
-export { DisruptionWindows } from '../target/disruption.ts';
+export { DisruptionWindows } from '../seam/disruption.ts';
 
-/** What every detector that reads disruption windows reads (target/disruption.ts). */
+/** What every detector that reads disruption windows reads (seam/disruption.ts). */
 export const DISRUPTION_EVENTS = ['*:disruption-started', '*:disruption-ended', 'reload:*'] as const;
 
 /**

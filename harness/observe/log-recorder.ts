@@ -1,6 +1,6 @@
 import type { EventSink } from '../run/history.ts';
-import type { LogLine } from '../target/log-tail.ts';
-import type { TargetNode } from '../target/target.ts';
+import type { LogLine } from '../seam/log-tail.ts';
+import type { TargetNode } from '../seam/target.ts';
 import { builtInPatterns, type LogPattern } from './log-patterns.ts';
 
 const BEFORE = 5;

@@ -1,6 +1,6 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { EventSink } from '../run/history.ts';
-import type { TargetNode } from '../target/target.ts';
+import type { TargetNode } from '../seam/target.ts';
 import { Repeater } from './repeater.ts';
 
 /** RSS, threads and open files of every process of that name in the node. */

@@ -7,7 +7,7 @@ import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { type RunManifest, readRunManifest } from '../run/manifest.ts';
 import { HISTORY_FILE } from '../run/run.ts';
-import { ownDisruptionKind } from '../target/disruption.ts';
+import { ownDisruptionKind } from '../seam/disruption.ts';
 
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {

@@ -17,7 +17,7 @@ import {
   writeMatrix,
 } from '../report/matrix.ts';
 import { folderId } from '../run/run-folder.ts';
-import type { TargetSelection } from '../target/target.ts';
+import type { TargetSelection } from '../seam/target.ts';
 import { spawnHunt } from './hunt-child.ts';
 import { prepareRun } from './runner.ts';
 

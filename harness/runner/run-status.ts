@@ -1,8 +1,8 @@
 import type { LiveDetection } from '../observe/detection.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
-import { ownDisruptionKind } from '../target/disruption.ts';
-import type { StartedTarget } from '../target/target.ts';
+import { ownDisruptionKind } from '../seam/disruption.ts';
+import type { StartedTarget } from '../seam/target.ts';
 
 /** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */
 export const MAX_RELOADS = 10_000_000;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { writeReport } from '../report/report-writer.ts';
 import type { Run } from '../run/run.ts';
-import type { StartedTarget, SystemUnderTest, TargetBuilder } from '../target/target.ts';
+import type { StartedTarget, SystemUnderTest, TargetBuilder } from '../seam/target.ts';
 import { noIncident } from './expectations.ts';
 import { runScenario } from './runner.ts';
 import { defineScenario } from './scenario.ts';
@@ -44,6 +44,14 @@ function fakeSystem(probe: Probe): SystemUnderTest<TargetBuilder, { tag?: string
     name: 'fake',
     versions: ['1.0'],
     defaultVersion: '1.0',
+    images: {
+      tag: (version) => `fake:${version}`,
+      parseVersions: (value) => value.split(','),
+      build: async () => {
+        throw new Error('the fake system has no image');
+      },
+      list: async () => [],
+    },
     checkVersion() {},
     builder,
     observe(started, options) {

@@ -13,7 +13,7 @@ import { matchesEventKey } from '../run/history.ts';
 import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
-import type { StartedTarget, TargetObserver, TargetSelection } from '../target/target.ts';
+import type { StartedTarget, TargetObserver, TargetSelection } from '../seam/target.ts';
 import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';

@@ -4,7 +4,7 @@ import type { Chaos } from '../nemesis/chaos.ts';
 import type { NemesisSpec } from '../nemesis/nemesis.ts';
 import type { Progress } from '../progress.ts';
 import type { Run } from '../run/run.ts';
-import type { StartedOf, StartedTarget, SystemUnderTest, TargetBuilder } from '../target/target.ts';
+import type { StartedOf, StartedTarget, SystemUnderTest, TargetBuilder } from '../seam/target.ts';
 import type { Expectation } from './expectations.ts';
 import type { ParamSpecs, ParamValues } from './params.ts';
 

@@ -1,9 +1,9 @@
 import { describeAddress } from '../../engine/docker-engine.ts';
 import { which } from '../../engine/host-tools.ts';
 import { CAPTURE_TOOLS, preflight } from '../../engine/preflight.ts';
-import { catalogue, imageTag } from '../../images/catalogue.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { systems } from '../systems.ts';
 
 export const doctor: Command = {
   name: 'doctor',
@@ -22,21 +22,28 @@ Exit codes: 0 ready, 2 something is missing that hunt cannot install here (the m
     const engine = await preflight(output);
     const tools: Record<string, string | undefined> = {};
     for (const tool of CAPTURE_TOOLS) tools[tool] = await which(tool);
-    const images: Record<string, string | null> = {};
-    for (const entry of catalogue) {
-      const info = await engine.docker
-        .getImage(imageTag(entry.version))
-        .inspect()
-        .catch(() => undefined);
-      images[entry.version] = info ? info.Id.slice(7, 19) : null;
+    // Each system's catalogue images: the id where built, null where not yet.
+    const images: Record<string, Record<string, string | null>> = {};
+    const imageLines: string[] = [];
+    for (const system of systems) {
+      const versions: Record<string, string | null> = {};
+      images[system.name] = versions;
+      for (const version of system.versions) {
+        const info = await engine.docker
+          .getImage(system.images.tag(version))
+          .inspect()
+          .catch(() => undefined);
+        const id = info ? info.Id.slice(7, 19) : null;
+        versions[version] = id;
+        imageLines.push(
+          `image    ${system.name.padEnd(8)} ${version.padEnd(7)} ${id ?? `not built (run: hunt images build --${system.name} ${version})`}`,
+        );
+      }
     }
     const lines = [
       `engine   Docker ${engine.version} at ${describeAddress(engine.address)}${engine.started ? ' (started by hunt)' : ''}`,
       ...Object.entries(tools).map(([tool, path]) => `tool     ${tool.padEnd(8)} ${path ?? 'missing'}`),
-      ...Object.entries(images).map(
-        ([version, id]) =>
-          `image    icinga2 ${version.padEnd(7)} ${id ?? 'not built (run: hunt images build)'}`,
-      ),
+      ...imageLines,
     ];
     output.result(
       {

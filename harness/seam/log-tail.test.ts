@@ -1,0 +1,47 @@
+import { appendFile, rename, writeFile } from 'node:fs/promises';
+import t from 'tap';
+import { parseIcingaTimestamp } from '../systems/icinga/stack/icinga-log.ts';
+import { LogTail } from './log-tail.ts';
+
+t.test('follows a growing file, including a file that appears later and partial lines', async (t) => {
+  const dir = t.testdir();
+  const path = `${dir}/icinga2.log`;
+  const tail = new LogTail(path, { pollMs: 10, parseTimestamp: parseIcingaTimestamp });
+  t.teardown(() => tail.stop());
+  const first = tail.waitFor(/first/, { timeoutMs: 2000 });
+  await writeFile(path, '[2026-11-21 07:30:01 +0000] information/x: first line\nhalf of a');
+  const line = await first;
+  t.equal(line?.seq, 1);
+  t.equal(line?.loggedAt, Date.UTC(2026, 10, 21, 7, 30, 1));
+  const mark = tail.mark();
+  await appendFile(path, ' line\n');
+  const second = await tail.waitFor(/half of a line/, { afterSeq: mark, timeoutMs: 2000 });
+  t.equal(second?.text, 'half of a line', 'a line written in two pieces is one line');
+});
+
+t.test('starts over when the file is replaced, and times out cleanly', async (t) => {
+  const dir = t.testdir();
+  const path = `${dir}/out.log`;
+  await writeFile(path, 'old 1\nold 2\n');
+  const tail = new LogTail(path, { pollMs: 10 });
+  t.teardown(() => tail.stop());
+  await tail.waitFor(/old 2/, { timeoutMs: 2000 });
+  await writeFile(`${dir}/new.log`, 'new 1\n');
+  await rename(`${dir}/new.log`, path);
+  t.ok(await tail.waitFor(/new 1/, { afterSeq: tail.mark(), timeoutMs: 2000 }), 'read the replacement file');
+  t.equal(await tail.waitFor(/never/, { timeoutMs: 50 }), undefined);
+});
+
+t.test('memory is bounded: only the last ringSize lines are kept, long lines are cut', async (t) => {
+  const dir = t.testdir();
+  const path = `${dir}/big.log`;
+  const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}`);
+  await writeFile(path, `${lines.join('\n')}\n${'x'.repeat(5000)}\n`);
+  const tail = new LogTail(path, { pollMs: 10, ringSize: 100, maxLineBytes: 1000 });
+  await tail.waitFor(/^x+$/, { timeoutMs: 2000 });
+  await tail.stop();
+  const kept = tail.since(0);
+  t.equal(kept.length, 100);
+  t.equal(kept.at(-1)?.text.length, 1000, 'the long line was cut');
+  t.equal(kept.at(-2)?.text, 'line 999');
+});

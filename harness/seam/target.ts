@@ -1,0 +1,183 @@
+import type Docker from 'dockerode';
+import type { Progress } from '../progress.ts';
+import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
+import type { HistoryEvent } from '../run/history.ts';
+import type { Run } from '../run/run.ts';
+import type { LogTail } from './log-tail.ts';
+
+/**
+ * The seam between the machinery (runner, flight recorder, observers, reports) and a system
+ * under test (the Icinga stack today, stunnel in front of a web server next). The machinery
+ * knows these types only; each system's room implements them, and only scenarios, the CLI's
+ * list of systems and the room's own tests import a room. Jepsen's shape: a small core every
+ * system has, and capabilities (restart, pause) that some have.
+ */
+
+export interface ExecOutput {
+  exitCode: number;
+  /** stdout and stderr together, as the command wrote them. */
+  output: string;
+}
+
+/** What the flight recorder records of a node, inside the node's own network namespace. */
+export interface CaptureSpec {
+  /** A tcpdump (BPF) filter: `tcp port 5665`. */
+  filter: string;
+  /** The ring's folder inside the node (bind-mounted). */
+  nodeDir: string;
+  /** The same folder in the run folder. */
+  hostDir: string;
+}
+
+/** One node of a started system: a container the harness started and will remove. */
+export interface TargetNode {
+  readonly name: string;
+  /** What it is in its system: 'master', 'agent', 'stunnel', 'backend', ... */
+  readonly role: string;
+  /** Its address on the run's network. */
+  readonly address: string;
+  /** Its main log, followed from the run folder (with the system's timestamp parser). */
+  readonly log: LogTail;
+  /** What the flight recorder may record of it; undefined: nothing. */
+  readonly capture: CaptureSpec | undefined;
+  exec(command: string[]): Promise<ExecOutput>;
+  /** Starts a command in the node and returns at once; it ends with the node. */
+  startBackground(command: string[]): Promise<void>;
+  isRunning(): Promise<boolean>;
+  /** Capability: freeze every process of the node, and thaw it (the cgroup freezer). */
+  pause?(): Promise<void>;
+  unpause?(): Promise<void>;
+  /** Capability: hold the node to this many cores (0.05: a twentieth); undefined lifts the limit. */
+  limitCpu?(cores: number | undefined): Promise<void>;
+  /** Capability: send a signal to the node's main process (SIGHUP: reload its configuration). */
+  kill?(signal: string): Promise<void>;
+}
+
+/** A connection an event names: the node that saw it, the peer's port and address where known. */
+export interface ConnectionSighting {
+  node: string;
+  port?: number;
+  address?: string;
+}
+
+/** A started system under test. Dispose it (or stop()) to remove every container it started. */
+export interface StartedTarget extends AsyncDisposable {
+  /** The system's name: 'icinga', 'stunnel'. */
+  readonly system: string;
+  readonly run: Run;
+  readonly nodes: readonly TargetNode[];
+  /** The nodes watched unless a scenario says otherwise (logs read, captures recorded). */
+  readonly watched: readonly TargetNode[];
+  node(name: string): TargetNode;
+  /**
+   * The clients the harness runs against it, for the status line: connected of total, and what
+   * they are ('endpoints': simulated Icinga endpoints; 'keep-alive': the load's pooled connections).
+   */
+  clients(): { connected: number; total: number; label?: string };
+  /** The connection an event names, so a capture can be cut to an incident's connections. */
+  connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
+  /**
+   * Capability: cut every simulated client's connection to the node and dial again at once, all
+   * together (a reconnect burst). Returns how many connections it cut.
+   */
+  reconnectClients?(node: string): number;
+  /** Capability: the chaos proxy in front of a node, where the target put one. */
+  proxyFor?(node: string): ChaosProxy | undefined;
+  stop(): Promise<unknown>;
+}
+
+/** Builds a system in a run; `signal` interrupts the set-up (what was started is removed). */
+export interface TargetBuilder<Started extends StartedTarget = StartedTarget> {
+  /**
+   * Log the system's own TLS secrets (a key-log shim) for the captures, rotating at `maxBytes`
+   * with one old generation kept; the runner sets it from --no-secrets and the disk budget.
+   */
+  withTlsSecrets(enabled: boolean, options?: { maxBytes?: number }): this;
+  start(run: Run, progress?: Progress, signal?: AbortSignal): Promise<Started>;
+}
+
+/** Which build of a system a run is for: a catalogue version, or an image the user names. */
+export type TargetSelection = { version: string } | { image: string };
+
+/** What watches a started target (log lines, workers, resources, reactions); the runner stops it. */
+export interface TargetObserver {
+  stop(): Promise<void>;
+}
+
+/** One catalogue version's image, built now or reused because its inputs did not change. */
+export interface ImageBuild {
+  version: string;
+  tag: string;
+  imageId: string;
+  status: 'built' | 'cached';
+  seconds: number;
+}
+
+/** One image of a system, as its own binaries report it (not as its tag says). */
+export interface ImageListing {
+  system: string;
+  tag: string;
+  imageId: string;
+  sizeBytes: number;
+  created: string;
+  /** The version the catalogue built it for (its label), if it is a catalogue image. */
+  catalogueVersion: string | undefined;
+  /** The version its binary reports; undefined where the banner could not be read. */
+  version: string | undefined;
+  /** The first line of the binary's version output. */
+  banner: string;
+  /** The OpenSSL the image ships, where it says. */
+  openssl: string | undefined;
+}
+
+/** A user-named image checked to run the system: what its binary reports. */
+export interface CheckedImage {
+  reference: string;
+  version: string;
+  openssl: string | undefined;
+}
+
+/** A system's images: one per catalogue version, built offline from its recipe (or reused). */
+export interface SystemImages {
+  tag(version: string): string;
+  /** A comma-separated list of versions (the --<system> option); every one is checked first. */
+  parseVersions(value: string): string[];
+  build(
+    docker: Docker,
+    version: string,
+    progress: Progress,
+    options?: { noCache?: boolean; signal?: AbortSignal },
+  ): Promise<ImageBuild>;
+  /** Every image of this system the harness built. */
+  list(docker: Docker): Promise<ImageListing[]>;
+  /** Where the system takes user-named images: checks that one runs it (pulling it if it can). */
+  check?(docker: Docker, reference: string, progress: Progress): Promise<CheckedImage>;
+}
+
+/**
+ * A system under test as the runner and the CLI see it: its name, the option that picks its
+ * version (`--icinga`), its catalogue, a builder for a selection, and how to observe a started
+ * one. A scenario names its system; the runner knows nothing else about it.
+ */
+export interface SystemUnderTest<
+  Builder extends TargetBuilder = TargetBuilder,
+  ObserveOptions extends object = object,
+> {
+  /** 'icinga': also the version option's name (--icinga). */
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly defaultVersion: string;
+  readonly images: SystemImages;
+  /** Whether a user-named image (--image) can be the system (default true). */
+  readonly takesImages?: boolean;
+  /** Whether its scenarios reload it (the status line counts reloads; default true). */
+  readonly reloads?: boolean;
+  /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
+  checkVersion(version: string): void;
+  builder(selection: TargetSelection): Builder;
+  /** Starts the system's recorders and reactors on a started target (the runner does, at start). */
+  observe(target: StartedOf<Builder>, options: ObserveOptions): TargetObserver;
+}
+
+/** The started handle a builder gives. */
+export type StartedOf<Builder> = Builder extends TargetBuilder<infer Started> ? Started : never;

@@ -1,0 +1,104 @@
+import type Docker from 'dockerode';
+import { followDockerStream, runOnce } from '../../../engine/docker-run.ts';
+import { Labels } from '../../../engine/labels.ts';
+import { ErrorCodes, HuntError } from '../../../errors.ts';
+import { imageExists } from '../../../images/debian-base.ts';
+import { type ImageProbe, listLabelledImages } from '../../../images/image-listing.ts';
+import { buildRecipeImage, type Recipe, untag } from '../../../images/recipe-image.ts';
+import type { Progress } from '../../../progress.ts';
+import type { CheckedImage, ImageBuild, ImageListing } from '../../../seam/target.ts';
+import { type CatalogueEntry, imageTag, parseIcingaVersion, parseOpensslVersion } from './catalogue.ts';
+
+/** The Icinga 2 recipe for a catalogue entry: docker/icinga2 and the shared shims. */
+export function icingaRecipe(entry: CatalogueEntry): Recipe {
+  return {
+    name: `icinga2-${entry.version}`,
+    folders: ['icinga2', 'shims'],
+    dockerfile: 'icinga2/Dockerfile',
+    suite: entry.suite,
+    tag: imageTag(entry.version),
+    labels: { [Labels.ICINGA_VERSION]: entry.version },
+  };
+}
+
+/**
+ * Builds handshake-hunter/icinga2:<version> unless an image with the same input hash is
+ * already tagged (see buildRecipeImage); an image whose Icinga version is not the catalogue's
+ * is untagged.
+ */
+export async function buildIcingaImage(
+  docker: Docker,
+  entry: CatalogueEntry,
+  progress: Progress,
+  signal?: AbortSignal,
+  options: { noCache?: boolean } = {},
+): Promise<ImageBuild> {
+  const build = await buildRecipeImage(docker, icingaRecipe(entry), progress, signal, options);
+  if (build.status === 'cached') return { version: entry.version, ...build };
+  const probe = await probeImage(docker, build.tag);
+  if (probe.version !== entry.version) {
+    await untag(docker, build.tag);
+    throw new HuntError(
+      ErrorCodes.IMAGE_BUILD_FAILED,
+      `The ${entry.suite} packages installed Icinga ${probe.version ?? '(unknown)'}, not ${entry.version} ` +
+        `as the catalogue says; ${build.tag} was removed. The mirror may serve a newer point release: update the ` +
+        'catalogue, or pass the image you want with --image.',
+    );
+  }
+  return { version: entry.version, ...build };
+}
+
+/** Runs `icinga2 --version` and `openssl version` inside the image. */
+export async function probeImage(docker: Docker, reference: string): Promise<ImageProbe> {
+  const result = await runOnce(docker, reference, [
+    'sh',
+    '-c',
+    'icinga2 --version 2>&1 | head -n 1; openssl version 2>/dev/null || true',
+  ]).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+  const banner = result.stdout.split('\n')[0]?.trim() ?? '';
+  return { banner, version: parseIcingaVersion(banner), openssl: parseOpensslVersion(result.stdout) };
+}
+
+/** Every Icinga image the harness built, with what its binaries report. */
+export function listIcingaImages(docker: Docker): Promise<ImageListing[]> {
+  return listLabelledImages(docker, 'icinga', Labels.ICINGA_VERSION, (tag) => probeImage(docker, tag));
+}
+
+/**
+ * Checks a user-named image: present (or pullable), and running `icinga2 --version` in it
+ * reports a version. Its version label (ours or the OCI one), where set, must agree.
+ */
+export async function resolveUserImage(
+  docker: Docker,
+  reference: string,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<CheckedImage> {
+  if (!(await imageExists(docker, reference))) {
+    try {
+      progress.step(`pulling ${reference}`);
+      await followDockerStream(docker, await docker.pull(reference), (line) => progress.detail(line), signal);
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw new HuntError(
+        ErrorCodes.IMAGE_NOT_FOUND,
+        `Image ${reference} is not in the engine and cannot be pulled (${(error as Error).message.split('\n')[0]}). ` +
+          'Check the name, load it with docker load, or use a catalogue version with --icinga.',
+      );
+    }
+  }
+  const probe = await probeImage(docker, reference);
+  if (probe.version === undefined) {
+    throw new HuntError(
+      ErrorCodes.IMAGE_NOT_ICINGA,
+      `Image ${reference} does not contain a working Icinga 2: running "icinga2 --version" in it printed ` +
+        `"${probe.banner || '(nothing)'}". Name an image with the icinga2 binary on PATH, or use --icinga.`,
+    );
+  }
+  const labels = (await docker.getImage(reference).inspect()).Config.Labels ?? {};
+  const labelled = labels[Labels.ICINGA_VERSION] ?? labels['org.opencontainers.image.version'];
+  if (labelled !== undefined && parseIcingaVersion(`(version: ${labelled})`) !== probe.version) {
+    progress.detail(`note: ${reference} is labelled ${labelled} but its binary reports ${probe.version}`);
+  }
+  return { reference, version: probe.version, openssl: probe.openssl };
+}

@@ -1,0 +1,42 @@
+import type { EventSink } from '../../../run/history.ts';
+
+/** Which reload: its step, its node, how it was asked for, and anything the caller adds (delayMs, changed). */
+export interface ReloadFields extends Record<string, unknown> {
+  step: number;
+  master: string;
+  via: string;
+}
+
+/** The rest of one reload's story; each call writes one event, and only the first ending counts. */
+export interface ReloadRecord {
+  /** The signal (or API call) went: the anchor faults timed to a reload wait for. */
+  signalled(): void;
+  /** A new worker serves (the barrier held); fields such as newPid, barrierMs, reconnectMs. */
+  finished(fields?: Record<string, unknown>): void;
+  /** No new worker: why, and whatever else is known (masterDown). */
+  failed(error: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Writes `reload-started` now and hands back the rest: `reload-signalled`, then `reload-finished`
+ * or `reload-failed`. Every reloading driver tells a reload this one way, because detectors,
+ * disruption windows, the chaos anchors and the status line all read these names and fields.
+ */
+export function recordReload(history: EventSink, fields: ReloadFields): ReloadRecord {
+  const { step, master, via } = fields;
+  history.record('reload', 'reload-started', fields);
+  let ended = false;
+  return {
+    signalled: () => history.record('reload', 'reload-signalled', { step, master, via }),
+    finished: (more = {}) => {
+      if (ended) return;
+      ended = true;
+      history.record('reload', 'reload-finished', { step, master, ...more });
+    },
+    failed: (error, more = {}) => {
+      if (ended) return;
+      ended = true;
+      history.record('reload', 'reload-failed', { step, master, error, ...more });
+    },
+  };
+}
