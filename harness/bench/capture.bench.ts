@@ -12,6 +12,7 @@ import { resultsDir } from '../paths.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run } from '../run/run.ts';
 import { ratio } from '../stats.ts';
+import { icinga } from '../systems/icinga/icinga-system.ts';
 import { reloadStorm } from '../systems/icinga/reload/reload-storm.ts';
 import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { StackObserver } from '../systems/icinga/stack-observer.ts';
@@ -24,7 +25,7 @@ const reloads = Number(process.env.HH_BENCH_RELOADS ?? 20);
 const rounds = Number(process.env.HH_BENCH_ROUNDS ?? 3);
 
 await using run = await Run.create({ name: 'bench-capture' });
-const detection = await LiveDetection.start(run);
+const detection = LiveDetection.of(run, icinga.detectors);
 await using stack = await IcingaStack.version(version)
   .masters(2)
   .withSimulatedEndpoints(endpoints)

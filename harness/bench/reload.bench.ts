@@ -25,6 +25,7 @@ import { keySpecName, parseKeySpec, RSA_4096 } from '../pki/key-spec.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
 import { ratio } from '../stats.ts';
+import { icinga } from '../systems/icinga/icinga-system.ts';
 import { reloadStorm } from '../systems/icinga/reload/reload-storm.ts';
 import { IcingaStack, type StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { StackObserver } from '../systems/icinga/stack-observer.ts';
@@ -52,7 +53,7 @@ async function pipelineCost(run: Run, stack: StartedIcingaStack) {
       await stack.ready({ timeoutMs: 300_000 });
       await run.history.flushed();
       const sizeBefore = (await stat(run.history.path)).size;
-      const detection = mode === 'on' ? await LiveDetection.start(run) : undefined;
+      const detection = mode === 'on' ? LiveDetection.of(run, icinga.detectors) : undefined;
       const observer =
         mode === 'on' ? new StackObserver(stack, { resourceEveryMs: 10_000 }).start() : undefined;
       const summary = await reloadStorm(stack, {

@@ -7,6 +7,9 @@ export const systems = [icinga, stunnel] as const;
 
 export const systemNames = systems.map((system) => system.name);
 
+/** Every system's detectors: what `hunt report` re-detects an old run with (its run.json names them). */
+export const knownDetectors = systems.flatMap((system) => system.detectors);
+
 /** parseArgs options: one string option per system. */
 export const systemOptions = Object.fromEntries(
   systemNames.map((name) => [name, { type: 'string' as const }]),

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { LiveDetection } from '../observe/detection.ts';
 import { Run } from '../run/run.ts';
+import { icinga } from '../systems/icinga/icinga-system.ts';
 import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { StackObserver } from '../systems/icinga/stack-observer.ts';
 
@@ -22,7 +23,7 @@ t.test('a proxied master: the field failure made on purpose, an incident, then r
   );
   t.throws(() => stack.proxy('master1'), { code: 'HH_USAGE', message: /proxied nodes are master2/ });
 
-  const detection = await LiveDetection.start(run);
+  const detection = LiveDetection.of(run, icinga.detectors);
 
   const observer = new StackObserver(stack).start();
   t.teardown(async () => {

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
+import { knownDetectors } from '../cli/systems.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
@@ -89,7 +90,7 @@ t.test(
       ],
       'each fault is a disruption window of its node',
     );
-    const { summary } = await writeReport(run.dir);
+    const { summary } = await writeReport(run.dir, knownDetectors);
     t.match(summary.faults, {
       count: 2,
       samples: [
@@ -203,7 +204,7 @@ t.test(
       const events = await readHistory(run.history.path);
       const indexes = (type: string) => events.filter((e) => e.type === type).map((e) => e.anchorIndex);
       // Each run's folder goes with the next chaosRun (one testdir per test): its report first.
-      const { summary } = await writeReport(run.dir);
+      const { summary } = await writeReport(run.dir, knownDetectors);
       return {
         summary,
         events,
@@ -413,7 +414,7 @@ t.test('a replay whose original passed every anchor injects nothing, and its rep
   await chaos.stop();
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
   t.same(calls, [], 'no fault');
-  const { reportPath } = await writeReport(run.dir);
+  const { reportPath } = await writeReport(run.dir, knownDetectors);
   t.match(
     await readFile(reportPath, 'utf8'),
     /## Faults injected\s+None: 1 anchor\(s\) passed without a fault/,

@@ -3,7 +3,6 @@ import { matchesEventKey } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import type { Run } from '../run/run.ts';
 import type { Detector } from './detector.ts';
-import { chooseDetectors } from './detector-registry.ts';
 import { type IncidentLedger, IncidentRecorder, type IncidentSignal } from './incidents.ts';
 
 /** Sources whose events are the detection's own output (or the run's frame): never input. */
@@ -129,11 +128,6 @@ export class LiveDetection {
     this.unsubscribe = run.history.subscribe((event) => this.chain.feed(event), { written: true });
   }
 
-  /** Starts the named detectors (all by default) on the run's history. */
-  static async start(run: Run, names?: readonly string[]): Promise<LiveDetection> {
-    return LiveDetection.of(run, await chooseDetectors(names));
-  }
-
   /** Starts these detectors (tests, a library user's own) on the run's history. */
   static of(run: Run, detectors: readonly Detector[]): LiveDetection {
     return new LiveDetection(run, detectors);
@@ -163,13 +157,10 @@ export interface OfflineDetection {
 export async function detectOffline(
   historyPath: string,
   ledger: IncidentLedger,
-  detectors?: readonly string[] | readonly Detector[],
+  detectors: readonly Detector[],
 ): Promise<OfflineDetection> {
   const read: ReadStats = { events: 0, skipped: 0 };
-  const chosen = detectors?.some((entry) => typeof entry !== 'string')
-    ? (detectors as readonly Detector[])
-    : await chooseDetectors(detectors as readonly string[] | undefined);
-  const chain = new DetectorChain(chosen, (signal) => ledger.apply(signal));
+  const chain = new DetectorChain(detectors, (signal) => ledger.apply(signal));
   for await (const event of eachEvent(historyPath, read)) chain.feed(event);
   return { read, failures: chain.failures };
 }

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { knownDetectors } from '../cli/systems.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { readRunFacts } from '../report/run-facts.ts';
@@ -56,7 +57,7 @@ async function offline(run: Run, detectors: readonly Detector[]) {
 }
 
 t.test('a history past its budget: routine events are dropped, detector inputs are not', async (t) => {
-  const detectors = await chooseDetectors();
+  const detectors = chooseDetectors(knownDetectors);
   const { run, detection } = await startRun(t, detectors, { maxBytes: 20_000, routineBytes: 5_000 });
   fieldFailure(run, 'master1', 1);
   // Far past both budgets: routine chatter and bulky events nobody detects on.
@@ -82,7 +83,7 @@ t.test('a history past its budget: routine events are dropped, detector inputs a
     ],
     'each incident names the detector that opened it',
   );
-  const facts = await readRunFacts(run.dir);
+  const facts = await readRunFacts(run.dir, knownDetectors);
   t.ok((facts.dropped['swarm:connect-attempt'] ?? 0) > 0, 'routine events were dropped');
   t.ok((facts.dropped['proxy:toxic-applied'] ?? 0) > 0, 'events past the budget were dropped');
   t.same(shape(facts.ledger.list()), shape(live), 'hunt report finds the same incidents');
@@ -100,7 +101,7 @@ t.test('a detector that throws is contained, named, and the same live and offlin
       return [];
     },
   });
-  const detectors = [faulty, ...(await chooseDetectors(['log-lines']))];
+  const detectors = [faulty, ...chooseDetectors(knownDetectors, ['log-lines'])];
   const { run, detection } = await startRun(t, detectors);
   run.history.record('run', 'status', {});
   run.history.record('run', 'status', {});
@@ -118,7 +119,7 @@ t.test('a detector that throws is contained, named, and the same live and offlin
 });
 
 t.test('captures the disk budget pruned show as pruned; the incidents are the same', async (t) => {
-  const detectors = await chooseDetectors();
+  const detectors = chooseDetectors(knownDetectors);
   const { run, detection } = await startRun(t, detectors);
   fieldFailure(run, 'master1', 1);
   const folder = incidentFolder(run.dir, 1);
@@ -134,7 +135,7 @@ t.test('captures the disk budget pruned show as pruned; the incidents are the sa
   await run.finish({ status: 'failed', exitCode: 1, complete: true });
   // What the disk keeper does to an old incident: its capture window goes.
   await rm(join(folder, 'window.pcapng'));
-  const { summary } = await writeReport(run.dir);
+  const { summary } = await writeReport(run.dir, knownDetectors);
   const [incident] = summary.incidents;
   t.same(shape(summary.incidents), shape(detection.incidents.list()));
   t.same(incident?.pruned, ['window.pcapng']);

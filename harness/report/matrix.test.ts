@@ -1,4 +1,5 @@
 import t from 'tap';
+import { knownDetectors } from '../cli/systems.ts';
 import { ErrorCodes } from '../errors.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { compareToBaseline, matrixOfRuns, parseMatrix, renderMatrix } from './matrix.ts';
@@ -14,7 +15,7 @@ t.test('runs of one version pool into one cell; each version has its own', async
     barriers: steady(40),
     rssGrowthKb: 20,
   });
-  const matrix = await matrixOfRuns([a.dir, b.dir, c.dir]);
+  const matrix = await matrixOfRuns([a.dir, b.dir, c.dir], knownDetectors);
   t.equal(matrix.cells.length, 2);
   const [v213, v214] = matrix.cells;
   t.match(v213, {
@@ -40,11 +41,20 @@ t.test('runs of one version pool into one cell; each version has its own', async
 
 t.test('a baseline: slower medians or more incidents beyond the intervals are regressions', async (t) => {
   const root = t.testdir();
-  const baseline = await matrixOfRuns([(await writeFixtureRun(root, { barriers: steady(100) })).dir]);
-  const same = await matrixOfRuns([(await writeFixtureRun(root, { barriers: steady(100, 1010) })).dir]);
+  const baseline = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100) })).dir],
+    knownDetectors,
+  );
+  const same = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100, 1010) })).dir],
+    knownDetectors,
+  );
   t.same(compareToBaseline(same, baseline).regressions, [], 'within noise: no regression');
 
-  const slower = await matrixOfRuns([(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir]);
+  const slower = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir],
+    knownDetectors,
+  );
   const compared = compareToBaseline(slower, baseline);
   t.match(compared.regressions, [
     { target: '2.13.6', measure: 'reload barrier p50 (ms)' },
@@ -52,9 +62,10 @@ t.test('a baseline: slower medians or more incidents beyond the intervals are re
   ]);
   t.match(renderMatrix(compared), /## Against the baseline[\s\S]*reload barrier p50/);
 
-  const failing = await matrixOfRuns([
-    (await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir,
-  ]);
+  const failing = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir],
+    knownDetectors,
+  );
   t.match(compareToBaseline(failing, baseline).regressions, [{ measure: 'incidents per 1,000 reloads' }]);
   t.same(compareToBaseline(baseline, failing).regressions, [], 'fewer incidents is not a regression');
 });
@@ -64,8 +75,11 @@ t.test('runs that do not belong together are refused', async (t) => {
   const storm = await writeFixtureRun(root, { barriers: steady(10) });
   const canary = await writeFixtureRun(root, { scenario: 'canary', barriers: steady(10) });
   const other = await writeFixtureRun(root, { params: { endpoints: 5 }, barriers: steady(10) });
-  await t.rejects(matrixOfRuns([storm.dir, canary.dir]), { code: ErrorCodes.USAGE, message: /one scenario/ });
-  const grid = await matrixOfRuns([storm.dir, other.dir]);
+  await t.rejects(matrixOfRuns([storm.dir, canary.dir], knownDetectors), {
+    code: ErrorCodes.USAGE,
+    message: /one scenario/,
+  });
+  const grid = await matrixOfRuns([storm.dir, other.dir], knownDetectors);
   t.same(grid.grid, ['endpoints'], 'runs with different parameters are a grid, not refused');
   t.throws(() => parseMatrix('{"cells": []}', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
   t.throws(() => parseMatrix('nope', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
@@ -81,7 +95,10 @@ t.test('a grid of parameters: one cell per target and values, the shared ones on
     await run(0, '2.14.6'),
     await run(0, '2.14.6'),
   ];
-  const matrix = await matrixOfRuns(runs.map((r) => r.dir));
+  const matrix = await matrixOfRuns(
+    runs.map((r) => r.dir),
+    knownDetectors,
+  );
   t.same(matrix.params, { rate: 100 });
   t.same(matrix.grid, ['load']);
   t.same(
@@ -116,7 +133,7 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
     swaps: 300,
     advisory,
   });
-  const matrix = await matrixOfRuns([crashed.dir, survived.dir]);
+  const matrix = await matrixOfRuns([crashed.dir, survived.dir], knownDetectors);
   t.equal(matrix.unit, 'context-swap', 'swaps outnumber reloads: they are the unit');
   const [v213, v214] = matrix.cells;
   t.match(v213?.perDisruption, {
@@ -161,7 +178,7 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
     tlsFailures: 1,
     firstIncidentFindings: { persistence: { state: 'cleared' } },
   });
-  const matrix = await matrixOfRuns([persistent.dir, cleared.dir]);
+  const matrix = await matrixOfRuns([persistent.dir, cleared.dir], knownDetectors);
   t.match(matrix.cells, [
     {
       grid: { mode: 'umbrella' },
@@ -189,7 +206,10 @@ t.test('measures: one column each, the median of the cell', async (t) => {
     await run('rsa2048', 1720),
     await run('rsa4096', 2230),
   ];
-  const matrix = await matrixOfRuns(runs.map((r) => r.dir));
+  const matrix = await matrixOfRuns(
+    runs.map((r) => r.dir),
+    knownDetectors,
+  );
   t.same(
     matrix.cells.map((cell) => cell.measures),
     [{ 'Certificate (bytes)': 1710 }, { 'Certificate (bytes)': 2230 }],

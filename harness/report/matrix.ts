@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import type { Detector } from '../observe/detector.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { linearSlope, mannWhitneyGreater, medianInterval, percentile, wilsonInterval } from '../stats.ts';
 import { type AdvisoryFinding, type RunFacts, readRunFacts } from './run-facts.ts';
@@ -106,10 +107,13 @@ export const TIMING_ALPHA = 0.01;
 const MAX_TIMING_SAMPLES = 5000;
 
 /** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
-export async function matrixOfRuns(dirs: readonly string[]): Promise<Matrix> {
+export async function matrixOfRuns(
+  dirs: readonly string[],
+  knownDetectors: readonly Detector[],
+): Promise<Matrix> {
   if (dirs.length === 0) throw new HuntError(ErrorCodes.USAGE, 'Name at least one run folder.');
   const facts: RunFacts[] = [];
-  for (const dir of dirs) facts.push(await readRunFacts(dir));
+  for (const dir of dirs) facts.push(await readRunFacts(dir, knownDetectors));
   return buildMatrix(facts);
 }
 

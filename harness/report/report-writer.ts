@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
+import type { Detector } from '../observe/detector.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
 import { renderReport } from './markdown.ts';
@@ -17,10 +18,11 @@ export interface WrittenReport {
  * Derives the report of a run from its folder alone and writes it there, each file atomically:
  * every incident's incident.json and the evidence the ledger holds (log excerpts, API snapshots),
  * then report.md, summary.json, timeline.svg, timeline.png. `hunt report` and the runner both
- * call it: the incidents on disk are always the ones the history gives.
+ * call it: the incidents on disk are always the ones the history gives. `knownDetectors` are those
+ * the run's names are looked up in (every system's, or the run's own system's).
  */
-export async function writeReport(dir: string): Promise<WrittenReport> {
-  const facts = await readRunFacts(dir);
+export async function writeReport(dir: string, knownDetectors: readonly Detector[]): Promise<WrittenReport> {
+  const facts = await readRunFacts(dir, knownDetectors);
   for (const incident of facts.ledger.list()) {
     const folder = incidentFolder(dir, incident.id);
     for (const name of incident.evidence) {

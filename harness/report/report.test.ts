@@ -1,6 +1,7 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { knownDetectors } from '../cli/systems.ts';
 import { Run } from '../run/run.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { writeReport } from './report-writer.ts';
@@ -57,7 +58,7 @@ t.test(
   'the report of a finished run: report.md for an issue, summary.json, the timeline as SVG and PNG',
   async (t) => {
     const run = await fixtureRun(t.testdir(), true);
-    const { summary } = await writeReport(run.dir);
+    const { summary } = await writeReport(run.dir, knownDetectors);
     const report = await readFile(join(run.dir, 'report.md'), 'utf8');
     t.match(report, /\*\*PASSED/);
     t.match(report, /\(version: r2\.13\.6-1\)/, 'an environment block like icinga2 --version');
@@ -85,7 +86,7 @@ t.test(
 t.test('a killed run (no end, a cut last line) still renders, marked incomplete', async (t) => {
   const run = await fixtureRun(t.testdir(), false);
   await appendFile(join(run.dir, 'history.jsonl'), '{"t":99,"at":"2026-11-21T1');
-  const { summary } = await writeReport(run.dir);
+  const { summary } = await writeReport(run.dir, knownDetectors);
   t.equal(summary.status, 'incomplete');
   t.equal(summary.complete, false);
   t.equal(summary.history.skippedLines, 1);
@@ -95,13 +96,13 @@ t.test('a killed run (no end, a cut last line) still renders, marked incomplete'
 
 t.test('not a run folder: a clear error', async (t) => {
   const dir = t.testdir({ 'run.json': '{nope' });
-  await t.rejects(writeReport(join(dir, 'missing')), {
+  await t.rejects(writeReport(join(dir, 'missing'), knownDetectors), {
     code: 'HH_RUN_NOT_FOUND',
     message: /not a run folder/,
   });
-  await t.rejects(writeReport(dir), { code: 'HH_RUN_NOT_FOUND', message: /not valid JSON/ });
+  await t.rejects(writeReport(dir, knownDetectors), { code: 'HH_RUN_NOT_FOUND', message: /not valid JSON/ });
   await writeFile(join(dir, 'run.json'), '{}');
-  await t.rejects(writeReport(dir), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
+  await t.rejects(writeReport(dir, knownDetectors), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
 });
 
 t.test('a stunnel run: its version, the load, the stall with its findings; no reload sections', async (t) => {
@@ -112,7 +113,7 @@ t.test('a stunnel run: its version, the load, the stall with its findings; no re
     stallFrom: 15,
     stallFor: 12,
   });
-  const { reportPath } = await writeReport(run.dir);
+  const { reportPath } = await writeReport(run.dir, knownDetectors);
   const report = await readFile(reportPath, 'utf8');
   t.match(report, /stunnel 5\.68 \(Debian's stunnel4, debug 7\)/);
   t.notMatch(report, /Icinga|Reload timings|Reloads:/);
@@ -127,7 +128,7 @@ t.test('a stunnel matrix: one table of stalls and silences per version', async (
   const root = t.testdir();
   const a = await writeLoadFixtureRun(root, { version: '5.56', seconds: 40, stallFrom: 15, stallFor: 12 });
   const b = await writeLoadFixtureRun(root, { version: '5.74', seconds: 40, stallFrom: 15, stallFor: 6 });
-  const table = renderMatrix(await matrixOfRuns([a.dir, b.dir]));
+  const table = renderMatrix(await matrixOfRuns([a.dir, b.dir], knownDetectors));
   t.match(table, /\| target \| stunnel \| runs \| incidents \| stalls \(s\) \| log silences \(s\) \|/);
   t.match(
     table,
@@ -143,7 +144,7 @@ t.test('an incident whose capture was not kept says why', async (t) => {
     tlsFailures: 1,
     captureFailed: 'no packets of node1 in the window',
   });
-  const { reportPath, summary } = await writeReport(run.dir);
+  const { reportPath, summary } = await writeReport(run.dir, knownDetectors);
   t.match(summary.incidents[0], { id: 1, captureFailed: 'no packets of node1 in the window' });
   t.match(
     await readFile(reportPath, 'utf8'),
@@ -162,7 +163,7 @@ t.test('what a scenario measured and the advisories it checked are in the report
       evidence: '12 context swaps logged for 12 sent',
     },
   });
-  const { reportPath, summary } = await writeReport(run.dir);
+  const { reportPath, summary } = await writeReport(run.dir, knownDetectors);
   t.same(summary.measures, { 'Certificate sent': [2218], 'Certificate predicted': [2218] });
   const report = await readFile(reportPath, 'utf8');
   t.match(report, /## Measured[\s\S]*\| Certificate sent \| 2,218 \|/);

@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DetectorFailure, detectOffline } from '../observe/detection.ts';
+import type { Detector } from '../observe/detector.ts';
+import { chooseDetectors } from '../observe/detector-registry.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import { type LoadSecond, loadSecondOf } from '../observe/load-second.ts';
 import type { HistoryEvent } from '../run/history.ts';
@@ -125,7 +127,7 @@ const MAX_FAULT_SAMPLES = 1_000;
  * was interrupted or was killed mid-write. The incidents are found again by running every detector
  * the run used over history.jsonl (the same as live, by construction).
  */
-export async function readRunFacts(dir: string): Promise<RunFacts> {
+export async function readRunFacts(dir: string, knownDetectors: readonly Detector[]): Promise<RunFacts> {
   const meta = await readRunManifest(dir);
   const historyPath = join(dir, HISTORY_FILE);
   const facts: RunFacts = {
@@ -155,7 +157,9 @@ export async function readRunFacts(dir: string): Promise<RunFacts> {
     captureFailures: new Map(),
   };
   for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
-  const detectors = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
+  // The detectors the run used (run.json names them; a run before that list: every one known).
+  const names = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
+  const detectors = chooseDetectors(knownDetectors, names);
   facts.detectorFailures = (await detectOffline(historyPath, facts.ledger, detectors)).failures;
   for (const incident of facts.ledger.list()) {
     // Files a reactor wrote (captures) that are gone: the disk budget pruned them.

@@ -17,7 +17,7 @@ import {
   writeMatrix,
 } from '../report/matrix.ts';
 import { folderId } from '../run/run-folder.ts';
-import type { TargetSelection } from '../seam/target.ts';
+import type { SystemUnderTest, TargetSelection } from '../seam/target.ts';
 import { spawnHunt } from './hunt-child.ts';
 import { prepareRun } from './runner.ts';
 
@@ -121,17 +121,18 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       `--seed ${request.seed} with --repeat ${repeat} would pass ${MAX_SEED}: the repeats take seeds ${request.seed} to ${request.seed + repeat - 1}.`,
     );
   // Every target with every combination, checked before the first run starts.
-  let system = '';
+  let scenarioSystem: SystemUnderTest | undefined;
   for (const target of request.targets)
     for (const combo of combos)
-      system = (
+      scenarioSystem = (
         await prepareRun({
           ...request,
           ...target,
           versionOption: 'version' in target ? request.versionOption : undefined,
           params: [...(request.params ?? []), ...combo],
         })
-      ).scenario.system.name;
+      ).scenario.system;
+  const system = scenarioSystem?.name ?? '';
   const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
     if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };
     return { env: { DOCKER_HOST: engine }, name: describeAddress(engineAddress({ DOCKER_HOST: engine })) };
@@ -188,7 +189,8 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   }
 
   const dirs = runs.flatMap((run) => (run.dir ? [run.dir] : []));
-  const own = dirs.length > 0 ? await matrixOfRuns(dirs) : emptyMatrix(request);
+  const own =
+    dirs.length > 0 ? await matrixOfRuns(dirs, scenarioSystem?.detectors ?? []) : emptyMatrix(request);
   const matrix = baseline ? compareToBaseline(own, baseline) : own;
   const files = await writeMatrix(dir, matrix);
   await writeFileAtomic(join(dir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);

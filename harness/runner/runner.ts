@@ -36,7 +36,7 @@ export interface RunRequest {
   durationMs?: number;
   seed?: number;
   resultsDir?: string;
-  /** Detector names; [] runs none (the incidents then stay unseen). Default: all. */
+  /** Detector names, of the system's; [] runs none (the incidents then stay unseen). Default: the system's all. */
   detectors?: readonly string[];
   command?: string[];
   progress?: Progress;
@@ -125,7 +125,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
       ErrorCodes.USAGE,
       `--reloads is a whole number from 1 to ${MAX_RELOADS}, not ${reloads}.`,
     );
-  const detectorNames = (await chooseDetectors(request.detectors)).map((detector) => detector.name);
+  const detectorNames = chooseDetectors(system.detectors, request.detectors).map((detector) => detector.name);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
   if (request.diskCapBytes !== undefined && !(request.diskCapBytes >= MIN_DISK_CAP))
@@ -159,7 +159,7 @@ async function execute(
 ): Promise<RunResult> {
   const progress = request.progress ?? silentProgress;
 
-  const detectors = await chooseDetectors(detectorNames);
+  const detectors = chooseDetectors(definition.system.detectors, detectorNames);
   const replayPlan = request.replayOf === undefined ? undefined : await planOf(request.replayOf);
   const budget = request.diskCapBytes === undefined ? undefined : budgetFor(request.diskCapBytes);
   const run = await Run.create({
@@ -399,7 +399,7 @@ async function execute(
   progress.step('writing the report');
   let reportPath = run.path(RunLayout.report);
   try {
-    reportPath = (await writeReport(run.dir)).reportPath;
+    reportPath = (await writeReport(run.dir, definition.system.detectors)).reportPath;
   } catch (error) {
     tolerateFullDisk(error);
     reportPath = `(not written: the disk is full; free space, then: hunt report ${run.dir})`;

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { Detector } from '../observe/detector.ts';
 import type { Progress } from '../progress.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { HistoryEvent } from '../run/history.ts';
@@ -168,6 +169,8 @@ export interface SystemUnderTest<
   readonly versions: readonly string[];
   readonly defaultVersion: string;
   readonly images: SystemImages;
+  /** Its detectors: a run of it uses these unless it names others (--detectors). */
+  readonly detectors: readonly Detector[];
   /** Whether a user-named image (--image) can be the system (default true). */
   readonly takesImages?: boolean;
   /** Whether its scenarios reload it (the status line counts reloads; default true). */

@@ -1,9 +1,9 @@
-import { detectors } from '../../observe/detector-registry.ts';
 import { describeParam } from '../../runner/params.ts';
 import { describeTarget } from '../../runner/scenario.ts';
 import { scenarios } from '../../runner/scenario-registry.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { systems } from '../systems.ts';
 
 export const list: Command = {
   name: 'list',
@@ -11,12 +11,14 @@ export const list: Command = {
   help: `Usage: hunt list [--json]
 
 Lists every scenario in scenarios/ with its target (the system under test, its versions), its
-parameters (default, range or choices, unit), its default number of reloads and its expectations; then the detectors (hunt run --detectors).`,
+parameters (default, range or choices, unit), its default number of reloads and its expectations; then each system's detectors (hunt run --detectors).`,
   async run(argv, output) {
     const { values } = parseCommandArgs('list', argv, {});
     if (values.help) return showHelp(output, list.help);
     const all = [...(await scenarios()).values()];
-    const found = [...(await detectors()).values()];
+    const found = systems.flatMap((system) =>
+      system.detectors.map((detector) => ({ system: system.name, ...detector })),
+    );
     const lines: string[] = ['Scenarios (hunt run <name> [--param name=value]):', ''];
     for (const scenario of all) {
       lines.push(`  ${scenario.name}: ${scenario.summary}`);
@@ -28,8 +30,9 @@ parameters (default, range or choices, unit), its default number of reloads and 
         '',
       );
     }
-    lines.push('Detectors (hunt run --detectors a,b | none):', '');
-    for (const detector of found) lines.push(`  ${detector.name.padEnd(18)} ${detector.summary}`);
+    lines.push("Detectors, each system's own (hunt run --detectors a,b | none):", '');
+    for (const detector of found)
+      lines.push(`  ${detector.system.padEnd(8)} ${detector.name.padEnd(18)} ${detector.summary}`);
     output.result(
       {
         scenarios: all.map((scenario) => ({
@@ -44,7 +47,7 @@ parameters (default, range or choices, unit), its default number of reloads and 
           defaultReloads: scenario.defaultReloads,
           expectations: scenario.expectations.map((e) => e.description),
         })),
-        detectors: found.map(({ name, summary, kinds }) => ({ name, summary, kinds })),
+        detectors: found.map(({ system, name, summary, kinds }) => ({ system, name, summary, kinds })),
       },
       lines.join('\n'),
     );

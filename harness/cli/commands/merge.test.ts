@@ -4,6 +4,7 @@ import t from 'tap';
 import { compareToBaseline, matrixOfRuns } from '../../report/matrix.ts';
 import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
 import { main } from '../hunt.ts';
+import { knownDetectors } from '../systems.ts';
 
 /** hunt's stdout during one command (tap writes its own output to stdout between commands). */
 async function hunt(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -31,13 +32,16 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
   const result = await hunt(['merge', ...runs.map((run) => run.dir), '--out', out, '--json']);
   t.equal(result.code, 0);
   const merged = JSON.parse(result.stdout);
-  const direct = await matrixOfRuns(runs.map((run) => run.dir));
+  const direct = await matrixOfRuns(
+    runs.map((run) => run.dir),
+    knownDetectors,
+  );
   t.same(merged, direct, 'the same table, field by field');
   t.same(JSON.parse(await readFile(join(out, 'matrix.json'), 'utf8')), direct);
   t.match(await readFile(join(out, 'matrix.md'), 'utf8'), /\| 2\.13\.6 \|.*\| 100 \|/);
 
   // Merging in another order, or merging the merged runs' halves again, changes nothing.
-  const reversed = await matrixOfRuns(runs.map((run) => run.dir).reverse());
+  const reversed = await matrixOfRuns(runs.map((run) => run.dir).reverse(), knownDetectors);
   t.same(
     reversed.cells.find((cell) => cell.target === '2.13.6')?.incidentsPer1000Reloads,
     direct.cells.find((cell) => cell.target === '2.13.6')?.incidentsPer1000Reloads,
@@ -55,8 +59,8 @@ t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
   t.equal(worse.code, 1);
   t.match(worse.stdout, /2\.13\.6 \| reload barrier p50 \(ms\)/);
   const expected = compareToBaseline(
-    await matrixOfRuns([worseRun.dir]),
-    await matrixOfRuns([baselineRun.dir]),
+    await matrixOfRuns([worseRun.dir], knownDetectors),
+    await matrixOfRuns([baselineRun.dir], knownDetectors),
   );
   t.same(JSON.parse(await readFile(join(root, 'b', 'matrix.json'), 'utf8')), expected);
 });

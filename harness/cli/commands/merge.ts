@@ -12,6 +12,7 @@ import {
 import { folderId } from '../../run/run-folder.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { knownDetectors } from '../systems.ts';
 
 export const merge: Command = {
   name: 'merge',
@@ -39,7 +40,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input.`,
         ErrorCodes.USAGE,
         'Name the run folders to merge: hunt merge results/<run-a> results/<run-b>',
       );
-    let matrix = await matrixOfRuns(positionals);
+    let matrix = await matrixOfRuns(positionals, knownDetectors);
     if (values.baseline !== undefined) {
       matrix = compareToBaseline(matrix, await readMatrixFile(values.baseline));
     }

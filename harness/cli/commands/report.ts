@@ -2,6 +2,7 @@ import { ErrorCodes, HuntError } from '../../errors.ts';
 import { writeReport } from '../../report/report-writer.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { knownDetectors } from '../systems.ts';
 
 export const report: Command = {
   name: 'report',
@@ -20,7 +21,7 @@ Exit codes: 0 the run passed, 1 it found incidents or failed an expectation (or 
     if (values.help) return showHelp(output, report.help);
     if (positionals.length !== 1)
       throw new HuntError(ErrorCodes.USAGE, 'Name one run folder: hunt report results/<run-id>');
-    const written = await writeReport(positionals[0] as string);
+    const written = await writeReport(positionals[0] as string, knownDetectors);
     const { summary } = written;
     const lines = [
       `${summary.id}: ${summary.status}${summary.outcome ? ` (${summary.outcome})` : ''}`,

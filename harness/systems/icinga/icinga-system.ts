@@ -1,4 +1,5 @@
 import type { SystemUnderTest } from '../../seam/target.ts';
+import { icingaDetectors } from './detectors/index.ts';
 import { catalogueEntry, catalogueVersions, imageTag, parseVersionList } from './images/catalogue.ts';
 import { buildIcingaImage, listIcingaImages, resolveUserImage } from './images/icinga-image.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
@@ -12,6 +13,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   name: 'icinga',
   versions: catalogueVersions,
   defaultVersion: '2.13.6',
+  detectors: icingaDetectors,
   images: {
     tag: imageTag,
     parseVersions: (value) => parseVersionList(value).map((entry) => entry.version),

@@ -1,6 +1,7 @@
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import type { SystemUnderTest } from '../../seam/target.ts';
 import { AcceptQueueRecorder } from './accept-queue-recorder.ts';
+import { stunnelDetectors } from './detectors/index.ts';
 import { LogRateRecorder } from './log-rate-recorder.ts';
 import { STUNNEL_PORT } from './stunnel-config.ts';
 import {
@@ -24,6 +25,7 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   versions: stunnelVersions,
   defaultVersion: '5.68',
   takesImages: false,
+  detectors: stunnelDetectors,
   images: {
     tag: stunnelImageTag,
     parseVersions: (value) => parseStunnelVersions(value).map((entry) => entry.version),

@@ -1,7 +1,7 @@
-import { percentile } from '../../stats.ts';
-import { defineDetector, findingsFor } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
-import { loadSecondOf } from '../load-second.ts';
+import { defineDetector, findingsFor } from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
+import { loadSecondOf } from '../../../observe/load-second.ts';
+import { percentile } from '../../../stats.ts';
 
 /** Seconds of steady load the baseline is the median of. */
 const BASELINE_SECONDS = 10;

@@ -1,5 +1,5 @@
-import { defineDetector, findingsFor } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
+import { defineDetector, findingsFor } from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
 
 /** Seconds the usual level of resets is the median of. */
 const RECENT_SECONDS = 10;

@@ -1,7 +1,12 @@
-import type { HistoryEvent } from '../../run/history.ts';
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
-import { builtInPatterns, classify, normalize } from '../log-patterns.ts';
+import {
+  DISRUPTION_EVENTS,
+  DisruptionWindows,
+  defineDetector,
+  isInterruption,
+} from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
+import { builtInPatterns, classify, normalize } from '../../../observe/log-patterns.ts';
+import type { HistoryEvent } from '../../../run/history.ts';
 
 /** Icinga retries a lost endpoint every 10 s: its complaints can come that long after a reload. */
 const RELOAD_GRACE_MS = 15_000;

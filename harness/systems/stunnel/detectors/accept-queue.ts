@@ -1,5 +1,5 @@
-import { defineDetector, findingsFor } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
+import { defineDetector, findingsFor } from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
 
 /** Connections waiting to be accepted that are a queue, not a moment's burst... */
 const MIN_QUEUED = 20;

@@ -1,4 +1,9 @@
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector, isInterruption } from '../detector.ts';
+import {
+  DISRUPTION_EVENTS,
+  DisruptionWindows,
+  defineDetector,
+  isInterruption,
+} from '../../../observe/detector.ts';
 
 /** A handshake cut short this soon after its master's reload finished is still the reload's doing. */
 const RELOAD_GRACE_MS = 2000;

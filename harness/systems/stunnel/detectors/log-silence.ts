@@ -1,5 +1,5 @@
-import { defineDetector, findingsFor } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
+import { defineDetector, findingsFor } from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
 
 /** Seconds of log rate the "it was logging" judgement looks back on. */
 const RECENT_SECONDS = 10;

@@ -1,5 +1,5 @@
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../detector.ts';
-import type { IncidentSignal } from '../incidents.ts';
+import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
+import type { IncidentSignal } from '../../../observe/incidents.ts';
 
 /** The field failure is one node refusing everyone: this many distinct peers at least... */
 const MIN_PEERS = 3;

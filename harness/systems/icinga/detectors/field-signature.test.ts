@@ -1,7 +1,7 @@
 import t from 'tap';
-import type { HistoryEvent } from '../../run/history.ts';
-import { DetectorChain } from '../detection.ts';
-import { IncidentLedger } from '../incidents.ts';
+import { DetectorChain } from '../../../observe/detection.ts';
+import { IncidentLedger } from '../../../observe/incidents.ts';
+import type { HistoryEvent } from '../../../run/history.ts';
 import fieldSignature from './field-signature.ts';
 
 let clock = 0;

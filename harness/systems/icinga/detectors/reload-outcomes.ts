@@ -1,4 +1,4 @@
-import { defineDetector } from '../detector.ts';
+import { defineDetector } from '../../../observe/detector.ts';
 
 /**
  * What the storm recorded about its own reloads: a reload whose barrier failed, a master that

@@ -1,4 +1,4 @@
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../detector.ts';
+import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
 
 interface State {
   disruptions: DisruptionWindows;
