@@ -28,7 +28,7 @@ export default defineScenario({
       summary: 'extra certificates in its chain (130+ is past 100 KiB)',
     }),
   },
-  defaultReloads: 20,
+  defaultSteps: 20,
   expectations: [oneIncidentPerNode('tls-handshake-failed', { role: 'master' })],
   async run(ctx) {
     const { endpoints, padding } = ctx.params;

@@ -55,7 +55,7 @@ export default defineScenario({
     }),
     agents: integer({ default: 1, min: 0, max: 20, unit: 'containers', summary: 'real agents' }),
   },
-  defaultReloads: 4,
+  defaultSteps: 4,
   expectations: [noIncident()],
   async run(ctx) {
     const { keys, cas, intermediates, endpoints, agents } = ctx.params;

@@ -42,7 +42,7 @@ export default defineScenario({
     }),
     agents: integer({ default: 1, min: 0, max: 20, unit: 'containers', summary: 'real agents' }),
   },
-  defaultReloads: 1,
+  defaultSteps: 1,
   expectations: [noIncident()],
   async run(ctx) {
     const { deploys, every, changeEvery, endpoints, agents } = ctx.params;

@@ -58,7 +58,7 @@ export default defineScenario({
       summary: 'how long the trigger file exists',
     }),
   },
-  defaultReloads: 16,
+  defaultSteps: 16,
   expectations: [oneIncidentPerNode('field-signature', { nodes: ['master1'], evidence: ['capture.pcapng'] })],
   async run(ctx) {
     const { mode, endpoints, agents, after } = ctx.params;

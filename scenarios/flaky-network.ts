@@ -35,7 +35,7 @@ export default defineScenario({
       summary: 'share of connections that get the latency',
     }),
   },
-  defaultReloads: 20,
+  defaultSteps: 20,
   expectations: [noIncident()],
   async run(ctx) {
     const { endpoints, latency, jitter, toxicity } = ctx.params;

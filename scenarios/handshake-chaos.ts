@@ -57,7 +57,7 @@ export default defineScenario({
       summary: "added to master2's data after its listener is up",
     }),
   },
-  defaultReloads: 30,
+  defaultSteps: 30,
   expectations: [noIncident()],
   async run(ctx) {
     const { endpoints, every, pauseAfter, pause, latency, burstAfter } = ctx.params;

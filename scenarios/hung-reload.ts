@@ -60,7 +60,7 @@ export default defineScenario({
     }),
     endpoints: integer({ default: 20, min: 0, max: 2000, unit: 'endpoints', summary: 'simulated endpoints' }),
   },
-  defaultReloads: 4,
+  defaultSteps: 4,
   // Measured on 2.12.3, 2.13.6 and 2.14.6 alike: the reload waits for the hung worker and
   // finishes once it goes; the SIGHUP sent meanwhile is kept and runs right after, a worker
   // replaced with no reload asked for. A version that lost it would show no such incident.

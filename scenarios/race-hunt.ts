@@ -68,7 +68,7 @@ export default defineScenario({
     }),
     agents: integer({ default: 1, min: 0, max: 20, unit: 'containers', summary: 'real agents' }),
   },
-  defaultReloads: 1,
+  defaultSteps: 1,
   expectations: [noIncident()],
   async run(ctx) {
     const { path, node, rate, load, swaps, endpoints, agents } = ctx.params;

@@ -40,7 +40,7 @@ export default defineScenario({
       summary: 'the pause varies by up to this, drawn from the seed',
     }),
   },
-  defaultReloads: 120,
+  defaultSteps: 120,
   expectations: [noIncident()],
   async run(ctx) {
     const { endpoints, agents, targets, every, jitter } = ctx.params;

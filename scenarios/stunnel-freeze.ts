@@ -26,6 +26,7 @@ import {
   defineScenario,
   dependingOn,
   integer,
+  type NemesisSpec,
   noIncident,
   oneIncidentPerNode,
   stunnel,
@@ -84,7 +85,7 @@ export default defineScenario({
       summary: 'load after the stall',
     }),
   },
-  defaultReloads: 1,
+  defaultSteps: 1,
   expectations: [
     dependingOn('cause', {
       'log-sink': [stall, silence, queued],
@@ -101,53 +102,59 @@ export default defineScenario({
     }),
   ],
   async run(ctx) {
-    const { cause, debug, rate, queue, sinkQueue, before, after } = ctx.params;
+    const { cause, debug, rate, queue, sinkQueue, before, stall, after } = ctx.params;
     const sink = cause === 'collector' ? 'rsyslog-forward' : cause === 'fifo' ? 'fifo' : 'rsyslog';
     const target = await ctx.start(
       ctx.target().withDebug(debug).withDgramQueue(queue).withLogSink(sink, { queue: sinkQueue }),
     );
     // An incident's capture runs from before the stall to past its end: the burst, the resets.
-    await ctx.capture(target, { beforeMs: 5_000, afterMs: ctx.params.stall + 10_000 });
-    const load = target.load({ rate, keepAliveShare: 0.5, forMs: before + ctx.params.stall + after });
-    const stops: Record<string, { node: string; process: string }> = {
-      'log-sink': { node: 'stunnel', process: 'rsyslogd' },
-      collector: { node: 'collector', process: 'rsyslogd' },
-      fifo: { node: 'stunnel', process: 'hh-log-reader' },
-      backend: { node: 'backend', process: 'nginx' },
-    };
-    const stop = stops[cause];
-    if (cause === 'flood')
-      ctx.chaos(target, [
-        {
-          nemesis: 'connection-flood',
-          node: 'stunnel',
-          attributes: { port: 443, connections: 600 },
-          schedule: { atMs: before, forMs: ctx.params.stall },
-        },
-      ]);
-    if (cause === 'sighup')
-      ctx.chaos(target, [
-        {
-          nemesis: 'signal',
-          node: 'stunnel',
-          attributes: { signal: 'SIGHUP' },
-          schedule: {
-            atMs: before,
-            forMs: 0,
-            everyMs: 2_000,
-            count: Math.max(1, Math.floor(ctx.params.stall / 2_000)),
-          },
-        },
-      ]);
-    if (stop)
-      ctx.chaos(target, [
-        {
-          nemesis: 'process-stop',
-          node: stop.node,
-          attributes: { process: stop.process },
-          schedule: { atMs: before, forMs: ctx.params.stall },
-        },
-      ]);
-    await load.finished(ctx.signal);
+    await ctx.capture(target, { beforeMs: 5_000, afterMs: stall + 10_000 });
+    // One episode: steady load, the cause for `stall` ms, load again. A run plays one (or
+    // --reloads of them); a soak plays them until its --duration.
+    for (let episode = 0; episode < ctx.limits.steps && !ctx.signal.aborted; episode++) {
+      const load = target.load({ rate, keepAliveShare: 0.5, forMs: before + stall + after });
+      const fault = ctx.chaos(target, faultFor(cause, before, stall));
+      await load.finished(ctx.signal);
+      await fault.stop();
+    }
   },
 });
+
+/** The nemesis that plays a cause, `before` ms into an episode, for `stall` ms (none: no fault). */
+function faultFor(cause: string, before: number, stall: number): NemesisSpec[] {
+  const stops: Record<string, { node: string; process: string }> = {
+    'log-sink': { node: 'stunnel', process: 'rsyslogd' },
+    collector: { node: 'collector', process: 'rsyslogd' },
+    fifo: { node: 'stunnel', process: 'hh-log-reader' },
+    backend: { node: 'backend', process: 'nginx' },
+  };
+  const stop = stops[cause];
+  if (stop)
+    return [
+      {
+        nemesis: 'process-stop',
+        node: stop.node,
+        attributes: { process: stop.process },
+        schedule: { atMs: before, forMs: stall },
+      },
+    ];
+  if (cause === 'flood')
+    return [
+      {
+        nemesis: 'connection-flood',
+        node: 'stunnel',
+        attributes: { port: 443, connections: 600 },
+        schedule: { atMs: before, forMs: stall },
+      },
+    ];
+  if (cause === 'sighup')
+    return [
+      {
+        nemesis: 'signal',
+        node: 'stunnel',
+        attributes: { signal: 'SIGHUP' },
+        schedule: { atMs: before, forMs: 0, everyMs: 2_000, count: Math.max(1, Math.floor(stall / 2_000)) },
+      },
+    ];
+  return [];
+}

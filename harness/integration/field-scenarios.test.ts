@@ -44,6 +44,7 @@ t.test(
     t.equal(result.code, 0, `both cells passed: ${result.stderr.slice(-600)}`);
     const matrix = JSON.parse(result.stdout) as Matrix;
     t.same(matrix.grid, ['intermediates']);
+    t.equal(matrix.cells.length, 2, 'one cell per grid value: none lost');
     for (const cell of matrix.cells) {
       const sizes = cell.measures ?? {};
       const at = `intermediates=${cell.grid?.intermediates}`;

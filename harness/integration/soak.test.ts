@@ -66,10 +66,13 @@ t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothin
   }, 5000);
   const done = await soak.done;
   clearInterval(sampler);
-  t.ok(done.code === 0 || done.code === 1, `a soak ends by its duration (exit ${done.code})`, {
+  // A reload storm on a healthy stack finds nothing: a soak that opens incidents fails here.
+  t.equal(done.code, 0, 'a soak ends by its duration, every expectation met', {
     stderr: done.stderr.slice(-800),
   });
-  const out = JSON.parse(done.stdout) as { dir: string; status: string };
+  const out = JSON.parse(done.stdout) as { dir: string; status: string; incidents: unknown[] };
+  t.equal(out.status, 'passed');
+  t.same(out.incidents, [], 'no incident');
   const meta = JSON.parse(await readFile(join(out.dir, 'run.json'), 'utf8'));
   t.match(meta, { complete: true, limits: { diskCapBytes: capBytes } });
   t.ok(sizes.length > 5, `${sizes.length} size samples`);
@@ -81,13 +84,20 @@ t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothin
 
   const rss: Array<{ t: number; rssKb: number }> = [];
   let reloads = 0;
+  let started = 0;
+  let failed = 0;
   for await (const event of eachEvent(join(out.dir, 'history.jsonl'))) {
     if (event.type === 'harness-resources') rss.push({ t: event.t, rssKb: Number(event.rssKb) });
+    if (event.type === 'reload-started') started++;
     if (event.type === 'reload-finished') reloads++;
+    if (event.type === 'reload-failed') failed++;
   }
-  // At least 500 an hour (this machine does about 1,150 with 100 endpoints and an agent); the
-  // short soak spends half its minute starting the stack (10 reloads seen beside a long soak).
-  t.ok(reloads >= (long ? (durationMs / 3_600_000) * 500 : 5), `${reloads} verified reloads`);
+  // How many fit in the time is the machine's business (bench:reload measures it); that each one
+  // started was verified, none failed, and the duration cut at most the one in flight is ours.
+  t.ok(reloads >= 1, `${reloads} verified reloads`);
+  t.equal(failed, 0, 'no reload failed');
+  t.ok(started - reloads <= 1, `${started} started, ${reloads} verified: only the one in flight was cut`);
+  if (long) t.ok(reloads >= (durationMs / 3_600_000) * 500, `at least 500 an hour over ${durationText}`);
   if (long) {
     const settled = rss.filter((point) => point.t > 10 * 60_000).map((point) => point.rssKb);
     const mean = settled.reduce((sum, value) => sum + value, 0) / settled.length;

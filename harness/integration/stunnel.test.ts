@@ -109,7 +109,18 @@ for (const cause of ['collector', 'fifo'])
   t.test(`a ${cause} stall: a stall and a silence`, async (t) => {
     const run = await freeze(cause, cause === 'collector' ? { ...SHORT, stall: 20_000 } : SHORT);
     t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    // Checked here too, not only by the scenario's own expectations: a judge that passes
+    // everything must not pass this test.
+    t.same(
+      run.incidents.map((incident) => `${incident.kind}@${incident.master}`).sort(),
+      ['accept-queue-growth@stunnel', 'log-silence@stunnel', 'throughput-stall@stunnel'],
+      'one stall, one silence, the accept queue grown: on stunnel, and nothing else',
+    );
     const [silence] = of(run.incidents, 'log-silence');
+    t.ok(
+      finding(silence, 'durationMs') >= 0.5 * SHORT.stall,
+      `stunnel's log fell silent for the stall (${finding(silence, 'durationMs')} ms)`,
+    );
     if (cause === 'collector')
       t.ok(
         finding(silence, 'lateLinesAfter') >= 1_000,
@@ -159,6 +170,23 @@ t.test(
       ]),
     );
     t.equal(await runObjects(docker, results), 0, 'nothing left running');
+  },
+);
+
+t.test(
+  'stunnel reloaded (SIGHUP) every 2 s through the stall: its listener rebound, no incident',
+  async (t) => {
+    const run = await freeze('sighup', SHORT);
+    t.equal(run.code, 0, `no incident: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+    t.same(
+      run.incidents.map((incident) => incident.kind),
+      [],
+    );
+    const history = await readFile(join(run.dir, 'history.jsonl'), 'utf8');
+    const signals = history
+      .split('\n')
+      .filter((line) => /"type":"nemesis-started".*"nemesis":"signal"/.test(line));
+    t.equal(signals.length, SHORT.stall / 2_000, `a SIGHUP every 2 s of the stall (${signals.length})`);
   },
 );
 

@@ -46,7 +46,8 @@ export interface MatrixRequest {
   targets: readonly MatrixTarget[];
   /** The option the versions came with (`stunnel` for --stunnel): it must be the scenario's system. */
   versionOption?: string;
-  reloads?: number;
+  /** Steps per run in the scenario's system's unit (--reloads). */
+  steps?: number;
   durationMs?: number;
   /** One seed for every cell, so each version sees the same schedule (default: drawn, recorded). */
   seed?: number;
@@ -248,7 +249,7 @@ function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell, root
   for (const param of [...(request.params ?? []), ...combo]) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
   else args.push(`--${system}`, target.version);
-  if (request.reloads !== undefined) args.push('--reloads', String(request.reloads));
+  if (request.steps !== undefined) args.push('--reloads', String(request.steps));
   if (request.durationMs !== undefined) args.push('--duration', `${Math.round(request.durationMs / 1000)}s`);
   if (request.detectors !== undefined)
     args.push('--detectors', request.detectors.length === 0 ? 'none' : request.detectors.join(','));

@@ -5,7 +5,7 @@ import { ownDisruptionKind } from '../seam/disruption.ts';
 import type { StartedTarget } from '../seam/target.ts';
 
 /** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */
-export const MAX_RELOADS = 10_000_000;
+export const MAX_STEPS = 10_000_000;
 
 export interface RunStatus {
   reloadsDone: number;
@@ -76,7 +76,7 @@ export class StatusTracker {
     }
     return {
       reloadsDone: this.done,
-      reloadsTotal: this.total >= MAX_RELOADS ? undefined : this.total,
+      reloadsTotal: this.total >= MAX_STEPS ? undefined : this.total,
       ratePerHour,
       endpointsConnected: connected,
       endpointsTotal: endpoints,

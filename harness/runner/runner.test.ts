@@ -45,6 +45,7 @@ function fakeSystem(probe: Probe): SystemUnderTest<TargetBuilder, { tag?: string
     name: 'fake',
     versions: ['1.0'],
     defaultVersion: '1.0',
+    stepUnit: 'steps',
     detectors: knownDetectors,
     images: {
       tag: (version) => `fake:${version}`,
@@ -79,7 +80,7 @@ t.test('ctx.start starts the observers although the scenario never asked; both a
       summary: 'starts a target and does nothing else',
       system: fakeSystem(probe),
       params: {},
-      defaultReloads: 1,
+      defaultSteps: 1,
       expectations: [noIncident()],
       async run(ctx) {
         await ctx.start(ctx.target());
@@ -105,7 +106,7 @@ t.test('observe: false turns observation off; the verdict then sees nothing', as
       summary: 'starts a target without observers',
       system: fakeSystem(probe),
       params: {},
-      defaultReloads: 1,
+      defaultSteps: 1,
       expectations: [noIncident()],
       async run(ctx) {
         await ctx.start(ctx.target(), { observe: false });
@@ -126,7 +127,7 @@ t.test('the verdict, the report and every incident.json agree with `hunt report`
       summary: 'an incident from the observer, one from the scenario itself',
       system: fakeSystem(probe),
       params: {},
-      defaultReloads: 1,
+      defaultSteps: 1,
       expectations: [noIncident()],
       async run(ctx) {
         await ctx.start(ctx.target(), { observe: { tag: 'tuned' } });

@@ -1,26 +1,28 @@
 import { join } from 'node:path';
-import { FlightRecorder, type StartedFlightRecorder } from '../capture/flight-recorder.ts';
-import { ErrorCodes, exitCodeFor, HuntError, isHuntError } from '../errors.ts';
-import { Chaos } from '../nemesis/chaos.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
 import { ChaosPlan, PLAN_EVENTS } from '../nemesis/chaos-plan.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
+import type { Detector } from '../observe/detector.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import { type Incident, IncidentLedger } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
-import { DiskGuard, diskFullError, isDiskFull } from '../run/disk-guard.ts';
+import { diskFullError, isDiskFull } from '../run/disk-guard.ts';
 import { matchesEventKey } from '../run/history.ts';
 import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
-import type { StartedTarget, TargetObserver, TargetSelection } from '../seam/target.ts';
-import { budgetFor, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
+import type { TargetSelection } from '../seam/target.ts';
+import { budgetFor, type DiskBudget, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import { resolveParams } from './params.ts';
 import { ReportRefresher } from './report-refresher.ts';
-import { MAX_RELOADS, type RunStatus, StatusTracker } from './run-status.ts';
-import type { Scenario, ScenarioContext } from './scenario.ts';
+import { RunSession } from './run-session.ts';
+import { MAX_STEPS, type RunStatus, StatusTracker } from './run-status.ts';
+import type { Scenario } from './scenario.ts';
+import { scenarioContext } from './scenario-context.ts';
 import { findScenario } from './scenario-registry.ts';
+import { verdictOf } from './verdict.ts';
 
 export interface RunRequest {
   scenario: string | Scenario;
@@ -32,7 +34,8 @@ export interface RunRequest {
   versionOption?: string;
   /** An image the user names instead (--image). */
   image?: string;
-  reloads?: number;
+  /** Steps in the scenario's system's unit (--reloads); default: the scenario's. */
+  steps?: number;
   durationMs?: number;
   seed?: number;
   resultsDir?: string;
@@ -57,7 +60,7 @@ export interface RunRequest {
   onStatus?: (status: RunStatus) => void;
 }
 
-export { MAX_RELOADS, type RunStatus } from './run-status.ts';
+export { MAX_STEPS, type RunStatus } from './run-status.ts';
 
 export interface RunResult {
   id: string;
@@ -86,7 +89,7 @@ export interface PreparedRun {
   params: Record<string, number | string>;
   /** What run.json records: `{ icinga: '2.13.6' }` (the system's name and version) or `{ image }`. */
   target: Record<string, string>;
-  reloads: number;
+  steps: number;
   detectors: string[];
   /** Creates the run folder and runs it to its verdict. */
   execute(): Promise<RunResult>;
@@ -119,13 +122,13 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
       `${definition.name} tests ${system.name}, which runs on the harness's own images only, not ${selection.image}: pick its version with --${system.name} (${system.versions.join(', ')}).`,
     );
   const target = 'image' in selection ? { image: selection.image } : { [system.name]: selection.version };
-  const reloads = request.reloads ?? definition.defaultReloads;
-  if (!Number.isSafeInteger(reloads) || reloads < 1 || reloads > MAX_RELOADS)
+  const steps = request.steps ?? definition.defaultSteps ?? 1;
+  if (!Number.isSafeInteger(steps) || steps < 1 || steps > MAX_STEPS)
     throw new HuntError(
       ErrorCodes.USAGE,
-      `--reloads is a whole number from 1 to ${MAX_RELOADS}, not ${reloads}.`,
+      `--reloads (${system.stepUnit} of ${definition.name}) is a whole number from 1 to ${MAX_STEPS}, not ${steps}.`,
     );
-  const detectorNames = chooseDetectors(system.detectors, request.detectors).map((detector) => detector.name);
+  const detectors = chooseDetectors(system.detectors, request.detectors);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
   if (request.diskCapBytes !== undefined && !(request.diskCapBytes >= MIN_DISK_CAP))
@@ -142,30 +145,53 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
     scenario: definition,
     params,
     target,
-    reloads,
-    detectors: detectorNames,
-    execute: () => execute(request, definition, params, selection, target, reloads, detectorNames),
+    steps,
+    detectors: detectors.map((detector) => detector.name),
+    execute: () => execute({ request, scenario: definition, params, selection, target, steps, detectors }),
   };
 }
 
-async function execute(
-  request: RunRequest,
-  definition: Scenario,
-  params: Record<string, number | string>,
-  selection: TargetSelection,
-  target: Record<string, string>,
-  reloads: number,
-  detectorNames: string[],
-): Promise<RunResult> {
-  const progress = request.progress ?? silentProgress;
+/** A request checked and resolved by prepareRun: what execute needs, nothing left to check. */
+interface CheckedRun {
+  request: RunRequest;
+  scenario: Scenario;
+  params: Record<string, number | string>;
+  selection: TargetSelection;
+  target: Record<string, string>;
+  steps: number;
+  detectors: readonly Detector[];
+}
 
-  const detectors = chooseDetectors(definition.system.detectors, detectorNames);
+/** What a played scenario leaves once its parts are down. */
+interface Played {
+  live: LiveDetection;
+  session: RunSession;
+  failure: unknown;
+}
+
+/** Creates the run, plays the scenario in a session of owned parts, and judges what it left. */
+async function execute(checked: CheckedRun): Promise<RunResult> {
+  const { request, scenario } = checked;
+  const progress = request.progress ?? silentProgress;
   const replayPlan = request.replayOf === undefined ? undefined : await planOf(request.replayOf);
   const budget = request.diskCapBytes === undefined ? undefined : budgetFor(request.diskCapBytes);
+  const run = await createRun(checked, budget, replayPlan !== undefined);
+  progress.step(`run ${run.id}: ${scenario.name} (seed ${run.seed}) in ${run.dir}`);
+  const played = await play(run, checked, { progress, budget, replayPlan });
+  return judgeRun(run, checked, played, progress);
+}
+
+/** Writes run.json's opening sections: what the run is, its limits, detectors, expectations. */
+async function createRun(
+  checked: CheckedRun,
+  budget: DiskBudget | undefined,
+  replaying: boolean,
+): Promise<Run> {
+  const { request, scenario } = checked;
   const run = await Run.create({
-    name: definition.name,
-    scenario: definition.name,
-    params,
+    name: scenario.name,
+    scenario: scenario.name,
+    params: checked.params,
     seed: request.seed,
     resultsDir: request.resultsDir,
     command: request.command,
@@ -173,221 +199,135 @@ async function execute(
       ...(budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes }),
       // What the detectors read is written whatever the budget: live and offline read the same;
       // so are the faults' decisions, which a replay follows (bounded by the anchors).
-      essential: either(detectionInputs(detectors), matchesEventKey(PLAN_EVENTS)),
+      essential: either(detectionInputs(checked.detectors), matchesEventKey(PLAN_EVENTS)),
     },
     keylogBytes: budget?.keylogBytes,
   });
-  await run.describe('target', target);
+  await run.describe('target', checked.target);
   await run.describe('limits', {
-    reloads,
+    reloads: checked.steps,
     durationMs: request.durationMs ?? null,
     ...(budget ? { diskCapBytes: budget.capBytes } : {}),
   });
-  await run.describe('detectors', detectorNames);
+  await run.describe(
+    'detectors',
+    checked.detectors.map((detector) => detector.name),
+  );
   if (request.replayOf !== undefined)
-    await run.describe('replayOf', { dir: request.replayOf, anchorsFollowed: replayPlan !== undefined });
+    await run.describe('replayOf', { dir: request.replayOf, anchorsFollowed: replaying });
   await run.describe(
     'expectations',
-    definition.expectations.map((e) => e.description),
+    scenario.expectations.map((e) => e.description),
   );
-  progress.step(`run ${run.id}: ${definition.name} (seed ${run.seed}) in ${run.dir}`);
+  await run.describe('capture', { mode: request.capture ?? 'on', secrets: request.secrets !== false });
+  return run;
+}
 
-  const detection = LiveDetection.of(run, detectors);
-  const abort = new AbortController();
-  // Set-up (image build, node starts, swarm connect) stops for an interrupt or a full disk, not
-  // for the duration limit: a run whose set-up outlasts --duration still does its one step.
-  const stopSetUp = new AbortController();
-  const onExternalAbort = () => {
-    abort.abort('interrupted');
-    stopSetUp.abort('interrupted');
-  };
-  request.signal?.addEventListener('abort', onExternalAbort, { once: true });
-  if (request.signal?.aborted) onExternalAbort();
-  const durationTimer =
-    request.durationMs !== undefined
-      ? setTimeout(() => abort.abort('duration'), request.durationMs)
-      : undefined;
-  durationTimer?.unref();
-  // A (nearly) full results disk stops the run like a limit, while the report still fits.
-  let diskError: HuntError | undefined;
-  const diskGuard = DiskGuard.watch(run.dir, (error) => {
-    diskError ??= error;
-    run.history.record('run', 'disk-full', { error: error.message });
-    abort.abort('disk-full');
-    stopSetUp.abort('disk-full');
+/**
+ * Plays the scenario in a session: live detection, the limits, the status line, the disk budget
+ * and the report refresher start here, the scenario's own parts where it starts them; every one
+ * is down when this returns, in the session's order, whatever ended the scenario.
+ */
+async function play(
+  run: Run,
+  checked: CheckedRun,
+  options: { progress: Progress; budget: DiskBudget | undefined; replayPlan: ChaosPlan | undefined },
+): Promise<Played> {
+  const { request, scenario } = checked;
+  await using session = new RunSession();
+  const live = LiveDetection.of(run, checked.detectors);
+  session.own('ground', () => live.stop());
+  session.watchLimits(run, { signal: request.signal, durationMs: request.durationMs });
+  if (options.budget) {
+    const keeper = DiskBudgetKeeper.start(run, options.budget);
+    session.own('ground', () => keeper.stop());
+  }
+  startStatus(session, run, checked, live);
+  if (request.reportEveryMs !== undefined) {
+    const refresher = new ReportRefresher(run, request.reportEveryMs, options.progress);
+    session.own('clock', () => refresher.stop());
+  }
+  const ctx = scenarioContext({
+    run,
+    session,
+    scenario,
+    params: checked.params,
+    selection: checked.selection,
+    limits: { steps: checked.steps, durationMs: request.durationMs },
+    progress: options.progress,
+    capture: request.capture ?? 'on',
+    secrets: request.secrets !== false,
+    budget: options.budget,
+    diskCapBytes: request.diskCapBytes,
+    replayPlan: options.replayPlan,
   });
-  run.onWriteError((error) => diskGuard.failed(error));
+  const failure = await session.play(() => scenario.run(ctx));
+  return { live, session, failure };
+}
 
-  const targets: StartedTarget[] = [];
-  const observers: TargetObserver[] = [];
-  const chaoses: Chaos[] = [];
-  const recorders: StartedFlightRecorder[] = [];
-  const captureMode = request.capture ?? 'on';
-  await run.describe('capture', { mode: captureMode, secrets: request.secrets !== false });
+/** The status line: once a second to the caller, every 2 s into the history (the report's timeline). */
+function startStatus(session: RunSession, run: Run, checked: CheckedRun, live: LiveDetection): void {
+  const { request } = checked;
   const status = new StatusTracker(
     run,
-    reloads,
-    detection,
-    targets,
+    checked.steps,
+    live,
+    session.targets,
     request.durationMs,
-    definition.system.reloads !== false,
+    checked.scenario.system.reloads !== false,
   );
-  const keeper = budget && DiskBudgetKeeper.start(run, budget);
-  const refresher =
-    request.reportEveryMs === undefined
-      ? undefined
-      : new ReportRefresher(run, request.reportEveryMs, progress);
-  // Once a second to the caller's status line; every 2 s into the history (the report's timeline).
-  let ticks = 0;
-  const recordStatus = (now: RunStatus) =>
+  session.own('ground', () => status.stop());
+  const record = (now: RunStatus) =>
     run.history.record('run', 'status', {
       reloadsDone: now.reloadsDone,
       endpointsConnected: now.endpointsConnected,
       endpointsTotal: now.endpointsTotal,
       incidents: now.incidents,
     });
-  const statusTimer = setInterval(() => {
+  let ticks = 0;
+  const timer = setInterval(() => {
     const now = status.now();
     request.onStatus?.(now);
-    if (ticks++ % 2 === 0) recordStatus(now);
+    if (ticks++ % 2 === 0) record(now);
   }, 1000);
-  statusTimer.unref();
+  timer.unref();
+  session.own('clock', () => {
+    clearInterval(timer);
+    record(status.now());
+  });
+}
 
-  const ctx: ScenarioContext<Record<string, number | string>> = {
-    run,
-    params,
-    limits: { reloads, durationMs: request.durationMs },
-    signal: abort.signal,
-    progress,
-    target: () => definition.system.builder(selection),
-    async start(builder, options = {}) {
-      // Node key logs rotate like the run's own: generations of keylogBytes, one old one kept.
-      const keylogMax = budget ? { maxBytes: budget.keylogBytes } : {};
-      const started = await builder
-        .withTlsSecrets(request.secrets !== false, keylogMax)
-        .start(run, progress, stopSetUp.signal);
-      targets.push(started);
-      // The runner owns observation: a scenario cannot forget it, only turn it off.
-      if (options.observe !== false)
-        observers.push(definition.system.observe(started, options.observe ?? {}));
-      return started;
-    },
-    chaos(started, nemeses) {
-      const chaos = Chaos.start(started, nemeses, (part) => run.random(part), {
-        id: chaoses.length,
-        replay: replayPlan,
-      });
-      chaoses.push(chaos);
-      return chaos;
-    },
-    async capture(started, options = {}) {
-      if (captureMode === 'off') return undefined;
-      let builder = FlightRecorder.of(started).secrets(request.secrets !== false);
-      if (options.ring) builder = builder.ring(options.ring);
-      else if (request.diskCapBytes !== undefined)
-        builder = builder.ring(budgetFor(request.diskCapBytes, started.watched.length).ring);
-      if (options.beforeMs !== undefined || options.afterMs !== undefined)
-        builder = builder.window({
-          beforeMs: options.beforeMs ?? 30_000,
-          afterMs: options.afterMs ?? 10_000,
-        });
-      try {
-        const recorder = await builder.start();
-        recorders.push(recorder);
-        return recorder;
-      } catch (error) {
-        if (captureMode !== 'optional' || !isHuntError(error, ErrorCodes.CAPTURE_UNAVAILABLE)) throw error;
-        progress.step(`no captures: ${(error as Error).message}`);
-        run.history.record('capture', 'capture-unavailable', { error: (error as Error).message });
-        return undefined;
-      }
-    },
-  };
-
-  let failure: unknown;
-  try {
-    await definition.run(ctx);
-  } catch (error) {
-    // Set-up cut short by an interrupt or a full disk ends as that (130, HH_DISK_FULL), not as a
-    // harness error: the abort's own rejection is no failure.
-    const cutShort =
-      stopSetUp.signal.aborted &&
-      (error === stopSetUp.signal.reason || (error instanceof Error && error.name === 'AbortError'));
-    if (!cutShort) failure = error;
-  } finally {
-    clearTimeout(durationTimer);
-    clearInterval(statusTimer);
-    diskGuard.stop();
-    await refresher?.stop();
-    recordStatus(status.now());
-    request.signal?.removeEventListener('abort', onExternalAbort);
-    // Faults are healed first, while everything else still watches.
-    for (const chaos of chaoses) await chaos.stop().catch(() => undefined);
-    for (const observer of observers.reverse()) await observer.stop().catch(() => undefined);
-    // The recorder keeps the windows still open, with what the ring holds: before the stacks go.
-    for (const recorder of recorders.reverse()) await recorder.stop().catch(() => undefined);
-    for (const started of [...targets].reverse()) await started.stop().catch(() => undefined);
-    await detection.stop();
-    status.stop();
-    await keeper?.stop();
-  }
-
-  // One truth: the verdict is judged on the incidents the run folder gives, found the way
-  // `hunt report` finds them (the same as live by construction; should the file be unreadable,
-  // the live ones).
+/**
+ * One truth: the verdict is judged on the incidents the run folder gives, found the way `hunt
+ * report` finds them (the same as live by construction; should the file be unreadable, the live
+ * ones). Then run.json's verdict and outcome, and the report.
+ */
+async function judgeRun(
+  run: Run,
+  checked: CheckedRun,
+  played: Played,
+  progress: Progress,
+): Promise<RunResult> {
+  const { scenario } = checked;
+  const { live, session } = played;
   await run.history.flushed();
   const ledger = new IncidentLedger();
-  const offline = await detectOffline(run.history.path, ledger, detectors).catch(() => undefined);
-  const incidents = offline ? ledger.list() : detection.incidents.list();
-  const detectorFailures = offline?.failures ?? detection.failures;
-  const interrupted = abort.signal.aborted && abort.signal.reason === 'interrupted';
-  const nodes = targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
+  const offline = await detectOffline(run.history.path, ledger, checked.detectors).catch(() => undefined);
+  const incidents = offline ? ledger.list() : live.incidents.list();
+  const nodes = session.targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
   const expectations =
-    failure || interrupted ? [] : judge(definition.expectations, { incidents, nodes, params });
-  const passed = expectations.every((result) => result.ok);
-  if (diskError) failure = diskError;
-  const outcome: RunOutcome = diskError
-    ? {
-        status: 'error',
-        exitCode: 2,
-        // Stopped by the guard, every file is whole; a failed write may have cut history's last line.
-        complete: run.history.writeError === undefined,
-        summary: diskError.message,
-      }
-    : interrupted
-      ? {
-          status: 'interrupted',
-          exitCode: 130,
-          complete: true,
-          summary: 'interrupted (SIGINT/SIGTERM): stopped gracefully',
-        }
-      : failure
-        ? {
-            status: 'error',
-            exitCode: exitCodeFor(failure),
-            complete: false,
-            summary: failure instanceof Error ? failure.message : String(failure),
-          }
-        : detectorFailures.length > 0
-          ? {
-              status: 'error',
-              exitCode: 3,
-              complete: true,
-              summary: `verdict unknown: ${detectorFailures
-                .map((f) => `detector ${f.detector} threw on a ${f.event} event (${f.error})`)
-                .join('; ')}; the other detectors ran. This is a bug in hunt.`,
-            }
-          : passed
-            ? { status: 'passed', exitCode: 0, complete: true, summary: 'every expectation met' }
-            : {
-                status: 'failed',
-                exitCode: 1,
-                complete: true,
-                summary: `expectation not met: ${expectations
-                  .filter((result) => !result.ok)
-                  .map((result) => `${result.description} (${result.detail})`)
-                  .join('; ')}`,
-              };
+    played.failure !== undefined || session.interrupted
+      ? []
+      : judge(scenario.expectations, { incidents, nodes, params: checked.params });
+  const outcome = verdictOf({
+    diskError: session.diskError,
+    historyWhole: run.history.writeError === undefined,
+    interrupted: session.interrupted,
+    failure: played.failure,
+    detectorFailures: offline?.failures ?? live.failures,
+    expectations,
+  });
+  let failure = session.diskError ?? played.failure;
   // On a full disk these writes may fail: run.json then keeps its last whole version (atomic),
   // and `hunt report` renders the report once there is room.
   const tolerateFullDisk = (error: unknown) => {
@@ -399,7 +339,7 @@ async function execute(
   progress.step('writing the report');
   let reportPath = run.path(RunLayout.report);
   try {
-    reportPath = (await writeReport(run.dir, definition.system.detectors)).reportPath;
+    reportPath = (await writeReport(run.dir, scenario.system.detectors)).reportPath;
   } catch (error) {
     tolerateFullDisk(error);
     reportPath = `(not written: the disk is full; free space, then: hunt report ${run.dir})`;

@@ -30,8 +30,11 @@ export interface StartOptions<ObserveOptions> {
 export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
   run: Run;
   params: P;
-  /** --reloads and --duration, where given (a scenario's storm honours both). */
-  limits: { reloads: number; durationMs?: number };
+  /**
+   * How many steps (--reloads; the system's unit: Icinga's reloads, stunnel's episodes) and how
+   * long (--duration), where given: a scenario's loop honours both.
+   */
+  limits: { steps: number; durationMs?: number };
   /** Aborted on SIGINT/SIGTERM and when --duration runs out: stop at the next safe point. */
   signal: AbortSignal;
   progress: Progress;
@@ -73,8 +76,8 @@ export interface ScenarioDefinition<S extends ParamSpecs = ParamSpecs, System ex
   /** The system under test (`icinga`); --icinga / --image pick its build. */
   system: System;
   params: S;
-  /** Reloads when --reloads is not given. */
-  defaultReloads: number;
+  /** Steps in the system's unit when --reloads is not given (default 1). */
+  defaultSteps?: number;
   expectations: readonly Expectation[];
   run(ctx: ScenarioContext<ParamValues<S>, System>): Promise<void>;
 }

@@ -175,6 +175,8 @@ export interface SystemUnderTest<
   readonly takesImages?: boolean;
   /** Whether its scenarios reload it (the status line counts reloads; default true). */
   readonly reloads?: boolean;
+  /** What one step of its scenarios is, plural (`reloads`, `episodes`): --reloads counts these. */
+  readonly stepUnit: string;
   /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
   checkVersion(version: string): void;
   builder(selection: TargetSelection): Builder;

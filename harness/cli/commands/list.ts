@@ -11,7 +11,7 @@ export const list: Command = {
   help: `Usage: hunt list [--json]
 
 Lists every scenario in scenarios/ with its target (the system under test, its versions), its
-parameters (default, range or choices, unit), its default number of reloads and its expectations; then each system's detectors (hunt run --detectors).`,
+parameters (default, range or choices, unit), its default number of steps (reloads, episodes) and its expectations; then each system's detectors (hunt run --detectors).`,
   async run(argv, output) {
     const { values } = parseCommandArgs('list', argv, {});
     if (values.help) return showHelp(output, list.help);
@@ -26,7 +26,7 @@ parameters (default, range or choices, unit), its default number of reloads and 
       for (const [name, spec] of Object.entries(scenario.params))
         lines.push(`      ${describeParam(name, spec)}`);
       lines.push(
-        `      reloads: ${scenario.defaultReloads} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
+        `      steps (--reloads): ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
         '',
       );
     }
@@ -44,7 +44,8 @@ parameters (default, range or choices, unit), its default number of reloads and 
             defaultVersion: scenario.system.defaultVersion,
           },
           params: scenario.params,
-          defaultReloads: scenario.defaultReloads,
+          defaultSteps: scenario.defaultSteps ?? 1,
+          stepUnit: scenario.system.stepUnit,
           expectations: scenario.expectations.map((e) => e.description),
         })),
         detectors: found.map(({ system, name, summary, kinds }) => ({ system, name, summary, kinds })),

@@ -2,7 +2,7 @@ import { parseDuration } from '../../duration.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { renderMatrix } from '../../report/matrix.ts';
 import { type MatrixGrid, type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
-import { MAX_RELOADS } from '../../runner/runner.ts';
+import { MAX_STEPS } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
@@ -83,8 +83,8 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       repeat: values.repeat === undefined ? undefined : integerOption('--repeat', values.repeat, 1, 100),
       targets,
       versionOption,
-      reloads:
-        values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_RELOADS),
+      steps:
+        values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
       durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
       seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
       resultsDir: values.results,

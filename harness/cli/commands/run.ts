@@ -4,7 +4,7 @@ import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunManifest, targetOf } from '../../run/manifest.ts';
 import { describeParam } from '../../runner/params.ts';
-import { MAX_RELOADS, prepareRun, type RunRequest } from '../../runner/runner.ts';
+import { MAX_STEPS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { describeTarget, type Scenario } from '../../runner/scenario.ts';
 import { findScenario } from '../../runner/scenario-registry.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
@@ -72,10 +72,10 @@ Exit codes: 0 every expectation met, 1 incidents found or an expectation not met
           params: values.param ?? [],
           ...chosenVersion(values),
           image: values.image,
-          reloads:
+          steps:
             values.reloads === undefined
               ? undefined
-              : integerOption('--reloads', values.reloads, 1, MAX_RELOADS),
+              : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
           durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
           seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
           detectors: detectorList(values.detectors),
@@ -136,7 +136,7 @@ async function replayRequest(
     params: meta.params,
     version: target.version,
     image: target.image,
-    reloads: limits.reloads,
+    steps: limits.reloads,
     durationMs: limits.durationMs ?? undefined,
     seed: meta.seed,
     detectors: meta.detectors,
@@ -160,7 +160,7 @@ function scenarioHelp(scenario: Scenario): string {
     ...(Object.keys(scenario.params).length === 0
       ? ['  (none)']
       : Object.entries(scenario.params).map(([name, spec]) => `  ${describeParam(name, spec)}`)),
-    `Reloads:     ${scenario.defaultReloads} by default`,
+    `Steps:       ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default (--reloads)`,
     `Expects:     ${scenario.expectations.map((e) => e.description).join('; ')}`,
     '',
     'The options every run takes: hunt run --help',

@@ -1,21 +1,22 @@
 import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { MAX_RELOADS, prepareRun } from '../../runner/runner.ts';
+import { MAX_STEPS, prepareRun } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs, parseSize } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
+import { chosenVersion, systemNames, systemOptions } from '../systems.ts';
 
 export const soak: Command = {
   name: 'soak',
   summary: 'hunt for hours under a disk cap, refreshing the report: hunt soak reload-storm --duration 8h',
   help: `Usage: hunt soak <scenario> --duration <8h> [--disk-cap 5GB] [--report-every 5m]
-                 [--param name=value ...] [--icinga <version> | --image <ref>] [--seed <n>]
+                 [--param name=value ...] [--<system> <version> | --image <ref>] [--seed <n>]
                  [--results <dir>] [--detectors <a,b>] [--capture on|off|optional]
                  [--no-secrets] [--json]
 
-A run that goes on until --duration (reloads without end), keeps hunting after incidents (each
+A run that goes on until --duration (the scenario's steps without end), keeps hunting after incidents (each
 new incident keeps its evidence and capture, repeats are counted on it), rewrites report.md
 every --report-every so a killed soak still has a recent one, and holds its run folder under
 --disk-cap: the history, key logs, capture rings and node logs get budgets from the cap, node
@@ -25,7 +26,8 @@ then their cut streams; summaries, excerpts and the history stay.
   --duration <d>      how long (30m, 8h); required
   --disk-cap <size>   the run folder's limit (default 5GB; at least 256MB)
   --report-every <d>  how often report.md is rewritten (default 5m)
-  --param, --icinga, --image, --seed, --results, --detectors, --capture, --no-secrets
+  --<system> <version> the version of the scenario's system: ${systemNames.map((name) => `--${name}`).join(', ')}
+  --param, --image, --seed, --results, --detectors, --capture, --no-secrets
                       as for hunt run
 
 Ctrl-C (or SIGTERM) stops after the step in progress and writes the final report (exit 130).
@@ -36,7 +38,7 @@ or a full disk, 3 harness failure, 130 interrupted.`,
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('soak', argv, {
       param: { type: 'string', multiple: true },
-      icinga: { type: 'string' },
+      ...systemOptions,
       image: { type: 'string' },
       duration: { type: 'string' },
       'disk-cap': { type: 'string' },
@@ -55,10 +57,10 @@ or a full disk, 3 harness failure, 130 interrupted.`,
     const prepared = await prepareRun({
       scenario: positionals[0] as string,
       params: values.param ?? [],
-      version: values.icinga,
+      ...chosenVersion(values),
       image: values.image,
-      // Reloads without end: the duration decides.
-      reloads: MAX_RELOADS,
+      // Steps without end: the duration decides.
+      steps: MAX_STEPS,
       durationMs: parseDuration(values.duration),
       diskCapBytes: parseSize(values['disk-cap'] ?? '5GB'),
       reportEveryMs: parseDuration(values['report-every'] ?? '5m'),

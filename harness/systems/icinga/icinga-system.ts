@@ -12,6 +12,7 @@ import { type ObserverOptions, StackObserver } from './stack-observer.ts';
 export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   name: 'icinga',
   versions: catalogueVersions,
+  stepUnit: 'reloads',
   defaultVersion: '2.13.6',
   detectors: icingaDetectors,
   images: {

@@ -23,6 +23,7 @@ import { STUNNEL, StunnelTarget } from './stunnel-target.ts';
 export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   name: 'stunnel',
   versions: stunnelVersions,
+  stepUnit: 'episodes',
   defaultVersion: '5.68',
   takesImages: false,
   detectors: stunnelDetectors,

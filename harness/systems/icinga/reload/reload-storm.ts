@@ -186,7 +186,7 @@ function chooseTargets(
 
 /** What a storm takes from a scenario's context: the run's limits and its abort signal. */
 export interface StormLimits {
-  limits: { reloads: number; durationMs?: number };
+  limits: { steps: number; durationMs?: number };
   signal: AbortSignal;
 }
 
@@ -202,7 +202,7 @@ export function storm(
   const masters = options.targets === 'master1' || options.targets === 'master2' ? 1 : stack.masters.length;
   return reloadStorm(stack, {
     ...options,
-    count: Math.max(1, Math.ceil(ctx.limits.reloads / Math.max(1, masters))),
+    count: Math.max(1, Math.ceil(ctx.limits.steps / Math.max(1, masters))),
     signal: ctx.signal,
     maxDurationMs: ctx.limits.durationMs,
   });
