@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { projectRoot } from '../paths.ts';
+import { projectRoot, resultsDir } from '../paths.ts';
 
 /** The README's quick-start block: the commands a newcomer types, comments dropped. */
 function quickStartLines(): string[] {
@@ -54,4 +54,17 @@ t.test('npx hunt prints no npm warnings where the system Node is older than the 
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, /Usage: hunt <command>/);
   t.notMatch(result.stderr, /npm warn/i, 'no EBADENGINE or other npm warning');
+});
+
+t.test("the tests write their runs outside the project's results/, where users keep theirs", async (t) => {
+  const dir = resultsDir();
+  t.notOk(dir.startsWith(projectRoot), `tests write to ${dir}`);
+  const tap = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).tap as {
+    'node-arg'?: string[];
+  };
+  t.match(
+    tap['node-arg'],
+    ['--import=./harness/test-kits/test-results.ts'],
+    'every test process preloads it',
+  );
 });

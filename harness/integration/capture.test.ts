@@ -40,12 +40,12 @@ for (const version of ['2.13.6', '2.14.6', '2.12.3']) {
     t.equal(result.code, 0, result.stderr.split('\n').slice(-6).join('\n'));
     const { dir, incidents } = JSON.parse(result.stdout) as {
       dir: string;
-      incidents: Array<{ id: number; master: string; evidence: string[] }>;
+      incidents: Array<{ id: number; node: string; evidence: string[] }>;
     };
     const history = await readFile(join(dir, 'history.jsonl'), 'utf8');
     t.match(history, /"type":"capture-kept"/, 'the recorder kept a window');
     const kept = incidents.filter((i) => i.evidence.includes('capture.pcapng'));
-    t.ok(kept.length >= 1, `incidents with a capture: ${kept.map((i) => `#${i.id}@${i.master}`).join(', ')}`);
+    t.ok(kept.length >= 1, `incidents with a capture: ${kept.map((i) => `#${i.id}@${i.node}`).join(', ')}`);
     const incident = kept[0];
     if (!incident) return;
     const folder = join(dir, 'incidents', String(incident.id).padStart(3, '0'));

@@ -44,10 +44,10 @@ t.test(
     const signature = incidents.filter((incident) => incident.kind === 'field-signature');
     t.equal(signature.length, 1, 'one field-signature incident');
     const [incident] = signature;
-    t.equal(incident?.master, 'master1');
+    t.equal(incident?.node, 'master1');
     t.match(incident?.summary, /as server and as client/);
     t.ok(
-      incidents.every((other) => other.kind !== 'field-signature' || other.master === 'master1'),
+      incidents.every((other) => other.kind !== 'field-signature' || other.node === 'master1'),
       'no other node shows it',
     );
     const folder = join(dir, 'incidents', String(incident?.id).padStart(3, '0'));
@@ -57,7 +57,7 @@ t.test(
       'the capture shows the alert the peers got',
     );
     const handshakeIncident = incidents.find(
-      (i) => i.kind === 'tls-handshake-failed' && i.master === 'master1',
+      (i) => i.kind === 'tls-handshake-failed' && i.node === 'master1',
     );
     t.match(
       handshakeIncident?.findings,

@@ -42,7 +42,7 @@ t.test('a proxied master: the field failure made on purpose, an incident, then r
   const line = await stack.master(2).log.waitFor(/excessive message size/, { timeoutMs: 30_000 });
   t.match(line?.text, /TLS handshake failed/, 'master2 logged the field failure');
   const incident = await waitFor(() =>
-    detection.incidents.list().find((i) => i.kind === 'tls-handshake-failed' && i.master === 'master2'),
+    detection.incidents.list().find((i) => i.kind === 'tls-handshake-failed' && i.node === 'master2'),
   );
   t.ok(incident, 'one tls-handshake-failed incident for master2');
   t.ok(

@@ -33,9 +33,9 @@ t.test('race-hunt on 2.13.6: the master dies under context swaps, caught with it
   const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
   // The whole daemon gone (master-down), or its worker silent while the container runs (worker-down).
   const down = incidents.find(
-    (incident) => ['master-down', 'worker-down'].includes(incident.kind) && incident.master === 'master2',
+    (incident) => ['master-down', 'worker-down'].includes(incident.kind) && incident.node === 'master2',
   );
-  t.ok(down, `master2 went down (incidents: ${incidents.map((i) => `${i.kind}@${i.master}`).join(', ')})`);
+  t.ok(down, `master2 went down (incidents: ${incidents.map((i) => `${i.kind}@${i.node}`).join(', ')})`);
   t.ok(down?.evidence.includes('capture.pcapng'), 'with the capture of its last seconds');
   t.ok(down?.evidence.includes('crash-master2.txt'), 'with its crash evidence');
   const crash = await readFile(

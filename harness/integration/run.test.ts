@@ -75,7 +75,7 @@ for (const version of ['2.12.3', '2.13.6', '2.14.6']) {
       t.same(
         summary.incidents.map(({ folder, capture, ...incident }) => incident),
         live,
-        `hunt report finds the live incidents again (${live.map((i) => `${i.kind}@${i.master} x${i.count}`).join(', ')})`,
+        `hunt report finds the live incidents again (${live.map((i) => `${i.kind}@${i.node} x${i.count}`).join(', ')})`,
       );
       t.equal(await readFile(join(out.dir, 'summary.json'), 'utf8'), before, 'and rewrites the same summary');
       // The TLS incident's evidence (the canary may also open handshake-interrupted first: a

@@ -64,7 +64,7 @@ t.test(
 
     const tls = detection.incidents.list().filter((i) => i.kind === 'tls-handshake-failed');
     t.same(
-      tls.map((i) => i.master).sort(),
+      tls.map((i) => i.node).sort(),
       ['master1', 'master2'],
       'exactly one TLS incident per master, however often it happened',
     );
@@ -86,11 +86,11 @@ t.test(
       const folder = join(stack.run.dir, 'incidents', String(incident.id).padStart(3, '0'));
       const files = await readdir(folder);
       t.ok(
-        files.includes('incident.json') && files.includes(`log-${incident.master}.txt`),
+        files.includes('incident.json') && files.includes(`log-${incident.node}.txt`),
         `evidence in ${folder}`,
       );
       t.match(
-        await readFile(join(folder, `log-${incident.master}.txt`), 'utf8'),
+        await readFile(join(folder, `log-${incident.node}.txt`), 'utf8'),
         /> .*Client TLS handshake failed .*excessive message size/,
       );
     }
@@ -130,7 +130,7 @@ t.test('the log line of a failed handshake opens its incident live', async (t) =
     () => detection.incidents.list().find((i) => i.kind === 'tls-handshake-failed'),
     { timeoutMs: 15_000 },
   );
-  t.equal(incident.master, 'master1', 'the failing master is named');
+  t.equal(incident.node, 'master1', 'the failing master is named');
   t.match(incident.summary, /handshake/i);
 });
 
@@ -164,9 +164,9 @@ t.test('a worker killed mid-storm is an incident, not a crash, and the storm goe
     1,
     `one master-down incident (${detection.incidents
       .list()
-      .map((i) => `${i.kind}@${i.master ?? '-'}`)
+      .map((i) => `${i.kind}@${i.node ?? '-'}`)
       .join(', ')})`,
   );
-  t.equal(down[0]?.master, 'master2');
+  t.equal(down[0]?.node, 'master2');
   t.ok(summary.verified >= 6, `master1 kept being reloaded and verified (${summary.verified})`);
 });

@@ -112,7 +112,7 @@ for (const cause of ['collector', 'fifo'])
     // Checked here too, not only by the scenario's own expectations: a judge that passes
     // everything must not pass this test.
     t.same(
-      run.incidents.map((incident) => `${incident.kind}@${incident.master}`).sort(),
+      run.incidents.map((incident) => `${incident.kind}@${incident.node}`).sort(),
       ['accept-queue-growth@stunnel', 'log-silence@stunnel', 'throughput-stall@stunnel'],
       'one stall, one silence, the accept queue grown: on stunnel, and nothing else',
     );

@@ -39,7 +39,7 @@ export function findingsFor(
   node: string | undefined,
   findings: Record<string, unknown>,
 ): IncidentSignal {
-  return { kind, at, master: node, summary: '', attachTo: key, findings };
+  return { kind, at, node, summary: '', attachTo: key, findings };
 }
 
 /** Declares a detector with its state type checked (the registry sees Detector<unknown>). */

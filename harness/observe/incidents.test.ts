@@ -15,7 +15,7 @@ t.test('a storm of the same failure is one incident with a count; another master
     recorder.report({
       kind: 'tls-handshake-failed',
       at: at(i),
-      master: 'master1',
+      node: 'master1',
       peer: `10.0.0.${i % 3}`,
       reason: 'excessive message size',
       summary: 's',
@@ -25,7 +25,7 @@ t.test('a storm of the same failure is one incident with a count; another master
   recorder.report({
     kind: 'tls-handshake-failed',
     at: at(51),
-    master: 'master2',
+    node: 'master2',
     reason: 'excessive message size',
     summary: 's',
     dedupKey: 'tls|master2',
@@ -49,7 +49,7 @@ t.test('a storm of the same failure is one incident with a count; another master
 t.test('findings and evidence attach to an incident by id or dedup key, and count nothing', async (t) => {
   const dir = t.testdir();
   const recorder = new IncidentRecorder(dir, { record() {} });
-  recorder.report({ kind: 'crash', at: at(1), master: 'master1', summary: 'x', dedupKey: 'crash|m1' });
+  recorder.report({ kind: 'crash', at: at(1), node: 'master1', summary: 'x', dedupKey: 'crash|m1' });
   recorder.report({
     kind: 'finding',
     at: at(2),

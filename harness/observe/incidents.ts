@@ -4,7 +4,7 @@ import type { EventSink } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
 
 /**
- * Something went wrong, as a detector saw it in the history. The same kind at the same master
+ * Something went wrong, as a detector saw it in the history. The same kind at the same node
  * is one incident (a storm of one failure is one incident with a count). A signal with
  * `attachTo` adds evidence or findings to an incident that exists instead.
  */
@@ -13,7 +13,8 @@ export interface IncidentSignal {
   kind: string;
   /** When it happened: the wall clock of the event that shows it (so replays agree). */
   at: string;
-  master?: string;
+  /** The node it happened at (the system's name for it: a master, a stunnel). */
+  node?: string;
   /** The remote side where known: an address from a log line, or an endpoint name. */
   peer?: string;
   /** Simulated or real endpoints involved (collected across the storm). */
@@ -27,7 +28,7 @@ export interface IncidentSignal {
   evidenceFiles?: readonly string[];
   /** Facts learnt later (persistence, recovery): merged into the incident's findings. */
   findings?: Record<string, unknown>;
-  /** What makes two signals the same incident (default: kind + master + reason). */
+  /** What makes two signals the same incident (default: kind + node + reason). */
   dedupKey?: string;
   /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
   attachTo?: number | string;
@@ -40,7 +41,7 @@ export interface Incident {
   kind: string;
   /** The detector that opened it. */
   detector?: string;
-  master?: string;
+  node?: string;
   peer?: string;
   summary: string;
   firstSeen: string;
@@ -89,7 +90,7 @@ export class IncidentLedger {
           : this.byKey.get(signal.attachTo);
       return incident ? { incident, opened: false, evidence: this.attach(incident, signal) } : undefined;
     }
-    const key = signal.dedupKey ?? `${signal.kind}|${signal.master ?? ''}|${signal.reason ?? ''}`;
+    const key = signal.dedupKey ?? `${signal.kind}|${signal.node ?? ''}|${signal.reason ?? ''}`;
     let incident = this.byKey.get(key);
     const opened = !incident;
     if (!incident) {
@@ -101,7 +102,7 @@ export class IncidentLedger {
         id: this.byKey.size + 1,
         kind: signal.kind,
         ...(signal.detector ? { detector: signal.detector } : {}),
-        master: signal.master,
+        node: signal.node,
         peer: signal.peer,
         summary: signal.summary,
         firstSeen: signal.at,
@@ -193,7 +194,7 @@ export class IncidentRecorder {
         incident: incident.id,
         kind: incident.kind,
         detector: incident.detector,
-        master: incident.master,
+        node: incident.node,
         peer: incident.peer,
         reason: incident.reasons[0],
         summary: incident.summary,

@@ -19,11 +19,11 @@ const FIELD_LINE =
 
 /** What must agree between live and offline. */
 function shape(incidents: readonly Incident[]) {
-  return incidents.map(({ id, kind, detector, master, count, evidence }) => ({
+  return incidents.map(({ id, kind, detector, node, count, evidence }) => ({
     id,
     kind,
     detector,
-    master,
+    node,
     count,
     evidence,
   }));
@@ -75,7 +75,7 @@ t.test('a history past its budget: routine events are dropped, detector inputs a
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
   const live = detection.incidents.list();
   t.same(
-    live.map((i) => `${i.kind}@${i.master} by ${i.detector}`),
+    live.map((i) => `${i.kind}@${i.node} by ${i.detector}`),
     [
       'tls-handshake-failed@master1 by log-lines',
       'tls-handshake-failed@master2 by log-lines',

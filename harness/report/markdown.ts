@@ -145,12 +145,12 @@ export function renderReport(summary: RunSummary): string {
           )
           .join(', ') || '-';
       lines.push(
-        `| ${i.id} | ${i.kind} | ${i.master ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
+        `| ${i.id} | ${i.kind} | ${i.node ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
       );
     }
     lines.push('');
     for (const i of summary.incidents) {
-      lines.push(`### #${i.id} ${i.kind}${i.master ? ` on ${i.master}` : ''}`, '', cell(i.summary), '');
+      lines.push(`### #${i.id} ${i.kind}${i.node ? ` on ${i.node}` : ''}`, '', cell(i.summary), '');
       if (i.reasons.length > 0)
         lines.push(`Reasons: ${i.reasons.map((r) => `\`${cell(r)}\``).join(', ')}`, '');
       const facts = Object.entries(i.findings).filter(

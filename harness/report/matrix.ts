@@ -269,7 +269,7 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
         {
           run: run.meta.id,
           kind: incident.kind,
-          node: incident.master ?? '',
+          node: incident.node ?? '',
           state: found.state,
           ...(typeof recovered === 'number' ? { recoveredAfterMs: recovered } : {}),
         },

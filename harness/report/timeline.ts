@@ -42,7 +42,7 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
   const status = thin(facts.status);
   const incidents = facts.ledger
     .list()
-    .map((i) => ({ at: i.firstSeen, label: `#${i.id} ${i.kind}${i.master ? `@${i.master}` : ''}` }));
+    .map((i) => ({ at: i.firstSeen, label: `#${i.id} ${i.kind}${i.node ? `@${i.node}` : ''}` }));
   const time = { field: 'at', type: 'temporal' as const, title: 'time (UTC)', axis: { format: '%H:%M:%S' } };
   const incidentRules = {
     data: { values: incidents },

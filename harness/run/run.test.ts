@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { eachEvent, parseEvent, readHistory } from './history-reader.ts';
 import { readRunManifest } from './manifest.ts';
@@ -69,9 +71,25 @@ t.test(
     const readOnly = join(root, 'ro');
     await mkdir(readOnly);
     await chmod(readOnly, 0o500);
-    // root ignores permission bits; the check above covers it there.
     if (process.getuid?.() !== 0)
       await t.rejects(Run.create({ name: 'x', resultsDir: readOnly }), { code: 'HH_RESULTS_UNWRITABLE' });
+    else {
+      // root ignores permission bits: the same call as an unprivileged user (nobody), in a child.
+      const attempt = `import { Run } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'run.ts')).href)};
+        await Run.create({ name: 'x', resultsDir: process.argv[1] }).then(
+          () => console.log('created'),
+          (error) => console.log(error.code),
+        );`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', attempt, readOnly], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      t.equal(child.stdout.trim(), 'HH_RESULTS_UNWRITABLE', 'as nobody, the folder is refused', {
+        stderr: child.stderr.slice(-300),
+      });
+    }
     await t.rejects(Run.create({ name: 'x', seed: -1, resultsDir: root }), { code: 'HH_USAGE' });
   },
 );

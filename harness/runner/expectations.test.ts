@@ -5,7 +5,7 @@ import { judge, noIncident, oneIncidentPerMaster, oneIncidentPerNode } from './e
 const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
   id,
   kind,
-  master,
+  node: master,
   summary: '',
   firstSeen: '',
   lastSeen: '',

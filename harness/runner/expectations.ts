@@ -30,7 +30,7 @@ export function judge(expectations: readonly Expectation[], facts: RunFacts): Ex
 
 function describe(incidents: readonly Incident[]): string {
   if (incidents.length === 0) return 'none';
-  return incidents.map((i) => `#${i.id} ${i.kind}${i.master ? `@${i.master}` : ''} x${i.count}`).join(', ');
+  return incidents.map((i) => `#${i.id} ${i.kind}${i.node ? `@${i.node}` : ''} x${i.count}`).join(', ');
 }
 
 /** The hunt found nothing: no incident of any kind (or none but the kinds allowed). */
@@ -65,12 +65,11 @@ export function oneIncidentPerNode(
       const ofKind = incidents.filter((incident) => incident.kind === kind);
       const problems: string[] = [];
       if (options.nodes) {
-        const elsewhere = ofKind.filter((incident) => !options.nodes?.includes(incident.master ?? ''));
-        if (elsewhere.length > 0)
-          problems.push(`also on ${elsewhere.map((i) => i.master ?? '?').join(', ')}`);
+        const elsewhere = ofKind.filter((incident) => !options.nodes?.includes(incident.node ?? ''));
+        if (elsewhere.length > 0) problems.push(`also on ${elsewhere.map((i) => i.node ?? '?').join(', ')}`);
       }
       for (const { name } of nodes.filter(chosen)) {
-        const mine = ofKind.filter((incident) => incident.master === name);
+        const mine = ofKind.filter((incident) => incident.node === name);
         if (mine.length !== 1) problems.push(`${name} has ${mine.length}`);
         for (const incident of mine) {
           const wanted = (options.evidence ?? [`log-${name}.txt`]).filter(

@@ -93,7 +93,7 @@ t.test('ctx.start starts the observers although the scenario never asked; both a
   t.same(probe.stopped, ['observer', 'target']);
   t.equal(result.exitCode, 1, 'the log line it read is an incident: noIncident() is not met');
   t.same(
-    result.incidents.map((i) => `${i.id} ${i.kind}@${i.master}`),
+    result.incidents.map((i) => `${i.id} ${i.kind}@${i.node}`),
     ['1 tls-handshake-failed@node1'],
   );
 });

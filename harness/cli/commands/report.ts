@@ -27,7 +27,7 @@ Exit codes: 0 the run passed, 1 it found incidents or failed an expectation (or 
       `${summary.id}: ${summary.status}${summary.outcome ? ` (${summary.outcome})` : ''}`,
       `reloads ${summary.reloads.total}, incidents ${summary.incidents.length}`,
       ...summary.incidents.map(
-        (i) => `  #${i.id} ${i.kind} ${i.master ?? '-'} x${i.count}: ${i.summary.slice(0, 100)}`,
+        (i) => `  #${i.id} ${i.kind} ${i.node ?? '-'} x${i.count}: ${i.summary.slice(0, 100)}`,
       ),
       `report: ${written.reportPath}`,
     ];

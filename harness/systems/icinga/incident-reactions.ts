@@ -54,8 +54,8 @@ export class IncidentReactions {
 
   private onEvent(event: HistoryEvent): void {
     if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
-    if (typeof event.master !== 'string' || typeof event.incident !== 'number') return;
-    const master = this.stack.masters.find((node) => node.name === event.master);
+    if (typeof event.node !== 'string' || typeof event.incident !== 'number') return;
+    const master = this.stack.masters.find((node) => node.name === event.node);
     if (!master) return;
     this.track(this.snapshot(event.incident, master));
     if (event.kind === 'master-down' || event.kind === 'crash' || event.kind === 'worker-down')

@@ -67,12 +67,12 @@ t.test(
     const [m1, m2] = incidents;
     t.match(m1, {
       kind: 'tls-handshake-failed',
-      master: 'master1',
+      node: 'master1',
       count: 2,
       peers: ['172.20.0.1'],
       reasons: ['excessive message size'],
     });
-    t.match(m2, { kind: 'tls-handshake-failed', master: 'master2', count: 1 });
+    t.match(m2, { kind: 'tls-handshake-failed', node: 'master2', count: 1 });
     t.equal(
       m1 && ledger.evidenceOf(m1, 'log-master1.txt'),
       `  a\n  b\n> ${FIELD_LINE}\n  c\n`,
@@ -193,7 +193,7 @@ t.test('the storm: failed reloads, a master gone once however often, endpoints n
     }),
   ]);
   t.same(
-    incidents.map((i) => `${i.kind}@${i.master ?? '-'}x${i.count}`),
+    incidents.map((i) => `${i.kind}@${i.node ?? '-'}x${i.count}`),
     ['reload-failed@master1x1', 'master-down@master2x2', 'reconnect-timeout@-x1'],
   );
   t.same(incidents[2]?.evidence, ['missing-step-3.txt']);
@@ -212,7 +212,7 @@ t.test(
       event('observe', 'worker-silent', { master: 'master2', sinceT: 6000, containerRunning: false }, 9000),
     ]);
     t.same(
-      incidents.map((i) => `${i.kind}@${i.master}`),
+      incidents.map((i) => `${i.kind}@${i.node}`),
       ['worker-replaced@master1', 'master-down@master2'],
     );
   },
@@ -224,7 +224,7 @@ t.test('a container gone inside a context swap is master-down; inside a restart 
     event('observe', 'worker-silent', { master: 'master2', sinceT: 120, containerRunning: false }, 3200),
   ]);
   t.same(
-    swapping.incidents.map((i) => `${i.kind}@${i.master}`),
+    swapping.incidents.map((i) => `${i.kind}@${i.node}`),
     ['master-down@master2'],
   );
   const hung = await run([
@@ -239,7 +239,7 @@ t.test('a container gone inside a context swap is master-down; inside a restart 
     ),
   ]);
   t.same(
-    hung.incidents.map((i) => `${i.kind}@${i.master}`),
+    hung.incidents.map((i) => `${i.kind}@${i.node}`),
     ['worker-down@master2'],
     'a worker silent for seconds among swaps is down (a swap is over in an instant)',
   );

@@ -52,7 +52,7 @@ t.test(
       line('master1', 'to', '172.20.0.3', 'excessive message size (SSL routines)'),
     ]);
     t.same(rest, []);
-    t.match(incident, { kind: 'field-signature', master: 'master1', detector: 'field-signature', count: 1 });
+    t.match(incident, { kind: 'field-signature', node: 'master1', detector: 'field-signature', count: 1 });
     t.match(incident?.summary, /3 peers as server and as client .*agent-1, agent-2, master2/);
   },
 );
@@ -73,7 +73,7 @@ t.test(
         error: 'sslv3 alert illegal parameter',
       }),
     ]);
-    t.match(incident, { kind: 'field-signature', master: 'master1' });
+    t.match(incident, { kind: 'field-signature', node: 'master1' });
     t.match(incident?.summary, /master2.*agent-1.*sim-7|3 peers/);
   },
 );

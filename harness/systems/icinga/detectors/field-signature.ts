@@ -109,7 +109,7 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
       {
         kind: 'field-signature',
         at,
-        master: node,
+        node,
         peer: sighting.peer,
         summary: '',
         dedupKey,
@@ -125,7 +125,7 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
     {
       kind: 'field-signature',
       at,
-      master: node,
+      node,
       peer: sighting.peer,
       reason: 'excessive message size with many peers, both roles',
       summary:

@@ -72,7 +72,7 @@ export default defineDetector<State>({
     const signal: IncidentSignal = {
       kind: found.kind,
       at: event.at,
-      master: node,
+      node,
       peer: found.peer,
       reason: found.reason,
       summary: tls ? `${node} failed a TLS handshake: ${found.reason}` : `${node}: ${line.slice(0, 160)}`,

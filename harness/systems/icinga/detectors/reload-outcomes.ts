@@ -21,7 +21,7 @@ export default defineDetector<Record<string, never>>({
         {
           kind: down ? 'master-down' : 'reload-failed',
           at: event.at,
-          master,
+          node: master,
           reason: down ? 'container gone' : error.split('\n')[0],
           summary: down
             ? `${master} is not running any more (step ${event.step})`

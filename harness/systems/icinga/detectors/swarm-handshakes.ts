@@ -36,7 +36,7 @@ export default defineDetector<DisruptionWindows>({
         {
           kind: 'tls-handshake-failed',
           at: event.at,
-          master,
+          node: master,
           endpoint,
           reason: `client saw: ${where || code}`,
           summary: `${master} failed a TLS handshake with ${endpoint}`,
@@ -50,7 +50,7 @@ export default defineDetector<DisruptionWindows>({
       {
         kind: 'handshake-interrupted',
         at: event.at,
-        master,
+        node: master,
         endpoint,
         reason: `${how} with no reload going on`,
         summary: `handshakes with ${master} cut short with no reload going on (${how})`,

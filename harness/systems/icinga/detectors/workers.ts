@@ -47,7 +47,7 @@ export default defineDetector<State>({
         {
           kind: 'worker-replaced',
           at: event.at,
-          master,
+          node: master,
           reason: 'unexpected worker change',
           summary: `${master}'s worker changed from pid ${expected} to ${event.pid} without a reload`,
         },
@@ -70,7 +70,7 @@ export default defineDetector<State>({
         {
           kind: 'worker-down',
           at: event.at,
-          master,
+          node: master,
           reason: 'api silent',
           summary: `${master} stopped serving outside any reload: its container runs, its worker does not answer`,
           dedupKey: `worker-down|${master}`,
@@ -85,7 +85,7 @@ function gone(at: string, master: string) {
   return {
     kind: 'master-down',
     at,
-    master,
+    node: master,
     reason: 'container gone',
     summary: `${master}'s container is not running`,
     dedupKey: `master-down|${master}`,

@@ -45,7 +45,7 @@ t.test('a queue growing for 20 s is one incident, with how long and how deep', a
   t.same(rest, []);
   t.match(incident, {
     kind: 'accept-queue-growth',
-    master: 'stunnel',
+    node: 'stunnel',
     findings: { queueDurationMs: 20_000, mostQueued: 1_000, backlog: 4096, backlogFull: false },
   });
 });

@@ -47,7 +47,7 @@ export default defineDetector<Map<string, NodeState>>({
         signals.push({
           kind: 'accept-queue-growth',
           at: first.at,
-          master: event.node,
+          node: event.node,
           reason: 'connections queued, not accepted',
           summary: `${event.node} stopped accepting: ${queued} connections waiting in its listener's queue (backlog ${backlog}) and growing`,
           dedupKey: key,

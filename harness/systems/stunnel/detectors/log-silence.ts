@@ -93,7 +93,7 @@ function stepNode(
       signals.push({
         kind: 'log-silence',
         at: first.at,
-        master: name,
+        node: name,
         reason: 'no log line while load was offered',
         summary: `${name} wrote no log line for ${SILENT_SECONDS} s or more while load was offered to it`,
         dedupKey: key,

@@ -48,7 +48,7 @@ export default defineDetector<Map<string, NodeState>>({
         signals.push({
           kind: 'reset-spike',
           at: event.at,
-          master: event.node,
+          node: event.node,
           reason: 'connections reset',
           summary: `${resets} requests to ${event.node} ended in a reset in one second (usually ${usual})`,
           dedupKey: key,
@@ -58,7 +58,7 @@ export default defineDetector<Map<string, NodeState>>({
         signals.push({
           kind: 'reset-spike',
           at: event.at,
-          master: event.node,
+          node: event.node,
           summary: '',
           dedupKey: node.open.key,
         });

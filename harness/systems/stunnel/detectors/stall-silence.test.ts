@@ -72,7 +72,7 @@ t.test(
     const silence = incidents.find((i) => i.kind === 'log-silence');
     t.equal(incidents.length, 2, incidents.map((i) => i.kind).join(', '));
     t.match(stall, {
-      master: 'stunnel',
+      node: 'stunnel',
       detector: 'throughput-stall',
       findings: {
         durationMs: 20_000,
@@ -89,7 +89,7 @@ t.test(
     });
     t.match(stall?.reasons, [/^new connections under half/]);
     t.notMatch(stall?.reasons.join(), /keep-alive/);
-    t.match(silence, { master: 'stunnel', findings: { durationMs: 20_000, lateLinesAfter: 11 } });
+    t.match(silence, { node: 'stunnel', findings: { durationMs: 20_000, lateLinesAfter: 11 } });
   },
 );
 

@@ -99,7 +99,7 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
       signals.push({
         kind: 'throughput-stall',
         at: first.at,
-        master: node,
+        node,
         reason: `${stalledKinds.join(' and ') || 'completions'} under half the recent level`,
         summary:
           `${node}: completions fell from ${round(level.all)}/s to ${during((s) => s.completed)}/s for ${STALL_SECONDS} s or more ` +
