@@ -60,7 +60,8 @@ t.test('SIGINT during an image build: exit 130 within 5 s, nothing tagged, nothi
   });
   // On a fresh engine the Debian base is debootstrapped first: that is set-up too.
   await progressed(run, /==> debootstrap|==> building handshake-hunter\/icinga2-interrupt-test/, 300_000);
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // A positive sign that the image build itself is under way: a RUN step of the recipe started.
+  await progressed(run, /Step \d+\/\d+ : RUN/, 300_000);
   await interruptAndCheck(t, run);
   const tagged = await docker.listImages({ filters: JSON.stringify({ reference: [SCRATCH_REPOSITORY] }) });
   t.same(tagged, [], 'the interrupted build tagged nothing');
@@ -71,4 +72,24 @@ t.test('SIGINT while the stack starts: exit 130 within 5 s, nothing left', async
   const run = startHunt(['run', 'canary', '--results', results]);
   await progressed(run, /starting master1/, 120_000);
   await interruptAndCheck(t, run);
+});
+
+t.test('SIGINT in the middle of a reload storm: exit 130 within 5 s, no incident of its doing', async (t) => {
+  await buildIcingaImage(docker, catalogueEntry('2.13.6'), silentProgress);
+  const run = startHunt([
+    'run',
+    'reload-storm',
+    '--param',
+    'endpoints=20',
+    '--reloads',
+    '1000',
+    '--results',
+    results,
+  ]);
+  // The status line counts verified reloads: two done means the storm is in its steps.
+  await progressed(run, /reloads [2-9]\d*\/1000 /, 180_000);
+  await interruptAndCheck(t, run);
+  const folders = (await readdir(results)).filter((name) => !name.startsWith('.')).sort();
+  const meta = JSON.parse(await readFile(join(results, folders.at(-1) as string, 'run.json'), 'utf8'));
+  t.match(meta.verdict, { incidents: 0 }, 'the reload cut short by the interrupt is no incident');
 });

@@ -19,7 +19,12 @@ export interface StormOptions {
   maxDurationMs?: number;
   /** For 'stage' reloads: change the deployed content each time (default) or deploy the same. */
   stageChanges?: boolean;
-  /** Stops the storm after the step in progress (the runner's SIGINT/SIGTERM and duration limit). */
+  /**
+   * Stops the storm (the runner's SIGINT/SIGTERM and duration limit): no new step starts, and the
+   * step in progress stops waiting for its new workers and reconnects, so an interrupt ends a run
+   * within seconds. A reload it cut short is left unended (neither finished nor failed): it is
+   * the harness's doing, never a failure of the system.
+   */
   signal?: AbortSignal;
   /** Called after each step; a returned promise is awaited before the next (inject a fault here). */
   onStep?: (step: number, finished: StepResult[]) => void | Promise<void>;
@@ -92,7 +97,9 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         async (
           master,
           index,
-        ): Promise<StepResult & { t0: number; newPid?: number; record: ReloadRecord }> => {
+        ): Promise<
+          StepResult & { t0: number; newPid?: number; interrupted?: boolean; record: ReloadRecord }
+        > => {
           if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
           const t0 = performance.now();
           const record = recordReload(events, {
@@ -108,6 +115,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
               timeoutMs: 60_000,
               stageContent,
               onSignalled: record.signalled,
+              signal: options.signal,
             });
             return {
               master: master.name,
@@ -118,6 +126,8 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
               record,
             };
           } catch (error) {
+            if (options.signal?.aborted)
+              return { master: master.name, ok: false, interrupted: true, t0, record };
             return { master: master.name, ok: false, error: (error as Error).message, t0, record };
           }
         },
@@ -128,13 +138,23 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     if (results.some((r) => r.ok)) {
       const reloaded = results.filter((r) => r.ok).map((r) => ({ master: r.master, since: r.t0 }));
       // Past the deadline, the error already lists who is missing (its last look at the API).
-      missing = await stack.reconnected(reloaded, { timeoutMs: reconnectDeadline }).then(
-        () => [],
-        async (error: unknown) =>
-          isHuntError(error, ErrorCodes.STACK_NOT_READY)
-            ? (error.details.missing as string[])
-            : await stack.missingConnections(),
-      );
+      missing = await stack
+        .reconnected(reloaded, { timeoutMs: reconnectDeadline, signal: options.signal })
+        .then(
+          () => [],
+          async (error: unknown) =>
+            isHuntError(error, ErrorCodes.STACK_NOT_READY)
+              ? (error.details.missing as string[])
+              : await stack.missingConnections(),
+        );
+    }
+    if (options.signal?.aborted) {
+      // Interrupted mid-step: the new workers that came up are recorded, reconnects not measured.
+      for (const result of results)
+        if (result.ok)
+          result.record.finished({ newPid: result.newPid, barrierMs: result.barrierMs, interrupted: true });
+      summary.stoppedEarly = 'aborted';
+      break;
     }
     const readyAt = performance.now();
     for (const result of results) {

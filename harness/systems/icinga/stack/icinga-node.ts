@@ -84,6 +84,8 @@ export class StartedIcingaNode extends ContainerNode {
       stage?: { package: string; files: Record<string, string> };
       /** Called the moment the signal was sent (or the API call or deploy answered). */
       onSignalled?: () => void;
+      /** Stops waiting for the new worker (rejects with the signal's reason): an interrupted run. */
+      signal?: AbortSignal;
     } = {},
   ): Promise<ReloadOutcome> {
     const via = options.via ?? 'signal';
@@ -111,6 +113,7 @@ export class StartedIcingaNode extends ContainerNode {
     let refusedAt: number | undefined;
     let checkedRunningAt = Date.now();
     while (Date.now() < deadline) {
+      options.signal?.throwIfAborted();
       const now = await this.api.icingaApplication().catch(() => undefined);
       if (now && isNewWorker(before, now)) {
         return {
@@ -152,7 +155,7 @@ export class StartedIcingaNode extends ContainerNode {
         );
       }
       if (Date.now() - checkedRunningAt > 500) checkedRunningAt = Date.now();
-      await sleep(25);
+      await sleep(25, undefined, { signal: options.signal });
     }
     throw new HuntError(
       ErrorCodes.RELOAD_FAILED,

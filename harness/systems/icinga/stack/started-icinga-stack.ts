@@ -271,6 +271,7 @@ export class StartedIcingaStack implements StartedTarget {
    */
   async reconnected(reloads: Array<{ master: string; since: number }>, options: ReadyOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 120_000;
+    const signal = options.signal ?? this.setUpSignal;
     const started = performance.now();
     if (this.swarmInstance && reloads.length > 0) {
       const swarm = this.swarmInstance;
@@ -279,12 +280,12 @@ export class StartedIcingaStack implements StartedTarget {
           const sessions = swarm.sessions.filter(
             (s) => s.target.name === master && !this.refusedByDesign.has(s.endpoint),
           );
-          return swarm.waitReconnected(sessions, since, timeoutMs);
+          return swarm.waitReconnected(sessions, since, timeoutMs, signal);
         }),
       );
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    await this.ready({ timeoutMs: left, pollMs: options.pollMs ?? 25 });
+    await this.ready({ timeoutMs: left, pollMs: options.pollMs ?? 25, signal });
     return { ms: Math.round(performance.now() - started) };
   }
 

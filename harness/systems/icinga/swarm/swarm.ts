@@ -192,22 +192,31 @@ export class Swarm {
    * (performance.now() time: a reload's signal), false at the deadline. Event-driven: the wave
    * of reconnects after a reload is watched as it happens, not polled.
    */
-  waitReconnected(sessions: EndpointSession[], since: number, timeoutMs: number): Promise<boolean> {
+  waitReconnected(
+    sessions: EndpointSession[],
+    since: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const pending = new Set(
       sessions.filter((s) => !(s.state === 'established' && (s.establishedAt ?? -1) >= since)),
     );
     if (pending.size === 0) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
+      const onAbort = () => waiter.done(false);
       const waiter: ReconnectWaiter = {
         pending,
         since,
         done: (ok) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           this.reconnectWaiters.delete(waiter);
           resolve(ok);
         },
       };
       const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.reconnectWaiters.add(waiter);
     });
   }
