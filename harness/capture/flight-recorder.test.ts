@@ -52,6 +52,7 @@ t.test('start() returns once tcpdump writes its ring, not when the exec is merel
     connectionIn: () => undefined,
   } as unknown as StartedTarget;
   const recorder = await FlightRecorder.of(target).start();
-  t.ok(headerAt > 0 && performance.now() >= headerAt, 'the ring file existed before start() returned');
+  // The header is written 300 ms after the exec is sent: start() must have waited for it.
+  t.ok(headerAt > 0, 'the ring file existed before start() returned');
   await recorder.stop();
 });

@@ -132,6 +132,11 @@ export class Chaos {
     return this.faults;
   }
 
+  /** Whether a fault is armed (its anchor came, its offset runs) or on: a test paces by it. */
+  get busy(): boolean {
+    return this.armed.some((entry) => entry.active);
+  }
+
   /**
    * Stops scheduling and heals every fault that is on, the newest first (a later fault may stand
    * in the way of an earlier one's heal: a paused node takes no `docker exec`). Bounded: a fault

@@ -25,11 +25,21 @@ t.test('runs of one version pool into one cell; each version has its own', async
     incidentsByKind: { 'tls-handshake-failed': 1 },
     runs: [{ id: a.id }, { id: b.id }],
   });
-  t.ok(v213?.incidentsPer1000Reloads && v213.incidentsPer1000Reloads.low > 0, 'one in 150 bounds from below');
+  // Wilson's 95% interval, the textbook values: 1 in 150 is 1.18 to 36.8 per 1,000.
+  const near = (value: number | undefined, expected: number) =>
+    Math.abs((value ?? Number.NaN) - expected) < 0.05;
+  t.ok(
+    near(v213?.incidentsPer1000Reloads?.low, 1.18),
+    `one in 150 bounds from below (${v213?.incidentsPer1000Reloads?.low})`,
+  );
+  t.ok(
+    near(v213?.incidentsPer1000Reloads?.high, 36.79),
+    `and from above (${v213?.incidentsPer1000Reloads?.high})`,
+  );
   t.equal(v214?.incidents, 0);
   t.ok(
-    (v214?.incidentsPer1000Reloads?.high ?? 0) > 50,
-    'zero in 40 still has an upper bound (~88 per 1,000)',
+    near(v214?.incidentsPer1000Reloads?.high, 87.62),
+    `zero in 40 still has an upper bound: 87.6 per 1,000 (${v214?.incidentsPer1000Reloads?.high})`,
   );
   t.equal(v214?.rssTrendKbPer1000Reloads.master, 20_000, 'a steady 20 KB per reload is 20,000 per 1,000');
   t.equal(v213?.rssTrendKbPer1000Reloads.master, 0);
@@ -152,7 +162,10 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
     failedRuns: 0,
     toFailure: [{ disruptions: 300, failed: false }],
   });
-  t.ok((v214?.perDisruption?.failuresPer1000?.high ?? 0) > 5, 'zero in 300 still has an upper bound');
+  t.ok(
+    Math.abs((v214?.perDisruption?.failuresPer1000?.high ?? 0) - 12.64) < 0.05,
+    `zero in 300 still has an upper bound: 12.6 per 1,000 (${v214?.perDisruption?.failuresPer1000?.high})`,
+  );
   const markdown = renderMatrix(matrix);
   t.match(markdown, /context-swaps to failure, per run/);
   t.match(markdown, /\| 54 \|/);
@@ -176,7 +189,8 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
     params: { mode: 'worker' },
     barriers: steady(4),
     tlsFailures: 1,
-    firstIncidentFindings: { persistence: { state: 'cleared' } },
+    // What the persistence probe writes when a good client still gets through (incident-reactions.ts).
+    firstIncidentFindings: { persistence: { state: 'master-healthy' } },
   });
   const matrix = await matrixOfRuns([persistent.dir, cleared.dir], knownDetectors);
   t.match(matrix.cells, [
@@ -184,11 +198,12 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
       grid: { mode: 'umbrella' },
       persistence: [{ node: 'node1', state: 'persistent', recoveredAfterMs: 1943 }],
     },
-    { grid: { mode: 'worker' }, persistence: [{ node: 'node1', state: 'cleared' }] },
+    { grid: { mode: 'worker' }, persistence: [{ node: 'node1', state: 'master-healthy' }] },
   ]);
   const markdown = renderMatrix(matrix);
   t.match(markdown, /\| target \| mode \| persistence \(restart recovered after\) \| Icinga/);
   t.match(markdown, /\| umbrella \| node1 persistent \(1\.9 s\) \|/);
+  t.match(markdown, /\| worker \| node1 master-healthy \|/);
 });
 
 t.test('measures: one column each, the median of the cell', async (t) => {

@@ -5,6 +5,7 @@ import { CertificateAuthority } from '../../../pki/certificate-authority.ts';
 import { EC_P256 } from '../../../pki/key-spec.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { KeylogFile } from '../../../run/keylog-file.ts';
+import { eventually } from '../../../test-kits/eventually.ts';
 import { listenOnLoopback, type Teardown } from '../../../test-kits/loopback.ts';
 import { encodeNetstring, NetstringParser } from './netstring.ts';
 import { Swarm, SwarmEvents, zeroCounters } from './swarm.ts';
@@ -83,7 +84,11 @@ t.test(
     });
     t.teardown(() => swarm.stop());
     t.ok(await swarm.waitAllEstablished(5000), 'all established');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each endpoint's first check result follows its hello: wait for the three results.
+    await eventually(
+      'three check results at the master',
+      () => master.received.filter((r) => r.message.method === 'event::CheckResult').length >= 3 || undefined,
+    );
     const hellos = master.received.filter((r) => r.message.method === 'icinga::Hello');
     t.same(hellos.map((h) => h.cn).sort(), ['sim-1', 'sim-2', 'sim-3'], 'each endpoint presented its own CN');
     t.same(hellos[0]?.message.params, { version: 21406, capabilities: 3 });
@@ -127,7 +132,8 @@ t.test('after the master drops everyone, every endpoint reconnects and the time 
   const { master, swarm } = await connectedSwarm(t, 3);
   const mark = Date.now();
   master.dropAll();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The drop is seen first (every session counted as disconnected), then the way back.
+  await eventually('every session dropped', () => swarm.counters.disconnects >= 20 || undefined);
   t.ok(await swarm.waitAllEstablished(5000), 'all back');
   const samples = swarm.reconnects(mark);
   t.equal(samples.length, 20, 'one reconnect sample per endpoint');
@@ -171,7 +177,7 @@ t.test('a master that is down is a connect failure, not a TLS failure', async (t
     reconnect: { baseMs: 10, maxMs: 50 },
   });
   t.teardown(() => swarm.stop());
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await eventually('two refused attempts', () => swarm.counters.connectsFailed >= 2 || undefined);
   t.ok(swarm.counters.connectsFailed >= 2, `${swarm.counters.connectsFailed} refused attempts`);
   t.equal(swarm.counters.handshakesFailed, 0);
 });
@@ -189,7 +195,10 @@ t.test('a certificate from another CA is refused, counted, and retried with back
   });
   t.teardown(() => swarm.stop());
   t.ok(await swarm.waitAllEstablished(3000, swarm.sessionsOf('sim-good')));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await eventually(
+    'the wrong CA refused twice',
+    () => (swarm.sessionsOf('sim-bad')[0]?.failures ?? 0) >= 2 || undefined,
+  );
   t.equal(swarm.sessionsOf('sim-bad')[0]?.state === 'established', false);
   // Node's TLS server hangs up without an alert (Icinga's OpenSSL sends one: see the integration test).
   t.ok(swarm.counters.closedBeforeHello >= 2, `retried (${swarm.counters.closedBeforeHello} rejections)`);
