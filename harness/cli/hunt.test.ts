@@ -4,92 +4,251 @@ import { main } from './hunt.ts';
 // These never reach a Docker engine: argument errors are caught before the preflight.
 const env = process.env;
 
-t.test('--help and an empty command line succeed and list the commands', async (t) => {
-  const writes: string[] = [];
-  t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
-  t.equal(await main(['--help']), 0);
-  t.equal(await main([]), 0);
-  t.match(writes.join(''), /doctor[\s\S]*images[\s\S]*clean/);
-});
+/**
+ * One hunt call with its stdout and stderr caught: what that call alone wrote. hunt's Output
+ * writes to process.stdout and process.stderr, so their write is swapped for the call only
+ * (tap's own output, before and after, is not caught). NO_COLOR: plain text on a terminal too.
+ */
+async function hunt(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const caught = { stdout: [] as string[], stderr: [] as string[] };
+  const { stdout, stderr, env } = process;
+  const writes = { stdout: stdout.write, stderr: stderr.write };
+  const noColor = env.NO_COLOR;
+  env.NO_COLOR = '1';
+  stdout.write = ((chunk: string | Uint8Array) =>
+    caught.stdout.push(String(chunk)) > 0) as typeof stdout.write;
+  stderr.write = ((chunk: string | Uint8Array) =>
+    caught.stderr.push(String(chunk)) > 0) as typeof stderr.write;
+  try {
+    const code = await main(argv);
+    return { code, stdout: caught.stdout.join(''), stderr: caught.stderr.join('') };
+  } finally {
+    stdout.write = writes.stdout;
+    stderr.write = writes.stderr;
+    if (noColor === undefined) delete env.NO_COLOR;
+    else env.NO_COLOR = noColor;
+  }
+}
 
-t.test('each command has its own --help', async (t) => {
-  const writes: string[] = [];
-  t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
-  for (const command of ['doctor', 'images', 'clean', 'matrix', 'merge', 'run', 'report']) {
-    writes.length = 0;
-    t.equal(await main([command, '--help']), 0, command);
-    t.match(writes.join(''), new RegExp(`Usage: hunt ${command}`));
+t.test('--help, -h, help and an empty command line each succeed and list the commands', async (t) => {
+  for (const argv of [['--help'], ['-h'], ['help'], []]) {
+    const { code, stdout, stderr } = await hunt(argv);
+    const name = `hunt ${argv.join(' ')}`.trim();
+    t.equal(code, 0, name);
+    t.match(stdout, /^Usage: hunt <command> \[options\]\n/, `${name}: the usage`);
+    t.match(stdout, /\n {2}doctor +\S[\s\S]*\n {2}images +\S[\s\S]*\n {2}clean +\S/, `${name}: the commands`);
+    t.equal(stderr, '', `${name}: nothing on stderr`);
   }
 });
 
-t.test('bad input exits 2 with the reason, before any engine is contacted', async (t) => {
-  const errors: string[] = [];
-  t.intercept(process.stderr, 'write', { value: (chunk: string) => errors.push(chunk) > 0 });
+t.test('each command has its own --help', async (t) => {
+  for (const command of ['doctor', 'images', 'clean', 'matrix', 'merge', 'run', 'report']) {
+    const { code, stdout, stderr } = await hunt([command, '--help']);
+    t.equal(code, 0, command);
+    t.match(stdout, new RegExp(`^Usage: hunt ${command}\\b`), `${command}: its own usage`);
+    t.equal(stderr, '', `${command}: nothing on stderr`);
+  }
+});
+
+const race = ['matrix', 'race-hunt', '--icinga', '2.13.6'];
+/** Six grids of 20 values each: 20^6 cells. */
+const wide = Array.from({ length: 6 }, (_, i) => [
+  '--grid',
+  `p${i}=${Array.from({ length: 20 }, (_, v) => v).join(',')}`,
+]).flat();
+
+/**
+ * Bad input, each case with its exit code and the one error line it must print (after
+ * "hunt: error "): its code and what was wrong with that input, so a case refused for another
+ * reason fails.
+ */
+const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
+  [['bogus'], 2, /^\[HH_USAGE\] Unknown command "bogus"\. Commands: .*\bimages\b.*\. See: hunt --help$/],
+  [['images', 'frobnicate'], 2, /^\[HH_USAGE\] Unknown images subcommand "frobnicate"\. Use build or list\./],
+  [['doctor', '--frob'], 2, /^\[HH_USAGE\] Unknown option '--frob'\. .*See: hunt doctor --help$/],
+  [
+    ['images', 'build', '--icinga'],
+    2,
+    /^\[HH_USAGE\] Option '--icinga <value>' argument missing\. See: hunt images --help$/,
+  ],
+  [
+    ['images', 'build', '--icinga', '9.9.9'],
+    2,
+    /^\[HH_VERSION_UNKNOWN\] Icinga version "9\.9\.9" is not in the catalogue\. Known versions: 2\.12\.3, 2\.13\.6, 2\.14\.6\./,
+  ],
+  [
+    ['images', 'build', '--stunnel', '5.99'],
+    2,
+    /^\[HH_VERSION_UNKNOWN\] stunnel version "5\.99" is not in the catalogue\. Known versions: 5\.56, 5\.68, 5\.74\.$/,
+  ],
+  [
+    ['images', 'build', '--icinga', '2.13.6', '--image', 'x:y'],
+    2,
+    /^\[HH_USAGE\] Use either --icinga or --image, not both\. See: hunt images --help$/,
+  ],
+  [
+    ['images', 'build', '--stunnel', '5.68', '--image', 'x:y'],
+    2,
+    /^\[HH_USAGE\] Use either --stunnel or --image, not both\./,
+  ],
+  [
+    ['images', 'build', '--stunnel', '5.68', '--icinga', '2.13.6'],
+    2,
+    /^\[HH_USAGE\] Build one system's images at a time: give one of --icinga, --stunnel\. See: hunt images --help$/,
+  ],
+  // hunt matrix: its targets.
+  [['matrix'], 2, /^\[HH_USAGE\] Name one scenario: hunt matrix <scenario>/],
+  [['matrix', 'reload-storm'], 2, /^\[HH_USAGE\] A matrix needs targets: --icinga /],
+  [
+    ['matrix', 'reload-storm', '--icinga', '2.13.6,9.9.9'],
+    2,
+    /^\[HH_VERSION_UNKNOWN\] Icinga version "9\.9\.9" is not in the catalogue\./,
+  ],
+  [
+    ['matrix', 'reload-storm', '--icinga', '2.13.6,2.13.6'],
+    2,
+    /^\[HH_USAGE\] 2\.13\.6 is named twice: one cell per target\.$/,
+  ],
+  [
+    ['matrix', 'reload-storm', '--icinga', '2.13.6', '--stunnel', '5.68'],
+    2,
+    /^\[HH_USAGE\] A scenario tests one system: give one of --icinga, --stunnel\.$/,
+  ],
+  [
+    ['matrix', 'stunnel-freeze', '--stunnel', '5.68,5.99'],
+    2,
+    /^\[HH_VERSION_UNKNOWN\] stunnel version "5\.99" is not in the catalogue\./,
+  ],
+  [
+    ['matrix', 'reload-storm', '--icinga', '2.13.6', '--baseline', '/nonexistent.json'],
+    2,
+    /^\[HH_BASELINE_INVALID\] Cannot read the baseline \/nonexistent\.json \(ENOENT\)/,
+  ],
+  [
+    ['matrix', 'reload-storm', '--icinga', '2.13.6', '--engines', 'ssh://x'],
+    2,
+    /^\[HH_USAGE\] DOCKER_HOST=ssh:\/\/x is not an address hunt understands\./,
+  ],
+  // hunt matrix: its grid, repeats and size.
+  [
+    [...race, '--grid', 'load'],
+    2,
+    /^\[HH_USAGE\] --grid load: give a parameter and its values, --grid load=0,1,2\.$/,
+  ],
+  [[...race, '--grid', 'load=1,1'], 2, /^\[HH_USAGE\] --grid load names a value twice: 1,1\.$/],
+  [
+    [...race, '--grid', 'load=1,2', '--param', 'load=4'],
+    2,
+    /^\[HH_USAGE\] load is both a --param and a --grid: give it once/,
+  ],
+  [
+    [...race, '--grid', 'load=1,99'],
+    2,
+    /^\[HH_PARAM_INVALID\] race-hunt: load is a whole number from 0 to 64 \(loops\), not "99"\.$/,
+  ],
+  [
+    [...race, '--grid', 'warp=1,2'],
+    2,
+    /^\[HH_PARAM_INVALID\] race-hunt has no parameter "warp"\. Its parameters: .*\bload\b/,
+  ],
+  [[...race, '--repeat', '0'], 2, /^\[HH_USAGE\] --repeat must be a whole number from 1 to 100, not "0"\.$/],
+  [
+    [...race, '--seed', '2147483647', '--repeat', '2'],
+    2,
+    /^\[HH_USAGE\] --seed 2147483647 with --repeat 2 would pass 2147483647: the repeats take seeds 2147483647 to 2147483648\.$/,
+  ],
+  [
+    [...race, ...wide],
+    2,
+    /^\[HH_USAGE\] This matrix would be 64000000 runs \(targets x grid values x repeats\); at most 500: split it\.$/,
+  ],
+  [
+    ['merge'],
+    2,
+    /^\[HH_USAGE\] Name the run folders to merge: hunt merge results\/<run-a> results\/<run-b>$/,
+  ],
+  // hunt run: its scenario, target and options, refused before a run folder or an engine.
+  [['run'], 2, /^\[HH_USAGE\] Name a scenario: hunt run <scenario>\./],
+  [['run', 'a', 'b'], 2, /^\[HH_USAGE\] One scenario at a time, not a b\./],
+  [['run', 'nope'], 2, /^\[HH_SCENARIO_UNKNOWN\] Unknown scenario "nope"\. Known: .*\breload-storm\b/],
+  [
+    ['run', 'stunnel-freeze', '--icinga', '2.13.6'],
+    2,
+    /^\[HH_USAGE\] stunnel-freeze tests stunnel, not icinga: pick its version with --stunnel \(5\.56, 5\.68, 5\.74\)\.$/,
+  ],
+  [
+    ['run', 'reload-storm', '--stunnel', '5.68'],
+    2,
+    /^\[HH_USAGE\] reload-storm tests icinga, not stunnel: pick its version with --icinga \(2\.12\.3, 2\.13\.6, 2\.14\.6\)\.$/,
+  ],
+  [
+    ['run', 'stunnel-freeze', '--image', 'x:y'],
+    2,
+    /^\[HH_USAGE\] stunnel-freeze tests stunnel, which runs on the harness's own images only, not x:y: pick its version with --stunnel/,
+  ],
+  [
+    ['run', 'reload-storm', '--icinga', '2.13.6', '--image', 'x:y'],
+    2,
+    /^\[HH_USAGE\] Give --icinga or --image, not both\.$/,
+  ],
+  [
+    ['run', 'stunnel-freeze', '--param', 'cause=meteor'],
+    2,
+    /^\[HH_PARAM_INVALID\] stunnel-freeze: cause is one of .*\blog-sink\b.*, not "meteor"\.$/,
+  ],
+  [
+    ['run', 'reload-storm', '--param', 'storm'],
+    2,
+    /^\[HH_PARAM_INVALID\] --param takes name=value, not "storm"\./,
+  ],
+  [
+    ['run', 'reload-storm', '--reloads', '0'],
+    2,
+    /^\[HH_USAGE\] --reloads must be a whole number from 1 to \d+, not "0"\.$/,
+  ],
+  [['run', 'reload-storm', '--duration', 'soon'], 2, /^\[HH_USAGE\] "soon" is not a duration/],
+  [
+    ['run', 'reload-storm', '--capture', 'maybe'],
+    2,
+    /^\[HH_USAGE\] --capture is on, off or optional, not "maybe"\.$/,
+  ],
+  [['run', 'reload-storm', '--detectors', 'bogus'], 2, /^\[HH_USAGE\] Unknown detector "bogus"\. Known: /],
+  [
+    ['run', 'reload-storm', '--replay', '/nonexistent'],
+    2,
+    /^\[HH_USAGE\] --replay repeats a run exactly: leave out reload-storm\.$/,
+  ],
+];
+
+t.test('bad input exits with its own reason, before any engine is contacted', async (t) => {
   // An unanswerable DOCKER_HOST proves the engine is never asked: that would be a different error.
   t.intercept(process, 'env', { value: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' } });
-  t.equal(await main(['bogus']), 2);
-  t.equal(await main(['images', 'build', '--icinga', '9.9.9']), 2);
-  t.equal(await main(['images', 'build', '--icinga', '2.13.6', '--image', 'x:y']), 2);
-  t.equal(await main(['images', 'frobnicate']), 2);
-  t.equal(await main(['doctor', '--frob']), 2);
-  t.equal(await main(['matrix', 'reload-storm']), 2, 'a matrix without targets');
-  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6,9.9.9']), 2);
-  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6,2.13.6']), 2);
-  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--baseline', '/nonexistent.json']), 2);
-  t.equal(await main(['matrix', 'reload-storm', '--icinga', '2.13.6', '--engines', 'ssh://x']), 2);
-  t.equal(await main(['merge']), 2);
-  const race = ['matrix', 'race-hunt', '--icinga', '2.13.6'];
-  t.equal(await main([...race, '--grid', 'load']), 2, 'a grid without values');
-  t.equal(await main([...race, '--grid', 'load=1,1']), 2, 'a value twice');
-  t.equal(await main([...race, '--grid', 'load=1,2', '--param', 'load=4']), 2, 'a grid and a param');
-  t.equal(await main([...race, '--grid', 'load=1,99']), 2, 'a value out of range');
-  t.equal(await main([...race, '--grid', 'warp=1,2']), 2, 'no such parameter');
-  t.equal(await main([...race, '--repeat', '0']), 2);
-  t.equal(
-    await main([...race, '--seed', '2147483647', '--repeat', '2']),
-    2,
-    'the repeats would pass the last seed',
-  );
-  const wide = Array.from({ length: 6 }, (_, i) => [
-    '--grid',
-    `p${i}=${Array.from({ length: 20 }, (_, v) => v).join(',')}`,
-  ]).flat();
-  t.equal(await main([...race, ...wide]), 2, 'a cross product too big: refused by its size');
-  t.equal(await main(['images', 'build', '--stunnel', '5.99']), 2);
-  t.equal(await main(['run', 'stunnel-freeze', '--icinga', '2.13.6']), 2, 'the wrong system option');
-  t.equal(await main(['run', 'reload-storm', '--stunnel', '5.68']), 2);
-  t.equal(await main(['run', 'stunnel-freeze', '--image', 'x:y']), 2, 'stunnel takes no user image');
-  t.equal(await main(['matrix', 'stunnel-freeze', '--stunnel', '5.68,5.99']), 2);
-  t.equal(await main(['run', 'stunnel-freeze', '--param', 'cause=meteor']), 2);
-  const text = errors.join('');
-  t.match(text, /load is both a --param and a --grid/);
-  t.match(text, /would be 64000000 runs/);
-  t.match(text, /the repeats take seeds 2147483647 to 2147483648/);
-  t.match(text, /--grid load: give a parameter and its values/);
-  t.match(text, /HH_VERSION_UNKNOWN.*stunnel version "5\.99"/);
-  t.match(text, /stunnel-freeze tests stunnel, not icinga: pick its version with --stunnel/);
-  t.match(text, /reload-storm tests icinga, not stunnel/);
-  t.match(text, /stunnel-freeze tests stunnel, which runs on the harness's own images only, not x:y/);
-  t.match(text, /HH_BASELINE_INVALID.*\/nonexistent\.json/);
-  t.match(text, /HH_USAGE.*2\.13\.6 is named twice/);
-  t.match(text, /HH_USAGE.*Unknown command "bogus"/);
-  t.match(text, /HH_VERSION_UNKNOWN.*9\.9\.9/);
-  t.notMatch(text, /HH_ENGINE_UNAVAILABLE/);
+  for (const [argv, exit, message] of badInput) {
+    const name = `hunt ${argv.join(' ')}`;
+    t.test(name.length > 100 ? `${name.slice(0, 100)}...` : name, async (t) => {
+      const { code, stdout, stderr } = await hunt(argv);
+      t.equal(code, exit, 'the exit code');
+      // One error line and nothing else: no progress step, no engine's error after it.
+      t.match(stderr, /^hunt: error \[HH_[A-Z_]+\] [^\n]+\n$/, 'one error line on stderr');
+      t.match(stderr.replace(/^hunt: error /, '').trimEnd(), message, 'the reason');
+      t.equal(stdout, '', 'nothing on stdout');
+    });
+  }
 });
 
 t.test(
   "hunt run <scenario> --help tells the scenario's story, target, parameters and expectations",
   async (t) => {
-    const writes: string[] = [];
-    t.intercept(process.stdout, 'write', { value: (chunk: string) => writes.push(chunk) > 0 });
-    t.equal(await main(['run', 'canary', '--help']), 0);
-    const text = writes.join('');
+    const { code, stdout: text } = await hunt(['run', 'canary', '--help']);
+    t.equal(code, 0);
     t.match(text, /Usage: hunt run canary/);
     t.match(text, /proves the harness catches the field failure/, 'the story: the file header');
     t.match(text, /Target: +icinga \(--icinga 2\.12\.3\|2\.13\.6\|2\.14\.6, default 2\.13\.6/);
     t.match(text, /padding=160 +130\.\.400 certificates/);
     t.match(text, /Expects: +one tls-handshake-failed incident per master/);
-    writes.length = 0;
-    t.equal(await main(['run', 'nope', '--help']), 2, 'an unknown scenario is bad input');
+    const unknown = await hunt(['run', 'nope', '--help']);
+    t.equal(unknown.code, 2, 'an unknown scenario is bad input');
+    t.match(unknown.stderr, /^hunt: error \[HH_SCENARIO_UNKNOWN\] Unknown scenario "nope"\./);
+    t.equal(unknown.stdout, '', 'and no help');
   },
 );

@@ -1,7 +1,7 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { compareToBaseline, matrixOfRuns } from '../../report/matrix.ts';
+import { type Matrix, type MatrixCell, matrixOfRuns } from '../../report/matrix.ts';
 import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
 import { main } from '../hunt.ts';
 import { knownDetectors } from '../systems.ts';
@@ -18,7 +18,14 @@ async function hunt(args: string[]): Promise<{ code: number; stdout: string }> {
   }
 }
 
+/** n reloads' barrier times: ms, ms+15, ... ms+90, over and over (the reconnect is 200 ms more). */
 const barriers = (n: number, ms: number) => Array.from({ length: n }, (_, i) => ms + (i % 7) * 15);
+
+const cellOf = (matrix: Matrix, target: string): MatrixCell | undefined =>
+  matrix.cells.find((cell) => cell.target === target);
+/** A cell without its run order: merging runs in another order may list them otherwise. */
+const unordered = (cell: MatrixCell | undefined) =>
+  cell && { ...cell, runs: [...cell.runs].sort((a, b) => a.id.localeCompare(b.id)) };
 
 t.test('hunt merge of runs made separately equals the matrix of all of them', async (t) => {
   const root = t.testdir();
@@ -31,36 +38,145 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
   const out = join(root, 'merged');
   const result = await hunt(['merge', ...runs.map((run) => run.dir), '--out', out, '--json']);
   t.equal(result.code, 0);
-  const merged = JSON.parse(result.stdout);
+  const merged = JSON.parse(result.stdout) as Matrix;
+
+  // What the fixtures imply, worked out from how they are written, not by the code under test.
+  t.equal(merged.scenario, 'reload-storm');
+  t.same(merged.params, {});
+  t.same(merged.regressions, [], 'no baseline, no regression');
+  t.same(
+    merged.cells.map((cell) => cell.target),
+    ['2.13.6', '2.14.6'],
+    'one cell per target, in the order the runs came',
+  );
+  const older = cellOf(merged, '2.13.6');
+  t.same(
+    older?.runs.map((run) => run.id),
+    [runs[0]?.id, runs[1]?.id],
+    "2.13.6 pools the two machines' runs",
+  );
+  t.same(
+    older?.runs.map((run) => run.status),
+    ['passed', 'passed'],
+    'as each run ended',
+  );
+  t.match(
+    older,
+    {
+      system: 'icinga',
+      version: '2.13.6',
+      icingaVersion: '2.13.6',
+      opensslVersion: '3.0.20',
+      reloads: 100, // 60 + 40
+      verified: 100, // every reload of a fixture finishes
+      incidents: 1, // the one "excessive message size" line
+      incidentsByKind: { 'tls-handshake-failed': 1 },
+      // 1 in 100 reloads, Wilson 95% (z 1.96) per 1,000
+      incidentsPer1000Reloads: { rate: 10, low: 1.767, high: 54.486 },
+      // Pooled, sorted: 900 x9, 915 x9, 930 x9, 945 x9, 950 x6, 960 x8, ...: the 50th is 960 (nearest
+      // rank); the 99th of 100 is one of the five 1040s (950 + 6 x 15).
+      barrierMs: { n: 100, p50: 960, p99: 1040 },
+      reconnectMs: { n: 100, p50: 1160, p99: 1240 },
+    },
+    '2.13.6: the two runs pooled',
+  );
+  t.same(older?.incidentsByKind, { 'tls-handshake-failed': 1 }, 'no other kind');
+  t.equal(older?.barrierMs.samples.length, 100, "every reload's barrier is kept");
+  const newer = cellOf(merged, '2.14.6');
+  t.same(
+    newer?.runs.map((run) => run.id),
+    [runs[2]?.id],
+    '2.14.6 has its one run',
+  );
+  t.match(
+    newer,
+    {
+      version: '2.14.6',
+      reloads: 50,
+      verified: 50,
+      incidents: 0,
+      // No incident in 50 still gives an upper bound.
+      incidentsPer1000Reloads: { rate: 0, low: 0, high: 71.348 },
+      // 1200 x8, 1215 x7, 1230 x7, 1245 x7, ...: the 25th of 50 is 1245.
+      barrierMs: { n: 50, p50: 1245, p99: 1290 },
+      reconnectMs: { n: 50, p50: 1445, p99: 1490 },
+    },
+    '2.14.6: its one run',
+  );
+  t.same(newer?.incidentsByKind, {}, 'no incident in 2.14.6');
+
+  // The behaviour this test names: the merge is the matrix of the same runs, and its files say the same.
   const direct = await matrixOfRuns(
     runs.map((run) => run.dir),
     knownDetectors,
   );
   t.same(merged, direct, 'the same table, field by field');
-  t.same(JSON.parse(await readFile(join(out, 'matrix.json'), 'utf8')), direct);
-  t.match(await readFile(join(out, 'matrix.md'), 'utf8'), /\| 2\.13\.6 \|.*\| 100 \|/);
-
-  // Merging in another order, or merging the merged runs' halves again, changes nothing.
-  const reversed = await matrixOfRuns(runs.map((run) => run.dir).reverse(), knownDetectors);
-  t.same(
-    reversed.cells.find((cell) => cell.target === '2.13.6')?.incidentsPer1000Reloads,
-    direct.cells.find((cell) => cell.target === '2.13.6')?.incidentsPer1000Reloads,
+  t.same(JSON.parse(await readFile(join(out, 'matrix.json'), 'utf8')), merged, 'matrix.json is the result');
+  t.match(
+    await readFile(join(out, 'matrix.md'), 'utf8'),
+    /\| 2\.13\.6 \|.*\| 100 \|/,
+    'matrix.md: 2.13.6 with its 100 reloads',
   );
+
+  // Merging in another order changes no cell's numbers.
+  const again = await hunt([
+    'merge',
+    ...runs.map((run) => run.dir).reverse(),
+    '--out',
+    join(root, 'reversed'),
+    '--json',
+  ]);
+  t.equal(again.code, 0);
+  const reversed = JSON.parse(again.stdout) as Matrix;
+  t.same(
+    reversed.cells.map((cell) => cell.target),
+    ['2.14.6', '2.13.6'],
+    'the cells in the order their runs came',
+  );
+  for (const target of ['2.13.6', '2.14.6'])
+    t.same(unordered(cellOf(reversed, target)), unordered(cellOf(merged, target)), `${target}, in any order`);
 });
 
 t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
   const root = t.testdir();
+  // The same spread of barriers, 600 ms slower: every worse reload slower than every baseline one.
   const baselineRun = await writeFixtureRun(root, { barriers: barriers(80, 900) });
   const worseRun = await writeFixtureRun(root, { barriers: barriers(80, 1500) });
   const baselineFile = join(root, 'baseline.json');
   t.equal((await hunt(['merge', baselineRun.dir, '--out', join(root, 'a')])).code, 0);
   await copyFile(join(root, 'a', 'matrix.json'), baselineFile);
+  const same = await hunt(['merge', baselineRun.dir, '--out', join(root, 'c'), '--baseline', baselineFile]);
+  t.equal(same.code, 0, 'a run against its own baseline: no regression');
   const worse = await hunt(['merge', worseRun.dir, '--out', join(root, 'b'), '--baseline', baselineFile]);
   t.equal(worse.code, 1);
   t.match(worse.stdout, /2\.13\.6 \| reload barrier p50 \(ms\)/);
-  const expected = compareToBaseline(
-    await matrixOfRuns([worseRun.dir], knownDetectors),
-    await matrixOfRuns([baselineRun.dir], knownDetectors),
+  const written = JSON.parse(await readFile(join(root, 'b', 'matrix.json'), 'utf8')) as Matrix;
+  t.same(written.baseline, { scenario: 'reload-storm', params: {}, targets: ['2.13.6'] });
+  // 80 reloads: 900, 915, 930 twelve times each, then 945...: the 40th is 945, the worse run's 1545;
+  // the reconnects 200 ms more. No incidents in either: the incident rate is no regression.
+  t.match(
+    written.regressions,
+    [
+      {
+        target: '2.13.6',
+        measure: 'reload barrier p50 (ms)',
+        baseline: /^945 \(95% \d+-\d+, n 80\)$/,
+        current: /^1545 \(95% \d+-\d+, n 80; rank test p < 0\.0001\)$/,
+      },
+      {
+        target: '2.13.6',
+        measure: 'reconnect p50 (ms)',
+        baseline: /^1145 \(95% \d+-\d+, n 80\)$/,
+        current: /^1745 \(95% \d+-\d+, n 80; rank test p < 0\.0001\)$/,
+      },
+    ],
+    'the slower barrier and reconnect, each named with both medians',
   );
-  t.same(JSON.parse(await readFile(join(root, 'b', 'matrix.json'), 'utf8')), expected);
+  t.equal(written.regressions.length, 2, 'the two timings, nothing else');
+  t.match(
+    written.cells,
+    [{ target: '2.13.6', reloads: 80, incidents: 0, barrierMs: { p50: 1545 } }],
+    'the worse run alone',
+  );
+  t.equal(written.cells.length, 1, 'one cell');
 });
