@@ -8,7 +8,9 @@ t.test('slicer delivers data in small separate segments', async (t) => {
   ]);
   const socket = await dial(proxy.listen);
   socket.end('0123456789abcdefghijklmnopqrstuvwxyz');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The FIN travels behind the last slice: once the server has it, every slice is in.
+  await server.ended();
+  socket.destroy();
   t.equal(
     Buffer.concat(server.segments).toString(),
     '0123456789abcdefghijklmnopqrstuvwxyz',
