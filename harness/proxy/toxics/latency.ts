@@ -32,6 +32,8 @@ const latency: ToxicType<{ latency: number; jitter: number }> = {
     let output: LinkOutput | undefined;
     let pumping: Promise<void> | undefined;
     let disposed = false;
+    // Ends the pump's wait at once when the toxic goes: a removed latency leaves no timer behind.
+    const stopping = new AbortController();
     /** Resolved whenever the pump hands chunks on: a full window waits on it. */
     let progressed: () => void = () => {};
     const progress = () =>
@@ -42,7 +44,7 @@ const latency: ToxicType<{ latency: number; jitter: number }> = {
     const pump = async () => {
       while (held.length > 0 && !disposed) {
         const next = held[0] as Held;
-        await sleepUntil(next.due);
+        await sleepUntil(next.due, stopping.signal).catch(() => undefined);
         if (disposed) return;
         held.shift();
         heldBytes -= next.chunk.data.length;
@@ -71,12 +73,14 @@ const latency: ToxicType<{ latency: number; jitter: number }> = {
       },
       async release() {
         disposed = true;
+        stopping.abort();
         progressed();
         for (const { chunk } of held.splice(0)) await output?.push(chunk);
         heldBytes = 0;
       },
       dispose() {
         disposed = true;
+        stopping.abort();
         held.length = 0;
         heldBytes = 0;
         progressed();
