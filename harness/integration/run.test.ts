@@ -39,7 +39,9 @@ function labelled(): Promise<number> {
   return runObjects(docker, results);
 }
 
-for (const version of ['2.12.3', '2.13.6', '2.14.6']) {
+// One version here: the canary on every catalogue version, with its capture, is capture.test.ts's
+// job, and each image's version strings are images.test.ts's; this file checks the CLI's run.
+for (const version of ['2.13.6']) {
   t.test(
     `hunt run canary on ${version}: caught on every master, exit 0, a complete run folder`,
     async (t) => {
