@@ -140,13 +140,14 @@ t.test(
 );
 
 t.test(
-  'hunt matrix --stunnel 5.56,5.68,5.74: one table, a stall, a silence and a queue on each',
+  // 5.68 is every other test's version: the matrix covers the other two (one table, one cell each).
+  'hunt matrix --stunnel 5.56,5.74: one table, a stall, a silence and a queue on each',
   async (t) => {
     const result = await hunt([
       'matrix',
       'stunnel-freeze',
       '--stunnel',
-      '5.56,5.68,5.74',
+      '5.56,5.74',
       '--param',
       'before=8000',
       '--param',
@@ -163,7 +164,7 @@ t.test(
     };
     t.same(
       matrix.cells.map((cell) => [cell.target, cell.version, cell.incidentsByKind]),
-      ['5.56', '5.68', '5.74'].map((version) => [
+      ['5.56', '5.74'].map((version) => [
         version,
         version,
         { 'accept-queue-growth': 1, 'log-silence': 1, 'throughput-stall': 1 },
