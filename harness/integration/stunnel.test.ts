@@ -88,7 +88,7 @@ t.test(
 );
 
 t.test(
-  'a 20 s backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too',
+  'a backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too',
   async (t) => {
     const run = await freeze('backend', SHORT);
     t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
