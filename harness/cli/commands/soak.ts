@@ -16,9 +16,10 @@ export const soak: Command = {
                  [--results <dir>] [--detectors <a,b>] [--capture on|off|optional]
                  [--no-secrets] [--json]
 
-A run that goes on until --duration (the scenario's steps without end), keeps hunting after incidents (each
-new incident keeps its evidence and capture, repeats are counted on it), rewrites report.md
-every --report-every so a killed soak still has a recent one, and holds its run folder under
+A run that goes on until --duration (the scenario's steps without end: Icinga's reloads,
+stunnel-freeze's episodes), keeps hunting after incidents (each new incident keeps its evidence
+and capture, repeats are counted on it), rewrites report.md every --report-every so a killed
+soak still has a recent one, and holds its run folder under
 --disk-cap: the history, key logs, capture rings and node logs get budgets from the cap, node
 logs rotate, and when the folder nears the cap the oldest incidents' capture windows go first,
 then their cut streams; summaries, excerpts and the history stay.
