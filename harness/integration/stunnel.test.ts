@@ -59,9 +59,12 @@ t.test(
       `keep-alive traffic was still served (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
     );
     t.ok(finding(stall, 'newConnectionsDuringPerSecond') < 5, 'new connections were not');
+    // The requests held through the stall complete once it ends: the rate after it (its window)
+    // exceeds the steady rate before. Not its first second alone: on a busy machine the backlog
+    // drains over a few seconds (65/s in its first, 156/s over its window, against 100/s, seen once).
     t.ok(
-      finding(stall, 'firstSecondAfter') > finding(stall, 'beforePerSecond'),
-      `a burst of completions after it (${finding(stall, 'firstSecondAfter')} vs ${finding(stall, 'beforePerSecond')}/s before)`,
+      finding(stall, 'afterPerSecond') > finding(stall, 'beforePerSecond'),
+      `the held requests complete after it (${finding(stall, 'afterPerSecond')}/s vs ${finding(stall, 'beforePerSecond')}/s before)`,
     );
     t.ok(
       finding(silence, 'lateLinesAfter') <= 30,
@@ -87,19 +90,16 @@ t.test(
   },
 );
 
-t.test(
-  'a backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too',
-  async (t) => {
-    const run = await freeze('backend', SHORT);
-    t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
-    const [stall] = of(run.incidents, 'throughput-stall');
-    t.equal(of(run.incidents, 'log-silence').length, 0, 'no silence');
-    t.ok(
-      finding(stall, 'keepAliveDuringPerSecond') < 0.5 * finding(stall, 'keepAliveBeforePerSecond'),
-      `keep-alive connections froze with the backend (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
-    );
-  },
-);
+t.test('a backend stall: a stall while stunnel logs on (not silent); keep-alive frozen too', async (t) => {
+  const run = await freeze('backend', SHORT);
+  t.equal(run.code, 0, `the expectation is met: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
+  const [stall] = of(run.incidents, 'throughput-stall');
+  t.equal(of(run.incidents, 'log-silence').length, 0, 'no silence');
+  t.ok(
+    finding(stall, 'keepAliveDuringPerSecond') < 0.5 * finding(stall, 'keepAliveBeforePerSecond'),
+    `keep-alive connections froze with the backend (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
+  );
+});
 
 // The other sinks, shorter: rsyslogd forwarding to a collector that stops reading (its queue of
 // 10,000 fills first, and those lines arrive late: held, not lost), and a FIFO whose reader stops.
