@@ -6,7 +6,7 @@ import { captureMode, detectorList, integerOption, parseCommandArgs, parseSize }
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
-import { chosenVersion, systemNames, systemOptions } from '../systems.ts';
+import { chosenVersion, systemNames, systemOptions, systems } from '../systems.ts';
 
 export const soak: Command = {
   name: 'soak',
@@ -16,10 +16,10 @@ export const soak: Command = {
                  [--results <dir>] [--detectors <a,b>] [--capture on|off|optional]
                  [--no-secrets] [--json]
 
-A run that goes on until --duration (the scenario's steps without end: Icinga's reloads,
-stunnel-freeze's episodes), keeps hunting after incidents (each new incident keeps its evidence
-and capture, repeats are counted on it), rewrites report.md every --report-every so a killed
-soak still has a recent one, and holds its run folder under
+A run that goes on until --duration (the scenario's steps without end:
+${systems.map((system) => `${system.name}'s ${system.stepUnit}`).join(', ')}), keeps hunting after incidents (each new incident
+keeps its evidence and capture, repeats are counted on it), rewrites report.md every
+--report-every so a killed soak still has a recent one, and holds its run folder under
 --disk-cap: the history, key logs, capture rings and node logs get budgets from the cap, node
 logs rotate, and when the folder nears the cap the oldest incidents' capture windows go first,
 then their cut streams; summaries, excerpts and the history stay.
