@@ -71,7 +71,7 @@ t.test(
     for (const incident of tls) {
       t.ok(incident.peer, `names the peer (${incident.peer})`);
       t.same(
-        incident.endpoints,
+        incident.clients,
         ['sim-200'],
         'and the simulated endpoint, alone: handshakes a reload cut short are handshake-interrupted',
       );

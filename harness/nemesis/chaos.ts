@@ -1,8 +1,8 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { sleepUntil } from '../proxy/toxic.ts';
 import type { Random } from '../random.ts';
+import { recordDisruption } from '../run/disruption.ts';
 import type { EventSink, History, HistoryEvent } from '../run/history.ts';
-import { recordDisruption } from '../seam/disruption.ts';
 import type { StartedTarget } from '../seam/target.ts';
 import type { ChaosPlan } from './chaos-plan.ts';
 import { checkSchedule, type NemesisSpec, type NemesisType } from './nemesis.ts';

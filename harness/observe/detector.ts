@@ -1,32 +1,11 @@
-import type { HistoryEvent } from '../run/history.ts';
-import type { IncidentSignal } from './incidents.ts';
+import type { Detector, IncidentSignal } from '../seam/detector.ts';
 
-export { DisruptionWindows } from '../seam/disruption.ts';
+export { DisruptionWindows } from '../run/disruption.ts';
 
-/** What every detector that reads disruption windows reads (seam/disruption.ts). */
+/** What every detector that reads disruption windows reads (run/disruption.ts). */
 export const DISRUPTION_EVENTS = ['*:disruption-started', '*:disruption-ended', 'reload:*'] as const;
 
-/**
- * A detector: a pure fold over the history. `init` makes its state, `step` takes one event and
- * returns the incident signals it shows (no clock, no I/O: time comes from the events), so the
- * same history gives the same incidents live and when `hunt report` re-reads an old run.
- * One file each in detectors/, default-exported; the registry loads them all.
- */
-export interface Detector<State = unknown> {
-  /** Its name in the registry (and in `--detectors`). */
-  name: string;
-  /** What it looks at, in a sentence (hunt list shows it). */
-  summary: string;
-  /** The incident kinds it can open. */
-  kinds: readonly string[];
-  /**
-   * The events it reads, "source:type" ("*" on either side): the history writes them whatever
-   * its budget, so a detector never misses an input live or offline.
-   */
-  reads: readonly string[];
-  init(): State;
-  step(state: State, event: HistoryEvent): IncidentSignal[];
-}
+export type { Detector } from '../seam/detector.ts';
 
 /**
  * A signal that adds findings to an incident the detector opened earlier (by its dedup key):

@@ -2,39 +2,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
 import type { EventSink } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
+import type { IncidentSignal } from '../seam/detector.ts';
 
-/**
- * Something went wrong, as a detector saw it in the history. The same kind at the same node
- * is one incident (a storm of one failure is one incident with a count). A signal with
- * `attachTo` adds evidence or findings to an incident that exists instead.
- */
-export interface IncidentSignal {
-  /** tls-handshake-failed, openssl-error, duplicate-connection, critical-log, crash, reconnect-timeout, reload-failed, master-down, ... */
-  kind: string;
-  /** When it happened: the wall clock of the event that shows it (so replays agree). */
-  at: string;
-  /** The node it happened at (the system's name for it: a master, a stunnel). */
-  node?: string;
-  /** The remote side where known: an address from a log line, or an endpoint name. */
-  peer?: string;
-  /** Simulated or real endpoints involved (collected across the storm). */
-  endpoint?: string;
-  summary: string;
-  /** Extra facts: the reason, a pattern name. */
-  reason?: string;
-  /** Evidence files of the incident: name -> content (a later signal may replace one). */
-  evidence?: Record<string, string>;
-  /** Evidence files a reactor wrote into the incident's folder itself: named, not written. */
-  evidenceFiles?: readonly string[];
-  /** Facts learnt later (persistence, recovery): merged into the incident's findings. */
-  findings?: Record<string, unknown>;
-  /** What makes two signals the same incident (default: kind + node + reason). */
-  dedupKey?: string;
-  /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
-  attachTo?: number | string;
-  /** The detector that saw it (the chain fills it in). */
-  detector?: string;
-}
+export type { IncidentSignal } from '../seam/detector.ts';
 
 export interface Incident {
   id: number;
@@ -48,7 +18,8 @@ export interface Incident {
   lastSeen: string;
   count: number;
   peers: string[];
-  endpoints: string[];
+  /** The clients involved, by name (at most 50). */
+  clients: string[];
   reasons: string[];
   evidence: string[];
   /** Evidence files no longer in the folder (a soak's disk budget removed them): named, not linked. */
@@ -109,7 +80,7 @@ export class IncidentLedger {
         lastSeen: signal.at,
         count: 0,
         peers: [],
-        endpoints: [],
+        clients: [],
         reasons: [],
         evidence: [],
         findings: {},
@@ -121,7 +92,7 @@ export class IncidentLedger {
     if (signal.at > incident.lastSeen) incident.lastSeen = signal.at;
     incident.peer ??= signal.peer;
     addLimited(incident.peers, signal.peer);
-    addLimited(incident.endpoints, signal.endpoint);
+    addLimited(incident.clients, signal.client);
     addLimited(incident.reasons, signal.reason);
     return { incident, opened, evidence: this.attach(incident, signal) };
   }

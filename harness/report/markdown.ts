@@ -135,7 +135,7 @@ export function renderReport(summary: RunSummary): string {
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const i of summary.incidents) {
-      const who = [...i.peers, ...i.endpoints].slice(0, 6).join(', ') || '-';
+      const who = [...i.peers, ...i.clients].slice(0, 6).join(', ') || '-';
       const files =
         i.evidence
           .map((name) =>

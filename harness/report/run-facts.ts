@@ -5,11 +5,11 @@ import type { Detector } from '../observe/detector.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
 import { IncidentLedger, incidentFolder } from '../observe/incidents.ts';
 import { type LoadSecond, loadSecondOf } from '../observe/load-second.ts';
+import { ownDisruptionKind } from '../run/disruption.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { type RunManifest, readRunManifest } from '../run/manifest.ts';
 import { HISTORY_FILE } from '../run/run.ts';
-import { ownDisruptionKind } from '../seam/disruption.ts';
 
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {

@@ -11,7 +11,7 @@ const incident = (id: number, kind: string, master: string, evidence: string[] =
   lastSeen: '',
   count: 3,
   peers: [],
-  endpoints: [],
+  clients: [],
   reasons: [],
   evidence,
   findings: {},

@@ -1,7 +1,7 @@
 import type { LiveDetection } from '../observe/detection.ts';
+import { ownDisruptionKind } from '../run/disruption.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
-import { ownDisruptionKind } from '../seam/disruption.ts';
 import type { StartedTarget } from '../seam/target.ts';
 
 /** The most reloads a run may ask for; a soak asks for this many and lets its duration decide. */

@@ -1,9 +1,9 @@
 import type Docker from 'dockerode';
-import type { Detector } from '../observe/detector.ts';
 import type { Progress } from '../progress.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
+import type { Detector } from './detector.ts';
 import type { LogTail } from './log-tail.ts';
 
 /**

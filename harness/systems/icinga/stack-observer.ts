@@ -1,6 +1,6 @@
 import { LogRecorder } from '../../observe/log-recorder.ts';
 import { ResourceRecorder } from '../../observe/resource-recorder.ts';
-import { recordDisruption } from '../../seam/disruption.ts';
+import { recordDisruption } from '../../run/disruption.ts';
 import { IncidentReactions, type PersistenceOptions } from './incident-reactions.ts';
 import type { StartedIcingaStack } from './stack/icinga-stack.ts';
 import { WorkerRecorder } from './worker-recorder.ts';

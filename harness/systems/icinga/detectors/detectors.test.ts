@@ -167,7 +167,7 @@ t.test(
       ),
     ]);
     t.same(
-      incidents.map((i) => [i.kind, i.endpoints]),
+      incidents.map((i) => [i.kind, i.clients]),
       [
         ['tls-handshake-failed', ['sim-7']],
         ['handshake-interrupted', ['sim-5']],

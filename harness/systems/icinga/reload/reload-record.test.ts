@@ -1,6 +1,6 @@
 import t from 'tap';
+import { disruptionOf } from '../../../run/disruption.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
-import { disruptionOf } from '../../../seam/disruption.ts';
 import { recordReload } from './reload-record.ts';
 
 function sink() {

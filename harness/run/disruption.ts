@@ -1,4 +1,4 @@
-import type { EventSink, HistoryEvent } from '../run/history.ts';
+import type { EventSink, HistoryEvent } from './history.ts';
 
 /**
  * Disruption windows: "this node is being disrupted on purpose, from here to here". Every
