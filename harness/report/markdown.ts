@@ -131,7 +131,7 @@ export function renderReport(summary: RunSummary): string {
   if (summary.incidents.length === 0) lines.push('None.', '');
   else {
     lines.push(
-      '| # | kind | node | peers / endpoints | first seen | last seen | count | evidence |',
+      '| # | kind | node | peers / clients | first seen | last seen | count | evidence |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const i of summary.incidents) {
