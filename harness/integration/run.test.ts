@@ -84,7 +84,7 @@ for (const version of ['2.13.6']) {
       // master that resets while our oversized chain is still being written).
       const tls = live.find((incident) => incident.kind === 'tls-handshake-failed');
       const folder = join(out.dir, 'incidents', String(tls?.id).padStart(3, '0'));
-      const excerpt = await readFile(join(folder, `log-${tls?.master}.txt`), 'utf8');
+      const excerpt = await readFile(join(folder, `log-${tls?.node}.txt`), 'utf8');
       t.match(
         excerpt,
         /^> .*Client TLS handshake failed/m,
