@@ -87,10 +87,14 @@ t.test(`hunt soak for ${durationText}: within its cap, reports refreshed, nothin
   let failed = 0;
   // Each reload by its step and master: which ones started and never ended.
   const open = new Map<string, number>();
+  let lastStep = -1;
   for await (const event of eachEvent(join(out.dir, 'history.jsonl'))) {
     if (event.type === 'harness-resources') rss.push({ t: event.t, rssKb: Number(event.rssKb) });
     const key = `${event.step}|${event.master}`;
-    if (event.type === 'reload-started') open.set(key, Number(event.step));
+    if (event.type === 'reload-started') {
+      open.set(key, Number(event.step));
+      lastStep = Math.max(lastStep, Number(event.step));
+    }
     if (event.type === 'reload-finished') reloads++;
     if (event.type === 'reload-failed') failed++;
     if (event.type === 'reload-finished' || event.type === 'reload-failed') open.delete(key);
