@@ -4,6 +4,7 @@ import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
+import { readHistory } from '../run/history-reader.ts';
 import { hunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
@@ -183,10 +184,9 @@ t.test(
       run.incidents.map((incident) => incident.kind),
       [],
     );
-    const history = await readFile(join(run.dir, 'history.jsonl'), 'utf8');
-    const signals = history
-      .split('\n')
-      .filter((line) => /"type":"nemesis-started".*"nemesis":"signal"/.test(line));
+    const signals = (await readHistory(join(run.dir, 'history.jsonl'))).filter(
+      (event) => event.type === 'nemesis-started' && event.nemesis === 'signal',
+    );
     t.equal(signals.length, SHORT.stall / 2_000, `a SIGHUP every 2 s of the stall (${signals.length})`);
   },
 );
