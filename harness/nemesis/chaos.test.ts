@@ -43,8 +43,8 @@ async function chaosRun(t: Test, specs: NemesisSpec[], seed = 3, replay?: ChaosP
 }
 
 /** Paces a test by the chaos itself: returns once no fault is armed or on (deadline 10 s). */
-function settled(chaos: Chaos): Promise<true> {
-  return eventually('every fault healed', () => !chaos.busy || undefined);
+function settled(chaos: Chaos): Promise<boolean> {
+  return eventually('every fault healed', () => !chaos.busy);
 }
 
 const PAUSE_AFTER_SIGNAL: NemesisSpec = {
@@ -127,7 +127,7 @@ t.test('seeded moments repeat with the seed and differ with another', async (t) 
   const offsets = async (seed: number) => {
     const { run, chaos } = await chaosRun(t, [spec], seed);
     // All three moments are within 200 ms; a loaded machine may be late, never early.
-    await eventually('three faults', () => chaos.count >= 3 || undefined, { timeoutMs: 5_000 });
+    await eventually('three faults', () => chaos.count >= 3, { timeoutMs: 5_000 });
     await settled(chaos);
     await chaos.stop();
     await run.finish({ status: 'passed', exitCode: 0, complete: true });
@@ -146,7 +146,7 @@ t.test('atMs acts once at its moment; with everyMs, count times, never early', a
     { nemesis: 'pause', node: 'master1', schedule: { atMs: 40, forMs: 5, everyMs: 60, count: 3 } },
   ]);
   const started = performance.now();
-  await eventually('three faults', () => chaos.count >= 3 || undefined, { timeoutMs: 5_000 });
+  await eventually('three faults', () => chaos.count >= 3, { timeoutMs: 5_000 });
   await settled(chaos);
   await chaos.stop();
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
@@ -164,7 +164,7 @@ t.test('stop() heals a fault that is on', async (t) => {
     { nemesis: 'pause', node: 'master1', schedule: { after: 'listener-up', offsetMs: 0, forMs: 60_000 } },
   ]);
   run.history.record('observe', 'listener-up', { node: 'master1' });
-  await eventually('the fault on', () => calls.length > 0 || undefined);
+  await eventually('the fault on', () => calls.length > 0);
   t.same(calls, ['pause']);
   await chaos.stop();
   t.same(calls, ['pause', 'unpause']);
@@ -205,7 +205,7 @@ t.test(
       for (let step = 1; step <= count; step++) {
         run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
         if (pace === 'after') await settled(chaos);
-        else if (chaos.busy) await eventually('the fault on', () => chaos.count >= 1 || undefined);
+        else if (chaos.busy) await eventually('the fault on', () => chaos.count >= 1);
       }
       await chaos.stop();
       await run.finish({ status: 'passed', exitCode: 0, complete: true });

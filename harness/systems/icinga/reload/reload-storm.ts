@@ -97,9 +97,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         async (
           master,
           index,
-        ): Promise<
-          StepResult & { t0: number; newPid?: number; interrupted?: boolean; record: ReloadRecord }
-        > => {
+        ): Promise<StepResult & { t0: number; newPid?: number; record: ReloadRecord }> => {
           if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
           const t0 = performance.now();
           const record = recordReload(events, {
@@ -126,8 +124,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
               record,
             };
           } catch (error) {
-            if (options.signal?.aborted)
-              return { master: master.name, ok: false, interrupted: true, t0, record };
+            // Cut short by the signal: nothing is recorded of it below (the step breaks first).
             return { master: master.name, ok: false, error: (error as Error).message, t0, record };
           }
         },
@@ -143,9 +140,11 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         .then(
           () => [],
           async (error: unknown) =>
-            isHuntError(error, ErrorCodes.STACK_NOT_READY)
-              ? (error.details.missing as string[])
-              : await stack.missingConnections(),
+            options.signal?.aborted
+              ? [] // interrupted: nothing to ask the API, the step breaks below
+              : isHuntError(error, ErrorCodes.STACK_NOT_READY)
+                ? (error.details.missing as string[])
+                : await stack.missingConnections(),
         );
     }
     if (options.signal?.aborted) {
@@ -212,7 +211,7 @@ export interface StormLimits {
 
 /**
  * A reload storm within a run's limits: --reloads spread over the masters it reloads, stopped by
- * --duration and Ctrl-C after the step in progress. `await storm(ctx, stack, { targets: 'both' })`.
+ * --duration and Ctrl-C within the step in progress. `await storm(ctx, stack, { targets: 'both' })`.
  */
 export function storm(
   ctx: StormLimits,
