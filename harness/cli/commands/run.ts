@@ -43,7 +43,7 @@ their parameters with: hunt list
   --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run, and its
                       faults after the same anchors (read from its history.jsonl)
 
-Ctrl-C stops after the step in progress, removes the containers and writes the report (exit 130);
+Ctrl-C stops within seconds (the step in progress stops waiting), removes the containers and writes the report (exit 130);
 a second Ctrl-C quits at once (then: hunt clean).
 
 Exit codes: 0 every expectation met, 1 incidents found or an expectation not met, 2 bad input,

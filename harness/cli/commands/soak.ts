@@ -31,7 +31,7 @@ then their cut streams; summaries, excerpts and the history stay.
   --param, --image, --seed, --results, --detectors, --capture, --no-secrets
                       as for hunt run
 
-Ctrl-C (or SIGTERM) stops after the step in progress and writes the final report (exit 130).
+Ctrl-C (or SIGTERM) stops within seconds and writes the final report (exit 130).
 A disk that fills up anyway stops the run with HH_DISK_FULL (exit 2).
 
 Exit codes: as hunt run: 0 no incident and every expectation met, 1 incidents found, 2 bad input
