@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Incident } from '../observe/incidents.ts';
-import { judge, noIncident, oneIncidentPerMaster, oneIncidentPerNode } from './expectations.ts';
+import { dependingOn, judge, noIncident, oneIncidentPerMaster, oneIncidentPerNode } from './expectations.ts';
 
 const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
   id,
@@ -84,4 +84,49 @@ t.test('one incident on the named nodes, and none of that kind elsewhere', async
     { ok: false, detail: /also on master2/ },
   );
   t.match(expect.check({ incidents: [], nodes }), { ok: false, detail: /master1 has 0/ });
+});
+
+t.test(
+  'the description of named nodes reads as a sentence, and names evidence only when asked',
+  async (t) => {
+    t.equal(
+      oneIncidentPerNode('field-signature', { nodes: ['master1'], evidence: [] }).description,
+      'one field-signature incident on master1 and none elsewhere',
+    );
+    t.equal(
+      oneIncidentPerNode('field-signature', { nodes: ['master1', 'master2'], evidence: ['capture.pcapng'] })
+        .description,
+      'one field-signature incident on master1, master2 and none elsewhere, with evidence',
+    );
+  },
+);
+
+t.test('dependingOn judges and names only the case the parameter chose', async (t) => {
+  const nodes = [{ name: 'stunnel', role: 'stunnel' }];
+  const expect = dependingOn('cause', {
+    fifo: [oneIncidentPerNode('stall', { role: 'stunnel' })],
+    none: [noIncident()],
+    other: [],
+  });
+  const stall = incident(1, 'stall', 'stunnel', ['log-stunnel.txt']);
+  t.same(expect.check({ incidents: [stall], nodes, params: { cause: 'fifo' } }), {
+    ok: true,
+    description: 'cause=fifo: one stall incident per stunnel, with evidence',
+    detail: 'found: #1 stall@stunnel x3',
+  });
+  t.same(expect.check({ incidents: [stall], nodes, params: { cause: 'none' } }), {
+    ok: false,
+    description: 'cause=none: no incident',
+    detail: 'NOT MET: incidents: #1 stall@stunnel x3',
+  });
+  t.same(expect.check({ incidents: [stall], nodes, params: { cause: 'other' } }), {
+    ok: true,
+    description: 'cause=other: nothing expected',
+    detail: 'nothing expected',
+  });
+  t.same(
+    judge([expect], { incidents: [], nodes, params: { cause: 'none' } }).map((r) => r.description),
+    ['cause=none: no incident'],
+    "the verdict's line is the chosen case's",
+  );
 });

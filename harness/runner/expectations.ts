@@ -11,7 +11,8 @@ export interface RunFacts {
 export interface Expectation {
   /** A sentence: what must hold ("one tls-handshake-failed incident per master"). */
   description: string;
-  check(facts: RunFacts): { ok: boolean; detail: string };
+  /** The verdict; a description here replaces the general one (the case a parameter chose). */
+  check(facts: RunFacts): { ok: boolean; detail: string; description?: string };
 }
 
 export interface ExpectationResult {
@@ -55,12 +56,13 @@ export function oneIncidentPerNode(
   options: { role?: string; nodes?: readonly string[]; evidence?: readonly string[] } = {},
 ): Expectation {
   const which = options.nodes
-    ? `of ${options.nodes.join(', ')} and none elsewhere`
-    : (options.role ?? 'node');
+    ? `on ${options.nodes.join(', ')} and none elsewhere`
+    : `per ${options.role ?? 'node'}`;
+  const withEvidence = options.evidence?.length === 0 ? '' : ', with evidence';
   const chosen = (node: { name: string; role: string }) =>
     options.nodes ? options.nodes.includes(node.name) : !options.role || node.role === options.role;
   return {
-    description: `one ${kind} incident per ${which}, with evidence`,
+    description: `one ${kind} incident ${which}${withEvidence}`,
     check({ incidents, nodes }) {
       const ofKind = incidents.filter((incident) => incident.kind === kind);
       const problems: string[] = [];
@@ -112,9 +114,12 @@ export function dependingOn(param: string, cases: Record<string, readonly Expect
     check(facts) {
       const value = String(facts.params?.[param] ?? '');
       const results = judge(cases[value] ?? [], facts);
+      // The verdict names the chosen case only: the others were never in play.
       return {
         ok: results.every((result) => result.ok),
-        detail: `${param}=${value}: ${results.map((r) => `${r.ok ? 'ok' : 'NOT MET'}: ${r.description} (${r.detail})`).join('; ') || 'nothing expected'}`,
+        description: `${param}=${value}: ${results.map((r) => r.description).join(' and ') || 'nothing expected'}`,
+        detail:
+          results.map((r) => (r.ok ? r.detail : `NOT MET: ${r.detail}`)).join('; ') || 'nothing expected',
       };
     },
   };
