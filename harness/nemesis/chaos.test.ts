@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { knownDetectors } from '../cli/systems.ts';
 import { writeReport } from '../report/report-writer.ts';
@@ -57,11 +58,21 @@ t.test(
   'a fault N ms after every k-th reload signal of its node, for M ms, as often as counted',
   async (t) => {
     const { run, calls, chaos } = await chaosRun(t, [PAUSE_AFTER_SIGNAL]);
+    // Late is judged against timers armed beside the anchor: a busy machine delays both alike,
+    // so a fault 100 ms past its moment (or a heal past its window) shows on any machine.
+    const startedByMoment: number[] = [];
+    const callsByWindowEnd: number[] = [];
     for (let step = 1; step <= 5; step++) {
       run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
       run.history.record('reload', 'reload-signalled', { step, master: 'master2' });
+      await Promise.all([
+        sleep(20 + 100).then(() => startedByMoment.push(chaos.count)),
+        sleep(20 + 30 + 100).then(() => callsByWindowEnd.push(calls.length)),
+      ]);
       await settled(chaos);
     }
+    t.same(startedByMoment, [1, 1, 2, 2, 2], 'each fault had started 100 ms after its moment');
+    t.same(callsByWindowEnd, [2, 2, 4, 4, 4], 'and was healed 100 ms after its window');
     await chaos.stop();
     await run.finish({ status: 'passed', exitCode: 0, complete: true });
     t.same(calls, ['pause', 'unpause', 'pause', 'unpause']);
