@@ -26,7 +26,15 @@ export function parseCommandArgs<T extends Record<string, OptionSpec>>(
       strict: true,
     });
   } catch (error) {
-    throw new HuntError(ErrorCodes.USAGE, `${(error as Error).message}. See: hunt ${command} --help`);
+    const message = (error as Error).message;
+    // parseArgs takes "--reloads -5" for an option missing its value; say what was wrong instead.
+    const ambiguous = /^Option '(-[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+    const given = ambiguous ? argv[argv.indexOf(ambiguous) + 1] : undefined;
+    const said =
+      ambiguous && given && /^-\d/.test(given)
+        ? `${ambiguous} must be a whole number, not "${given}": hunt's numbers are never negative`
+        : message.split('\n')[0]?.replace(/\.$/, '');
+    throw new HuntError(ErrorCodes.USAGE, `${said}. See: hunt ${command} --help`);
   }
 }
 

@@ -206,6 +206,11 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
     2,
     /^\[HH_USAGE\] --reloads must be a whole number from 1 to \d+, not "0"\.$/,
   ],
+  [
+    ['run', 'reload-storm', '--reloads', '-5'],
+    2,
+    /^\[HH_USAGE\] --reloads must be a whole number, not "-5": hunt's numbers are never negative\. See: hunt run --help$/,
+  ],
   [['run', 'reload-storm', '--duration', 'soon'], 2, /^\[HH_USAGE\] "soon" is not a duration/],
   [
     ['run', 'reload-storm', '--capture', 'maybe'],
