@@ -54,6 +54,8 @@ export class LoadGenerator {
   private latencies: number[] = [];
   private readonly totals = { offered: 0, completed: 0, timeouts: 0, resets: 0, errors: 0, dropped: 0 };
   private stopped: Promise<void> | undefined;
+  /** Set once stop() closes the pools: the failures that follow are ours, not the target's. */
+  private closing = false;
   private readonly ended: Promise<void>;
   private resolveEnded: () => void = () => undefined;
   private readonly settled = new Set<Promise<void>>();
@@ -149,7 +151,7 @@ export class LoadGenerator {
   }
 
   private countFailure(error: unknown): void {
-    if (this.stopped) return; // torn down by stop(): not the target's doing
+    if (this.closing) return; // torn down by stop(): not the target's doing
     const kind = failureKind(error);
     if (kind === 'timeout') this.current.timeouts++;
     else if (kind === 'reset') this.current.resets++;
@@ -179,6 +181,7 @@ export class LoadGenerator {
         await Promise.race([Promise.allSettled([...this.settled]), grace]);
         clearInterval(this.secondTimer);
         this.flushSecond();
+        this.closing = true;
         await Promise.all([this.keepAlive.destroy(), this.fresh.destroy()]).catch(() => undefined);
         this.events.record('load', 'load-stopped', { node: this.node, ...this.summary() });
       } finally {
