@@ -85,12 +85,16 @@ export class ContextSwaps {
         this.swapped++;
     });
     const timer = setInterval(() => this.flush(), 1_000);
-    const loops = [
-      ...Array.from({ length: options.senders ?? 4 }, () => this.swapLoop(certificatePem)),
-      ...Array.from({ length: options.connectLoad }, () => this.connectLoop()),
-    ];
-    // Interrupted during the set-up before (stack.ready(), the capture): stop at once.
+    // Interrupted during the set-up before (stack.ready(), the capture): stop at once, before
+    // any loop opens a connection.
     if (options.signal?.aborted) onAbort();
+    const senders = Array.from({ length: options.senders ?? 4 }, () => this.swapLoop(certificatePem));
+    // The count is reached once every sender is through with the swaps it took: a sender that
+    // finds the budget taken must not stop the others before they send theirs.
+    void Promise.all(senders).then(() => {
+      if (this.taken >= options.maxSwaps) void this.end('count');
+    });
+    const loops = [...senders, ...Array.from({ length: options.connectLoad }, () => this.connectLoop())];
     this.done = Promise.all(loops).then(async () => {
       clearInterval(timer);
       options.signal?.removeEventListener('abort', onAbort);
@@ -188,7 +192,6 @@ export class ContextSwaps {
       }
       if (!this.failed(ready, error)) return;
     }
-    if (this.taken >= maxSwaps) void this.end('count');
   }
 
   private async connectLoop(): Promise<void> {

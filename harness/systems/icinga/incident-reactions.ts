@@ -166,6 +166,9 @@ export class IncidentReactions {
       const started = performance.now();
       const recoverBy = started + (options.recoverForMs ?? 120_000);
       let recovered = false;
+      // A restart the engine refuses is a remedy that failed: its finding is still recorded (and
+      // the master may be probed again), not lost with the error.
+      let restartError: { error: string } | undefined;
       try {
         await master.container.restart();
         while (!this.repeater.isStopped && performance.now() < recoverBy) {
@@ -173,14 +176,22 @@ export class IncidentReactions {
           if (recovered) break;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
+      } catch (error) {
+        restartError = { error: (error as Error).message };
       } finally {
         ended({ recovered });
       }
       const ms = Math.round(performance.now() - started);
-      history.record('remedy', 'remedy-finished', { master: master.name, incident, recovered, ms });
+      history.record('remedy', 'remedy-finished', {
+        master: master.name,
+        incident,
+        recovered,
+        ms,
+        ...restartError,
+      });
       finding.remedy = recovered
         ? { action: 'restart', recoveredAfterMs: ms }
-        : { action: 'restart', recovered: false, gaveUpAfterMs: ms };
+        : { action: 'restart', recovered: false, gaveUpAfterMs: ms, ...restartError };
     }
     history.record('observe', 'incident-finding', { incident, findings: { persistence: finding } });
     this.probing.delete(master.name);
