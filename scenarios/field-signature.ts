@@ -5,9 +5,10 @@
  * both directions, with every peer. The switch is a trigger file created `after` ms past
  * master1's first reload signal and removed `for` ms later. `mode` says how long the fault
  * lives: trigger (while the file exists), worker (in the worker that saw it: the next reload
- * clears it), umbrella (across reloads, until a restart clears it): a reload-fixes-it failure
- * told from a restart-only one. The restart remedy is on: the report says whether the master
- * recovered and after how long.
+ * clears it), umbrella (across reloads, until a restart clears it). The remedy is an operator's:
+ * a master still refusing good clients after 5 s is reloaded, and restarted only if the reload
+ * did not clear it, so the report tells a reload-fixes-it failure from a restart-only one, and
+ * after how long the master recovered.
  *
  *   npx hunt run field-signature --param mode=umbrella [--icinga 2.12.3]
  */
@@ -69,7 +70,7 @@ export default defineScenario({
         .agents(agents)
         .withSimulatedEndpoints(endpoints)
         .withCertFault(mode as 'trigger' | 'worker' | 'umbrella', 'master1'),
-      { observe: { persistence: { probeForMs: 5_000, remedy: 'restart' } } },
+      { observe: { persistence: { probeForMs: 5_000, remedy: 'reload-then-restart' } } },
     );
     await stack.ready({ timeoutMs: 180_000 });
     await ctx.capture(stack);

@@ -1,69 +1,97 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
 import { hunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
-// The certificate-fault shim on a real master: the field signature, caught as its own kind,
-// with a capture in which tshark shows the alert. The trigger lasts 2 s: the umbrella latch
-// keeps the fault after it, and the remedy's restart (after the 5 s probe) comes once the
-// trigger is gone, so the restarted master is clean (with the trigger still there, the new
-// umbrella would latch again).
+// The certificate-fault shim on a real master, in each of its three lifetimes: the field
+// signature caught as its own kind every time, and the remedy telling them apart. The trigger
+// lasts 2 s and the probe 5 s, so a fault that lives only while the trigger exists is gone
+// before the probe gives up (the master is healthy); one latched in the worker outlives the
+// trigger until a reload replaces the worker; one latched in the umbrella until a restart.
 const { docker } = await ensureEngine(silentProgress);
 const results = t.testdir();
 
-t.test(
-  'field-signature (umbrella-latched): one incident on master1, both roles, recovered by a restart',
-  async (t) => {
-    const result = await hunt([
-      'run',
-      'field-signature',
-      '--param',
-      'mode=umbrella',
-      '--param',
-      'for=2000',
-      '--param',
-      'after=0',
-      '--reloads',
-      '8',
-      '--seed',
-      '5',
-      '--results',
-      results,
-      '--json',
-    ]);
-    t.equal(
-      result.code,
-      0,
-      `the expectation is met: ${result.stdout.slice(-600)} ${result.stderr.slice(-400)}`,
-    );
-    const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
-    const signature = incidents.filter((incident) => incident.kind === 'field-signature');
-    t.equal(signature.length, 1, 'one field-signature incident');
-    const [incident] = signature;
-    t.equal(incident?.node, 'master1');
-    t.match(incident?.summary, /as server and as client/);
-    t.ok(
-      incidents.every((other) => other.kind !== 'field-signature' || other.node === 'master1'),
-      'no other node shows it',
-    );
-    const folder = join(dir, 'incidents', String(incident?.id).padStart(3, '0'));
-    t.match(
-      await readFile(join(folder, 'capture.txt'), 'utf8'),
-      /Alert|Illegal Parameter|illegal_parameter/i,
-      'the capture shows the alert the peers got',
-    );
-    const handshakeIncident = incidents.find(
-      (i) => i.kind === 'tls-handshake-failed' && i.node === 'master1',
-    );
-    t.match(
-      handshakeIncident?.findings,
-      { persistence: { state: 'persistent', remedy: { action: 'restart', recoveredAfterMs: Number } } },
-      'latched across reloads; a restart cleared it',
-    );
-    t.equal(await runObjects(docker, results), 0, 'nothing left running');
-  },
-);
+const fieldSignature = (mode: string) =>
+  hunt([
+    'run',
+    'field-signature',
+    '--param',
+    `mode=${mode}`,
+    '--param',
+    'for=2000',
+    '--param',
+    'after=0',
+    '--reloads',
+    '8',
+    '--seed',
+    '5',
+    '--results',
+    results,
+    '--json',
+  ]);
+
+/** Runs one mode and checks what every mode shares: one signature on master1, its alert captured. */
+async function signatureOf(t: Test, mode: string): Promise<Incident | undefined> {
+  const result = await fieldSignature(mode);
+  t.equal(
+    result.code,
+    0,
+    `the expectation is met: ${result.stdout.slice(-600)} ${result.stderr.slice(-400)}`,
+  );
+  const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
+  const signature = incidents.filter((incident) => incident.kind === 'field-signature');
+  t.same(
+    signature.map((incident) => incident.node),
+    ['master1'],
+    'one field-signature incident, on master1 only',
+  );
+  t.match(signature[0]?.summary, /as server and as client/);
+  const folder = join(dir, 'incidents', String(signature[0]?.id).padStart(3, '0'));
+  t.match(
+    await readFile(join(folder, 'capture.txt'), 'utf8'),
+    /Alert|Illegal Parameter|illegal_parameter/i,
+    'the capture shows the alert the peers got',
+  );
+  t.equal(await runObjects(docker, results), 0, 'nothing left running');
+  return incidents.find((i) => i.kind === 'tls-handshake-failed' && i.node === 'master1');
+}
+
+t.test('field-signature (trigger): gone with its trigger, before any remedy', async (t) => {
+  const handshake = await signatureOf(t, 'trigger');
+  t.match(handshake?.findings, { persistence: { state: 'master-healthy' } }, 'a good client got in again');
+  t.notOk(
+    (handshake?.findings.persistence as { remedy?: unknown } | undefined)?.remedy,
+    'no remedy was needed',
+  );
+});
+
+t.test('field-signature (worker-latched): outlives its trigger, a reload clears it', async (t) => {
+  const handshake = await signatureOf(t, 'worker');
+  t.match(
+    handshake?.findings,
+    { persistence: { state: 'persistent', remedy: { action: 'reload', recoveredAfterMs: Number } } },
+    'persistent past the trigger; the reload cleared it and no restart came',
+  );
+});
+
+t.test('field-signature (umbrella-latched): survives the reload, a restart clears it', async (t) => {
+  const handshake = await signatureOf(t, 'umbrella');
+  t.match(
+    handshake?.findings,
+    {
+      persistence: {
+        state: 'persistent',
+        remedy: {
+          action: 'restart',
+          recoveredAfterMs: Number,
+          before: { action: 'reload', recovered: false },
+        },
+      },
+    },
+    'the reload did not clear it; the restart did',
+  );
+});

@@ -70,23 +70,32 @@ interface FakeMaster {
   api: { apiListener(): Promise<unknown> };
   log: { path: string; since(seq: number): Array<{ text: string }> };
   exec(command: string[]): Promise<{ exitCode: number; output: string }>;
+  /** Signals sent to the node (the reload remedy's SIGHUP). */
+  kill(signal: string): Promise<void>;
+  signals: string[];
   container: { restart(): Promise<void> };
 }
 
 /** Only what the reactions call on a master: its name, address, API, log, exec and container restart. */
 function fakeMaster(
   dir: string,
-  overrides: Partial<Omit<FakeMaster, 'restarts' | 'execs' | 'container'>> & {
+  overrides: Partial<Omit<FakeMaster, 'restarts' | 'execs' | 'container' | 'signals' | 'kill'>> & {
     restart?: () => Promise<void>;
+    reload?: () => Promise<void>;
     logLines?: string[];
   } = {},
 ): FakeMaster {
-  const { restart, logLines = [], ...rest } = overrides;
+  const { restart, reload, logLines = [], ...rest } = overrides;
   const master: FakeMaster = {
     name: 'master1',
     address: someLoopbackHost(),
     restarts: 0,
     execs: [],
+    signals: [],
+    kill: async (signal) => {
+      master.signals.push(signal);
+      if (signal === 'SIGHUP') await reload?.();
+    },
     api: { apiListener: async () => ({ num_conn_endpoints: 3, num_endpoints: 4 }) },
     log: { path: join(dir, 'log', 'icinga2.log'), since: () => logLines.map((text) => ({ text })) },
     exec: async (command) => {
@@ -347,10 +356,89 @@ t.test('the restart remedy: a master that takes good clients again after it is r
       { master: 'master1', incident: 1, action: 'restart', type: 'remedy-started' },
       { node: 'master1', kind: 'restart', incident: 1, type: 'disruption-started' },
       { node: 'master1', kind: 'restart', recovered: true, type: 'disruption-ended' },
-      { master: 'master1', incident: 1, recovered: true, ms: finished?.ms, type: 'remedy-finished' },
+      {
+        master: 'master1',
+        incident: 1,
+        action: 'restart',
+        recovered: true,
+        ms: finished?.ms,
+        type: 'remedy-finished',
+      },
     ],
   );
   t.type(finished?.ms, 'number');
+  t.same(master.signals, [], 'no reload tried: the remedy asked for is a restart');
+});
+
+t.test('reload-then-restart: a failure a reload clears is never restarted', async (t) => {
+  const server = await tlsMaster(t, peers);
+  // The fault lives in the worker: the reload's new worker takes good clients again.
+  const master = fakeMaster(t.testdir(), {
+    address: server.host,
+    reload: async () => {
+      server.state.mode = 'accept';
+    },
+  });
+  const { events, reactions, open, persistenceOf } = await reactionsOn(t, [master], {
+    probeEveryMs: 50,
+    probeForMs: 200,
+    remedy: 'reload-then-restart',
+    reloadRecoverForMs: 10_000,
+  });
+  reactions.start();
+  open(1, 'tls-handshake-failed');
+  const found = await eventually('the persistence finding', () => persistenceOf(1), { timeoutMs: 20_000 });
+  const finished = events('remedy-finished');
+  t.same(master.signals, ['SIGHUP']);
+  t.equal(master.restarts, 0, 'no restart');
+  t.match(found.persistence, {
+    state: 'persistent',
+    remedy: { action: 'reload', recoveredAfterMs: finished[0]?.ms },
+    detail: /^a reload cleared it after [\d,]+ ms$/,
+  });
+  t.same(
+    events('disruption-started', 'remedy').map((e) => e.kind),
+    ['reload'],
+    "the reload is the harness's own disruption",
+  );
+});
+
+t.test('reload-then-restart: a failure the reload leaves is restarted, and says so', async (t) => {
+  const server = await tlsMaster(t, peers);
+  // The fault outlives the worker (latched in the umbrella): only the restart clears it.
+  const master = fakeMaster(t.testdir(), {
+    address: server.host,
+    restart: async () => {
+      server.state.mode = 'accept';
+    },
+  });
+  const { events, reactions, open, persistenceOf } = await reactionsOn(t, [master], {
+    probeEveryMs: 50,
+    probeForMs: 200,
+    remedy: 'reload-then-restart',
+    reloadRecoverForMs: 600,
+    recoverForMs: 10_000,
+  });
+  reactions.start();
+  open(1, 'tls-handshake-failed');
+  const found = await eventually('the persistence finding', () => persistenceOf(1), { timeoutMs: 20_000 });
+  const [reload, restart] = events('remedy-finished');
+  t.same(master.signals, ['SIGHUP']);
+  t.equal(master.restarts, 1);
+  t.match(reload, { action: 'reload', recovered: false });
+  t.ok(Number(reload?.ms) >= 600, 'the reload was given its time');
+  t.match(found.persistence, {
+    remedy: {
+      action: 'restart',
+      recoveredAfterMs: restart?.ms,
+      before: { action: 'reload', recovered: false, gaveUpAfterMs: reload?.ms },
+    },
+    detail: /^a reload did not \(gave up after [\d,]+ ms\); a restart cleared it after [\d,]+ ms$/,
+  });
+  t.same(
+    events('disruption-ended', 'remedy').map((e) => `${e.kind} ${e.recovered}`),
+    ['reload false', 'restart true'],
+  );
 });
 
 t.test('the restart remedy gives up when the master still refuses after recoverForMs', async (t) => {

@@ -13,10 +13,24 @@ import type { StartedIcingaStack } from './stack/icinga-stack.ts';
 export interface PersistenceOptions {
   probeEveryMs?: number;
   probeForMs?: number;
-  /** Restart a master whose failure persists, and time its recovery. */
-  remedy?: 'restart';
+  /**
+   * What to do with a master whose failure persists, timing its recovery: restart it, or first
+   * reload it (SIGHUP) and restart only if the reload did not clear it. The second tells a
+   * reload-fixes-it failure from a restart-only one, as an operator would find out.
+   */
+  remedy?: 'restart' | 'reload-then-restart';
   /** How long a restarted master may take to accept a good client again (default 120 s). */
   recoverForMs?: number;
+  /** How long a reloaded master may take (default 15 s; a reload's new worker serves in about 1 s). */
+  reloadRecoverForMs?: number;
+}
+
+/** What one remedy did: recovered after ms, or gave up after ms (with the error that stopped it). */
+interface RemedyOutcome {
+  action: 'reload' | 'restart';
+  recovered: boolean;
+  ms: number;
+  error?: string;
 }
 
 /**
@@ -158,43 +172,81 @@ export class IncidentReactions {
       await new Promise((resolve) => setTimeout(resolve, options.probeEveryMs ?? 1000));
     }
     const finding: Record<string, unknown> = { state: 'persistent', probeError: lastError };
-    if (options.remedy === 'restart' && !this.repeater.isStopped) {
-      history.record('remedy', 'remedy-started', { master: master.name, incident, action: 'restart' });
-      // The restart is the harness's own doing: a disruption window, so no detector takes its
-      // new worker or its silence for a fault.
-      const ended = recordDisruption(history, 'remedy', { node: master.name, kind: 'restart', incident });
-      const started = performance.now();
-      const recoverBy = started + (options.recoverForMs ?? 120_000);
-      let recovered = false;
-      // A restart the engine refuses is a remedy that failed: its finding is still recorded (and
-      // the master may be probed again), not lost with the error.
-      let restartError: { error: string } | undefined;
-      try {
-        await master.container.restart();
-        while (!this.repeater.isStopped && performance.now() < recoverBy) {
-          recovered = (await tryOnce()) === undefined;
-          if (recovered) break;
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-      } catch (error) {
-        restartError = { error: (error as Error).message };
-      } finally {
-        ended({ recovered });
-      }
-      const ms = Math.round(performance.now() - started);
-      history.record('remedy', 'remedy-finished', {
-        master: master.name,
-        incident,
-        recovered,
-        ms,
-        ...restartError,
-      });
-      finding.remedy = recovered
-        ? { action: 'restart', recoveredAfterMs: ms }
-        : { action: 'restart', recovered: false, gaveUpAfterMs: ms, ...restartError };
+    const tried: RemedyOutcome[] = [];
+    if (options.remedy === 'reload-then-restart' && !this.repeater.isStopped)
+      tried.push(
+        await this.remedy(master, incident, 'reload', options.reloadRecoverForMs ?? 15_000, tryOnce, () =>
+          master.kill('SIGHUP'),
+        ),
+      );
+    if (options.remedy !== undefined && !tried.some((t) => t.recovered) && !this.repeater.isStopped)
+      tried.push(
+        await this.remedy(master, incident, 'restart', options.recoverForMs ?? 120_000, tryOnce, () =>
+          master.container.restart(),
+        ),
+      );
+    const outcomes = tried.map(({ action, recovered, ms, error }) =>
+      recovered
+        ? { action, recoveredAfterMs: ms }
+        : { action, recovered: false, gaveUpAfterMs: ms, ...(error === undefined ? {} : { error }) },
+    );
+    const last = outcomes.at(-1);
+    if (last) {
+      // The remedy that ended it, and the one tried before it (a reload that did not clear it).
+      finding.remedy = outcomes.length > 1 ? { ...last, before: outcomes[0] } : last;
+      finding.detail = tried
+        .map((t) =>
+          t.recovered
+            ? `a ${t.action} cleared it after ${t.ms.toLocaleString('en')} ms`
+            : `a ${t.action} did not (gave up after ${t.ms.toLocaleString('en')} ms${t.error ? `: ${t.error}` : ''})`,
+        )
+        .join('; ');
     }
     history.record('observe', 'incident-finding', { incident, findings: { persistence: finding } });
     this.probing.delete(master.name);
+  }
+
+  /**
+   * One remedy, timed: acts, then probes until a good client gets in or the time is up. The act
+   * is the harness's own doing: a disruption window, so no detector takes its new worker or its
+   * silence for a fault. An act the engine refuses is a remedy that failed, recorded as such.
+   */
+  private async remedy(
+    master: StartedIcingaNode,
+    incident: number,
+    action: RemedyOutcome['action'],
+    recoverForMs: number,
+    tryOnce: () => Promise<string | undefined>,
+    act: () => Promise<void>,
+  ): Promise<RemedyOutcome> {
+    const history = this.stack.history;
+    history.record('remedy', 'remedy-started', { master: master.name, incident, action });
+    const ended = recordDisruption(history, 'remedy', { node: master.name, kind: action, incident });
+    const started = performance.now();
+    let recovered = false;
+    let error: string | undefined;
+    try {
+      await act();
+      while (!this.repeater.isStopped && performance.now() < started + recoverForMs) {
+        recovered = (await tryOnce()) === undefined;
+        if (recovered) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } catch (failure) {
+      error = (failure as Error).message;
+    } finally {
+      ended({ recovered });
+    }
+    const ms = Math.round(performance.now() - started);
+    history.record('remedy', 'remedy-finished', {
+      master: master.name,
+      incident,
+      action,
+      recovered,
+      ms,
+      ...(error === undefined ? {} : { error }),
+    });
+    return { action, recovered, ms, ...(error === undefined ? {} : { error }) };
   }
 }
 
