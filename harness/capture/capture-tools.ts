@@ -54,7 +54,7 @@ export async function describeSegments(paths: readonly string[]): Promise<RingSe
   return segments;
 }
 
-/** Merges ring files into one pcapng and keeps only packets in [from, to] (ms since the epoch). */
+/** Merges ring files into one pcapng and keeps only packets in [from, to) (ms since the epoch). */
 export async function mergeWindow(
   paths: readonly string[],
   from: number,
@@ -164,8 +164,9 @@ export const MAX_LISTED_LINES = 300;
 
 /** The first MAX_LISTED_LINES lines of a listing, and how many more there were. */
 export function bounded(listing: string, max = MAX_LISTED_LINES): string {
-  const lines = listing.split('\n');
-  if (lines.length <= max + 1) return listing;
+  // A final newline ends the last line; it does not start one more.
+  const lines = listing.replace(/\n$/, '').split('\n');
+  if (lines.length <= max) return listing;
   return `${lines.slice(0, max).join('\n')}\n... ${lines.length - max} more lines (see the pcapng)\n`;
 }
 

@@ -49,6 +49,7 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
   const directions = new Map<string, Direction>();
   const heads: HandshakeHead[] = [];
   const seenFrames = new Set<number>();
+  const tls13Streams = new Set<number>();
   for (const segment of segments) {
     const key = `${segment.stream}|${segment.from}`;
     let direction = directions.get(key);
@@ -71,9 +72,18 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
         declaredLength: header.length,
         ...uncompressed(header, record),
       });
-    for (const record of direction.reader.push(segment.payload).records)
-      if (record.contentType === ContentType.Handshake)
+    for (const record of direction.reader.push(segment.payload).records) {
+      if (record.contentType === ContentType.Handshake) {
+        const wasProtected = direction.plain.protected;
         for (const header of direction.plain.scan(record)) add(header, record);
+        // Only a TLS 1.3 ServerHello ends a scan on a handshake record: the stream is TLS 1.3.
+        if (!wasProtected && direction.plain.protected) tls13Streams.add(segment.stream);
+      } else if (record.contentType === ContentType.ChangeCipherSpec && !tls13Streams.has(segment.stream))
+        // TLS 1.2: the Finished after it is encrypted in a handshake record; reading it as a
+        // header made up messages of millions of bytes. In TLS 1.3 a ChangeCipherSpec is only
+        // for middleboxes (a client's second ClientHello may follow it in the clear).
+        direction.plain.scan(record);
+    }
     // TLS 1.3: what tshark decrypted in this frame, as handshake records, until this side's Finished.
     if (seenFrames.has(segment.frame)) continue;
     seenFrames.add(segment.frame);
