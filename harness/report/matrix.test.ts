@@ -168,6 +168,8 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
   );
   const markdown = renderMatrix(matrix);
   t.match(markdown, /context-swaps to failure, per run/);
+  // Three significant digits: 18.519 (3.27-97.1), not a rate with three decimals.
+  t.match(markdown, /\| 18\.5 \(\d\.\d\d-\d\d\.\d\) \|/, 'rates with three significant digits');
   t.match(markdown, /\| 54 \|/);
   t.match(markdown, /\| >300 \|/);
   t.match(markdown, /GHSA-vj39-ww8j-vvx5[\s\S]*\*\*affected\*\*: 20 of 20 swapped/);
@@ -192,18 +194,28 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
     // What the persistence probe writes when a good client still gets through (incident-reactions.ts).
     firstIncidentFindings: { persistence: { state: 'master-healthy' } },
   });
-  const matrix = await matrixOfRuns([persistent.dir, cleared.dir], knownDetectors);
+  const reloaded = await writeFixtureRun(root, {
+    scenario: 'field-signature',
+    params: { mode: 'trigger' },
+    barriers: steady(4),
+    tlsFailures: 1,
+    firstIncidentFindings: {
+      persistence: { state: 'persistent', remedy: { action: 'reload', recoveredAfterMs: 1210 } },
+    },
+  });
+  const matrix = await matrixOfRuns([persistent.dir, cleared.dir, reloaded.dir], knownDetectors);
   t.match(matrix.cells, [
     {
       grid: { mode: 'umbrella' },
-      persistence: [{ node: 'node1', state: 'persistent', recoveredAfterMs: 1943 }],
+      persistence: [{ node: 'node1', state: 'persistent', recoveredAfterMs: 1943, recoveredBy: 'restart' }],
     },
     { grid: { mode: 'worker' }, persistence: [{ node: 'node1', state: 'master-healthy' }] },
   ]);
   const markdown = renderMatrix(matrix);
-  t.match(markdown, /\| target \| mode \| persistence \(restart recovered after\) \| Icinga/);
-  t.match(markdown, /\| umbrella \| node1 persistent \(1\.9 s\) \|/);
+  t.match(markdown, /\| target \| mode \| persistence \(recovered by, after\) \| Icinga/);
+  t.match(markdown, /\| umbrella \| node1 persistent \(restart, 1\.9 s\) \|/);
   t.match(markdown, /\| worker \| node1 master-healthy \|/);
+  t.match(markdown, /\| trigger \| node1 persistent \(reload, 1\.2 s\) \|/, 'a reload cleared it');
 });
 
 t.test('measures: one column each, the median of the cell', async (t) => {

@@ -52,9 +52,17 @@ export interface MatrixCell {
   perDisruption?: DisruptionRates;
   /**
    * Per incident that was probed: whether the failure outlived its cause (the field's "until a
-   * restart"), and how long the restart remedy took to bring the node back.
+   * restart"), which remedy brought the node back (a reload, or only a restart) and how long it took.
    */
-  persistence?: Array<{ run: string; kind: string; node: string; state: string; recoveredAfterMs?: number }>;
+  persistence?: Array<{
+    run: string;
+    kind: string;
+    node: string;
+    state: string;
+    recoveredAfterMs?: number;
+    /** The remedy that recovered it: 'reload' or 'restart' (runs before reloads were tried: restart). */
+    recoveredBy?: string;
+  }>;
   /** What the scenario measured (`measure:value`), the median of the cell's runs per name. */
   measures?: Record<string, number>;
   /** Advisories checked in the cell's runs: affected when any run found the target affected. */
@@ -261,17 +269,20 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
   const persistence = runs.flatMap((run) =>
     run.ledger.list().flatMap((incident) => {
       const found = incident.findings.persistence as
-        | { state?: unknown; remedy?: { recoveredAfterMs?: unknown } }
+        | { state?: unknown; remedy?: { recoveredAfterMs?: unknown; action?: unknown } }
         | undefined;
       if (typeof found?.state !== 'string') return [];
       const recovered = found.remedy?.recoveredAfterMs;
+      const by = found.remedy?.action;
       return [
         {
           run: run.meta.id,
           kind: incident.kind,
           node: incident.node ?? '',
           state: found.state,
-          ...(typeof recovered === 'number' ? { recoveredAfterMs: recovered } : {}),
+          ...(typeof recovered === 'number'
+            ? { recoveredAfterMs: recovered, recoveredBy: typeof by === 'string' ? by : 'restart' }
+            : {}),
         },
       ];
     }),
@@ -511,14 +522,16 @@ function table(matrix: Matrix): string[] {
   const extraHead = [
     ...grid,
     ...advisories,
-    ...(probed ? ['persistence (restart recovered after)'] : []),
+    ...(probed ? ['persistence (recovered by, after)'] : []),
     ...measures,
   ];
   const persistenceOf = (cell: MatrixCell) =>
     (cell.persistence ?? [])
       .map((p) => {
         const recovered =
-          p.recoveredAfterMs === undefined ? '' : ` (${Math.round(p.recoveredAfterMs / 100) / 10} s)`;
+          p.recoveredAfterMs === undefined
+            ? ''
+            : ` (${p.recoveredBy ?? 'restart'}, ${Math.round(p.recoveredAfterMs / 100) / 10} s)`;
         return `${p.node} ${p.state}${recovered}`;
       })
       .join('<br>') || '-';
@@ -546,8 +559,10 @@ function table(matrix: Matrix): string[] {
       : `${cell.incidents}: ${Object.entries(cell.incidentsByKind)
           .map(([kind, count]) => `${count} ${kind}`)
           .join(', ')}`;
+  // Three significant digits: an interval's width makes the fourth noise ("500 (150-850)").
+  const sig = (value: number) => value.toLocaleString('en', { maximumSignificantDigits: 3 });
   const rate = (r: { rate: number; low: number; high: number } | null | undefined) =>
-    r ? `${r.rate} (${r.low}-${r.high})` : '-';
+    r ? `${sig(r.rate)} (${sig(r.low)}-${sig(r.high)})` : '-';
 
   const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
   if (matrix.unit && !underLoad) {
