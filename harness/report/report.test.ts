@@ -1,10 +1,14 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { knownDetectors } from '../cli/systems.ts';
+import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { writeReport } from './report-writer.ts';
+import { readRunFacts } from './run-facts.ts';
+import { timelineSpec } from './timeline.ts';
 
 const FIELD_LINE =
   '[2026-11-21 10:00:01 +0000] critical/ApiListener: Client TLS handshake failed (from [::ffff:172.20.0.1]:55460): excessive message size';
@@ -168,4 +172,36 @@ t.test('what a scenario measured and the advisories it checked are in the report
   const report = await readFile(reportPath, 'utf8');
   t.match(report, /## Measured[\s\S]*\| Certificate sent \| 2,218 \|/);
   t.match(report, /GHSA-vj39-ww8j-vvx5 on master2: \*\*affected\*\* \(12 context swaps logged for 12 sent\)/);
+});
+
+t.test('the timeline starts where the target was up, not at the image build before it', async (t) => {
+  const run = await Run.create({
+    name: 'late',
+    scenario: 'canary',
+    params: {},
+    seed: 1,
+    resultsDir: t.testdir(),
+  });
+  // What a run with an image build records: status lines of nothing, then the target.
+  run.history.record('run', 'status', { endpointsConnected: 0, endpointsTotal: 0 });
+  await sleep(5);
+  run.history.record('run', 'target-started', { system: 'icinga', nodes: ['master1'] });
+  run.history.record('run', 'status', { endpointsConnected: 20, endpointsTotal: 20 });
+  await run.finish({ status: 'passed', exitCode: 0, complete: true });
+  const facts = await readRunFacts(run.dir, knownDetectors);
+  const events = await readHistory(join(run.dir, 'history.jsonl'));
+  const startedAt = events.find((e) => e.type === 'target-started')?.at;
+  t.equal(facts.targetStartedAt, startedAt);
+  const panels = (
+    timelineSpec(facts) as {
+      vconcat: Array<{ title: string; layer: Array<{ data?: { values?: unknown[] } }> }>;
+    }
+  ).vconcat;
+  const connected = panels.find((panel) => panel.title === 'simulated endpoints connected');
+  const values = connected?.layer.flatMap((layer) => layer.data?.values ?? []) as Array<{ at: string }>;
+  t.same(
+    values.filter((value) => 'endpointsConnected' in value).map((value) => value.at),
+    [events.filter((e) => e.type === 'status').at(-1)?.at],
+    'only the status after the target came up',
+  );
 });

@@ -81,6 +81,8 @@ export interface RunFacts {
   harnessRss: ResourcePoint[];
   firstAt?: string;
   lastAt?: string;
+  /** When the first target was up (`run:target-started`): the hunt's start, after any image build. */
+  targetStartedAt?: string;
   /** The nemeses' faults (the first MAX_FAULT_SAMPLES), and how many there were in all. */
   faults: FaultSample[];
   faultCount: number;
@@ -204,6 +206,10 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
         reconnectMs: typeof event.reconnectMs === 'number' ? event.reconnectMs : undefined,
       });
     if (event.type === 'reconnect-timeout') facts.reconnectTimeouts++;
+    return;
+  }
+  if (event.source === 'run' && event.type === 'target-started') {
+    facts.targetStartedAt ??= event.at;
     return;
   }
   if (event.source === 'run' && event.type === 'status' && facts.status.length < MAX_SAMPLES) {

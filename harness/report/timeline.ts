@@ -39,7 +39,9 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
       ...(r.ok ? [] : [{ at: r.at, ms: 0, what: 'failed', master: r.master }]),
     ]),
   );
-  const status = thin(facts.status);
+  // From the moment the target was up: the status of an image build is minutes of nothing.
+  const from = facts.targetStartedAt;
+  const status = thin(from === undefined ? facts.status : facts.status.filter((point) => point.at >= from));
   const incidents = facts.ledger
     .list()
     .map((i) => ({ at: i.firstSeen, label: `#${i.id} ${i.kind}${i.node ? `@${i.node}` : ''}` }));

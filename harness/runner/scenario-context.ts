@@ -48,6 +48,11 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
         .start(run, progress, session.stopSetUp.signal);
       session.targets.push(started);
       session.own('targets', () => started.stop());
+      // Where the hunt begins: the timeline starts here, not at the image build before it.
+      run.history.record('run', 'target-started', {
+        system: started.system,
+        nodes: started.nodes.map((node: { name: string }) => node.name),
+      });
       // The runner owns observation: a scenario cannot forget it, only turn it off.
       if (options.observe !== false) {
         const observer = scenario.system.observe(started, options.observe ?? {});
