@@ -87,14 +87,16 @@ export async function deployLikeDirector(
     const missing = await stack
       .reconnected(
         stack.masters.map((master) => ({ master: master.name, since })),
-        { timeoutMs: options.reloadDeadlineMs ?? 60_000 },
+        { timeoutMs: options.reloadDeadlineMs ?? 60_000, signal: options.signal },
       )
       .then(
         () => [],
         async (error: unknown) =>
-          isHuntError(error, ErrorCodes.STACK_NOT_READY)
-            ? (error.details.missing as string[])
-            : await stack.missingConnections().catch(() => []),
+          options.signal?.aborted
+            ? [] // interrupted: nothing timed out
+            : isHuntError(error, ErrorCodes.STACK_NOT_READY)
+              ? (error.details.missing as string[])
+              : await stack.missingConnections().catch(() => []),
       );
     if (missing.length > 0)
       events.record('reload', 'reconnect-timeout', {
@@ -133,16 +135,20 @@ async function reloadConfigMaster(
         stage: { package: DIRECTOR_PACKAGE, files },
         timeoutMs: options.reloadDeadlineMs ?? 60_000,
         onSignalled: record.signalled,
+        signal: options.signal,
       });
       summary.verified++;
       record.finished({ newPid: outcome.newPid, barrierMs: outcome.ms });
       return true;
     } catch (error) {
+      // Cut short by the signal: left unended, the harness's doing and no failure of the system.
+      if (options.signal?.aborted) return false;
       const status = error instanceof IcingaApiError ? error.status : undefined;
       if ((status === 423 || status === 503) && attempt < retries && !options.signal?.aborted) {
         summary.retried++;
         events.record('director', 'deploy-retried', { step, status, attempt: attempt + 1 });
         await sleep(1_000, undefined, { signal: options.signal }).catch(() => undefined);
+        if (options.signal?.aborted) return false; // no deploy after an interrupt
         continue;
       }
       summary.failed++;
@@ -180,6 +186,7 @@ async function awaitSyncedReload(
     }
     await sleep(250);
   }
+  if (options.signal?.aborted) return; // interrupted: left unended, as above
   summary.failed++;
   record.failed(
     `the zone config synced from the config master did not bring a new worker within ${Math.round((options.reloadDeadlineMs ?? 60_000) / 1000)} s (${old ? `still pid ${old.pid}` : 'its worker was never seen'})`,
