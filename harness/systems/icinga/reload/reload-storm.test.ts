@@ -374,6 +374,31 @@ t.test('a reconnect check that fails otherwise asks the API who is missing', asy
   t.equal(summary.reconnectTimeouts, 1);
 });
 
+t.test('an abort during the stagger pause: the second master is never reloaded', async (t) => {
+  const { run, events } = await stormRun(t);
+  const interrupt = new AbortController();
+  const master2 = new FakeMaster('master2');
+  // master1's reload waits for the signal, as a real one polls it.
+  const master1 = new FakeMaster('master1', async (options) => {
+    options.onSignalled?.();
+    await untilAborted(options.signal);
+    options.signal?.throwIfAborted();
+  });
+  const { stack } = fakeStack(run, [master1, master2]);
+  const storming = reloadStorm(stack, {
+    count: 2,
+    targets: 'staggered',
+    staggerMs: 60_000,
+    signal: interrupt.signal,
+  });
+  await eventually('master1 signalled', () => events.some((e) => e.type === 'reload-signalled'));
+  interrupt.abort('SIGINT');
+  const summary = await within(5_000, storming);
+  t.match(summary, { reloads: 1, stoppedEarly: 'aborted' });
+  t.equal(master2.calls.length, 0, 'no SIGHUP for master2 after the interrupt');
+  t.same(story(events), ['reload-started 0 master1', 'reload-signalled 0 master1']);
+});
+
 t.test('an abort while a reload waits for its worker ends the storm within the step', async (t) => {
   const { run, events } = await stormRun(t);
   const interrupt = new AbortController();

@@ -92,13 +92,19 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
     const stepStart = performance.now();
     const stageContent =
       options.stageChanges === false ? undefined : `const HandshakeHunterDeploy = ${step}\n`;
-    const results = await Promise.all(
+    const begun = await Promise.all(
       alive.map(
         async (
           master,
           index,
-        ): Promise<StepResult & { t0: number; newPid?: number; record: ReloadRecord }> => {
-          if (options.targets === 'staggered') await sleep(index * (options.staggerMs ?? 250));
+        ): Promise<(StepResult & { t0: number; newPid?: number; record: ReloadRecord }) | undefined> => {
+          if (options.targets === 'staggered') {
+            await sleep(index * (options.staggerMs ?? 250), undefined, { signal: options.signal }).catch(
+              () => undefined,
+            );
+            // Interrupted in the pause: this master's reload never began, so nothing of it is recorded.
+            if (options.signal?.aborted) return undefined;
+          }
           const t0 = performance.now();
           const record = recordReload(events, {
             step,
@@ -130,6 +136,7 @@ export async function reloadStorm(stack: StartedIcingaStack, options: StormOptio
         },
       ),
     );
+    const results = begun.filter((result) => result !== undefined);
     // One reconnect check for the step: every endpoint connected to every live master again.
     let missing: string[] = [];
     if (results.some((r) => r.ok)) {
