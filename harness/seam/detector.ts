@@ -41,7 +41,7 @@ export interface IncidentSignal {
  * A detector: a pure fold over the history. `init` makes its state, `step` takes one event and
  * returns the incident signals it shows (no clock, no I/O: time comes from the events), so the
  * same history gives the same incidents live and when `hunt report` re-reads an old run.
- * One file each in detectors/, default-exported; the registry loads them all.
+ * One file each in the system's detectors/, default-exported and listed in its detectors/index.ts.
  */
 export interface Detector<State = unknown> {
   /** Its name in the registry (and in `--detectors`). */

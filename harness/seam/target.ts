@@ -8,10 +8,10 @@ import type { LogTail } from './log-tail.ts';
 
 /**
  * The seam between the machinery (runner, flight recorder, observers, reports) and a system
- * under test (the Icinga stack today, stunnel in front of a web server next). The machinery
+ * under test (the Icinga stack; stunnel in front of a web server). The machinery
  * knows these types only; each system's room implements them, and only scenarios, the CLI's
  * list of systems and the room's own tests import a room. Jepsen's shape: a small core every
- * system has, and capabilities (restart, pause) that some have.
+ * system has, and capabilities (pause, limitCpu, kill on a node) that some have.
  */
 
 export interface ExecOutput {

@@ -37,7 +37,7 @@ interface RemedyOutcome {
  * Reactors: they act when an incident opens (an `incident-opened` event) and record what they
  * did and found as events of their own, never touching the incident: an ApiListener snapshot of
  * the master as evidence, and for TLS failures the persistence probe (does a good client still get
- * in?) with the optional restart remedy. The attachments detector attaches both to the incident.
+ * in?) with the optional remedy. The detector chain (observe/detection.ts) attaches both to the incident.
  */
 export class IncidentReactions {
   private readonly stack: StartedIcingaStack;
