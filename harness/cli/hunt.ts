@@ -32,7 +32,8 @@ function usage(): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Every command takes --help and --json. Progress goes to stderr, results to stdout.',
-    'Exit codes: 0 ok (expectations met), 1 incidents found or an expectation not met, 2 bad input or',
+    'Exit codes: 0 ok (every expectation met), 1 an expectation not met (an incident the scenario',
+    'did not expect, or an expected one missing; a regression for matrix and merge), 2 bad input or',
     'environment, 3 harness failure, 130 interrupted.',
   ].join('\n');
 }

@@ -6,8 +6,8 @@ import { type FolderFile, folderFiles } from '../run/run-folder.ts';
 
 const MiB = 1024 * 1024;
 
-/** The smallest --disk-cap: room for a ring, a history and a few incidents. */
-export const MIN_DISK_CAP = 256 * MiB;
+/** The smallest --disk-cap: room for a ring, a history and a few incidents (decimal, as --disk-cap reads sizes). */
+export const MIN_DISK_CAP = 256_000_000;
 
 /**
  * How a run folder's disk cap is shared. The parts that grow with time get fixed budgets

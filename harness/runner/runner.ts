@@ -134,7 +134,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   if (request.diskCapBytes !== undefined && !(request.diskCapBytes >= MIN_DISK_CAP))
     throw new HuntError(
       ErrorCodes.USAGE,
-      `--disk-cap must be at least ${MIN_DISK_CAP / 2 ** 20} MiB (a capture ring, a history and a few incidents), not ${request.diskCapBytes} bytes.`,
+      `--disk-cap must be at least ${MIN_DISK_CAP / 1e6}MB (a capture ring, a history and a few incidents), not ${request.diskCapBytes} bytes.`,
     );
   if (request.reportEveryMs !== undefined && !(request.reportEveryMs >= 10_000))
     throw new HuntError(

@@ -13,7 +13,8 @@ export const doctor: Command = {
 Finds the Docker engine (DOCKER_HOST, else ${'/var/run/docker.sock'}). Where none answers and
 this is Debian/Ubuntu as root, installs docker.io, starts dockerd in the background (log in
 results/.engine/dockerd.log) and waits for it. Checks the host tools (${CAPTURE_TOOLS.join(', ')})
-the same way. Every other command runs this preflight first.
+the same way. run, soak, images, clean and the tests run this preflight first; list, report,
+merge, bundle and proxy never need the engine.
 
 Exit codes: 0 ready, 2 something is missing that hunt cannot install here (the message says what).`,
   async run(argv, output) {

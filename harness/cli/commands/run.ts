@@ -46,7 +46,8 @@ their parameters with: hunt list
 Ctrl-C stops within seconds (the step in progress stops waiting), removes the containers and writes the report (exit 130);
 a second Ctrl-C quits at once (then: hunt clean).
 
-Exit codes: 0 every expectation met, 1 incidents found or an expectation not met, 2 bad input,
+Exit codes: 0 every expectation met, 1 an expectation not met (an unexpected incident, or an
+expected one missing), 2 bad input,
 3 harness failure, 130 interrupted.`,
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('run', argv, {

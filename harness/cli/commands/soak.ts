@@ -34,7 +34,7 @@ then their cut streams; summaries, excerpts and the history stay.
 Ctrl-C (or SIGTERM) stops within seconds and writes the final report (exit 130).
 A disk that fills up anyway stops the run with HH_DISK_FULL (exit 2).
 
-Exit codes: as hunt run: 0 no incident and every expectation met, 1 incidents found, 2 bad input
+Exit codes: as hunt run: 0 every expectation met, 1 an expectation not met, 2 bad input
 or a full disk, 3 harness failure, 130 interrupted.`,
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('soak', argv, {
