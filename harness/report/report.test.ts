@@ -128,7 +128,8 @@ t.test('a stunnel run: its version, the load, the stall with its findings; no re
 
 t.test('a stunnel matrix: one table of stalls and silences per version', async (t) => {
   const { writeLoadFixtureRun } = await import('../test-kits/fixture-run.ts');
-  const { matrixOfRuns, renderMatrix } = await import('./matrix.ts');
+  const { matrixOfRuns } = await import('./matrix-build.ts');
+  const { renderMatrix } = await import('./matrix-render.ts');
   const root = t.testdir();
   const a = await writeLoadFixtureRun(root, { version: '5.56', seconds: 40, stallFrom: 15, stallFor: 12 });
   const b = await writeLoadFixtureRun(root, { version: '5.74', seconds: 40, stallFrom: 15, stallFor: 6 });

@@ -9,13 +9,10 @@ import { writeFileAtomic } from '../fs-atomic.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { resultsDir } from '../paths.ts';
 import { type Progress, silentProgress } from '../progress.ts';
-import {
-  compareToBaseline,
-  type Matrix,
-  matrixOfRuns,
-  readMatrixFile,
-  writeMatrix,
-} from '../report/matrix.ts';
+import type { Matrix } from '../report/matrix.ts';
+import { compareToBaseline, readMatrixFile } from '../report/matrix-baseline.ts';
+import { matrixOfRuns } from '../report/matrix-build.ts';
+import { writeMatrix } from '../report/matrix-render.ts';
 import { folderId } from '../run/run-folder.ts';
 import type { SystemUnderTest, TargetSelection } from '../seam/target.ts';
 import { spawnHunt } from './hunt-child.ts';

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../duration.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { renderMatrix } from '../../report/matrix.ts';
+import { renderMatrix } from '../../report/matrix-render.ts';
 import { type MatrixGrid, type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
 import { MAX_STEPS } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';

@@ -1,7 +1,8 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { type Matrix, type MatrixCell, matrixOfRuns } from '../../report/matrix.ts';
+import type { Matrix, MatrixCell } from '../../report/matrix.ts';
+import { matrixOfRuns } from '../../report/matrix-build.ts';
 import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
 import { main } from '../hunt.ts';
 import { knownDetectors } from '../systems.ts';

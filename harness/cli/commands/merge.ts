@@ -2,13 +2,9 @@ import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { makeDirectory } from '../../fs-directory.ts';
 import { resultsDir } from '../../paths.ts';
-import {
-  compareToBaseline,
-  matrixOfRuns,
-  readMatrixFile,
-  renderMatrix,
-  writeMatrix,
-} from '../../report/matrix.ts';
+import { compareToBaseline, readMatrixFile } from '../../report/matrix-baseline.ts';
+import { matrixOfRuns } from '../../report/matrix-build.ts';
+import { renderMatrix, writeMatrix } from '../../report/matrix-render.ts';
 import { folderId } from '../../run/run-folder.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';

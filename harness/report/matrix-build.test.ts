@@ -2,7 +2,9 @@ import t from 'tap';
 import { knownDetectors } from '../cli/systems.ts';
 import { ErrorCodes } from '../errors.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
-import { compareToBaseline, matrixOfRuns, parseMatrix, renderMatrix } from './matrix.ts';
+import { compareToBaseline } from './matrix-baseline.ts';
+import { matrixOfRuns } from './matrix-build.ts';
+import { renderMatrix } from './matrix-render.ts';
 
 const steady = (n: number, ms = 1000) => Array.from({ length: n }, (_, i) => ms + (i % 10) * 10);
 
@@ -49,37 +51,6 @@ t.test('runs of one version pool into one cell; each version has its own', async
   t.match(markdown, /1: 1 tls-handshake-failed/);
 });
 
-t.test('a baseline: slower medians or more incidents beyond the intervals are regressions', async (t) => {
-  const root = t.testdir();
-  const baseline = await matrixOfRuns(
-    [(await writeFixtureRun(root, { barriers: steady(100) })).dir],
-    knownDetectors,
-  );
-  const same = await matrixOfRuns(
-    [(await writeFixtureRun(root, { barriers: steady(100, 1010) })).dir],
-    knownDetectors,
-  );
-  t.same(compareToBaseline(same, baseline).regressions, [], 'within noise: no regression');
-
-  const slower = await matrixOfRuns(
-    [(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir],
-    knownDetectors,
-  );
-  const compared = compareToBaseline(slower, baseline);
-  t.match(compared.regressions, [
-    { target: '2.13.6', measure: 'reload barrier p50 (ms)' },
-    { target: '2.13.6', measure: 'reconnect p50 (ms)' },
-  ]);
-  t.match(renderMatrix(compared), /## Against the baseline[\s\S]*reload barrier p50/);
-
-  const failing = await matrixOfRuns(
-    [(await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir],
-    knownDetectors,
-  );
-  t.match(compareToBaseline(failing, baseline).regressions, [{ measure: 'incidents per 1,000 reloads' }]);
-  t.same(compareToBaseline(baseline, failing).regressions, [], 'fewer incidents is not a regression');
-});
-
 t.test('runs that do not belong together are refused', async (t) => {
   const root = t.testdir();
   const storm = await writeFixtureRun(root, { barriers: steady(10) });
@@ -91,8 +62,6 @@ t.test('runs that do not belong together are refused', async (t) => {
   });
   const grid = await matrixOfRuns([storm.dir, other.dir], knownDetectors);
   t.same(grid.grid, ['endpoints'], 'runs with different parameters are a grid, not refused');
-  t.throws(() => parseMatrix('{"cells": []}', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
-  t.throws(() => parseMatrix('nope', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
 });
 
 t.test('a grid of parameters: one cell per target and values, the shared ones once', async (t) => {

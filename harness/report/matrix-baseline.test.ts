@@ -1,0 +1,45 @@
+import t from 'tap';
+import { knownDetectors } from '../cli/systems.ts';
+import { ErrorCodes } from '../errors.ts';
+import { writeFixtureRun } from '../test-kits/fixture-run.ts';
+import { compareToBaseline, parseMatrix } from './matrix-baseline.ts';
+import { matrixOfRuns } from './matrix-build.ts';
+import { renderMatrix } from './matrix-render.ts';
+
+const steady = (n: number, ms = 1000) => Array.from({ length: n }, (_, i) => ms + (i % 10) * 10);
+
+t.test('a baseline: slower medians or more incidents beyond the intervals are regressions', async (t) => {
+  const root = t.testdir();
+  const baseline = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100) })).dir],
+    knownDetectors,
+  );
+  const same = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100, 1010) })).dir],
+    knownDetectors,
+  );
+  t.same(compareToBaseline(same, baseline).regressions, [], 'within noise: no regression');
+
+  const slower = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir],
+    knownDetectors,
+  );
+  const compared = compareToBaseline(slower, baseline);
+  t.match(compared.regressions, [
+    { target: '2.13.6', measure: 'reload barrier p50 (ms)' },
+    { target: '2.13.6', measure: 'reconnect p50 (ms)' },
+  ]);
+  t.match(renderMatrix(compared), /## Against the baseline[\s\S]*reload barrier p50/);
+
+  const failing = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir],
+    knownDetectors,
+  );
+  t.match(compareToBaseline(failing, baseline).regressions, [{ measure: 'incidents per 1,000 reloads' }]);
+  t.same(compareToBaseline(baseline, failing).regressions, [], 'fewer incidents is not a regression');
+});
+
+t.test('a baseline file that is not a matrix.json is refused', async (t) => {
+  t.throws(() => parseMatrix('{"cells": []}', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
+  t.throws(() => parseMatrix('nope', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
+});

@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { mannWhitneyGreater } from '../stats.ts';
+import { cellKey, type Matrix, type Regression } from './matrix.ts';
+
+/** A timing is worse only when the rank test says so and the median grew by more than this. */
+export const TIMING_TOLERANCE = 1.2;
+/** The rank test's significance level (one-sided). */
+export const TIMING_ALPHA = 0.01;
+
+/**
+ * Regressions of `current` against `baseline`, target by target: worse beyond the intervals.
+ * Incidents: the current rate's lower bound above the baseline's upper bound. Timings (reload
+ * barrier, reconnect): a one-sided Mann-Whitney test says the current samples are larger
+ * (p < TIMING_ALPHA) and the median grew by more than TIMING_TOLERANCE (a shared machine's noise
+ * between runs is not a regression). The rank test reads whole distributions: reconnects are
+ * bimodal (Icinga's 10 s reconnect timer), and a median's interval then spans both modes.
+ */
+export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
+  const regressions: Regression[] = [];
+  for (const cell of current.cells) {
+    const before = baseline.cells.find((candidate) => cellKey(candidate) === cellKey(cell));
+    if (!before) continue;
+    const now = cell.incidentsPer1000Reloads;
+    const then = before.incidentsPer1000Reloads;
+    if (now && then && now.low > then.high)
+      regressions.push({
+        target: cellKey(cell),
+        measure: 'incidents per 1,000 reloads',
+        baseline: `${then.rate} (95% ${then.low}-${then.high})`,
+        current: `${now.rate} (95% ${now.low}-${now.high})`,
+      });
+    for (const [measure, key] of [
+      ['reload barrier p50 (ms)', 'barrierMs'],
+      ['reconnect p50 (ms)', 'reconnectMs'],
+    ] as const) {
+      const a = before[key];
+      const b = cell[key];
+      if (a.p50 === null || b.p50 === null) continue;
+      const p = mannWhitneyGreater(a.samples ?? [], b.samples);
+      if (p !== undefined && p < TIMING_ALPHA && b.p50 > a.p50 * TIMING_TOLERANCE)
+        regressions.push({
+          target: cellKey(cell),
+          measure,
+          baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High}, n ${a.n})`,
+          current: `${b.p50} (95% ${b.p50Low}-${b.p50High}, n ${b.n}; rank test p ${p < 0.0001 ? '< 0.0001' : p.toFixed(4)})`,
+        });
+    }
+  }
+  return {
+    ...current,
+    baseline: {
+      scenario: baseline.scenario,
+      params: baseline.params,
+      targets: baseline.cells.map(cellKey),
+    },
+    regressions,
+  };
+}
+
+/** A matrix.json read back (a --baseline file): checked enough to compare against. */
+export function parseMatrix(text: string, source: string): Matrix {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `${source} is not JSON (${(error as Error).message}): a baseline is a matrix.json written by hunt matrix or --save-baseline.`,
+    );
+  }
+  const matrix = value as Partial<Matrix>;
+  if (matrix?.kind !== 'handshake-hunter-matrix' || !Array.isArray(matrix.cells))
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `${source} is not a matrix.json (no "kind": "handshake-hunter-matrix" with cells): write one with --save-baseline.`,
+    );
+  return matrix as Matrix;
+}
+
+/** A saved matrix.json (a --baseline), read and checked. */
+export async function readMatrixFile(path: string): Promise<Matrix> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.BASELINE_INVALID,
+      `Cannot read the baseline ${path} (${error.code}): give a matrix.json written by hunt matrix or --save-baseline.`,
+    );
+  });
+  return parseMatrix(text, path);
+}

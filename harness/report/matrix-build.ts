@@ -1,0 +1,244 @@
+import { ErrorCodes, HuntError } from '../errors.ts';
+import type { Detector } from '../observe/detector.ts';
+import { type RunManifest, targetOf } from '../run/manifest.ts';
+import { percentile, wilsonInterval } from '../stats.ts';
+import { cellKey, type DisruptionRates, type Matrix, type MatrixCell } from './matrix.ts';
+import { round, roundRate, steepest, timing } from './matrix-statistics.ts';
+import { type AdvisoryFinding, type RunFacts, readRunFacts } from './run-facts.ts';
+
+/** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
+export async function matrixOfRuns(
+  dirs: readonly string[],
+  knownDetectors: readonly Detector[],
+): Promise<Matrix> {
+  if (dirs.length === 0) throw new HuntError(ErrorCodes.USAGE, 'Name at least one run folder.');
+  const facts: RunFacts[] = [];
+  for (const dir of dirs) facts.push(await readRunFacts(dir, knownDetectors));
+  return buildMatrix(facts);
+}
+
+/**
+ * Pure: the runs' facts in, the matrix out. Runs of one target with the same parameters are
+ * pooled into one cell; parameters that differ between runs make a grid (one cell per target and
+ * combination of their values).
+ */
+export function buildMatrix(runs: readonly RunFacts[]): Matrix {
+  const first = runs[0];
+  if (!first) throw new HuntError(ErrorCodes.USAGE, 'A matrix needs at least one run.');
+  const scenario = String(first.meta.scenario);
+  for (const run of runs) {
+    if (String(run.meta.scenario) !== scenario)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `A matrix combines runs of one scenario: ${run.dir} ran ${String(run.meta.scenario)}, not ${scenario}.`,
+      );
+  }
+  const paramsOf = (run: RunFacts) => (run.meta.params ?? {}) as Record<string, unknown>;
+  const names = [...new Set(runs.flatMap((run) => Object.keys(paramsOf(run))))].sort();
+  const grid = names.filter((name) => {
+    const values = new Set(runs.map((run) => JSON.stringify(paramsOf(run)[name] ?? null)));
+    return values.size > 1;
+  });
+  const shared = Object.fromEntries(Object.entries(paramsOf(first)).filter(([name]) => !grid.includes(name)));
+  const groups = new Map<string, { target: string; grid: Record<string, unknown>; runs: RunFacts[] }>();
+  for (const run of runs) {
+    const values = Object.fromEntries(grid.map((name) => [name, paramsOf(run)[name] ?? null]));
+    const target = targetName(run.meta);
+    const key = cellKey({ target, grid: values });
+    const group = groups.get(key) ?? { target, grid: values, runs: [] };
+    group.runs.push(run);
+    groups.set(key, group);
+  }
+  const unit = unitDisruption(runs);
+  return {
+    kind: 'handshake-hunter-matrix',
+    version: 1,
+    scenario,
+    params: shared,
+    ...(grid.length > 0 ? { grid } : {}),
+    ...(unit ? { unit } : {}),
+    cells: [...groups.values()].map((group) => ({
+      ...buildCell(group.target, group.runs, unit),
+      ...(grid.length > 0 ? { grid: group.grid } : {}),
+    })),
+    regressions: [],
+  };
+}
+
+/**
+ * The disruption the runs are about when it is not a reload: the non-reload kind with the most
+ * windows in all, when there are more of them than reloads (a race hunt's context swaps).
+ */
+function unitDisruption(runs: readonly RunFacts[]): string | undefined {
+  // Only what the system did itself: a nemesis's faults and a remedy's restarts are causes, not trials.
+  const totals = new Map<string, number>();
+  for (const run of runs)
+    for (const [kind, count] of Object.entries(run.ownDisruptions))
+      if (kind !== 'reload') totals.set(kind, (totals.get(kind) ?? 0) + count);
+  const reloads = runs.reduce((sum, run) => sum + run.reloads.length, 0);
+  const [kind, count] = [...totals].sort((a, b) => b[1] - a[1])[0] ?? [];
+  return kind !== undefined && (count ?? 0) > reloads ? kind : undefined;
+}
+
+function disruptionRates(kind: string, runs: readonly RunFacts[]): DisruptionRates {
+  const toFailure = runs.map((run) => {
+    const all = run.ownDisruptions[kind] ?? 0;
+    const first = run.ledger
+      .list()
+      .map((incident) => incident.firstSeen)
+      .sort()[0];
+    if (first === undefined) return { run: run.meta.id, disruptions: all, failed: false };
+    const times = run.disruptionTimes[kind] ?? [];
+    return { run: run.meta.id, disruptions: times.filter((at) => at < first).length, failed: true };
+  });
+  const count = runs.reduce((sum, run) => sum + (run.ownDisruptions[kind] ?? 0), 0);
+  const failedRuns = toFailure.filter((run) => run.failed).length;
+  // The trials: a failed run's swaps up to its failure (at least the one that did it), every
+  // swap of a run that never failed. What came after a run's failure tested nothing new.
+  const trials = toFailure.reduce(
+    (sum, run) => sum + (run.failed ? Math.max(1, run.disruptions) : run.disruptions),
+    0,
+  );
+  return {
+    kind,
+    count,
+    failedRuns,
+    failuresPer1000: roundRate(wilsonInterval(failedRuns, trials, 1000)),
+    toFailure,
+  };
+}
+
+/** One finding per advisory: affected when any run found it so (with that run's evidence). */
+function advisoriesOf(runs: readonly RunFacts[]): AdvisoryFinding[] {
+  const byAdvisory = new Map<string, AdvisoryFinding>();
+  for (const finding of runs.flatMap((run) => run.advisories)) {
+    const known = byAdvisory.get(finding.advisory);
+    if (!known || (finding.affected && !known.affected)) byAdvisory.set(finding.advisory, finding);
+  }
+  return [...byAdvisory.values()];
+}
+
+function targetName(meta: RunManifest): string {
+  const target = targetOf(meta);
+  return target.image ?? target.version ?? 'unknown';
+}
+
+function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {
+  const stack = runs[0]?.meta.stack ?? {};
+  const reloads = runs.flatMap((run) => run.reloads);
+  const ok = reloads.filter((reload) => reload.ok);
+  const incidentsByKind: Record<string, number> = {};
+  let incidents = 0;
+  for (const run of runs)
+    for (const incident of run.ledger.list()) {
+      incidentsByKind[incident.kind] = (incidentsByKind[incident.kind] ?? 0) + 1;
+      incidents++;
+    }
+  const seconds = (kind: string) =>
+    runs.flatMap((run) =>
+      run.ledger
+        .list()
+        .filter((incident) => incident.kind === kind)
+        .map((incident) => Math.round(Number(incident.findings.durationMs ?? Number.NaN) / 100) / 10)
+        .filter(Number.isFinite),
+    );
+  const loadPoints = runs.flatMap((run) => run.load);
+  const disruptions: Record<string, number> = {};
+  for (const run of runs)
+    for (const [kind, byNode] of Object.entries(run.disruptions))
+      disruptions[kind] = (disruptions[kind] ?? 0) + Object.values(byNode).reduce((a, b) => a + b, 0);
+  const advisories = advisoriesOf(runs);
+  const measured = new Map<string, number[]>();
+  for (const run of runs)
+    for (const [name, values] of Object.entries(run.measures))
+      measured.set(name, [...(measured.get(name) ?? []), ...values]);
+  const persistence = runs.flatMap((run) =>
+    run.ledger.list().flatMap((incident) => {
+      const found = incident.findings.persistence as
+        | { state?: unknown; remedy?: { recoveredAfterMs?: unknown; action?: unknown } }
+        | undefined;
+      if (typeof found?.state !== 'string') return [];
+      const recovered = found.remedy?.recoveredAfterMs;
+      const by = found.remedy?.action;
+      return [
+        {
+          run: run.meta.id,
+          kind: incident.kind,
+          node: incident.node ?? '',
+          state: found.state,
+          ...(typeof recovered === 'number'
+            ? { recoveredAfterMs: recovered, recoveredBy: typeof by === 'string' ? by : 'restart' }
+            : {}),
+        },
+      ];
+    }),
+  );
+  return {
+    ...(persistence.length > 0 ? { persistence } : {}),
+    ...(measured.size > 0
+      ? {
+          measures: Object.fromEntries(
+            [...measured].map(([name, values]) => [name, round(percentile(values, 50))] as const),
+          ),
+        }
+      : {}),
+    target,
+    disruptions,
+    ...(unit ? { perDisruption: disruptionRates(unit, runs) } : {}),
+    ...(advisories.length > 0 ? { advisories } : {}),
+    system: targetOf(runs[0]?.meta ?? ({} as RunManifest)).system ?? null,
+    version: String(stack.icingaVersion ?? stack.stunnelVersion ?? '') || null,
+    load:
+      loadPoints.length === 0
+        ? null
+        : {
+            completedPerSecond: percentile(
+              loadPoints.map((point) => point.completed),
+              50,
+            ),
+            timeouts: loadPoints.reduce((sum, point) => sum + point.timeouts, 0),
+            stallsS: seconds('throughput-stall'),
+            silencesS: seconds('log-silence'),
+          },
+    icingaVersion: stack.icingaVersion ?? null,
+    opensslVersion: stack.opensslVersion ?? null,
+    runs: runs.map((run) => ({ id: run.meta.id, status: runStatus(run.meta) })),
+    reloads: reloads.length,
+    verified: ok.length,
+    incidents,
+    incidentsByKind: Object.fromEntries(Object.entries(incidentsByKind).sort()),
+    incidentsPer1000Reloads: roundRate(wilsonInterval(incidents, reloads.length, 1000)),
+    barrierMs: timing(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
+    reconnectMs: timing(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
+    rssTrendKbPer1000Reloads: {
+      // Per master: two workers' different sizes are not a trend. The cell shows the steepest.
+      master: steepest(
+        runs.flatMap((run) => {
+          const byMaster = new Map<string, Array<{ x: number; y: number }>>();
+          for (const point of settled(run, run.masterRss))
+            byMaster.set(point.master ?? '', [
+              ...(byMaster.get(point.master ?? '') ?? []),
+              { x: point.reloadsDone, y: point.rssKb },
+            ]);
+          return [...byMaster.values()];
+        }),
+      ),
+      harness: steepest(
+        runs.map((run) => settled(run, run.harnessRss).map((p) => ({ x: p.reloadsDone, y: p.rssKb }))),
+      ),
+    },
+  };
+}
+
+/**
+ * The points after the warm-up (the first 20% of the run's reloads, at least 10): a process
+ * growing to its working size (connections, caches, the heap) is not a leak; what grows after is.
+ */
+function settled<T extends { reloadsDone: number }>(run: RunFacts, points: readonly T[]): T[] {
+  const warm = Math.max(10, Math.floor(run.reloads.length * 0.2));
+  return points.filter((point) => point.reloadsDone >= warm);
+}
+
+function runStatus(meta: RunManifest): string {
+  return meta.outcome?.status ?? 'incomplete';
+}
