@@ -45,6 +45,8 @@ export const ErrorCodes = {
   RESULTS_UNWRITABLE: 'HH_RESULTS_UNWRITABLE',
   /** A --baseline file that is not a matrix.json. */
   BASELINE_INVALID: 'HH_BASELINE_INVALID',
+  /** A --cell plan file that is not a plan hunt matrix --plan wrote. */
+  PLAN_INVALID: 'HH_PLAN_INVALID',
   /** The results folder's disk is (nearly) full: the run stopped to keep what it wrote readable. */
   DISK_FULL: 'HH_DISK_FULL',
   /** A scenario name that no module in scenarios/ defines. */

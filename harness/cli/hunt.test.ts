@@ -207,6 +207,16 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
     /^\[HH_USAGE\] --reloads must be a whole number from 1 to \d+, not "0"\.$/,
   ],
   [
+    ['run', '--cell', '/nonexistent/plan.json', '3'],
+    2,
+    /^\[HH_PLAN_INVALID\] Cannot read the plan \/nonexistent\/plan\.json \(ENOENT\): write one with hunt matrix \.\.\. --plan <file>\.$/,
+  ],
+  [
+    ['run', '--cell', 'plan.json', '0', '--seed', '3', '--icinga', '2.13.6'],
+    2,
+    /^\[HH_USAGE\] --cell runs a planned cell exactly: leave out --icinga, --seed\.$/,
+  ],
+  [
     ['run', 'reload-storm', '--reloads', '-5'],
     2,
     /^\[HH_USAGE\] --reloads must be a whole number, not "-5": hunt's numbers are never negative\. See: hunt run --help$/,

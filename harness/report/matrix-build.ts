@@ -50,6 +50,8 @@ export function buildMatrix(runs: readonly RunFacts[]): Matrix {
     groups.set(key, group);
   }
   const unit = unitDisruption(runs);
+  const missing = missingCells(runs);
+  const plans = [...new Set(runs.flatMap((run) => (run.meta.plan ? [run.meta.plan.id] : [])))];
   return {
     kind: 'handshake-hunter-matrix',
     version: 1,
@@ -61,8 +63,26 @@ export function buildMatrix(runs: readonly RunFacts[]): Matrix {
       ...buildCell(group.target, group.runs, unit),
       ...(grid.length > 0 ? { grid: group.grid } : {}),
     })),
+    ...(plans.length > 0 ? { plans } : {}),
+    ...(missing.length > 0 ? { missing } : {}),
     regressions: [],
   };
+}
+
+/** The cells of each plan the runs came from (run.json's `plan`) that none of them ran. */
+function missingCells(runs: readonly RunFacts[]): NonNullable<Matrix['missing']> {
+  const plans = new Map<string, { cells: number; ran: Set<number> }>();
+  for (const { meta } of runs) {
+    if (!meta.plan) continue;
+    const plan = plans.get(meta.plan.id) ?? { cells: meta.plan.cells, ran: new Set<number>() };
+    plan.ran.add(meta.plan.cell);
+    plans.set(meta.plan.id, plan);
+  }
+  return [...plans].flatMap(([id, { cells, ran }]) =>
+    Array.from({ length: cells }, (_, cell) => cell)
+      .filter((cell) => !ran.has(cell))
+      .map((cell) => ({ plan: id, cell })),
+  );
 }
 
 /**

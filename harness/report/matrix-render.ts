@@ -19,6 +19,15 @@ export function renderMatrix(matrix: Matrix): string {
   ];
   lines.push(...table(matrix));
   lines.push('');
+  if (matrix.missing && matrix.missing.length > 0)
+    lines.push(
+      '## Cells missing',
+      '',
+      `${matrix.missing.length} planned cell(s) have no run here (a job that died or was not collected); the table covers the others:`,
+      '',
+      ...matrix.missing.map((m) => `- plan ${m.plan}, cell ${m.cell}${m.name ? `: ${m.name}` : ''}`),
+      '',
+    );
   if (matrix.baseline) {
     lines.push(`## Against the baseline (${matrix.baseline.targets.join(', ')})`, '');
     if (matrix.regressions.length === 0)

@@ -96,6 +96,13 @@ export interface Matrix {
   /** The disruption the rates count when it is not a reload (the kind most runs had most of). */
   unit?: string;
   cells: MatrixCell[];
+  /**
+   * Cells of a plan (`hunt run --cell`) with no run among those merged: a job that died. Named
+   * when the plan is at hand (`hunt merge --plan`).
+   */
+  missing?: Array<{ plan: string; cell: number; name?: string }>;
+  /** The plans the runs were cells of (`hunt run --cell`), by id. */
+  plans?: string[];
   /** Filled by compareToBaseline. */
   baseline?: { scenario: string; params: Record<string, unknown>; targets: string[] };
   regressions: Regression[];

@@ -37,6 +37,8 @@ export interface RunManifest {
   capture?: { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };
   /** The run this one replays (`hunt run --replay`), and whether its faults' anchors were followed. */
   replayOf?: { dir: string; anchorsFollowed: boolean };
+  /** The plan's cell this run was (`hunt run --cell`): which plan, which of how many cells. */
+  plan?: { id: string; cell: number; cells: number; name: string };
   /** What the system under test says of itself (image, versions, nodes). */
   stack?: {
     image?: string;

@@ -16,6 +16,7 @@ import { writeMatrix } from '../report/matrix-render.ts';
 import { folderId } from '../run/run-folder.ts';
 import type { SystemUnderTest, TargetSelection } from '../seam/target.ts';
 import { spawnHunt } from './hunt-child.ts';
+import { type MatrixPlan, makePlan, writePlan } from './matrix-plan.ts';
 import { prepareRun } from './runner.ts';
 
 /** One cell's target: a version of the scenario's system (--icinga) or an image (--image). */
@@ -80,14 +81,14 @@ export interface MatrixResult {
 }
 
 /**
- * One run of a scenario per target, then matrix.json and matrix.md. Each cell is a `hunt run`
- * child process (its own engine connection, its own signals, its own run folder, exactly what a
- * user would type), one at a time per engine, the engines in parallel. Everything is checked
- * before the first run starts. Exit: 130 interrupted, 3 or 2 when a cell broke, 1 on a regression
- * against the baseline, 0 otherwise.
+ * Checks a matrix request whole (every target with every grid combination, before anything runs)
+ * and writes down its cells: the plan `hunt matrix` runs itself, or hands to a scheduler
+ * (`--plan`). Repeat by repeat, combination by combination, the targets side by side: a matrix
+ * cut short still compares the targets on what ran.
  */
-export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
-  const progress = request.progress ?? silentProgress;
+export async function planMatrix(
+  request: MatrixRequest,
+): Promise<{ plan: MatrixPlan; system: SystemUnderTest | undefined }> {
   if (request.targets.length === 0)
     throw new HuntError(
       ErrorCodes.USAGE,
@@ -118,11 +119,10 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       ErrorCodes.USAGE,
       `--seed ${request.seed} with --repeat ${repeat} would pass ${MAX_SEED}: the repeats take seeds ${request.seed} to ${request.seed + repeat - 1}.`,
     );
-  // Every target with every combination, checked before the first run starts.
-  let scenarioSystem: SystemUnderTest | undefined;
+  let system: SystemUnderTest | undefined;
   for (const target of request.targets)
     for (const combo of combos)
-      scenarioSystem = (
+      system = (
         await prepareRun({
           ...request,
           ...target,
@@ -130,7 +130,33 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
           params: [...(request.params ?? []), ...combo],
         })
       ).scenario.system;
-  const system = scenarioSystem?.name ?? '';
+  const seed = request.seed ?? randomInt(1, MAX_SEED - repeat + 1);
+  const cells = Array.from({ length: repeat }, (_, i) =>
+    combos.flatMap((combo) =>
+      request.targets.map((target) => ({ target, combo, seed: seed + i, repeat: i })),
+    ),
+  )
+    .flat()
+    .map((cell, index) => ({
+      index,
+      name: [targetName(cell.target), ...cell.combo, ...(repeat > 1 ? [`#${cell.repeat + 1}`] : [])].join(
+        ' ',
+      ),
+      args: cellArgs(request, system?.name ?? '', cell),
+    }));
+  return { plan: makePlan({ scenario: request.scenario, system: system?.name ?? '', seed, cells }), system };
+}
+
+/**
+ * One run of a scenario per target, then matrix.json and matrix.md. Each cell is a `hunt run
+ * --cell` child process of the matrix's plan (its own engine connection, its own signals, its own
+ * run folder, exactly what a scheduler's job runs), one at a time per engine, the engines in
+ * parallel. Exit: 130 interrupted, 3 or 2 when a cell broke, 1 on a regression against the
+ * baseline, 0 otherwise.
+ */
+export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
+  const progress = request.progress ?? silentProgress;
+  const { plan, system } = await planMatrix(request);
   const engines = (request.engines?.length ? request.engines : [undefined]).map((engine) => {
     if (engine === undefined) return { env: {}, name: describeAddress(engineAddress()) };
     return { env: { DOCKER_HOST: engine }, name: describeAddress(engineAddress({ DOCKER_HOST: engine })) };
@@ -142,7 +168,6 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       throw new HuntError(ErrorCodes.USAGE, `--save-baseline: the folder ${folder} does not exist.`);
   }
 
-  const seed = request.seed ?? randomInt(1, MAX_SEED - repeat + 1);
   const root = request.resultsDir ?? resultsDir();
   const dir = join(root, folderId(`matrix-${request.scenario}`));
   await makeDirectory(dir).catch((error: NodeJS.ErrnoException) => {
@@ -151,17 +176,15 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
       `Cannot create ${dir} (${error.code}): choose a writable folder with --results.`,
     );
   });
+  const planPath = join(dir, 'plan.json');
+  await writePlan(planPath, plan);
   progress.step(
-    `matrix ${request.scenario}: ${request.targets.map(targetName).join(', ')} (seed ${seed}) on ${engines
+    `matrix ${request.scenario}: ${request.targets.map(targetName).join(', ')} (seed ${plan.seed}) on ${engines
       .map((engine) => engine.name)
       .join(', ')}; results in ${dir}`,
   );
 
-  // Repeat by repeat, combination by combination, the targets side by side: a matrix cut short
-  // still compares the targets on what ran.
-  const queue = Array.from({ length: repeat }, (_, i) =>
-    combos.flatMap((combo) => request.targets.map((target) => ({ target, combo, seed: seed + i }))),
-  ).flat();
+  const queue = [...plan.cells];
   const runs: MatrixCellRun[] = [];
   const children = new Set<ChildProcess>();
   const onAbort = () => {
@@ -173,11 +196,10 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
     await Promise.all(
       engines.map(async (engine) => {
         for (let cell = queue.shift(); cell; cell = queue.shift()) {
-          const args = cellArgs(request, system, cell, root);
+          const args = ['run', '--cell', planPath, String(cell.index), '--results', root, '--json'];
           const child = spawnHunt(args, engine.env);
           children.add(child);
-          const name = [targetName(cell.target), ...cell.combo].join(' ');
-          runs.push(await followCell(child, name, engine.name, progress));
+          runs.push(await followCell(child, cell.name, engine.name, progress));
           children.delete(child);
         }
       }),
@@ -187,8 +209,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   }
 
   const dirs = runs.flatMap((run) => (run.dir ? [run.dir] : []));
-  const own =
-    dirs.length > 0 ? await matrixOfRuns(dirs, scenarioSystem?.detectors ?? []) : emptyMatrix(request);
+  const own = dirs.length > 0 ? await matrixOfRuns(dirs, system?.detectors ?? []) : emptyMatrix(request);
   const matrix = baseline ? compareToBaseline(own, baseline) : own;
   const files = await writeMatrix(dir, matrix);
   await writeFileAtomic(join(dir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
@@ -240,9 +261,10 @@ interface QueuedCell {
   seed: number;
 }
 
-function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell, root: string): string[] {
+/** A cell's `hunt run` arguments, without --results and --json (whoever runs it adds those). */
+function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell): string[] {
   const { target, combo, seed } = cell;
-  const args = ['run', request.scenario, '--seed', String(seed), '--results', root, '--json'];
+  const args = ['run', request.scenario, '--seed', String(seed)];
   for (const param of [...(request.params ?? []), ...combo]) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
   else args.push(`--${system}`, target.version);

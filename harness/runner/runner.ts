@@ -15,6 +15,7 @@ import { Run, type RunOutcome } from '../run/run.ts';
 import type { TargetSelection } from '../seam/target.ts';
 import { budgetFor, type DiskBudget, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
+import type { PlanCellRef } from './matrix-plan.ts';
 import { resolveParams } from './params.ts';
 import { ReportRefresher } from './report-refresher.ts';
 import { RunSession } from './run-session.ts';
@@ -56,6 +57,8 @@ export interface RunRequest {
   reportEveryMs?: number;
   /** The run folder this run replays (`hunt run --replay`): its faults fire after the same anchors. */
   replayOf?: string;
+  /** The plan's cell this run is (`hunt run --cell`): recorded, so hunt merge can name cells missing. */
+  plan?: PlanCellRef;
   /** Called about once a second with where the run stands. */
   onStatus?: (status: RunStatus) => void;
 }
@@ -220,6 +223,7 @@ async function createRun(
     scenario.expectations.map((e) => e.description),
   );
   await run.describe('capture', { mode: request.capture ?? 'on', secrets: request.secrets !== false });
+  if (request.plan) await run.describe('plan', request.plan);
   return run;
 }
 

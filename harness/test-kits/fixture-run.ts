@@ -25,6 +25,8 @@ export interface FixtureRunOptions {
   captureFailed?: string;
   /** An advisory finding, as a race-hunt driver records it. */
   advisory?: { advisory: string; affected: boolean; evidence: string };
+  /** The plan's cell this run was (`hunt run --cell`), as run.json records it. */
+  plan?: { id: string; cell: number; cells: number; name: string };
 }
 
 /** A run folder written the way the harness writes one, without a stack: for report, matrix and bundle tests. */
@@ -39,6 +41,7 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
   });
   await run.describe('target', target);
   await run.describe('limits', { reloads: options.barriers.length, durationMs: null });
+  if (options.plan) await run.describe('plan', options.plan);
   await run.describe('stack', {
     image: 'image' in target ? target.image : `handshake-hunter/icinga2:${target.icinga}`,
     icingaVersion: 'icinga' in target ? target.icinga : '2.15.0',

@@ -1,11 +1,19 @@
 import { parseDuration } from '../../duration.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { renderMatrix } from '../../report/matrix-render.ts';
-import { type MatrixGrid, type MatrixTarget, runMatrix } from '../../runner/matrix.ts';
+import {
+  type MatrixGrid,
+  type MatrixRequest,
+  type MatrixTarget,
+  planMatrix,
+  runMatrix,
+} from '../../runner/matrix.ts';
+import { writePlan } from '../../runner/matrix-plan.ts';
 import { MAX_STEPS } from '../../runner/runner.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
+import type { Output } from '../output.ts';
 import { chosenVersion, systemOptions } from '../systems.ts';
 
 export const matrix: Command = {
@@ -17,6 +25,7 @@ export const matrix: Command = {
                    [--reloads <n> | --duration <d>] [--seed <n>]
                    [--baseline <matrix.json>] [--save-baseline <file>]
                    [--engines <DOCKER_HOST>,<DOCKER_HOST>...] [--results <dir>] [--json]
+       hunt matrix <scenario> ... --plan <plan.json>
 
 Runs the scenario once per target, each as its own \`hunt run\` (its own run folder, report and
 captures), all with the same seed and limits, then writes results/<id>-matrix-<scenario>/
@@ -40,6 +49,10 @@ first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a 
   --save-baseline <f>   also write this matrix to <f>, for later --baseline
   --engines <list>      Docker engines (unix:///..., tcp://host:2376) to spread the cells over,
                         one cell per engine at a time, the engines in parallel
+  --plan <file>         check the matrix and write its cells to <file>, running none: a
+                        scheduler (a GitHub Actions matrix, a Kubernetes Indexed Job) runs each
+                        with hunt run --cell <file> <index>; hunt merge --plan <file> of their
+                        run folders makes this table and names the cells missing
   --param, --reloads, --duration, --seed, --results, --detectors, --capture, --no-secrets
                         as for hunt run, for every cell
 
@@ -64,6 +77,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       baseline: { type: 'string' },
       'save-baseline': { type: 'string' },
       engines: { type: 'string' },
+      plan: { type: 'string' },
     });
     if (values.help) return showHelp(output, matrix.help);
     if (positionals.length !== 1)
@@ -76,7 +90,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       ...list(version).map((each) => ({ version: each })),
       ...(values.image ?? []).map((image) => ({ image })),
     ];
-    const result = await runMatrix({
+    const request: MatrixRequest = {
       scenario: positionals[0] as string,
       params: values.param ?? [],
       grid: (values.grid ?? []).map(gridOption),
@@ -96,7 +110,9 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       engines: values.engines === undefined ? undefined : list(values.engines),
       progress: output,
       signal: graceful(),
-    });
+    };
+    if (values.plan !== undefined) return writeCells(values.plan, request, output);
+    const result = await runMatrix(request);
     const failed = result.runs.filter((run) => run.exitCode !== 0 && run.exitCode !== 1);
     const lines = [
       renderMatrix(result.matrix).trimEnd(),
@@ -114,6 +130,38 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
     return result.exitCode;
   },
 };
+
+/**
+ * `--plan`: the matrix checked and its cells written down for a scheduler to run, one
+ * `hunt run --cell` each; nothing runs here. What compares and judges comes later, with merge.
+ */
+async function writeCells(path: string, request: MatrixRequest, output: Output): Promise<number> {
+  const later = (['baseline', 'saveBaseline', 'engines'] as const).filter(
+    (name) => request[name] !== undefined,
+  );
+  if (later.length > 0)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--plan only writes the cells down: leave out ${later
+        .map((name) => (name === 'saveBaseline' ? '--save-baseline' : `--${name}`))
+        .join(', ')} (hunt merge --baseline compares the cells' runs later).`,
+    );
+  const { plan } = await planMatrix(request);
+  await writePlan(path, plan);
+  const cells = plan.cells.map(({ index, name }) => ({ index, name }));
+  output.result(
+    { plan: path, id: plan.id, seed: plan.seed, cells },
+    [
+      `plan ${plan.id}: ${cells.length} cell(s), seed ${plan.seed}, written to ${path}`,
+      ...cells.map((cell) => `  ${cell.index}  ${cell.name}`),
+      '',
+      `Run each cell (on any machine with the images): hunt run --cell ${path} <index>`,
+      `(or as a Kubernetes Indexed Job of ${cells.length} completions: JOB_COMPLETION_INDEX), then:`,
+      `hunt merge <the cells' run folders> --plan ${path}`,
+    ].join('\n'),
+  );
+  return 0;
+}
 
 function gridOption(text: string): MatrixGrid {
   const at = text.indexOf('=');

@@ -3,21 +3,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Matrix, MatrixCell } from '../../report/matrix.ts';
 import { matrixOfRuns } from '../../report/matrix-build.ts';
+import { makePlan, writePlan } from '../../runner/matrix-plan.ts';
 import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
-import { main } from '../hunt.ts';
+import { huntInProcess } from '../../test-kits/hunt-in-process.ts';
 import { knownDetectors } from '../systems.ts';
 
-/** hunt's stdout during one command (tap writes its own output to stdout between commands). */
-async function hunt(args: string[]): Promise<{ code: number; stdout: string }> {
-  const writes: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => writes.push(String(chunk)) > 0) as typeof write;
-  try {
-    return { code: await main(args), stdout: writes.join('') };
-  } finally {
-    process.stdout.write = write;
-  }
-}
+const hunt = huntInProcess;
 
 /** n reloads' barrier times: ms, ms+15, ... ms+90, over and over (the reconnect is 200 ms more). */
 const barriers = (n: number, ms: number) => Array.from({ length: n }, (_, i) => ms + (i % 7) * 15);
@@ -180,4 +171,63 @@ t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
     'the worse run alone',
   );
   t.equal(written.cells.length, 1, 'one cell');
+});
+
+t.test("hunt merge of a plan's cells names the cells with no run: a job that died", async (t) => {
+  const root = t.testdir();
+  const plan = makePlan({
+    scenario: 'reload-storm',
+    system: 'icinga',
+    seed: 7,
+    cells: ['2.12.3', '2.13.6', '2.14.6'].map((version, index) => ({
+      index,
+      name: version,
+      args: ['run', 'reload-storm', '--seed', '7', '--icinga', version],
+    })),
+  });
+  const cellRun = (index: number) =>
+    writeFixtureRun(root, {
+      target: { icinga: plan.cells[index]?.name ?? '' },
+      barriers: barriers(10, 900),
+      plan: { id: plan.id, cell: index, cells: 3, name: plan.cells[index]?.name ?? '' },
+    });
+  const runs = [await cellRun(0), await cellRun(2)];
+  const dirs = runs.map((run) => run.dir);
+  const bare = await hunt(['merge', ...dirs, '--out', join(root, 'bare'), '--json']);
+  t.equal(bare.code, 0, 'a missing cell is said, not a failure');
+  t.same(JSON.parse(bare.stdout).missing, [{ plan: plan.id, cell: 1 }], 'by number without the plan');
+  t.same(
+    (JSON.parse(bare.stdout) as Matrix).cells.map((cell) => cell.target),
+    ['2.12.3', '2.14.6'],
+    'the table covers the cells that ran',
+  );
+
+  const planPath = join(root, 'plan.json');
+  await writePlan(planPath, plan);
+  const named = await hunt(['merge', ...dirs, '--plan', planPath, '--out', join(root, 'named'), '--json']);
+  t.same(JSON.parse(named.stdout).missing, [{ plan: plan.id, cell: 1, name: '2.13.6' }], 'by name with it');
+  t.match(
+    await readFile(join(root, 'named', 'matrix.md'), 'utf8'),
+    new RegExp(`## Cells missing[\\s\\S]*- plan ${plan.id}, cell 1: 2\\.13\\.6`),
+  );
+
+  const all = await hunt([
+    'merge',
+    ...dirs,
+    await cellRun(1).then((run) => run.dir),
+    '--plan',
+    planPath,
+    '--out',
+    join(root, 'all'),
+    '--json',
+  ]);
+  t.equal(JSON.parse(all.stdout).missing, undefined, 'every cell ran: nothing missing');
+
+  const other = await writeFixtureRun(root, { barriers: barriers(10, 900) });
+  const none = await hunt(['merge', other.dir, '--plan', planPath, '--out', join(root, 'none'), '--json']);
+  t.same(
+    (JSON.parse(none.stdout) as Matrix).missing?.map((m) => m.name),
+    ['2.12.3', '2.13.6', '2.14.6'],
+    'no run of the plan: all of its cells missing',
+  );
 });

@@ -3,6 +3,7 @@ import { parseDuration } from '../../duration.ts';
 import { preflight } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { readRunManifest, targetOf } from '../../run/manifest.ts';
+import { cellOf, readPlan } from '../../runner/matrix-plan.ts';
 import { describeParam } from '../../runner/params.ts';
 import { MAX_STEPS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { describeTarget, type Scenario } from '../../runner/scenario.ts';
@@ -21,6 +22,7 @@ export const run: Command = {
                 [--detectors <a,b> | --detectors none] [--capture on|off|optional]
                 [--no-secrets] [--json]
        hunt run --replay <run-dir> [--results <dir>] [--json]
+       hunt run --cell <plan.json> [<index>] [--results <dir>] [--json]
 
 Runs one scenario in a new run folder (results/<run-id>/): builds the stack, fires the reloads,
 records everything in history.jsonl, turns anomalies into incidents, judges the scenario's
@@ -42,6 +44,9 @@ their parameters with: hunt list
                       test keys, so on by default)
   --replay <run-dir>  the same scenario, parameters, target, limits and seed as that run, and its
                       faults after the same anchors (read from its history.jsonl)
+  --cell <plan.json>  one cell of a plan written by hunt matrix ... --plan, exactly as planned;
+                      the index follows it, or comes from JOB_COMPLETION_INDEX (a Kubernetes
+                      Indexed Job); hunt merge of the cells' run folders makes the matrix
 
 Ctrl-C stops within seconds (the step in progress stops waiting), removes the containers and writes the report (exit 130);
 a second Ctrl-C quits at once (then: hunt clean).
@@ -50,37 +55,15 @@ Exit codes: 0 every expectation met, 1 an expectation not met (an unexpected inc
 expected one missing), 2 bad input,
 3 harness failure, 130 interrupted.`,
   async run(argv, output) {
-    const { values, positionals } = parseCommandArgs('run', argv, {
-      param: { type: 'string', multiple: true },
-      ...systemOptions,
-      image: { type: 'string' },
-      reloads: { type: 'string' },
-      duration: { type: 'string' },
-      seed: { type: 'string' },
-      results: { type: 'string' },
-      detectors: { type: 'string' },
-      replay: { type: 'string' },
-      capture: { type: 'string' },
-      'no-secrets': { type: 'boolean' },
-    });
-    if (values.help && positionals[0] !== undefined)
+    const { values, positionals } = parseCommandArgs('run', argv, runOptions);
+    if (values.help && positionals[0] !== undefined && values.cell === undefined)
       return showHelp(output, scenarioHelp(await findScenario(positionals[0])));
     if (values.help) return showHelp(output, run.help);
-    const request: RunRequest = values.replay
-      ? await replayRequest(values.replay, positionals, values)
-      : {
-          scenario: scenarioName(positionals),
-          params: values.param ?? [],
-          ...chosenVersion(values),
-          image: values.image,
-          steps:
-            values.reloads === undefined
-              ? undefined
-              : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
-          durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
-          seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
-          detectors: detectorList(values.detectors),
-        };
+    const request: RunRequest = values.cell
+      ? await cellRequest(values.cell, positionals, values)
+      : values.replay
+        ? await replayRequest(values.replay, positionals, values)
+        : requestOf(values, positionals);
     request.resultsDir = values.results ?? request.resultsDir;
     if (values.capture !== undefined) request.capture = captureMode(values.capture);
     if (values['no-secrets']) request.secrets = false;
@@ -97,6 +80,86 @@ expected one missing), 2 bad input,
     return result.exitCode;
   },
 };
+
+const runOptions = {
+  param: { type: 'string', multiple: true },
+  ...systemOptions,
+  image: { type: 'string' },
+  reloads: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  results: { type: 'string' },
+  detectors: { type: 'string' },
+  replay: { type: 'string' },
+  cell: { type: 'string' },
+  capture: { type: 'string' },
+  'no-secrets': { type: 'boolean' },
+} as const;
+
+type RunValues = ReturnType<typeof parseCommandArgs<typeof runOptions>>['values'];
+
+/** The request the options ask for (a scenario with its parameters, target and limits). */
+function requestOf(values: RunValues, positionals: string[]): RunRequest {
+  return {
+    scenario: scenarioName(positionals),
+    params: values.param ?? [],
+    ...chosenVersion(values),
+    image: values.image,
+    steps:
+      values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
+    durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+    seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
+    detectors: detectorList(values.detectors),
+  };
+}
+
+/**
+ * One cell of a plan (`hunt matrix ... --plan`), exactly as planned: its index given, or the
+ * scheduler's (JOB_COMPLETION_INDEX). Only where the run folder goes may differ.
+ */
+async function cellRequest(
+  path: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+): Promise<RunRequest> {
+  refuseOthers('--cell runs a planned cell exactly', positionals.slice(1), values, [
+    'replay',
+    'capture',
+    'no-secrets',
+  ]);
+  const plan = await readPlan(path);
+  const cell = cellOf(plan, positionals[0], path);
+  const parsed = parseCommandArgs('run', cell.args.slice(1), runOptions);
+  const request = requestOf(parsed.values, parsed.positionals);
+  if (parsed.values.capture !== undefined) request.capture = captureMode(parsed.values.capture);
+  if (parsed.values['no-secrets']) request.secrets = false;
+  request.plan = { id: plan.id, cell: cell.index, cells: plan.cells.length, name: cell.name };
+  return request;
+}
+
+/** A run given whole (a replay, a planned cell) takes no scenario, target or limits besides. */
+function refuseOthers(
+  what: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+  more: readonly string[] = [],
+): void {
+  const given = [
+    'param',
+    ...systemNames,
+    'image',
+    'reloads',
+    'duration',
+    'seed',
+    'detectors',
+    ...more,
+  ].filter((name) => values[name] !== undefined);
+  if (positionals.length > 0 || given.length > 0)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `${what}: leave out ${[...positionals, ...given.map((n) => `--${n}`)].join(', ')}.`,
+    );
+}
 
 function scenarioName(positionals: string[]): string {
   if (positionals.length !== 1)
@@ -115,14 +178,7 @@ async function replayRequest(
   positionals: string[],
   values: Record<string, unknown>,
 ): Promise<RunRequest> {
-  const conflicting = ['param', ...systemNames, 'image', 'reloads', 'duration', 'seed', 'detectors'].filter(
-    (name) => values[name] !== undefined,
-  );
-  if (positionals.length > 0 || conflicting.length > 0)
-    throw new HuntError(
-      ErrorCodes.USAGE,
-      `--replay repeats a run exactly: leave out ${[...positionals, ...conflicting.map((n) => `--${n}`)].join(', ')}.`,
-    );
+  refuseOthers('--replay repeats a run exactly', positionals, values);
   const meta = await readRunManifest(dir);
   const target = targetOf(meta);
   const limits = meta.limits ?? {};
