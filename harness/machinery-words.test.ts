@@ -16,8 +16,8 @@ const NOT_MACHINERY =
 // (issue 27). A ratchet: a count may only fall, and a fallen count must be lowered here, so the list
 // ends empty. Never raise one: put the word in the system's room and hand it over the seam.
 const ALLOWED: Record<string, Record<string, number>> = {
-  'harness/capture/capture-tools.ts': { '5665': 1, icinga: 1 },
-  'harness/capture/flight-recorder.ts': { icinga: 1, master: 1, swarm: 1 },
+  'harness/capture/capture-tools.ts': { '5665': 1 },
+  'harness/capture/flight-recorder.ts': { master: 1 },
   'harness/cli/commands/list.ts': { reload: 2 },
   'harness/cli/commands/matrix.ts': { icinga: 4, master: 1, reload: 11, stunnel: 5 },
   'harness/cli/commands/merge.ts': { icinga: 1, reload: 1 },
@@ -26,7 +26,7 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/cli/commands/run.ts': { icinga: 4, master: 1, reload: 13, stunnel: 3 },
   'harness/cli/commands/soak.ts': { reload: 2 },
   'harness/cli/hunt.ts': { icinga: 1, reload: 1 },
-  'harness/cli/run-output.ts': { endpoint: 3, reload: 11 },
+  'harness/cli/run-output.ts': { endpoint: 3, reload: 10 },
   'harness/engine/labels.ts': { icinga: 2, stunnel: 2 },
   'harness/errors.ts': { icinga: 2, reload: 3 },
   'harness/nemesis/chaos.ts': { master: 1 },
@@ -35,30 +35,25 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/nemesis/nemeses/signal.ts': { reload: 1 },
   'harness/nemesis/nemesis.ts': { reload: 2 },
   'harness/observe/detector.ts': { reload: 1 },
-  'harness/observe/resource-recorder.ts': { icinga: 2, master: 2, stunnel: 1 },
-  'harness/pki/certificate-authority.ts': { endpoint: 1, icinga: 5, master: 1, swarm: 1 },
-  'harness/pki/key-spec.ts': { icinga: 1 },
-  'harness/proxy/toxic.ts': { endpoint: 1, icinga: 1 },
+  'harness/observe/resource-recorder.ts': { master: 1 },
+  'harness/pki/certificate-authority.ts': { icinga: 2 },
   'harness/report/markdown.ts': { endpoint: 2, icinga: 8, reload: 17 },
   'harness/report/matrix-baseline.ts': { reload: 4 },
-  'harness/report/matrix-build.ts': { icinga: 3, master: 9, reload: 23, stunnel: 1 },
-  'harness/report/matrix-render.ts': { icinga: 3, master: 2, reload: 10, stunnel: 2 },
+  'harness/report/matrix-build.ts': { icinga: 3, master: 8, reload: 19, stunnel: 1 },
+  'harness/report/matrix-render.ts': { icinga: 3, master: 2, reload: 8 },
   'harness/report/matrix.ts': { icinga: 1, master: 1, reload: 3 },
   'harness/report/run-facts.ts': { endpoint: 6, master: 10, reload: 15 },
   'harness/report/summary.ts': { icinga: 13, reload: 15, stunnel: 4 },
   'harness/report/timeline.ts': { endpoint: 2, master: 6, reload: 5 },
   'harness/run/disruption.ts': { master: 3, reload: 7 },
   'harness/run/history.ts': { swarm: 7 },
-  'harness/run/layout.ts': { swarm: 1 },
   'harness/run/manifest.ts': { icinga: 2, reload: 1 },
-  'harness/run/run.ts': { swarm: 1 },
-  'harness/runner/expectations.ts': { icinga: 1, master: 4 },
+  'harness/runner/expectations.ts': { master: 2 },
   'harness/runner/matrix.ts': { icinga: 1, reload: 1, stunnel: 1 },
   'harness/runner/run-status.ts': { endpoint: 8, reload: 24 },
   'harness/runner/runner.ts': { endpoint: 4, reload: 5 },
   'harness/runner/scenario-registry.ts': { icinga: 1 },
   'harness/seam/target.ts': { reload: 1 },
-  'harness/stats.ts': { icinga: 1, reload: 1 },
 };
 
 async function machineryFiles(): Promise<string[]> {
@@ -74,13 +69,35 @@ async function machineryFiles(): Promise<string[]> {
 export function countSystemWords(text: string): Record<string, number> {
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
   const counts: Record<string, number> = {};
-  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan())
+  // Braces open inside each `${...}` of the templates we are in: the scanner alone cannot tell a
+  // template's `}` from a block's, and without the rescan the rest of the file reads as a string.
+  const templates: number[] = [];
+  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    if (kind === ts.SyntaxKind.TemplateHead) templates.push(0);
+    else if (kind === ts.SyntaxKind.OpenBraceToken && templates.length > 0)
+      templates[templates.length - 1] = (templates.at(-1) as number) + 1;
+    else if (kind === ts.SyntaxKind.CloseBraceToken && templates.length > 0) {
+      if (templates.at(-1) === 0) {
+        if (scanner.reScanTemplateToken(false) === ts.SyntaxKind.TemplateTail) templates.pop();
+      } else templates[templates.length - 1] = (templates.at(-1) as number) - 1;
+    }
     for (const match of scanner.getTokenText().matchAll(SYSTEM_WORDS)) {
       const word = match[0].toLowerCase();
       counts[word] = (counts[word] ?? 0) + 1;
     }
+  }
   return counts;
 }
+
+t.test('a template with expressions ends where it ends: the comments after it are skipped', async (t) => {
+  t.same(
+    countSystemWords(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript source with templates in it
+      "const a = `${x} master ${ { y: 1 }.y } of ${`${'icinga'}`}`;\n// reload after it\nconst b = { swarm: 1 };",
+    ),
+    { master: 1, icinga: 1, swarm: 1 },
+  );
+});
 
 t.test('the counter reads code and strings, not comments', async (t) => {
   t.same(
