@@ -140,7 +140,8 @@ function advisoriesOf(runs: readonly RunFacts[]): AdvisoryFinding[] {
 
 function targetName(meta: RunManifest): string {
   const target = targetOf(meta);
-  return target.image ?? target.version ?? 'unknown';
+  // A run folder with no target (a stack test's) still names the image it ran.
+  return target.image ?? target.version ?? meta.stack?.image ?? 'unknown';
 }
 
 function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {
