@@ -88,7 +88,7 @@ export function isHuntError(error: unknown, code?: ErrorCode): error is HuntErro
 
 /**
  * The one place that maps error codes to process exit codes:
- * 0 ok, 1 the hunt found incidents, 2 bad input or environment (fix and re-run),
+ * 0 ok, 1 an expectation not met (or a regression), 2 bad input or environment (fix and re-run),
  * 3 the harness itself failed (a bug or a broken build), 130 interrupted.
  */
 export function exitCodeFor(error: unknown): number {

@@ -26,7 +26,7 @@ const fieldSignature = (mode: string) =>
     '--param',
     'after=0',
     '--reloads',
-    '8',
+    '4',
     '--seed',
     '5',
     '--results',

@@ -48,19 +48,21 @@ t.test('a SIGHUP during the hang is kept: one worker-replaced incident on master
   );
   const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
   t.same(
-    incidents.map((incident) => `${incident.kind}@${incident.node}`),
-    ['worker-replaced@master1'],
-    'exactly the kept SIGHUP',
+    incidents.filter((incident) => incident.kind === 'worker-replaced').map((incident) => incident.node),
+    ['master1'],
+    'exactly one worker replaced with no reload asked for: the kept SIGHUP',
+  );
+  // The endpoints reconnecting to that unasked-for worker may see a reset mid-handshake; nothing else.
+  t.same(
+    incidents.filter((incident) => !['worker-replaced', 'handshake-interrupted'].includes(incident.kind)),
+    [],
   );
   const history = await readHistory(join(dir, 'history.jsonl'));
-  const hangEnded = history.find(
-    (event) => event.type === 'disruption-ended' && event.kind === 'hung-worker' && event.node === 'master1',
-  );
   const hungReload = history.find((event) => event.type === 'reload-finished' && event.step === 1);
-  t.ok(hangEnded && hungReload, 'the hang ended and the hung reload finished');
+  // Without the umbrella's wait the new worker serves in under a second (641 ms for the others).
   t.ok(
-    Number(hungReload?.t) >= Number(hangEnded?.t),
-    `the hung reload finished only once the old worker went (finished at ${hungReload?.t} ms, hang ended at ${hangEnded?.t} ms)`,
+    Number(hungReload?.barrierMs) >= HANG_MS - 1_000,
+    `the hung reload's new worker served only once the old one went (barrier ${hungReload?.barrierMs} ms, hang ${HANG_MS} ms)`,
   );
   t.equal(
     history.filter((event) => event.type === 'reload-finished').length,

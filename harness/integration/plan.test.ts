@@ -25,13 +25,16 @@ const matrixArgs = [
   'off',
 ];
 
-/** What a table says of a cell, whoever ran it. */
+/**
+ * What a table says of a cell, whoever ran it: the expected incident counted exactly. (The padded
+ * endpoint's failure may also reach the swarm as a reset before the storm, a handshake-interrupted
+ * incident that one run has and another not; the verdict does not depend on it.)
+ */
 const verdictOf = (cell: MatrixCell) => ({
   target: cell.target,
   grid: cell.grid,
   reloads: cell.reloads,
-  incidents: cell.incidents,
-  incidentsByKind: cell.incidentsByKind,
+  tlsHandshakeFailed: cell.incidentsByKind['tls-handshake-failed'],
   statuses: cell.runs.map((run) => run.status),
 });
 
@@ -71,9 +74,10 @@ t.test('the cells of a plan, run apart and merged, make the table hunt matrix ma
   t.equal(single.code, 0, single.stderr.slice(-400));
   const fromMatrix = JSON.parse(single.stdout) as Matrix;
   t.same(fromJobs.cells.map(verdictOf), fromMatrix.cells.map(verdictOf), 'the same verdicts and counts');
+  // --reloads 2 with both masters is one step: one reload each; one failed handshake per master.
   t.match(fromJobs.cells.map(verdictOf), [
-    { reloads: 4, incidents: 2, incidentsByKind: { 'tls-handshake-failed': 2 }, statuses: ['passed'] },
-    { reloads: 4, incidents: 2, incidentsByKind: { 'tls-handshake-failed': 2 }, statuses: ['passed'] },
+    { grid: { endpoints: 3 }, reloads: 2, tlsHandshakeFailed: 2, statuses: ['passed'] },
+    { grid: { endpoints: 4 }, reloads: 2, tlsHandshakeFailed: 2, statuses: ['passed'] },
   ]);
   t.equal(fromJobs.missing, undefined, 'nothing missing');
 

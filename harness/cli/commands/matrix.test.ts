@@ -90,8 +90,8 @@ t.test('--plan refuses what belongs to running and comparing, and a matrix it ca
     t.match(JSON.parse(result.stdout).error.message, message);
   };
   await refused(
-    ['--baseline', 'b.json', '--engines', 'unix:///var/run/docker.sock'],
-    /^--plan only writes the cells down: leave out --baseline, --engines \(hunt merge --baseline compares the cells' runs later\)\.$/,
+    ['--baseline', 'b.json', '--engines', 'unix:///var/run/docker.sock', '--results', 'r'],
+    /^--plan only writes the cells down: leave out --baseline, --engines, --results \(each cell's run takes --results; hunt merge --baseline compares the runs later\)\.$/,
   );
   await refused(['--param', 'bogus=1'], /canary has no parameter "bogus"/);
   await t.rejects(readFile(path), { code: 'ENOENT' }, 'nothing written for a refused matrix');

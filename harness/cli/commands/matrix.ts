@@ -136,15 +136,19 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
  * `hunt run --cell` each; nothing runs here. What compares and judges comes later, with merge.
  */
 async function writeCells(path: string, request: MatrixRequest, output: Output): Promise<number> {
-  const later = (['baseline', 'saveBaseline', 'engines'] as const).filter(
+  const option = {
+    baseline: '--baseline',
+    saveBaseline: '--save-baseline',
+    engines: '--engines',
+    resultsDir: '--results',
+  } as const;
+  const later = (Object.keys(option) as Array<keyof typeof option>).filter(
     (name) => request[name] !== undefined,
   );
   if (later.length > 0)
     throw new HuntError(
       ErrorCodes.USAGE,
-      `--plan only writes the cells down: leave out ${later
-        .map((name) => (name === 'saveBaseline' ? '--save-baseline' : `--${name}`))
-        .join(', ')} (hunt merge --baseline compares the cells' runs later).`,
+      `--plan only writes the cells down: leave out ${later.map((name) => option[name]).join(', ')} (each cell's run takes --results; hunt merge --baseline compares the runs later).`,
     );
   const { plan } = await planMatrix(request);
   await writePlan(path, plan);

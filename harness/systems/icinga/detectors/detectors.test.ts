@@ -250,6 +250,21 @@ t.test('a container gone inside a context swap is master-down; inside a restart 
   t.same(restarting.incidents, []);
 });
 
+t.test("a remedy's reload outside a storm: its new worker is the harness's doing, no incident", async (t) => {
+  const reload = [
+    event('observe', 'worker-seen', { master: 'master1', pid: 10, askedT: 0 }, 10),
+    event('remedy', 'disruption-started', { node: 'master1', kind: 'reload', incident: 1 }, 100),
+    event('remedy', 'disruption-ended', { node: 'master1', kind: 'reload', recovered: true }, 1500),
+    event('observe', 'worker-seen', { master: 'master1', pid: 11, askedT: 4500 }, 4510),
+  ];
+  t.same((await run(reload, ['workers'])).incidents, []);
+  // Without the window the same new worker is one nobody asked for.
+  t.same(
+    (await run([reload[0], reload[3]] as typeof reload, ['workers'])).incidents.map((i) => i.kind),
+    ['worker-replaced'],
+  );
+});
+
 t.test(
   'a remedy restart is a disruption window: its new worker and its silence open no incident',
   async (t) => {

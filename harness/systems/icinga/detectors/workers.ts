@@ -28,8 +28,10 @@ export default defineDetector<State>({
     if (disruption?.kind === 'restart')
       if (disruption.phase === 'started') state.restarting.add(disruption.node);
       else state.restarting.delete(disruption.node);
-    // A restart (the remedy's, a nemesis's) brings a new worker on purpose: learn its pid afresh.
-    if (disruption?.phase === 'ended' && disruption.kind !== 'reload') state.expected.delete(disruption.node);
+    // A restart or a remedy's reload brings a new worker on purpose: learn its pid afresh. Only the
+    // storm's own reload says which worker came (its reload-finished carries newPid).
+    if (disruption?.phase === 'ended' && !(disruption.kind === 'reload' && event.source === 'reload'))
+      state.expected.delete(disruption.node);
     if (event.source === 'reload' && event.type === 'reload-finished' && typeof event.newPid === 'number')
       state.expected.set(String(event.master), event.newPid);
     if (event.source !== 'observe' || typeof event.master !== 'string') return [];
