@@ -1,6 +1,4 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
@@ -8,7 +6,7 @@ import { ErrorCodes, HuntError } from '../../errors.ts';
 import { EC_P256 } from '../../pki/key-spec.ts';
 import { History, type HistoryEvent } from '../../run/history.ts';
 import { eventually } from '../../test-kits/eventually.ts';
-import type { Teardown } from '../../test-kits/loopback.ts';
+import { listenOnFixedPort, type Teardown } from '../../test-kits/loopback.ts';
 import { tlsPeers } from '../../test-kits/tls.ts';
 import { type RenewalOptions, renewCertificates } from './certificate-renewals.ts';
 import { API_PORT } from './stack/icinga-config.ts';
@@ -269,32 +267,11 @@ t.test('a certificate that cannot be written fails the renewals, which still rec
   t.match(events('renewal', 'renewals-finished'), [{ node: 'master2', planted: 0, swapped: 0 }]);
 });
 
-/** Listens on API_PORT at a free loopback address (tests running beside may hold one); closed at teardown. */
-async function listenOnApiPort(t: Teardown, server: Server): Promise<string> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const host = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-    server.listen(API_PORT, host);
-    const [event] = await Promise.race([once(server, 'listening').then(() => ['up']), once(server, 'error')]);
-    if (event !== 'up') continue;
-    t.teardown(() => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    });
-    return host;
-  }
-  throw new Error(`no free loopback address for port ${API_PORT}`);
-}
-
 t.test('anonymous connect loops run beside the renewals, send no swap, and end with them', async (t) => {
   const server = createServer({ key: own.privateKeyPem, cert: own.certificatePem });
   server.on('tlsClientError', () => undefined);
   server.on('secureConnection', (socket: TLSSocket) => socket.on('error', () => undefined));
-  const address = await listenOnApiPort(t, server);
+  const { host: address } = await listenOnFixedPort(t, server, API_PORT);
   const { stack, history, events } = await renewalStack(t, () => 'swap', {
     address,
     // Each reload returns once the load has counted a connection: the loops run beside the renewals.

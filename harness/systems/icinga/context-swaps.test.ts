@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
@@ -7,7 +5,7 @@ import { ErrorCodes } from '../../errors.ts';
 import { EC_P256 } from '../../pki/key-spec.ts';
 import { History, type HistoryEvent } from '../../run/history.ts';
 import { eventually } from '../../test-kits/eventually.ts';
-import type { Teardown } from '../../test-kits/loopback.ts';
+import { listenOnFixedPort, randomLoopbackHost, type Teardown } from '../../test-kits/loopback.ts';
 import { tlsPeers } from '../../test-kits/tls.ts';
 import {
   advisoryVerdict,
@@ -46,32 +44,6 @@ const peers = await tlsPeers();
 /** master2's own certificate: what `cat` reads in its container, and what its API port presents. */
 const own = await peers.ca.issue('master2', EC_P256);
 
-/** Listens on API_PORT at a free loopback address (tests running beside may hold one); closed at teardown. */
-async function listenOnApiPort(t: Teardown, server: Server): Promise<string> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const host = someLoopbackHost();
-    server.listen(API_PORT, host);
-    const [event] = await Promise.race([once(server, 'listening').then(() => ['up']), once(server, 'error')]);
-    if (event !== 'up') continue;
-    t.teardown(() => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    });
-    return host;
-  }
-  throw new Error(`no free loopback address for port ${API_PORT}`);
-}
-
-function someLoopbackHost(): string {
-  const byte = () => Math.floor(Math.random() * 250);
-  return `127.${1 + byte()}.${byte()}.${2 + byte()}`;
-}
-
 /**
  * What master2 does with an anonymous pki::UpdateCertificate: swaps (closes the connection and
  * its log shows the swap, now or `lateMs` later), ignores it (a fixed version), or swaps once and
@@ -107,7 +79,7 @@ async function nodePort(t: Teardown, history: History, behaviour: Behaviour) {
       }
     });
   });
-  return { address: await listenOnApiPort(t, server), seen };
+  return { address: (await listenOnFixedPort(t, server, API_PORT)).host, seen };
 }
 
 /** A stack of master1 and master2 with only what the swaps call: the CA, the history, exec and isRunning. */
@@ -126,7 +98,7 @@ async function swapStack(
   const master2 = {
     name: 'master2',
     // Nothing listens at a fresh loopback address: a node whose daemon is gone.
-    address: port?.address ?? node.address ?? someLoopbackHost(),
+    address: port?.address ?? node.address ?? randomLoopbackHost(),
     exec: node.cat ?? (async () => ({ exitCode: 0, output: `cat: a warning first\n${own.certificatePem}` })),
     isRunning: node.isRunning ?? (async () => true),
   };

@@ -1,43 +1,16 @@
-import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
 import { History, type HistoryEvent } from '../../run/history.ts';
 import { eventually } from '../../test-kits/eventually.ts';
-import type { Teardown } from '../../test-kits/loopback.ts';
+import { listenOnFixedPort, randomLoopbackHost, type Teardown } from '../../test-kits/loopback.ts';
 import { type TlsPeers, tlsPeers } from '../../test-kits/tls.ts';
 import { IncidentReactions, type PersistenceOptions } from './incident-reactions.ts';
 import { API_PORT } from './stack/icinga-config.ts';
 import type { StartedIcingaStack } from './stack/icinga-stack.ts';
 
 const peers = await tlsPeers();
-
-/** A loopback address of its own: the probe always dials the node's address on the API port. */
-const someLoopbackHost = () =>
-  `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-
-/** Listens on API_PORT at a free loopback address (tests running beside may hold one); closed at teardown. */
-async function listenOnApiPort(t: Teardown, server: Server): Promise<string> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const host = someLoopbackHost();
-    server.listen(API_PORT, host);
-    const [event] = await Promise.race([once(server, 'listening').then(() => ['up']), once(server, 'error')]);
-    if (event !== 'up') continue;
-    t.teardown(() => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    });
-    return host;
-  }
-  throw new Error(`no free loopback address for port ${API_PORT}`);
-}
 
 /**
  * An Icinga master's API port as the probe meets it: it demands a client certificate from the
@@ -59,7 +32,7 @@ async function tlsMaster(t: Teardown, ca: TlsPeers) {
     state.clients.push(String(socket.getPeerCertificate().subject?.CN));
     if (state.mode === 'refuse') socket.end();
   });
-  return { host: await listenOnApiPort(t, server), state };
+  return { host: (await listenOnFixedPort(t, server, API_PORT)).host, state };
 }
 
 interface FakeMaster {
@@ -88,7 +61,7 @@ function fakeMaster(
   const { restart, reload, logLines = [], ...rest } = overrides;
   const master: FakeMaster = {
     name: 'master1',
-    address: someLoopbackHost(),
+    address: randomLoopbackHost(),
     restarts: 0,
     execs: [],
     signals: [],

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type Docker from 'dockerode';
 import t from 'tap';
@@ -11,7 +10,7 @@ import type { ChaosProxy } from '../../proxy/chaos-proxy.ts';
 import { Run } from '../../run/run.ts';
 import type { ContainerNode } from '../../seam/container-node.ts';
 import { eventually } from '../../test-kits/eventually.ts';
-import type { Teardown } from '../../test-kits/loopback.ts';
+import { listenOnFixedPort, type Teardown } from '../../test-kits/loopback.ts';
 import { STUNNEL_PORT } from './stunnel-config.ts';
 import { stunnelVersions } from './stunnel-image.ts';
 import { BACKEND, STUNNEL, StartedStunnel, StunnelTarget } from './stunnel-target.ts';
@@ -34,24 +33,6 @@ const cannotBind443 = await new Promise<string | false>((resolve) => {
   );
   probe.listen(STUNNEL_PORT, '127.61.0.1', () => probe.close(() => resolve(false)));
 });
-
-/** Listens on host:443 until teardown, which also destroys the connections it accepted. */
-async function listenOn443(t: Teardown, server: Server, host: string): Promise<{ accepted: () => number }> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  server.on('connection', (socket: Socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(STUNNEL_PORT, host);
-  await once(server, 'listening');
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  return { accepted: () => accepted };
-}
 
 /** A node as StartedStunnel uses it: a name, an address, its log's path, whether it runs, stop. */
 function fakeNode(
@@ -290,7 +271,7 @@ t.test('waiting for stunnel to serve', async (t) => {
         cert: stunnelCertificate.certificatePem,
       });
       server.on('secureConnection', (socket) => socket.end());
-      await listenOn443(t, server, '127.61.0.1');
+      await listenOnFixedPort(t, server, STUNNEL_PORT, '127.61.0.1');
       const front = fakeNode(STUNNEL, '127.61.0.1');
       target.addNode(front.node);
       await target.waitUntilServing('/results/container.log');
@@ -309,7 +290,7 @@ t.test('waiting for stunnel to serve', async (t) => {
       const server = createTlsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem });
       server.on('secureConnection', (socket) => socket.end());
       server.on('tlsClientError', () => undefined);
-      const listening = await listenOn443(t, server, host);
+      const listening = await listenOnFixedPort(t, server, STUNNEL_PORT, host);
       const controller = new AbortController();
       const front = fakeNode(STUNNEL, host, {
         isRunning: (calls) => {
@@ -338,7 +319,7 @@ t.test(
         response.end('ok');
       },
     );
-    await listenOn443(t, server, '127.61.0.4');
+    await listenOnFixedPort(t, server, STUNNEL_PORT, '127.61.0.4');
     target.addNode(fakeNode(BACKEND, '127.61.0.5').node);
     target.addNode(fakeNode(STUNNEL, '127.61.0.4').node);
 
