@@ -18,3 +18,27 @@ export async function eventually<T>(
     await sleep(everyMs);
   }
 }
+
+/**
+ * `promise`, or a rejection once `ms` pass without it settling: code that ignores its limits or
+ * its signal fails the test in seconds instead of hanging it.
+ */
+export async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once `signal` is aborted (at once if it is already); never without one. */
+export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { Run } from '../../../run/run.ts';
-import { eventually } from '../../../test-kits/eventually.ts';
+import { eventually, untilAborted, within } from '../../../test-kits/eventually.ts';
 import { IcingaApiError } from '../api/icinga-api.ts';
 import type { ReloadOutcome, StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
@@ -130,26 +130,6 @@ const story = (events: HistoryEvent[]) =>
   events
     .filter((e) => e.type !== 'deploys-finished')
     .map((e) => [e.type, e.step, e.master].filter((part) => part !== undefined).join(' '));
-
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not returned within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves once `signal` is aborted (at once if it is already); never without one. */
-function untilAborted(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) resolve();
-    else signal?.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
 
 t.test('a config master that is no master, or a deploy count out of bounds, is a usage error', async (t) => {
   const { run, events } = await deployRun(t);

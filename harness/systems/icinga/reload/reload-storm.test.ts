@@ -4,7 +4,7 @@ import { ErrorCodes, HuntError } from '../../../errors.ts';
 import { derivedRandom } from '../../../random.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { Run } from '../../../run/run.ts';
-import { eventually } from '../../../test-kits/eventually.ts';
+import { eventually, untilAborted, within } from '../../../test-kits/eventually.ts';
 import type { ReloadOutcome, StartedIcingaNode } from '../stack/icinga-node.ts';
 import type { StartedIcingaStack } from '../stack/icinga-stack.ts';
 import { reloadStorm, type StormOptions, storm } from './reload-storm.ts';
@@ -100,27 +100,6 @@ const story = (events: HistoryEvent[]) =>
   events
     .filter((e) => e.type !== 'storm-finished')
     .map((e) => [e.type, e.step, e.master].filter((part) => part !== undefined).join(' '));
-
-/** Rejects if the storm has not returned within `ms`: a storm that ignores its limits fails, not hangs. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not returned within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves once `signal` is aborted (at once if it is already); never without one. */
-function untilAborted(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) resolve();
-    else signal?.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
 
 t.test('targets both: each step reloads the two masters at once, then checks reconnects once', async (t) => {
   const { run, events } = await stormRun(t);

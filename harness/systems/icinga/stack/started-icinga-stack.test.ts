@@ -5,7 +5,7 @@ import type { CertificateAuthority } from '../../../pki/certificate-authority.ts
 import type { ChaosProxy } from '../../../proxy/chaos-proxy.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { Run } from '../../../run/run.ts';
-import { eventually } from '../../../test-kits/eventually.ts';
+import { eventually, within } from '../../../test-kits/eventually.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
 import type { StartedIcingaNode } from './icinga-node.ts';
 import { StartedIcingaStack, StoppedIcingaStack } from './started-icinga-stack.ts';
@@ -128,18 +128,6 @@ function fakeProxy(name: string) {
     close: async () => void calls.push('close'),
   };
   return { proxy: proxy as unknown as ChaosProxy, calls };
-}
-
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 t.test('nodes are found by name and listed masters first, in the topology order', async (t) => {
