@@ -4,25 +4,25 @@ import t from 'tap';
 import { readPlan } from '../../runner/matrix-plan.ts';
 import { huntInProcess as hunt } from '../../test-kits/hunt-in-process.ts';
 
+/** Two versions, two grid values, two repeats: eight cells. */
+const matrixOfTwo = [
+  'matrix',
+  'canary',
+  '--icinga',
+  '2.12.3,2.13.6',
+  '--grid',
+  'endpoints=5,6',
+  '--repeat',
+  '2',
+  '--reloads',
+  '2',
+  '--seed',
+  '9',
+];
+
 t.test('hunt matrix --plan writes every cell down and runs none', async (t) => {
   const path = join(t.testdir(), 'plan.json');
-  const result = await hunt([
-    'matrix',
-    'canary',
-    '--icinga',
-    '2.12.3,2.13.6',
-    '--grid',
-    'endpoints=5,6',
-    '--repeat',
-    '2',
-    '--reloads',
-    '2',
-    '--seed',
-    '9',
-    '--plan',
-    path,
-    '--json',
-  ]);
+  const result = await hunt([...matrixOfTwo, '--plan', path, '--json']);
   t.equal(result.code, 0, result.stdout);
   const plan = await readPlan(path);
   const printed = JSON.parse(result.stdout) as { id: string; cells: Array<{ index: number; name: string }> };
@@ -59,22 +59,7 @@ t.test('hunt matrix --plan writes every cell down and runs none', async (t) => {
   ]);
   t.match(plan, { scenario: 'canary', system: 'icinga', seed: 9 });
   const again = join(t.testdirName, 'again.json');
-  await hunt([
-    'matrix',
-    'canary',
-    '--icinga',
-    '2.12.3,2.13.6',
-    '--grid',
-    'endpoints=5,6',
-    '--repeat',
-    '2',
-    '--reloads',
-    '2',
-    '--seed',
-    '9',
-    '--plan',
-    again,
-  ]);
+  await hunt([...matrixOfTwo, '--plan', again]);
   t.equal((await readPlan(again)).id, plan.id, 'the same matrix, the same plan id');
   t.notOk(
     (await readFile(path, 'utf8')).includes('--results'),
