@@ -60,12 +60,13 @@ t.test(
       `keep-alive traffic was still served (${finding(stall, 'keepAliveDuringPerSecond')}/s)`,
     );
     t.ok(finding(stall, 'newConnectionsDuringPerSecond') < 5, 'new connections were not');
-    // The requests held through the stall complete once it ends: the rate after it (its window)
-    // exceeds the steady rate before. Not its first second alone: on a busy machine the backlog
-    // drains over a few seconds (65/s in its first, 156/s over its window, against 100/s, seen once).
+    // The requests held through the stall (those younger than the client's 5 s timeout) complete
+    // once it ends: the 6 s from its end complete more than the level before gives. Wherever the
+    // burst lands: in the first second (99.6/s in the 5 s after it, seen once in CI) or spread
+    // over a few on a busy machine (65/s in the first, 156/s over the next 5, seen once).
     t.ok(
-      finding(stall, 'afterPerSecond') > finding(stall, 'beforePerSecond'),
-      `the held requests complete after it (${finding(stall, 'afterPerSecond')}/s vs ${finding(stall, 'beforePerSecond')}/s before)`,
+      finding(stall, 'burstAfter') > 0.5 * finding(stall, 'newConnectionsBeforePerSecond'),
+      `the held requests complete after it (${finding(stall, 'burstAfter')} beyond the level before; first second ${finding(stall, 'firstSecondAfter')}, then ${finding(stall, 'afterPerSecond')}/s)`,
     );
     t.ok(
       finding(silence, 'lateLinesAfter') <= 30,

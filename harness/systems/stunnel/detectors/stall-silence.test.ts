@@ -85,6 +85,7 @@ t.test(
         firstSecondAfter: 260,
         timeoutsDuring: 100,
         afterPerSecond: 100,
+        burstAfter: 160,
       },
     });
     t.match(stall?.reasons, [/^new connections under half/]);

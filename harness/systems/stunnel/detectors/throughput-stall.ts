@@ -24,8 +24,8 @@ interface NodeState {
   open:
     | { key: string; startT: number; before: number; keepAliveBefore: number; freshBefore: number }
     | undefined;
-  /** After a stall closed: the seconds counted into its "after". */
-  after: { key: string; seconds: Second[] } | undefined;
+  /** After a stall closed: the seconds counted into its "after", the level before it, and its first second after. */
+  after: { key: string; seconds: Second[]; before: number; firstSecondAfter: number } | undefined;
 }
 
 type State = Map<string, NodeState>;
@@ -37,8 +37,9 @@ type State = Map<string, NodeState>;
  * on (stunnel's accepting thread blocked) halve the total only, and are a stall. It
  * opens when the third stalled second is seen; when the level is back it adds what the report
  * needs: how long, completions per second before, during (its median second; keep-alive and new connections apart:
- * were the open connections still served?), the first second after (the burst of what was held)
- * and the 5 s after, and the timeouts and resets during it. Load that nobody offers is no stall.
+ * were the open connections still served?), the first second after and the 5 s after, the burst
+ * (what those 6 s completed beyond the level before: the held requests), and the timeouts and
+ * resets during it. Load that nobody offers is no stall.
  */
 export default defineDetector<State>({
   name: 'throughput-stall',
@@ -63,10 +64,14 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   if (state.after) {
     state.after.seconds.push(second);
     if (state.after.seconds.length >= AFTER_SECONDS) {
-      const { key, seconds } = state.after;
+      const { key, seconds, before, firstSecondAfter } = state.after;
+      const completed = seconds.map((s) => s.completed);
       signals.push(
         findingsFor('throughput-stall', key, second.at, node, {
-          afterPerSecond: round(mean(seconds.map((s) => s.completed))),
+          afterPerSecond: round(mean(completed)),
+          // What was held and completed once the stall ended, wherever in those seconds it landed:
+          // the completions from the first second after on, less what the level before gives.
+          burstAfter: Math.round(firstSecondAfter + sum(completed) - before * (completed.length + 1)),
         }),
       );
       state.after = undefined;
@@ -130,7 +135,7 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
       }),
     );
     state.open = undefined;
-    state.after = { key, seconds: [] };
+    state.after = { key, seconds: [], before, firstSecondAfter: second.completed };
     // The burst of held requests is not the level to judge the next seconds by.
     state.stalled = [];
     return signals;
