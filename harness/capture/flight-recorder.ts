@@ -191,7 +191,10 @@ async function startRing(node: RecordedNode, { fileMb, files }: RingOptions): Pr
  * the running node, where a later recorder's tcpdump writes again.
  */
 async function stopRing(node: RecordedNode): Promise<void> {
-  await node.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
+  // A container the harness started holds no tcpdump but its own; a host process's namespace
+  // may hold the user's: there only what the harness started is stopped.
+  if (node.stopBackground) await node.stopBackground();
+  else await node.exec(['pkill', '-INT', 'tcpdump']).catch(() => undefined);
   const ringDir = node.capture.hostDir;
   for (const name of await readdir(ringDir).catch(() => [] as string[]))
     if (name.startsWith('ring.pcap')) await rm(join(ringDir, name), { force: true });

@@ -15,10 +15,24 @@ import { proxy } from './commands/proxy.ts';
 import { report } from './commands/report.ts';
 import { run } from './commands/run.ts';
 import { soak } from './commands/soak.ts';
+import { watch } from './commands/watch.ts';
 import { installSignalHandlers } from './interrupt.ts';
 import { Output } from './output.ts';
 
-const commands: Command[] = [run, soak, list, report, matrix, merge, bundle, doctor, images, proxy, clean];
+const commands: Command[] = [
+  run,
+  soak,
+  watch,
+  list,
+  report,
+  matrix,
+  merge,
+  bundle,
+  doctor,
+  images,
+  proxy,
+  clean,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -45,3 +45,31 @@ t.test('memory is bounded: only the last ringSize lines are kept, long lines are
   t.equal(kept.at(-1)?.text.length, 1000, 'the long line was cut');
   t.equal(kept.at(-2)?.text, 'line 999');
 });
+
+t.test(
+  'fromEnd: a log that was there before is not news; what it gains, and a file that replaces it, are',
+  async (t) => {
+    const dir = t.testdir();
+    const path = `${dir}/icinga2.log`;
+    await writeFile(path, 'from last month 1\nfrom last month 2\n');
+    const tail = new LogTail(path, { pollMs: 10, fromEnd: true });
+    t.teardown(() => tail.stop());
+    await tail.looked();
+    await appendFile(path, 'now 1\n');
+    t.equal(
+      (await tail.waitFor(/now 1/, { timeoutMs: 2000 }))?.seq,
+      1,
+      'the first line read is the first new one',
+    );
+    t.same(
+      tail.since(0).map((line) => line.text),
+      ['now 1'],
+    );
+    await writeFile(`${dir}/rotated.log`, 'after rotation 1\n');
+    await rename(`${dir}/rotated.log`, path);
+    t.ok(
+      await tail.waitFor(/after rotation 1/, { timeoutMs: 2000 }),
+      'the file that replaced it is read from its start',
+    );
+  },
+);

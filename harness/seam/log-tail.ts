@@ -28,6 +28,11 @@ export interface LogTailOptions {
   maxLineBytes?: number;
   /** Reads the system's timestamp off a line (Icinga's "[2026-11-21 07:30:01 +0000]", syslog's, ...). */
   parseTimestamp?: (line: string) => number | undefined;
+  /**
+   * Begin at the file's end as it is now (a log the harness did not start: months of it are not
+   * news); a replaced or truncated file is then read from its start, as always.
+   */
+  fromEnd?: boolean;
 }
 
 /**
@@ -47,6 +52,11 @@ export class LogTail {
   private position = 0;
   private partial = '';
   private stopped = false;
+  private skipExisting: boolean;
+  private markLooked: () => void = () => {};
+  private readonly firstLook = new Promise<void>((resolve) => {
+    this.markLooked = resolve;
+  });
   private readonly loop: Promise<void>;
 
   constructor(path: string, options: LogTailOptions = {}) {
@@ -55,6 +65,7 @@ export class LogTail {
     this.pollMs = options.pollMs ?? 100;
     this.maxLineBytes = options.maxLineBytes ?? 64 * 1024;
     this.parseTimestamp = options.parseTimestamp ?? (() => undefined);
+    this.skipExisting = options.fromEnd === true;
     this.loop = this.follow();
   }
 
@@ -94,6 +105,11 @@ export class LogTail {
     });
   }
 
+  /** Resolves once the tail has looked for its file the first time (with fromEnd: where it begins). */
+  looked(): Promise<void> {
+    return this.firstLook;
+  }
+
   /** Reads what is left, then stops following. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -110,9 +126,12 @@ export class LogTail {
         if (!handle) {
           handle = await open(this.path, 'r').catch(() => undefined);
           inode = handle ? (await handle.stat()).ino : undefined;
-          this.position = 0;
+          this.position = handle && this.skipExisting ? (await handle.stat()).size : 0;
           this.partial = '';
         }
+        // Only the first file: one that replaces it later is all news.
+        if (handle) this.skipExisting = false;
+        this.markLooked();
         if (handle) {
           const opened = await handle.stat();
           const onDisk = await stat(this.path).catch(() => undefined);
@@ -133,6 +152,7 @@ export class LogTail {
         await sleep(this.pollMs);
       }
     } finally {
+      this.markLooked();
       await handle?.close();
     }
   }

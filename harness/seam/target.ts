@@ -44,6 +44,11 @@ export interface TargetNode {
   exec(command: string[]): Promise<ExecOutput>;
   /** Starts a command in the node and returns at once; it ends with the node. */
   startBackground(command: string[]): Promise<void>;
+  /**
+   * Capability: ends what startBackground started. A node the harness did not start (a host
+   * process) has it: nothing else in its namespace is the harness's to stop.
+   */
+  stopBackground?(): Promise<void>;
   isRunning(): Promise<boolean>;
   /** Capability: freeze every process of the node, and thaw it (the cgroup freezer). */
   pause?(): Promise<void>;
@@ -155,6 +160,32 @@ export interface SystemImages {
   check?(docker: Docker, reference: string, progress: Progress): Promise<CheckedImage>;
 }
 
+/** What `hunt watch` found of an instance running on this host: one node, and the system it is. */
+export interface FoundInstance {
+  /** Its node's name in the watch. */
+  node: string;
+  /** What was found (process, version, log, port, addresses): run.json and --dry-run --json. */
+  description: Record<string, unknown>;
+  /** The same for a person, a few lines. */
+  lines: string[];
+  /** What its capture ring records (`tcp port 5665 in its network namespace`). */
+  captures: string;
+  /** The system as this one instance: its version as it reports it, a builder that watches it. */
+  system: SystemUnderTest;
+}
+
+/**
+ * Capability: watch an instance of the system that runs on this host and that the harness did
+ * not start (`hunt watch`): the user's own, where the field failure lives.
+ */
+export interface SystemWatch {
+  /** Its options (node:util parseArgs form), and their help lines. */
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  help: string;
+  /** Finds the instance; HH_USAGE (exit 2, nothing started) where it cannot. */
+  find(values: Record<string, unknown>): Promise<FoundInstance>;
+}
+
 /**
  * A system under test as the runner and the CLI see it: its name, the option that picks its
  * version (`--icinga`), its catalogue, a builder for a selection, and how to observe a started
@@ -180,6 +211,8 @@ export interface SystemUnderTest<
   /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
   checkVersion(version: string): void;
   builder(selection: TargetSelection): Builder;
+  /** Capability: watch an instance the harness did not start (hunt watch). */
+  readonly watch?: SystemWatch;
   /** Starts the system's recorders and reactors on a started target (the runner does, at start). */
   observe(target: StartedOf<Builder>, options: ObserveOptions): TargetObserver;
 }

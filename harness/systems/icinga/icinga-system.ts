@@ -1,13 +1,15 @@
 import type { SystemUnderTest } from '../../seam/target.ts';
 import { icingaDetectors } from './detectors/index.ts';
-import { catalogueEntry, catalogueVersions, imageTag, parseVersionList } from './images/catalogue.ts';
-import { buildIcingaImage, listIcingaImages, resolveUserImage } from './images/icinga-image.ts';
+import { catalogueEntry, catalogueVersions } from './images/catalogue.ts';
+import { icingaImages } from './images/icinga-images.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
+import { icingaWatch } from './watch/icinga-watch.ts';
 
 /**
  * Icinga 2 as a system under test: versions from the Debian catalogue (--icinga), or a
- * user-named image; IcingaStack builds it; StackObserver watches its masters.
+ * user-named image; IcingaStack builds it; StackObserver watches its masters; `hunt watch`
+ * attaches to a user's own daemon.
  */
 export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   name: 'icinga',
@@ -15,14 +17,8 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   stepUnit: 'reloads',
   defaultVersion: '2.13.6',
   detectors: icingaDetectors,
-  images: {
-    tag: imageTag,
-    parseVersions: (value) => parseVersionList(value).map((entry) => entry.version),
-    build: (docker, version, progress, options = {}) =>
-      buildIcingaImage(docker, catalogueEntry(version), progress, options.signal, options),
-    list: listIcingaImages,
-    check: (docker, reference, progress) => resolveUserImage(docker, reference, progress),
-  },
+  images: icingaImages,
+  watch: icingaWatch,
   checkVersion(version) {
     catalogueEntry(version);
   },

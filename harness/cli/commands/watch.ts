@@ -1,0 +1,110 @@
+import { parseDuration } from '../../duration.ts';
+import { ensureHostTools } from '../../engine/host-tools.ts';
+import { CAPTURE_TOOLS } from '../../engine/preflight.ts';
+import { ErrorCodes, HuntError } from '../../errors.ts';
+import { budgetFor } from '../../runner/disk-budget.ts';
+import { prepareRun } from '../../runner/runner.ts';
+import { watchScenario } from '../../runner/watch-scenario.ts';
+import type { SystemWatch } from '../../seam/target.ts';
+import { captureMode, parseCommandArgs, parseSize } from '../args.ts';
+import { type Command, showHelp } from '../command.ts';
+import { graceful } from '../interrupt.ts';
+import { printResult, statusPrinter } from '../run-output.ts';
+import { systems } from '../systems.ts';
+
+/** The systems that can be watched, and the one `hunt watch` takes (the only one, today). */
+const watchable = systems.flatMap((system) =>
+  system.watch ? [{ name: system.name, watch: system.watch }] : [],
+);
+const [chosen] = watchable as [{ name: string; watch: SystemWatch }];
+
+export const watch: Command = {
+  name: 'watch',
+  summary: `record a running ${chosen.name} of your own (host or container) until it fails: hunt watch --pid <pid>`,
+  help: `Usage: hunt watch [options below] [--duration <8h>] [--disk-cap <5GB>]
+                  [--capture on|off|optional] [--results <dir>] [--dry-run] [--json]
+
+Attaches to a running ${chosen.name} that the harness did not start, on this host or in a container
+on it, and records until Ctrl-C: its log (followed across rotation and restarts) and a packet
+capture ring of its port in its own network namespace. What the detectors find becomes an
+incident with the capture window, the log around it, report.md and a bundle, as in a run. Run it
+as root. Nothing is sent to the watched process.
+
+${chosen.watch.help}
+  --duration <d>    stop after this long (90s, 30m, 8h); default: until Ctrl-C
+  --disk-cap <size> the watch folder's limit: capture ring, history, incidents (default 5GB;
+                    at least 256MB)
+  --capture <mode>  on (default), off, or optional (go on without where it cannot)
+  --results <dir>   where the watch folder goes (default results/, or HH_RESULTS_DIR)
+  --dry-run         say what was found and what would be recorded, then exit
+
+TLS 1.2 handshakes (certificates, their lengths, alerts) are readable in the capture without
+keys. See docs/commands/watch.md.
+
+Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (nothing started),
+3 harness failure, 130 interrupted (Ctrl-C, the usual end of a watch: the report is written).`,
+  async run(argv, output) {
+    const { values } = parseCommandArgs('watch', argv, { ...watchOptions, ...chosen.watch.options });
+    if (values.help) return showHelp(output, watch.help);
+    if (process.getuid?.() !== 0)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'hunt watch reads another process through /proc and captures in its network namespace: run it as root (sudo).',
+      );
+    const found = await chosen.watch.find(values);
+    const capture = values.capture === undefined ? 'on' : captureMode(values.capture);
+    const diskCapBytes = parseSize(values['disk-cap'] ?? '5GB');
+    const prepared = await prepareRun({
+      scenario: watchScenario(found),
+      durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+      // A watch runs for days: its folder is always held under a cap, as a soak's is.
+      diskCapBytes,
+      resultsDir: values.results,
+      capture,
+      // The traffic is the watched instance's and its peers': their secrets are not the harness's to embed.
+      secrets: false,
+      command: ['hunt', 'watch', ...argv],
+      progress: output,
+      signal: graceful(),
+      onStatus: statusPrinter(output),
+    });
+    if (values['dry-run']) {
+      const { ring, historyBytes } = budgetFor(diskCapBytes);
+      const [first, ...rest] = found.lines;
+      const text = [
+        `would watch ${first}`,
+        ...rest,
+        `  capture: ${capture === 'off' ? 'off' : `${found.captures}, as a ring (${capture})`}`,
+        `  detectors: ${prepared.detectors.join(', ')}`,
+        `  caps: the folder ${gigabytes(diskCapBytes)} (incident windows pruned oldest first), the ring ${ring.files} x ${ring.fileMb} MiB, the history ${gigabytes(historyBytes)}`,
+      ];
+      output.result(
+        {
+          ...found.description,
+          capture,
+          detectors: prepared.detectors,
+          caps: { diskCapBytes, ring, historyBytes },
+        },
+        text.join('\n'),
+      );
+      return 0;
+    }
+    if (capture !== 'off') await ensureHostTools(CAPTURE_TOOLS, output);
+    const result = await prepared.execute();
+    if (result.error) output.error(result.error, { jsonToo: false });
+    printResult(output, result);
+    return result.exitCode;
+  },
+};
+
+const watchOptions = {
+  duration: { type: 'string' },
+  'disk-cap': { type: 'string' },
+  capture: { type: 'string' },
+  results: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+function gigabytes(bytes: number): string {
+  return bytes >= 1e9 ? `${Math.round(bytes / 1e8) / 10} GB` : `${Math.round(bytes / 1e6)} MB`;
+}

@@ -1,0 +1,218 @@
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, readFile, readlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { ErrorCodes, HuntError } from '../../../errors.ts';
+import {
+  childrenOf,
+  type HostProcess,
+  listeningTcpPorts,
+  listHostProcesses,
+  namespaceAddresses,
+  readHostProcess,
+} from '../../../seam/host-process.ts';
+import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts';
+
+/** Where Debian's, Icinga's and the harness's packages log (mainlog feature). */
+export const DEFAULT_ICINGA_LOG = '/var/log/icinga2/icinga2.log';
+/** Icinga's API port unless the ApiListener says otherwise. */
+const DEFAULT_API_PORT = 5665;
+/** `icinga2 --version` in the daemon's own file system: its banner and OpenSSL line. */
+const VERSION_TIMEOUT_MS = 15_000;
+
+export interface FoundIcinga {
+  /** The daemon's first process (since 2.11 the umbrella that starts a worker per reload). */
+  umbrella: HostProcess;
+  /** The worker serving now; the umbrella itself on versions before 2.11. */
+  worker: HostProcess;
+  /** The control group both live in: a restart stays in it (systemd's unit, a container). */
+  cgroup: string;
+  /** The log as the daemon sees it, and as the harness reads it (through the daemon's root). */
+  log: { inProcess: string; onHost: string };
+  apiPort: number;
+  /** IPv4 addresses of the daemon's network namespace, loopback left out. */
+  addresses: string[];
+  /** From `icinga2 --version` run in the daemon's file system; undefined where it failed. */
+  version: string | undefined;
+  banner: string;
+  openssl: string | undefined;
+}
+
+export interface FindOptions {
+  /** The daemon's pid, or a process whose child it is (a container's init). */
+  pid?: number;
+  /** Its log as it sees it (default /var/log/icinga2/icinga2.log). */
+  log?: string;
+  /** Its API port, where it listens on several. */
+  port?: number;
+}
+
+const isIcinga = (p: HostProcess) => p.comm === 'icinga2';
+
+/**
+ * Finds a running Icinga 2 on this host (on the host itself or in any container: /proc sees
+ * both): its umbrella and worker, log, API port, addresses and version. Bad input is HH_USAGE
+ * with what to do; nothing is started.
+ */
+export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Promise<FoundIcinga> {
+  const umbrella = await umbrellaOf(await startingPoint(options.pid, proc), proc);
+  const worker = await workerOf(umbrella, proc);
+  const inProcess = options.log ?? DEFAULT_ICINGA_LOG;
+  if (!inProcess.startsWith('/'))
+    throw new HuntError(ErrorCodes.USAGE, `--log is a path as the daemon sees it, from /: not ${inProcess}.`);
+  const onHost = `${umbrella.root}${inProcess}`;
+  await access(onHost, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${error.code ?? error.message}. ` +
+        'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), and run as root.',
+    );
+  });
+  const apiPort = await apiPortOf(umbrella, worker, options.port, proc);
+  const identity = await versionOf(umbrella, proc);
+  return {
+    umbrella,
+    worker,
+    cgroup: await cgroupOf(umbrella.pid, proc),
+    log: { inProcess, onHost },
+    apiPort,
+    addresses: await namespaceAddresses(umbrella.pid, proc),
+    ...identity,
+  };
+}
+
+/** What was found, as run.json and `hunt watch --dry-run --json` say it. */
+export function describeFound(found: FoundIcinga, name: string): Record<string, unknown> {
+  return {
+    node: name,
+    pid: found.umbrella.pid,
+    workerPid: found.worker.pid,
+    version: found.version ?? null,
+    banner: found.banner,
+    openssl: found.openssl ?? null,
+    log: found.log.inProcess,
+    apiPort: found.apiPort,
+    addresses: found.addresses,
+    netns: found.umbrella.netns ?? null,
+    cgroup: found.cgroup,
+  };
+}
+
+/** The newest icinga2 child of the umbrella, or the umbrella (before 2.11, or between workers). */
+export async function workerOf(umbrella: HostProcess, proc = '/proc'): Promise<HostProcess> {
+  const workers = (await childrenOf(umbrella.pid, proc)).filter(isIcinga);
+  return workers.sort((a, b) => a.startTicks - b.startTicks).at(-1) ?? umbrella;
+}
+
+/** The icinga2 umbrella in this control group now (after a restart: a new pid), if one runs. */
+export async function umbrellaIn(cgroup: string, proc = '/proc'): Promise<HostProcess | undefined> {
+  for (const candidate of (await listHostProcesses(proc)).filter(isIcinga)) {
+    const parent = await readHostProcess(candidate.ppid, proc);
+    if (parent && isIcinga(parent)) continue;
+    if ((await cgroupOf(candidate.pid, proc).catch(() => '')) === cgroup) return candidate;
+  }
+  return undefined;
+}
+
+async function startingPoint(pid: number | undefined, proc: string): Promise<HostProcess> {
+  if (pid !== undefined) {
+    if (!Number.isSafeInteger(pid) || pid < 1)
+      throw new HuntError(ErrorCodes.USAGE, `--pid is a process id (a whole number from 1), not ${pid}.`);
+    const named = await readHostProcess(pid, proc);
+    if (!named)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `No process ${pid} runs here (or it is not readable: run as root).`,
+      );
+    if (isIcinga(named)) return named;
+    const icingaChildren = (await childrenOf(pid, proc)).filter(isIcinga);
+    if (icingaChildren.length === 1) return icingaChildren[0] as HostProcess;
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `Process ${pid} is ${named.comm}, not icinga2 (nor the parent of one). Give the daemon's pid: pgrep -o icinga2, or a container's State.Pid.`,
+    );
+  }
+  const umbrellas: HostProcess[] = [];
+  for (const candidate of (await listHostProcesses(proc)).filter(isIcinga)) {
+    const parent = await readHostProcess(candidate.ppid, proc);
+    if (!parent || !isIcinga(parent)) umbrellas.push(candidate);
+  }
+  if (umbrellas.length === 0)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      'No icinga2 daemon runs on this host (nor in a container on it). Start it, or give --pid.',
+    );
+  if (umbrellas.length > 1)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `${umbrellas.length} icinga2 daemons run here (pids ${umbrellas.map((p) => p.pid).join(', ')}): pick one with --pid.`,
+    );
+  return umbrellas[0] as HostProcess;
+}
+
+async function umbrellaOf(process: HostProcess, proc: string): Promise<HostProcess> {
+  let current = process;
+  // Bounded: a worker's parent is the umbrella; nothing nests deeper.
+  for (let depth = 0; depth < 4; depth++) {
+    const parent = await readHostProcess(current.ppid, proc);
+    if (!parent || !isIcinga(parent)) return current;
+    current = parent;
+  }
+  return current;
+}
+
+async function apiPortOf(
+  umbrella: HostProcess,
+  worker: HostProcess,
+  port: number | undefined,
+  proc: string,
+): Promise<number> {
+  if (port !== undefined) {
+    if (!Number.isSafeInteger(port) || port < 1 || port > 65_535)
+      throw new HuntError(ErrorCodes.USAGE, `--port is a TCP port (1 to 65535), not ${port}.`);
+    return port;
+  }
+  const ports = [
+    ...new Set([
+      ...(await listeningTcpPorts(worker.pid, proc)),
+      ...(await listeningTcpPorts(umbrella.pid, proc)),
+    ]),
+  ];
+  if (ports.includes(DEFAULT_API_PORT)) return DEFAULT_API_PORT;
+  if (ports.length === 1) return ports[0] as number;
+  throw new HuntError(
+    ErrorCodes.USAGE,
+    ports.length === 0
+      ? `icinga2 (pid ${umbrella.pid}) listens on no TCP port: is its api feature enabled? Give the port its peers use with --port.`
+      : `icinga2 (pid ${umbrella.pid}) listens on ports ${ports.join(', ')}: give its API port with --port.`,
+  );
+}
+
+async function versionOf(
+  umbrella: HostProcess,
+  proc: string,
+): Promise<{ version: string | undefined; banner: string; openssl: string | undefined }> {
+  const exe = (await readlink(`${proc}/${umbrella.pid}/exe`).catch(() => '')).replace(/ \(deleted\)$/, '');
+  if (!exe) return { version: undefined, banner: '', openssl: undefined };
+  // The daemon's own binary and libraries, in its mount namespace: a container's OpenSSL, not
+  // the host's. Its pid namespace too: icinga2 reads /proc/self, which is the container's /proc.
+  const run = (command: string[]) =>
+    promisify(execFile)('nsenter', [`--target=${umbrella.pid}`, '--mount', '--pid', '--', ...command], {
+      timeout: VERSION_TIMEOUT_MS,
+      encoding: 'utf8',
+    }).then(
+      ({ stdout, stderr }) => stdout + stderr,
+      () => '',
+    );
+  const output = await run([exe, '--version']);
+  const banner = output.split('\n').find((line) => line.trim() !== '') ?? '';
+  const openssl = parseOpensslVersion(output) ?? parseOpensslVersion(await run(['openssl', 'version']));
+  return { version: parseIcingaVersion(output), banner: banner.trim(), openssl };
+}
+
+/** The process's control group (cgroup v2's one line, or v1's first). */
+export async function cgroupOf(pid: number, proc = '/proc'): Promise<string> {
+  const text = await readFile(`${proc}/${pid}/cgroup`, 'utf8');
+  const line = text.split('\n').find((l) => l.startsWith('0::')) ?? text.split('\n')[0] ?? '';
+  return line.slice(line.lastIndexOf(':') + 1);
+}

@@ -1,0 +1,56 @@
+import { ErrorCodes, HuntError } from '../../../errors.ts';
+import type { FoundInstance, SystemWatch } from '../../../seam/target.ts';
+import { DEFAULT_ICINGA_LOG, describeFound, type FoundIcinga, findIcinga } from './find-icinga.ts';
+import { watchedIcingaSystem } from './watched-icinga.ts';
+
+/** `hunt watch` for Icinga 2: finds the daemon from --pid (or the one running), its log and port. */
+export const icingaWatch: SystemWatch = {
+  options: {
+    pid: { type: 'string' },
+    log: { type: 'string' },
+    port: { type: 'string' },
+    name: { type: 'string' },
+  },
+  help: `  --pid <pid>       the icinga2 daemon (pgrep -o icinga2), or a process whose child it is (a
+                    container's State.Pid); default: the one icinga2 running here
+  --log <path>      its main log as the daemon sees it (default ${DEFAULT_ICINGA_LOG})
+  --port <port>     its API port, where it listens on several (default: 5665 or its one port)
+  --name <node>     the node's name in the report (default: master)`,
+  async find(values) {
+    const name = typeof values.name === 'string' ? values.name : 'master';
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `--name is a short node name (lower-case letters, digits and -, from a letter), not "${name}".`,
+      );
+    const found = await findIcinga({
+      pid: whole(values.pid, '--pid'),
+      log: typeof values.log === 'string' ? values.log : undefined,
+      port: whole(values.port, '--port'),
+    });
+    return foundInstance(found, name);
+  },
+};
+
+/** What a watch of this daemon is: the description run.json and --dry-run give, and its system. */
+export function foundInstance(found: FoundIcinga, name: string): FoundInstance {
+  return {
+    node: name,
+    description: describeFound(found, name),
+    lines: [
+      `${name}: icinga2 ${found.version ?? '(version unknown)'}, pid ${found.umbrella.pid} (worker ${found.worker.pid}), OpenSSL ${found.openssl ?? 'unknown'}`,
+      `  addresses ${found.addresses.join(', ') || 'none'}; API port ${found.apiPort}`,
+      `  log ${found.log.inProcess}: followed from its end, across rotation and restarts`,
+    ],
+    captures: `tcp port ${found.apiPort} in the daemon's network namespace`,
+    system: watchedIcingaSystem(found, name),
+  };
+}
+
+function whole(value: unknown, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(number))
+    throw new HuntError(ErrorCodes.USAGE, `${option} is a whole number, not "${String(value)}".`);
+  return number;
+}

@@ -1,0 +1,198 @@
+import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeDirectory } from '../../../fs-directory.ts';
+import { LogRecorder } from '../../../observe/log-recorder.ts';
+import { Repeater } from '../../../observe/repeater.ts';
+import type { Progress } from '../../../progress.ts';
+import { recordDisruption } from '../../../run/disruption.ts';
+import type { HistoryEvent } from '../../../run/history.ts';
+import { RunLayout } from '../../../run/layout.ts';
+import type { Run } from '../../../run/run.ts';
+import { HostProcessNode } from '../../../seam/host-process-node.ts';
+import { LogTail } from '../../../seam/log-tail.ts';
+import type {
+  ConnectionSighting,
+  StartedTarget,
+  SystemUnderTest,
+  TargetBuilder,
+  TargetObserver,
+} from '../../../seam/target.ts';
+import { icingaDetectors } from '../detectors/index.ts';
+import { icingaImages } from '../images/icinga-images.ts';
+import { connectionInLogLine, parseIcingaTimestamp } from '../stack/icinga-log.ts';
+import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
+
+/** How often the watch looks whether the daemon was restarted (a new umbrella in its cgroup). */
+const FOLLOW_EVERY_MS = 1_000;
+/** The detectors that read what a watch records: the daemon's own log. */
+const WATCH_DETECTORS = new Set(['log-lines', 'field-signature']);
+
+/**
+ * An Icinga 2 the harness did not start, as a started target with one node: the daemon's log
+ * followed through its root, captures in its network namespace with the host's tcpdump. A
+ * restart (a new umbrella in the same control group: systemd's unit, a container) is followed:
+ * the node becomes the new process and the log is read on from where it was. Stopping it stops
+ * only what the harness started.
+ */
+export class WatchedIcinga implements StartedTarget {
+  readonly system = 'icinga';
+  readonly run: Run;
+  readonly master: HostProcessNode;
+  private readonly found: FoundIcinga;
+  private readonly linkDir: string;
+  private readonly follower = new Repeater();
+
+  private constructor(run: Run, master: HostProcessNode, found: FoundIcinga, linkDir: string) {
+    this.run = run;
+    this.master = master;
+    this.found = found;
+    this.linkDir = linkDir;
+  }
+
+  static async start(run: Run, found: FoundIcinga, name: string): Promise<WatchedIcinga> {
+    // LogTail follows a path: a link the watch repoints when the daemon restarts under a new
+    // pid (its root is then /proc/<new pid>/root), so one tail and its subscribers go on.
+    const linkDir = await mkdtemp(join(tmpdir(), 'hh-watch-'));
+    const link = join(linkDir, 'icinga2.log');
+    await symlink(found.log.onHost, link);
+    const captureDir = run.path(RunLayout.captures(name));
+    await makeDirectory(captureDir);
+    const master = new HostProcessNode({
+      name,
+      role: 'master',
+      pid: found.umbrella.pid,
+      startTicks: found.umbrella.startTicks,
+      address: found.addresses[0] ?? '127.0.0.1',
+      log: new LogTail(link, { parseTimestamp: parseIcingaTimestamp, fromEnd: true }),
+      capture: { filter: `tcp port ${found.apiPort}`, nodeDir: captureDir, hostDir: captureDir },
+    });
+    // What the report says of the system under test: the versions it reports, where it runs.
+    await run.describe('stack', {
+      ...(found.version && { icingaVersion: found.version }),
+      ...(found.openssl && { opensslVersion: found.openssl }),
+      icingaVersionText: found.banner,
+      watched: describeFound(found, name),
+    });
+    run.history.record('stack', 'node-addresses', {
+      addresses: Object.fromEntries(found.addresses.map((address) => [address, name])),
+    });
+    // Where the daemon logs nothing now, the tail waits for its next line, not for last month's.
+    await master.log.looked();
+    const watched = new WatchedIcinga(run, master, found, linkDir);
+    watched.follower.every(FOLLOW_EVERY_MS, () => watched.followRestart());
+    return watched;
+  }
+
+  get nodes(): readonly HostProcessNode[] {
+    return [this.master];
+  }
+
+  get watched(): readonly HostProcessNode[] {
+    return [this.master];
+  }
+
+  node(name: string): HostProcessNode {
+    if (name !== this.master.name) throw new Error(`no node ${name}: this watch has ${this.master.name}`);
+    return this.master;
+  }
+
+  /** The watch runs no clients of its own. */
+  clients(): { connected: number; total: number; label?: string } {
+    return { connected: 0, total: 0, label: 'clients' };
+  }
+
+  connectionIn(event: HistoryEvent): ConnectionSighting | undefined {
+    if (event.source === 'observe' && event.type === 'log-match' && event.kind === 'tls-handshake-failed') {
+      const peer = connectionInLogLine(String(event.line));
+      return peer && { node: String(event.node), ...peer };
+    }
+    return undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.follower.stop();
+    await this.master.stop();
+    await rm(this.linkDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** A restart: the umbrella gone and a new one in its control group. Then the node is the new one. */
+  private async followRestart(): Promise<void> {
+    if (await this.master.isRunning()) return;
+    const next = await umbrellaIn(this.found.cgroup);
+    if (!next) return;
+    const worker = await workerOf(next);
+    const link = join(this.linkDir, 'icinga2.log');
+    const fresh = join(this.linkDir, 'icinga2.log.next');
+    await symlink(`${next.root}${this.found.log.inProcess}`, fresh);
+    await rename(fresh, link);
+    this.master.follow(next.pid, next.startTicks);
+    // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
+    recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' })();
+    this.run.history.record('observe', 'daemon-followed', {
+      node: this.master.name,
+      pid: next.pid,
+      worker: worker.pid,
+    });
+  }
+}
+
+/** Builds a watch of the daemon that `findIcinga` found (the runner's TargetBuilder). */
+class WatchBuilder implements TargetBuilder<WatchedIcinga> {
+  private readonly found: FoundIcinga;
+  private readonly name: string;
+
+  constructor(found: FoundIcinga, name: string) {
+    this.found = found;
+    this.name = name;
+  }
+
+  /** The daemon logs its TLS secrets only where its owner preloaded the shim: nothing to set here. */
+  withTlsSecrets(): this {
+    return this;
+  }
+
+  async start(run: Run, _progress?: Progress, signal?: AbortSignal): Promise<WatchedIcinga> {
+    signal?.throwIfAborted();
+    return WatchedIcinga.start(run, this.found, this.name);
+  }
+}
+
+/** What watches a watched daemon: its log's matching lines (the detectors read those). */
+class WatchObserver implements TargetObserver {
+  private readonly logs: LogRecorder;
+
+  constructor(target: WatchedIcinga) {
+    this.logs = new LogRecorder(target.run.history).watch(target.nodes);
+  }
+
+  async stop(): Promise<void> {
+    this.logs.stop();
+  }
+}
+
+/**
+ * Icinga 2 as `hunt watch` sees it: one daemon found on this host, at the version it reports.
+ * Its images are the catalogue's (a watch builds none); its detectors are those that read a
+ * daemon's log.
+ */
+export function watchedIcingaSystem(found: FoundIcinga, name: string): SystemUnderTest<WatchBuilder> {
+  const version = found.version ?? 'unknown';
+  return {
+    name: 'icinga',
+    versions: [version],
+    defaultVersion: version,
+    stepUnit: 'reloads',
+    reloads: false,
+    takesImages: false,
+    images: icingaImages,
+    detectors: icingaDetectors.filter((detector) => WATCH_DETECTORS.has(detector.name)),
+    checkVersion() {},
+    builder: () => new WatchBuilder(found, name),
+    observe: (target) => new WatchObserver(target),
+  };
+}
