@@ -32,9 +32,16 @@ export function renderReport(summary: RunSummary): string {
   const env = summary.environment;
   lines.push(env.system);
   lines.push('```', '');
-  const icinga = summary.target.icinga !== undefined || env.icingaVersion !== undefined;
+  const knowsVersions = summary.target.icinga !== undefined || env.icingaVersion !== undefined;
+  const versions = knowsVersions
+    ? `; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`
+    : '';
+  // A watch reloads nothing itself: the figures of the harness's reloads are not its.
+  const icinga = knowsVersions && !env.watched;
   lines.push(
-    `- Image: \`${env.image ?? 'unknown'}\`${env.imageId ? ` (${env.imageId.slice(0, 19)})` : ''}${icinga ? `; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}` : ''}`,
+    env.watched
+      ? `- Watched: ${env.watched}${versions}`
+      : `- Image: \`${env.image ?? 'unknown'}\`${env.imageId ? ` (${env.imageId.slice(0, 19)})` : ''}${versions}`,
     `- Host: Linux ${env.kernel ?? '?'}, ${env.cores ?? '?'} cores, Docker ${env.docker ?? '?'}; handshake-hunter ${env.harness ?? '?'}`,
     '',
   );
@@ -166,8 +173,10 @@ export function renderReport(summary: RunSummary): string {
       if (i.capture)
         lines.push(
           `Packet capture: [capture.pcapng](${i.folder}/capture.pcapng) (the incident's connections) and ` +
-            `[window.pcapng](${i.folder}/window.pcapng) (everything around it), TLS secrets embedded: ` +
-            '`tshark -r capture.pcapng` or Wireshark decrypt them with no key file. ' +
+            `[window.pcapng](${i.folder}/window.pcapng) (everything around it), ` +
+            (summary.captureSecrets
+              ? 'TLS secrets embedded: `tshark -r capture.pcapng` or Wireshark decrypt them with no key file. '
+              : 'without TLS secrets: TLS 1.2 handshakes read as they are (certificates, their lengths, alerts); TLS 1.3 hides all past the ServerHello. ') +
             `What they show ([capture.txt](${i.folder}/capture.txt)):`,
           '',
           '```',

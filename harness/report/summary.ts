@@ -19,6 +19,8 @@ export interface RunSummary {
   params: Record<string, unknown>;
   seed: number;
   target: Record<string, unknown>;
+  /** Whether kept captures carry the TLS secrets (off with --no-secrets, and for a watch). */
+  captureSecrets: boolean;
   startedAt: string | null;
   endedAt: string | null;
   durationMs: number | null;
@@ -35,6 +37,8 @@ export interface RunSummary {
     icingaVersionText?: string;
     image?: string;
     imageId?: string;
+    /** A watch: the process watched on its own host, in a line (pid, log, port). */
+    watched?: string;
     docker?: string;
     kernel?: string;
     cores?: number;
@@ -97,6 +101,8 @@ const record = (value: unknown): Record<string, unknown> =>
 
 /** The command that runs this again: same scenario, parameters, target, limits and seed. */
 export function reproduceCommand(meta: RunManifest): string {
+  // A watch records what happened, which no command brings back: the report gives its own.
+  if (meta.command?.[1] === 'watch') return `npx ${meta.command.join(' ')}`;
   const parts = ['npx hunt run', meta.scenario || '?'];
   for (const [name, value] of Object.entries(meta.params)) parts.push(`--param ${name}=${value}`);
   const target = targetOf(meta);
@@ -110,6 +116,15 @@ export function reproduceCommand(meta: RunManifest): string {
   if (Array.isArray(detectors) && detectors.length === 0) parts.push('--detectors none');
   parts.push(`--seed ${meta.seed}`);
   return parts.join(' ');
+}
+
+/** A watch's process as run.json has it (hunt watch): "pid 8117 on its host; log ...; port 5665". */
+function watchedLine(watched: Record<string, unknown>): string | undefined {
+  if (typeof watched.pid !== 'number') return undefined;
+  const parts = [`pid ${watched.pid} on its own host, not started by the harness`];
+  if (text(watched.log)) parts.push(`log ${text(watched.log)}`);
+  if (typeof watched.apiPort === 'number') parts.push(`port ${watched.apiPort}`);
+  return parts.join('; ');
 }
 
 /** What ran, in a line, from what the system recorded of itself in run.json. */
@@ -192,6 +207,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
       icingaVersionText: text(stack.icingaVersionText),
       image: text(stack.image),
       imageId: text(stack.imageId),
+      watched: watchedLine(record(stack.watched)),
       docker: text(stack.dockerVersion),
       kernel: text(host.kernel),
       cores: typeof host.cores === 'number' ? host.cores : undefined,
@@ -221,6 +237,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
       dropped: facts.dropped,
     },
     reproduce: reproduceCommand(meta),
+    captureSecrets: meta.capture?.secrets !== false,
     attach: [
       RunLayout.report,
       RunLayout.timelinePng,

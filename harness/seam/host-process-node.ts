@@ -18,6 +18,8 @@ export interface HostProcessNodeInit {
   pid: number;
   /** Its start time (/proc's startTicks): a reused pid is not the node. */
   startTicks: number;
+  /** Its network namespace (readlink of /proc/PID/ns/net), to tell when a restart moved it. */
+  netns?: string;
   address: string;
   log: LogTail;
   capture?: CaptureSpec;
@@ -37,8 +39,9 @@ export class HostProcessNode implements TargetNode {
   readonly address: string;
   readonly log: LogTail;
   readonly capture: CaptureSpec | undefined;
-  private process: { pid: number; startTicks: number };
-  private readonly helpers = new Set<ChildProcess>();
+  private process: { pid: number; startTicks: number; netns: string | undefined };
+  /** What the harness started beside it, and the command of each (to start again after a move). */
+  private readonly helpers = new Map<ChildProcess, string[]>();
 
   constructor(init: HostProcessNodeInit) {
     this.name = init.name;
@@ -46,16 +49,24 @@ export class HostProcessNode implements TargetNode {
     this.address = init.address;
     this.log = init.log;
     this.capture = init.capture;
-    this.process = { pid: init.pid, startTicks: init.startTicks };
+    this.process = { pid: init.pid, startTicks: init.startTicks, netns: init.netns };
   }
 
   get pid(): number {
     return this.process.pid;
   }
 
-  /** The daemon was restarted: the node is now this process. */
-  follow(pid: number, startTicks: number): void {
-    this.process = { pid, startTicks };
+  /**
+   * The daemon was restarted: the node is now this process. In a new network namespace (a
+   * container started again) the helpers' old one holds nothing more: they start over in the new.
+   */
+  async follow(pid: number, startTicks: number, netns?: string): Promise<void> {
+    const moved = netns !== this.process.netns;
+    this.process = { pid, startTicks, netns };
+    if (!moved) return;
+    const commands = [...this.helpers.values()];
+    await this.stopBackground();
+    for (const command of commands) await this.startBackground(command);
   }
 
   /** Runs a host command inside the process's network namespace. */
@@ -80,7 +91,7 @@ export class HostProcessNode implements TargetNode {
       ['--pdeathsig', 'KILL', '--', 'nsenter', `--net=/proc/${this.pid}/ns/net`, '--', ...command],
       { stdio: 'ignore' },
     );
-    this.helpers.add(child);
+    this.helpers.set(child, command);
     child.once('exit', () => this.helpers.delete(child));
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([error]) => Promise.reject(error))]);
   }
@@ -88,7 +99,7 @@ export class HostProcessNode implements TargetNode {
   /** Ends what startBackground started: SIGINT (tcpdump flushes its file), then SIGKILL. */
   async stopBackground(): Promise<void> {
     await Promise.all(
-      [...this.helpers].map(async (child) => {
+      [...this.helpers.keys()].map(async (child) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
         child.kill('SIGINT');

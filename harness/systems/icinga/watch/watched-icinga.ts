@@ -63,6 +63,7 @@ export class WatchedIcinga implements StartedTarget {
       role: 'master',
       pid: found.umbrella.pid,
       startTicks: found.umbrella.startTicks,
+      netns: found.umbrella.netns,
       address: found.addresses[0] ?? '127.0.0.1',
       log: new LogTail(link, { parseTimestamp: parseIcingaTimestamp, fromEnd: true }),
       capture: { filter: `tcp port ${found.apiPort}`, nodeDir: captureDir, hostDir: captureDir },
@@ -130,7 +131,7 @@ export class WatchedIcinga implements StartedTarget {
     const fresh = join(this.linkDir, 'icinga2.log.next');
     await symlink(`${next.root}${this.found.log.inProcess}`, fresh);
     await rename(fresh, link);
-    this.master.follow(next.pid, next.startTicks);
+    await this.master.follow(next.pid, next.startTicks, next.netns);
     // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
     recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' })();
     this.run.history.record('observe', 'daemon-followed', {
