@@ -19,78 +19,100 @@ import { hunt, startHunt } from './cli.ts';
 const { docker } = await ensureEngine(silentProgress);
 const results = t.testdir();
 
-t.test('hunt watch --pid: the failure caught, a capture without keys, a restart followed, Ctrl-C ends it', async (t) => {
-  await using standIn = await Run.create({ name: 'user-master', resultsDir: t.testdir() });
-  await using stack = await IcingaStack.version('2.12.3')
-    .masters(1)
-    .withSimulatedEndpoints(4, { faults: { 'sim-4': { chainPadding: 160 } } })
-    .withTlsSecrets(false)
-    .start(standIn, silentProgress);
-  const container = docker.getContainer(stack.node('master1').container.getId());
-  // The container's init (tini): the watch finds its icinga2 child, as for a user's container.
-  const containerPid = (await container.inspect()).State.Pid;
+t.test(
+  'hunt watch --pid: the failure caught, a capture without keys, a restart followed, Ctrl-C ends it',
+  async (t) => {
+    await using standIn = await Run.create({ name: 'user-master', resultsDir: t.testdir() });
+    await using stack = await IcingaStack.version('2.12.3')
+      .masters(1)
+      .withSimulatedEndpoints(4, { faults: { 'sim-4': { chainPadding: 160 } } })
+      .withTlsSecrets(false)
+      .start(standIn, silentProgress);
+    const container = docker.getContainer(stack.node('master1').container.getId());
+    // The container's init (tini): the watch finds its icinga2 child, as for a user's container.
+    const containerPid = (await container.inspect()).State.Pid;
 
-  const watch = startHunt(['watch', '--pid', String(containerPid), '--results', results, '--json']);
-  const folder = await eventually(
-    'the watch folder',
-    async () => (await readdir(results).catch(() => [] as string[])).find((name) => name.includes('-watch-')),
-    { timeoutMs: 60_000, everyMs: 200 },
-  );
-  const dir = join(results, folder);
-  const history = async () =>
-    (await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { t: number; source: string; type: string; [k: string]: unknown });
-  const has = (type: string) => async () => (await history()).find((event) => event.type === type);
-  await eventually('the incident', has('incident-opened'), { timeoutMs: 90_000, everyMs: 500 });
-  await eventually('its capture', has('capture-kept'), { timeoutMs: 90_000, everyMs: 500 });
+    const watch = startHunt(['watch', '--pid', String(containerPid), '--results', results, '--json']);
+    const folder = await eventually(
+      'the watch folder',
+      async () =>
+        (await readdir(results).catch(() => [] as string[])).find((name) => name.includes('-watch-')),
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
+    const dir = join(results, folder);
+    const history = async () =>
+      (await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { t: number; source: string; type: string; [k: string]: unknown });
+    const has = (type: string) => async () => (await history()).find((event) => event.type === type);
+    await eventually('the incident', has('incident-opened'), { timeoutMs: 90_000, everyMs: 500 });
+    await eventually('its capture', has('capture-kept'), { timeoutMs: 90_000, everyMs: 500 });
 
-  // The user restarts the master: a new daemon (new pid) in the same container, followed.
-  await container.restart({ t: 5 });
-  const followed = await eventually('the restart followed', has('daemon-followed'), {
-    timeoutMs: 90_000,
-    everyMs: 500,
-  });
-  await eventually(
-    'the log read on after the restart',
-    async () =>
-      (await history()).find((event) => event.type === 'log-match' && event.t > followed.t && event.node === 'master'),
-    { timeoutMs: 90_000, everyMs: 500 },
-  );
+    // The user restarts the master: a new daemon (new pid) in the same container, followed.
+    await container.restart({ t: 5 });
+    const followed = await eventually('the restart followed', has('daemon-followed'), {
+      timeoutMs: 90_000,
+      everyMs: 500,
+    });
+    await eventually(
+      'the log read on after the restart',
+      async () =>
+        (await history()).find(
+          (event) => event.type === 'log-match' && event.t > followed.t && event.node === 'master',
+        ),
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
 
-  watch.child.kill('SIGINT');
-  const ended = await within(20_000, watch.done);
-  t.equal(ended.code, 130, `Ctrl-C ends the watch with 130: ${ended.stderr.split('\n').slice(-5).join(' | ')}`);
-  const { incidents } = JSON.parse(ended.stdout) as { incidents: Incident[] };
-  t.same(
-    [...new Set(incidents.map((incident) => `${incident.kind}@${incident.node}`))],
-    ['tls-handshake-failed@master'],
-    'the failing handshakes are one kind of incident, on the watched node',
-  );
-  const [incident] = incidents;
-  t.ok(incident?.evidence.includes('capture.pcapng'), `the capture is kept (${incident?.evidence.join(', ')})`);
-  const summary = await readFile(join(dir, 'incidents', String(incident?.id).padStart(3, '0'), 'capture.txt'), 'utf8');
-  const declared = [...summary.matchAll(/ Certificate, declared ([\d,]+) bytes/g)].map((m) =>
-    Number((m[1] as string).replace(/,/g, '')),
-  );
-  t.ok(
-    declared.some((length) => length > 102_400),
-    `capture.txt reads the oversized chain's length without keys (${Math.max(0, ...declared).toLocaleString('en')} bytes)`,
-  );
-  const report = await readFile(join(dir, 'report.md'), 'utf8');
-  t.match(report, /Icinga 2\.12\.3/, 'the report names the version the daemon reports');
-  t.match(report, /hunt watch --pid/, 'and how the watch was started');
+    watch.child.kill('SIGINT');
+    const ended = await within(20_000, watch.done);
+    t.equal(
+      ended.code,
+      130,
+      `Ctrl-C ends the watch with 130: ${ended.stderr.split('\n').slice(-5).join(' | ')}`,
+    );
+    const { incidents } = JSON.parse(ended.stdout) as { incidents: Incident[] };
+    t.same(
+      [...new Set(incidents.map((incident) => `${incident.kind}@${incident.node}`))],
+      ['tls-handshake-failed@master'],
+      'the failing handshakes are one kind of incident, on the watched node',
+    );
+    const [incident] = incidents;
+    t.ok(
+      incident?.evidence.includes('capture.pcapng'),
+      `the capture is kept (${incident?.evidence.join(', ')})`,
+    );
+    t.ok(incident?.evidence.includes('process-master.txt'), 'and the process');
+    const incidentDir = (one: Incident | undefined) =>
+      join(dir, 'incidents', String(one?.id).padStart(3, '0'));
+    const summary = await readFile(join(incidentDir(incident), 'capture.txt'), 'utf8');
+    const declared = [...summary.matchAll(/ Certificate, declared ([\d,]+) bytes/g)].map((m) =>
+      Number((m[1] as string).replace(/,/g, '')),
+    );
+    t.ok(
+      declared.some((length) => length > 102_400),
+      `capture.txt reads the oversized chain's length without keys (${Math.max(0, ...declared).toLocaleString('en')} bytes)`,
+    );
+    // The process as it was when the incident opened: a maintainer's first questions.
+    const processes = await readFile(join(incidentDir(incident), 'process-master.txt'), 'utf8');
+    t.match(processes, /^== umbrella: pid \d+ \(\S*icinga2 /, 'the umbrella');
+    t.match(processes, /\n== worker: pid \d+ /, 'and its worker');
+    t.match(processes, /TCP sockets on port 5665: [^;]*listen 1/, "the worker's listener");
+    t.match(processes, /\/libssl\.so\.1\.1\n/, 'the OpenSSL the daemon has loaded (bullseye: 1.1)');
+    const report = await readFile(join(dir, 'report.md'), 'utf8');
+    t.match(report, /Icinga 2\.12\.3/, 'the report names the version the daemon reports');
+    t.match(report, /hunt watch --pid/, 'and how the watch was started');
 
-  const bundled = await hunt(['bundle', dir, '--json']);
-  t.equal(bundled.code, 0, bundled.stderr);
-  const bundle = (JSON.parse(bundled.stdout) as { path: string }).path;
-  t.ok((await stat(bundle)).size < 25_000_000, 'a bundle to attach to an issue');
+    const bundled = await hunt(['bundle', dir, '--json']);
+    t.equal(bundled.code, 0, bundled.stderr);
+    const bundle = (JSON.parse(bundled.stdout) as { path: string }).path;
+    t.ok((await stat(bundle)).size < 25_000_000, 'a bundle to attach to an issue');
 
-  const tcpdumps = await promisify(execFile)('pgrep', ['-f', dir]).then(
-    ({ stdout }) => stdout.trim(),
-    () => '',
-  );
-  t.equal(tcpdumps, '', 'no capture of the watch runs on');
-  t.ok((await container.inspect()).State.Running, 'the watched master runs on: the watch never stops it');
-});
+    const tcpdumps = await promisify(execFile)('pgrep', ['-f', dir]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '',
+    );
+    t.equal(tcpdumps, '', 'no capture of the watch runs on');
+    t.ok((await container.inspect()).State.Running, 'the watched master runs on: the watch never stops it');
+  },
+);

@@ -9,8 +9,10 @@ import { recordDisruption } from '../../../run/disruption.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { RunLayout } from '../../../run/layout.ts';
 import type { Run } from '../../../run/run.ts';
+import { readHostProcess } from '../../../seam/host-process.ts';
 import { HostProcessNode } from '../../../seam/host-process-node.ts';
 import { LogTail } from '../../../seam/log-tail.ts';
+import { processSnapshot } from '../../../seam/process-snapshot.ts';
 import type {
   ConnectionSighting,
   StartedTarget,
@@ -83,6 +85,10 @@ export class WatchedIcinga implements StartedTarget {
     const watched = new WatchedIcinga(run, master, found, linkDir);
     watched.follower.every(FOLLOW_EVERY_MS, () => watched.followRestart());
     return watched;
+  }
+
+  get apiPort(): number {
+    return this.found.apiPort;
   }
 
   get nodes(): readonly HostProcessNode[] {
@@ -163,16 +169,50 @@ class WatchBuilder implements TargetBuilder<WatchedIcinga> {
   }
 }
 
-/** What watches a watched daemon: its log's matching lines (the detectors read those). */
+/**
+ * What watches a watched daemon: its log's matching lines (the detectors read those), and when
+ * an incident opens on it, the process as it was then (umbrella and worker: threads, open files,
+ * the listener's sockets, the libraries mapped) as the incident's evidence.
+ */
 class WatchObserver implements TargetObserver {
+  private readonly target: WatchedIcinga;
   private readonly logs: LogRecorder;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly unsubscribe: () => void;
 
   constructor(target: WatchedIcinga) {
+    this.target = target;
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
+    this.unsubscribe = target.run.history.subscribe((event) => {
+      if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
+      if (event.node !== target.master.name || typeof event.incident !== 'number') return;
+      const work = this.snapshot(event.incident).catch(() => undefined);
+      this.pending.add(work);
+      void work.finally(() => this.pending.delete(work));
+    });
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe();
     this.logs.stop();
+    await Promise.all(this.pending);
+  }
+
+  private async snapshot(incident: number): Promise<void> {
+    const { master, apiPort } = this.target;
+    const umbrella = await readHostProcess(master.pid);
+    const worker = umbrella && (await workerOf(umbrella));
+    const processes = [{ label: 'umbrella', pid: master.pid }];
+    if (worker && worker.pid !== master.pid) processes.push({ label: 'worker', pid: worker.pid });
+    this.target.run.history.record('observe', 'incident-finding', {
+      incident,
+      findings: { umbrellaPid: master.pid, ...(worker && { workerPid: worker.pid }) },
+    });
+    this.target.run.history.record('observe', 'incident-evidence', {
+      incident,
+      name: `process-${master.name}.txt`,
+      content: await processSnapshot(processes, { port: apiPort }),
+    });
   }
 }
 
