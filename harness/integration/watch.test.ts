@@ -8,6 +8,7 @@ import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
 import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { CERT_FAULT_TRIGGER } from '../systems/icinga/stack/node-starter.ts';
 import { eventually, within } from '../test-kits/eventually.ts';
 import { hunt, startHunt } from './cli.ts';
 
@@ -114,5 +115,88 @@ t.test(
     );
     t.equal(tcpdumps, '', 'no capture of the watch runs on');
     t.ok((await container.inspect()).State.Running, 'the watched master runs on: the watch never stops it');
+  },
+);
+
+// The field failure itself on a watched master: master1 runs with the certificate-fault shim
+// (as a user cannot, but the symptom is the field's): once its trigger file exists and the user
+// reloads it, it refuses every peer's Certificate, as server and as client. The watch knows no
+// names: its peers are addresses. TLS 1.3 here (2.13.6): the capture keeps the alerts.
+t.test(
+  'hunt watch on the field signature: one signature incident, both roles, from the log alone',
+  async (t) => {
+    await using standIn = await Run.create({ name: 'user-cluster', resultsDir: t.testdir() });
+    await using stack = await IcingaStack.version('2.13.6')
+      .masters(2)
+      .agents(2)
+      .withSimulatedEndpoints(4)
+      .withCertFault('trigger', 'master1')
+      .withTlsSecrets(false)
+      .start(standIn, silentProgress);
+    await stack.ready({ timeoutMs: 180_000 });
+    const master1 = stack.node('master1');
+    const container = docker.getContainer(master1.container.getId());
+    const containerPid = (await container.inspect()).State.Pid;
+    const before = new Set(await readdir(results));
+    const watch = startHunt([
+      'watch',
+      '--pid',
+      String(containerPid),
+      '--name',
+      'master1',
+      '--results',
+      results,
+    ]);
+    const dir = join(
+      results,
+      await eventually(
+        'the watch folder',
+        async () => (await readdir(results)).find((name) => !before.has(name) && name.includes('-watch-')),
+        { timeoutMs: 60_000, everyMs: 200 },
+      ),
+    );
+    const events = async () => await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => '');
+    await eventually('the capture ring', async () => (await events()).includes('"capture-started"'), {
+      timeoutMs: 60_000,
+      everyMs: 200,
+    });
+
+    // The fault on, and the user's reload: every connection of master1 is made again, and fails.
+    t.equal((await master1.exec(['touch', CERT_FAULT_TRIGGER])).exitCode, 0, 'the trigger is set');
+    await container.kill({ signal: 'SIGHUP' });
+    await eventually(
+      'the signature',
+      async () =>
+        (await events())
+          .split('\n')
+          .filter(Boolean)
+          .some((line) => {
+            const event = JSON.parse(line) as { type: string; kind?: string };
+            return event.type === 'incident-opened' && event.kind === 'field-signature';
+          }),
+      { timeoutMs: 120_000, everyMs: 500 },
+    );
+    await master1.exec(['rm', '-f', CERT_FAULT_TRIGGER]);
+
+    watch.child.kill('SIGINT');
+    const ended = await within(20_000, watch.done);
+    t.equal(ended.code, 130, ended.stderr.split('\n').slice(-5).join(' | '));
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as {
+      incidents: Array<Incident & { folder: string }>;
+    };
+    const signatures = summary.incidents.filter((incident) => incident.kind === 'field-signature');
+    t.same(
+      signatures.map((incident) => incident.node),
+      ['master1'],
+      'one field-signature incident, on the watched master',
+    );
+    t.match(signatures[0]?.summary, /as server and as client/, 'in both roles');
+    const peers = Number(/with (\d+) peers/.exec(signatures[0]?.summary ?? '')?.[1]);
+    t.ok(
+      peers >= 3,
+      `with many peers, by address (${peers}: ${/Peers: (.*)$/.exec(signatures[0]?.summary ?? '')?.[1]})`,
+    );
+    const capture = await readFile(join(dir, signatures[0]?.folder ?? '', 'capture.txt'), 'utf8');
+    t.match(capture, /illegal_parameter/, 'the capture shows the alert it sent');
   },
 );
