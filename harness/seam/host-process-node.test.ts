@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { appendFile, readlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { eventually } from '../test-kits/eventually.ts';
+import { eventually, within } from '../test-kits/eventually.ts';
 import { readHostProcess } from './host-process.ts';
 import { HostProcessNode } from './host-process-node.ts';
 import { LogTail } from './log-tail.ts';
@@ -119,7 +119,7 @@ t.test('exec for a process that is gone: a non-zero exit code, not a throw', asy
   const daemon = await watched(t);
   const node = nodeOn(daemon, logTail(t));
   daemon.child.kill('SIGKILL');
-  await once(daemon.child, 'exit');
+  await within(5_000, once(daemon.child, 'exit'));
   const result = await node.exec(['true']);
   t.equal(result.exitCode, 1);
   t.match(result.output, new RegExp(`nsenter: cannot open /proc/${daemon.pid}/ns/net`));
@@ -158,7 +158,7 @@ t.test(
     t.equal(await reused.isRunning(), false, 'a pid with another start time is another process');
     t.equal(node.pid, daemon.pid);
     daemon.child.kill('SIGKILL');
-    await once(daemon.child, 'exit');
+    await within(5_000, once(daemon.child, 'exit'));
     t.equal(await node.isRunning(), false);
   },
 );
@@ -171,14 +171,18 @@ t.test('follow: the node becomes another process', async (t) => {
   t.equal(node.pid, second.pid);
   t.equal(await node.isRunning(), true);
   first.child.kill('SIGKILL');
-  await once(first.child, 'exit');
+  await within(5_000, once(first.child, 'exit'));
   t.equal(await node.isRunning(), true, 'the old process gone does not matter');
   t.strictSame(await node.exec(['readlink', '/proc/self/ns/net']), {
     exitCode: 0,
     output: `${second.netns}\n`,
   });
   await node.kill('SIGTERM');
-  t.strictSame(await once(second.child, 'exit'), [null, 'SIGTERM'], 'kill reaches the followed process');
+  t.strictSame(
+    await within(5_000, once(second.child, 'exit')),
+    [null, 'SIGTERM'],
+    'kill reaches the followed process',
+  );
   t.equal(await node.isRunning(), false);
 });
 
@@ -227,7 +231,7 @@ t.test("kill('SIGTERM') ends the process; a node with another start time sends n
   await sleep(100);
   t.ok(alive(daemon.child), 'a reused pid is not signalled');
   const node = nodeOn(daemon, log);
-  const exited = once(daemon.child, 'exit');
+  const exited = within(5_000, once(daemon.child, 'exit'));
   await node.kill('SIGTERM');
   t.strictSame(await exited, [null, 'SIGTERM']);
   await node.kill('SIGTERM'); // gone: nothing to signal, no throw

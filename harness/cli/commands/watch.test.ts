@@ -40,7 +40,11 @@ async function watch(t: Test, argv: string[]): Promise<Refusal> {
   const results = await freshDir(t, 'results-');
   const { code, stdout } = await huntInProcess(['watch', ...argv, '--results', results, '--json']);
   const parsed = JSON.parse(stdout) as { error?: { code: string; message: string } };
-  return { code, error: parsed.error && { code: parsed.error.code, message: parsed.error.message }, results: await readdir(results) };
+  return {
+    code,
+    error: parsed.error && { code: parsed.error.code, message: parsed.error.message },
+    results: await readdir(results),
+  };
 }
 
 /**
@@ -67,7 +71,14 @@ t.test('hunt watch --help: exit 0, the options listed', async (t) => {
   const { code, stdout } = await huntInProcess(['watch', '--help']);
   t.equal(code, 0);
   t.match(stdout, /^Usage: hunt watch /);
-  for (const option of ['--pid <pid>', '--log <path>', '--port <port>', '--name <node>', '--dry-run', '--disk-cap <size>'])
+  for (const option of [
+    '--pid <pid>',
+    '--log <path>',
+    '--port <port>',
+    '--name <node>',
+    '--dry-run',
+    '--disk-cap <size>',
+  ])
     t.ok(stdout.includes(`  ${option}`), `lists ${option}`);
 });
 
@@ -81,7 +92,8 @@ t.test('--pid abc: exit 2, HH_USAGE', async (t) => {
     code: 2,
     error: {
       code: 'HH_USAGE',
-      message: '--pid must be a whole number, not "-3": hunt\'s numbers are never negative. See: hunt watch --help',
+      message:
+        '--pid must be a whole number, not "-3": hunt\'s numbers are never negative. See: hunt watch --help',
     },
     results: [],
   });
