@@ -12,6 +12,7 @@ import { recordLoopback } from '../test-kits/loopback-capture.ts';
 import { writeRandomPcapng } from '../test-kits/pcapng.ts';
 import { tlsPeers } from '../test-kits/tls.ts';
 import {
+  alertsIn,
   bounded,
   clientRandoms,
   cut,
@@ -26,6 +27,7 @@ import {
   trafficPerSecond,
   withoutStreams,
 } from './capture-tools.ts';
+import { handshakeVerdict } from './handshake-verdict.ts';
 
 const run = promisify(execFile);
 
@@ -233,6 +235,24 @@ t.test('summarize: the handshake messages by name with their declared lengths, a
   const rows = summaryRows(summary);
   t.equal(rows.length, expected.length, `${expected.length} rows: ${summary}`);
   t.match(rows, expected, 'without secrets: the plaintext handshake, the clear alert, the reset');
+});
+
+t.test('alertsIn and the verdict: who alerted, in which role, after which flight of its peer', async (t) => {
+  const alerts = await alertsIn(pcap);
+  t.match(
+    alerts,
+    [{ from: server, to: client[2], alert: 'handshake_failure' }],
+    'the clear alert, by connection',
+  );
+  t.equal(alerts.length, 1);
+  t.equal(
+    handshakeVerdict(await handshakeHeadsIn(pcap), alerts, [tls.port]).replace(
+      /first at [\d.]+ s/,
+      'first at # s',
+    ),
+    "127.0.0.1 as server sent handshake_failure after the client's Certificate (declared 3 bytes), ClientKeyExchange (declared 33 bytes): 1 connection, peers 127.0.0.1 (1); first at # s\n",
+    'the empty client chain it refused',
+  );
 });
 
 t.test('injectSecrets: the pcapng carries the key log, tshark decrypts with no key file', async (t) => {

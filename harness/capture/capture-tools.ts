@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { RingSegment } from './capture-window.ts';
 import { type HandshakeHead, handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.ts';
+import type { SentAlert } from './handshake-verdict.ts';
 
 const run = promisify(execFile);
 /** No capture tool may take longer than this on one incident's files. */
@@ -229,12 +230,51 @@ export async function trafficPerSecond(input: string): Promise<string> {
   return `TCP resets in all: ${totals}\n second  new conns  FINs  resets\n${bounded(rows.join('\n'))}\n`;
 }
 
+/** The TLS alerts of a capture: who sent which, on which connection (decrypted where secrets are in). */
+export async function alertsIn(input: string): Promise<SentAlert[]> {
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    '-Y',
+    'tls.alert_message',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    ...['frame.number', 'tcp.stream', 'frame.time_relative', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport']
+      .concat('tls.alert_message.desc')
+      .flatMap((field) => ['-e', field]),
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [frame, stream, time, src, sport, dst, dport, descriptions] = line.split('\t');
+      return (descriptions ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((description) => ({
+          frame: Number(frame),
+          stream: Number(stream),
+          seconds: Number(time),
+          from: `${src}:${sport}`,
+          to: `${dst}:${dport}`,
+          alert: ALERTS[description] ?? `alert ${description}`,
+        }));
+    });
+}
+
 /**
  * The handshake messages by their headers, incomplete ones included (handshake-heads.ts):
  * the lines capture.txt adds after tshark's own view.
  */
 export async function headsSummary(input: string): Promise<string> {
-  const heads = await handshakeHeadsIn(input);
+  return headsListing(await handshakeHeadsIn(input));
+}
+
+/** One line per handshake message: frame, who to whom, its type and declared length. */
+export function headsListing(heads: readonly HandshakeHead[]): string {
   return heads
     .map(
       (h) =>

@@ -22,23 +22,32 @@ t.test('the window around an incident and the ring files that cover it', async (
   t.same(segmentsFor(ring, { from: at(100), to: at(110) }), [], 'none when the ring has moved on');
 });
 
-t.test('connections: the swarm by local port (exact), else peers by address, bounded', async (t) => {
-  t.equal(
-    connectionFilter({ ports: [40001, 40002, 40001], addresses: ['172.20.0.1'] }),
-    'tcp.port==40001 || tcp.port==40002',
-  );
-  t.equal(
-    connectionFilter({ ports: [], addresses: ['172.20.0.1', '172.20.0.3'] }),
-    'ip.addr==172.20.0.1 || ip.addr==172.20.0.3',
-  );
-  t.equal(
-    connectionFilter({ ports: [0, 70000], addresses: ['x"; rm -rf'] }),
-    undefined,
-    'nothing usable: no filter',
-  );
-  const many = connectionFilter({ ports: Array.from({ length: 500 }, (_, i) => 30000 + i), addresses: [] });
-  t.equal(many?.split(' || ').length, 200, 'at most 200 ports');
-});
+t.test(
+  'connections: each by its address and port, by port alone (the swarm), by address alone; bounded',
+  async (t) => {
+    t.equal(
+      connectionFilter([{ port: 40001 }, { port: 40002 }, { port: 40001 }]),
+      'tcp.port==40001 || tcp.port==40002',
+      "the swarm's local ports, once each",
+    );
+    t.equal(
+      connectionFilter([
+        { address: '172.20.0.1', port: 52230 },
+        { address: '172.20.0.4', port: 5665 },
+        { address: '172.20.0.3' },
+      ]),
+      '(ip.addr==172.20.0.1 && tcp.port==52230) || (ip.addr==172.20.0.4 && tcp.port==5665) || ip.addr==172.20.0.3',
+      "a dialled peer's listener port names its connections with that peer only, not every connection",
+    );
+    t.equal(
+      connectionFilter([{ port: 0 }, { port: 70000 }, { address: 'x"; rm -rf' }]),
+      undefined,
+      'nothing usable: no filter',
+    );
+    const many = connectionFilter(Array.from({ length: 500 }, (_, i) => ({ port: 30000 + i })));
+    t.equal(many?.split(' || ').length, 200, 'at most 200 connections');
+  },
+);
 
 t.test('secrets: only the lines of the sessions in the capture', async (t) => {
   const keylog = [

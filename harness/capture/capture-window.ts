@@ -23,34 +23,37 @@ export function segmentsFor(segments: readonly RingSegment[], window: Window): R
     .sort((a, b) => a.firstAt - b.firstAt);
 }
 
-/** What names the connections of an incident: peer addresses from log lines, local ports of the swarm. */
+/** A connection an incident's events name: the peer's address, the port, or both. */
 export interface Involved {
-  addresses: readonly string[];
-  ports: readonly number[];
+  address?: string;
+  port?: number;
 }
 
+/** Terms a filter holds at most: the first connections of a storm name it well enough. */
+const MAX_TERMS = 200;
+
 /**
- * A tshark display filter for the incident's connections: the swarm's own connections by their
- * local port (exact: every simulated endpoint shares the gateway's address), else the peers'
- * addresses. Undefined when nothing names a connection (then the cut is the whole window).
+ * A tshark display filter for the incident's connections: each by its peer's address and port
+ * where both are known (a log line's "[address]:port"; a dialled peer's port is its listener's,
+ * which alone would name every connection), by its port alone where only that is known (the
+ * swarm's local ports: exact, every simulated endpoint shares the gateway's address), else by
+ * address. Undefined when nothing names a connection (then the cut is the whole window).
  */
-export function connectionFilter(involved: Involved): string | undefined {
-  const ports = [...new Set(involved.ports)].filter(
-    (port) => Number.isInteger(port) && port > 0 && port < 65536,
-  );
-  // `||` rather than `in {...}`: the set syntax changed between Wireshark 3 and 4.
-  if (ports.length > 0)
-    return ports
-      .slice(0, 200)
-      .map((port) => `tcp.port==${port}`)
-      .join(' || ');
-  const addresses = [...new Set(involved.addresses)].filter((address) => /^[0-9a-f.:]+$/i.test(address));
-  if (addresses.length > 0)
-    return addresses
-      .slice(0, 50)
-      .map((address) => `ip.addr==${address}`)
-      .join(' || ');
-  return undefined;
+export function connectionFilter(involved: readonly Involved[]): string | undefined {
+  const address = (a: string | undefined) => (a !== undefined && /^[0-9a-f.:]+$/i.test(a) ? a : undefined);
+  const port = (p: number | undefined) =>
+    p !== undefined && Number.isInteger(p) && p > 0 && p < 65536 ? p : undefined;
+  const terms = new Set<string>();
+  for (const one of involved) {
+    const a = address(one.address);
+    const p = port(one.port);
+    // `||` rather than `in {...}`: the set syntax changed between Wireshark 3 and 4.
+    if (a !== undefined && p !== undefined) terms.add(`(ip.addr==${a} && tcp.port==${p})`);
+    else if (p !== undefined) terms.add(`tcp.port==${p}`);
+    else if (a !== undefined) terms.add(`ip.addr==${a}`);
+    if (terms.size >= MAX_TERMS) break;
+  }
+  return terms.size > 0 ? [...terms].join(' || ') : undefined;
 }
 
 /** The key-log lines (SSLKEYLOGFILE format) whose client random is one of `randoms`. */

@@ -10,12 +10,13 @@ import type { HistoryEvent } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
 import type { CaptureSpec, StartedTarget, TargetNode } from '../seam/target.ts';
 import {
+  alertsIn,
   bounded,
   clientRandoms,
   cut,
   describeSegments,
   handshakeHeadsIn,
-  headsSummary,
+  headsListing,
   injectSecrets,
   mergeWindow,
   summarize,
@@ -30,6 +31,7 @@ import {
   type Window,
 } from './capture-window.ts';
 import type { HandshakeHead } from './handshake-heads.ts';
+import { handshakeVerdict } from './handshake-verdict.ts';
 
 /** Recent sightings of connections (swarm local ports, log-line peer ports) kept to name an incident's. */
 const MAX_SIGHTINGS = 20_000;
@@ -328,10 +330,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
       const involved = this.sightings.filter(
         (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
       );
-      const filter = connectionFilter({
-        ports: involved.flatMap((s) => (s.port === undefined ? [] : [s.port])),
-        addresses: involved.flatMap((s) => (s.address === undefined ? [] : [s.address])),
-      });
+      const filter = connectionFilter(involved);
       const cutFile = join(work, 'capture.plain.pcapng');
       if (filter) await cut(windowed, filter, cutFile);
       else await copyFile(windowed, cutFile);
@@ -349,14 +348,23 @@ export class StartedFlightRecorder implements AsyncDisposable {
       const reading = (work: Promise<string>) =>
         work.catch((error: Error) => `(not read: ${error.message.split('\n')[0]})\n`);
       const summary = bounded(await reading(summarize(captureFile)));
-      const heads = bounded(await reading(headsSummary(captureFile)));
+      const headList = await handshakeHeadsIn(captureFile).catch(() => undefined);
+      const heads = headList ? bounded(headsListing(headList)) : '(not read)';
+      const verdict = await reading(
+        alertsIn(captureFile).then((alerts) =>
+          handshakeVerdict(headList ?? [], alerts, portsOf(node.capture.filter)),
+        ),
+      );
       const traffic = await reading(trafficPerSecond(captureFile));
+      // The verdict first (what a maintainer asks), then the messages, the traffic, tshark's view;
+      // the cut's filter last: it can run to thousands of characters.
       await writeFile(
         join(work, 'capture.txt'),
-        `${filter ? `connections: ${filter}\n` : ''}` +
-          `Connections per second (seconds from the window's start):\n${traffic}\n` +
+        `What failed (read off the packets of ${filter ? "the incident's connections" : 'the window'}):\n${verdict}\n` +
           `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
-          `What tshark shows (complete messages, alerts, resets):\n${summary}`,
+          `Connections per second (seconds from the window's start):\n${traffic}\n` +
+          `What tshark shows (complete messages, alerts, resets):\n${summary}` +
+          `${filter ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${filter}\n` : ''}`,
       );
       await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
       const files = ['capture.pcapng', 'window.pcapng', 'capture.txt'];
@@ -472,4 +480,9 @@ async function secretsIn(paths: readonly string[], randoms: ReadonlySet<string>)
     }
   }
   return lines;
+}
+
+/** The TCP ports of a capture filter (`tcp port 5665`): the node's own, where it is the server. */
+function portsOf(filter: string): number[] {
+  return [...filter.matchAll(/port (\d+)/g)].map((match) => Number(match[1]));
 }

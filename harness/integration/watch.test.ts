@@ -34,6 +34,8 @@ t.test(
     const containerPid = (await container.inspect()).State.Pid;
 
     const watch = startHunt(['watch', '--pid', String(containerPid), '--results', results, '--json']);
+    // A failed assertion must not leave the watch (and its tcpdump) running after the test.
+    t.teardown(() => watch.child.kill('SIGKILL'));
     const folder = await eventually(
       'the watch folder',
       async () =>
@@ -147,6 +149,7 @@ t.test(
       '--results',
       results,
     ]);
+    t.teardown(() => watch.child.kill('SIGKILL'));
     const dir = join(
       results,
       await eventually(

@@ -92,6 +92,7 @@ export class IncidentLedger {
     if (signal.at > incident.lastSeen) incident.lastSeen = signal.at;
     incident.peer ??= signal.peer;
     addLimited(incident.peers, signal.peer);
+    for (const peer of signal.peers ?? []) addLimited(incident.peers, peer);
     addLimited(incident.clients, signal.client);
     addLimited(incident.reasons, signal.reason);
     return { incident, opened, evidence: this.attach(incident, signal) };

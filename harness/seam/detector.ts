@@ -18,6 +18,8 @@ export interface IncidentSignal {
   node?: string;
   /** The remote side where known: an address from a log line, or a client's name. */
   peer?: string;
+  /** More remote sides at once: a signature opened by many peers names them all. */
+  peers?: readonly string[];
   /** A client of the node involved, by name (a simulated endpoint of Icinga's; collected on the incident). */
   client?: string;
   summary: string;

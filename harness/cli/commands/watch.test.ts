@@ -135,7 +135,7 @@ t.test('--dry-run --pid <this test>: exit 2, node is not icinga2', async (t) => 
   });
 });
 
-t.test('--disk-cap 5 (5 bytes): exit 2, once the daemon is found', async (t) => {
+t.test('--disk-cap 5 (5 bytes): exit 2, before any daemon is looked for', async (t) => {
   const daemon = await fakeIcinga(t);
   const found = ['--pid', String(daemon.pid), '--log', daemon.log, '--port', '5665'];
   t.strictSame(await watch(t, [...found, '--disk-cap', '5']), {
@@ -152,9 +152,13 @@ t.test('--disk-cap 5 (5 bytes): exit 2, once the daemon is found', async (t) => 
     error: { code: 'HH_USAGE', message: 'A size is a number with KB, MB or GB (25MB, 500KB), not "5 TB".' },
     results: [],
   });
-  t.strictSame(await watch(t, ['--disk-cap', '5', '--pid', 'abc']), {
+  t.strictSame(await watch(t, ['--disk-cap', '5', '--pid', '999999999']), {
     code: 2,
-    error: { code: 'HH_USAGE', message: '--pid is a whole number, not "abc".' },
+    error: {
+      code: 'HH_USAGE',
+      message:
+        '--disk-cap must be at least 256MB (a capture ring, a history and a few incidents), not 5 bytes.',
+    },
     results: [],
   });
 });

@@ -2,7 +2,7 @@ import { parseDuration } from '../../duration.ts';
 import { ensureHostTools } from '../../engine/host-tools.ts';
 import { CAPTURE_TOOLS } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { budgetFor } from '../../runner/disk-budget.ts';
+import { budgetFor, MIN_DISK_CAP } from '../../runner/disk-budget.ts';
 import { prepareRun } from '../../runner/runner.ts';
 import { watchScenario } from '../../runner/watch-scenario.ts';
 import type { SystemWatch } from '../../seam/target.ts';
@@ -51,12 +51,19 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
         ErrorCodes.USAGE,
         'hunt watch reads another process through /proc and captures in its network namespace: run it as root (sudo).',
       );
-    const found = await chosen.watch.find(values);
+    // The options first: a bad one is reported as such, not as a daemon not found.
     const capture = values.capture === undefined ? 'on' : captureMode(values.capture);
     const diskCapBytes = parseSize(values['disk-cap'] ?? '5GB');
+    const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
+    if (diskCapBytes < MIN_DISK_CAP)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `--disk-cap must be at least ${MIN_DISK_CAP / 1e6}MB (a capture ring, a history and a few incidents), not ${diskCapBytes} bytes.`,
+      );
+    const found = await chosen.watch.find(values);
     const prepared = await prepareRun({
       scenario: watchScenario(found),
-      durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+      durationMs,
       // A watch runs for days: its folder is always held under a cap, as a soak's is.
       diskCapBytes,
       resultsDir: values.results,

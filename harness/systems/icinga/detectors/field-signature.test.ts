@@ -54,6 +54,11 @@ t.test(
     t.same(rest, []);
     t.match(incident, { kind: 'field-signature', node: 'master1', detector: 'field-signature', count: 1 });
     t.match(incident?.summary, /3 peers as server and as client .*agent-1, agent-2, master2/);
+    t.same(
+      [...(incident?.peers ?? [])].sort(),
+      ['agent-1', 'agent-2', 'master2'],
+      'every peer it opened with is listed',
+    );
   },
 );
 

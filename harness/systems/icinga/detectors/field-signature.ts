@@ -127,6 +127,7 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
       at,
       node,
       peer: sighting.peer,
+      peers: [...peers],
       reason: 'excessive message size with many peers, both roles',
       summary:
         `${node} failed TLS handshakes with ${peers.size} peers as server and as client within ${WINDOW_MS / 1000} s ` +

@@ -521,7 +521,7 @@ t.test('API port: an explicit port out of range: HH_USAGE', async (t) => {
   t.equal((await findIcinga({ pid: UMBRELLA, port: 1 }, proc)).apiPort, 1, 'the lowest too');
 });
 
-t.test("cgroup: the v2 line, or the v1 file's own unified line, or its first line", async (t) => {
+t.test('cgroup: the v2 line, or the first v1 line that places it somewhere', async (t) => {
   const proc = t.testdir();
   await fakeProcess(proc, { pid: 10, ppid: 1, comm: 'icinga2', cgroup: '0::/docker/2b17b3\n' });
   await fakeProcess(proc, {
@@ -540,6 +540,16 @@ t.test("cgroup: the v2 line, or the v1 file's own unified line, or its first lin
   t.equal(await cgroupOf(10, proc), '/docker/2b17b3');
   t.equal(await cgroupOf(11, proc), '/system.slice/icinga2.service');
   t.equal(await cgroupOf(12, proc), '/docker/c0ffee');
+  // A hybrid host: the unified line is "/" for every process; the v1 hierarchy tells them apart.
+  await fakeProcess(proc, {
+    pid: 14,
+    ppid: 1,
+    comm: 'icinga2',
+    cgroup: '1:name=systemd:/docker/beef\n0::/\n',
+  });
+  t.equal(await cgroupOf(14, proc), '/docker/beef', 'a unified "/" is no place: the v1 one is');
+  await fakeProcess(proc, { pid: 15, ppid: 1, comm: 'icinga2', cgroup: '0::/\n' });
+  t.equal(await cgroupOf(15, proc), '/', 'nowhere else: the root');
   await t.rejects(cgroupOf(13, proc), { code: 'ENOENT' }, 'a vanished process: the read fails');
 });
 

@@ -210,9 +210,18 @@ async function versionOf(
   return { version: parseIcingaVersion(output), banner: banner.trim(), openssl };
 }
 
-/** The process's control group (cgroup v2's one line, or v1's first). */
+/**
+ * The process's control group: cgroup v2's line, or on a hybrid host (where that line is `/` for
+ * every process) the first v1 hierarchy that places it somewhere. `/` where none does.
+ */
 export async function cgroupOf(pid: number, proc = '/proc'): Promise<string> {
-  const text = await readFile(`${proc}/${pid}/cgroup`, 'utf8');
-  const line = text.split('\n').find((l) => l.startsWith('0::')) ?? text.split('\n')[0] ?? '';
-  return line.slice(line.lastIndexOf(':') + 1);
+  const paths = (await readFile(`${proc}/${pid}/cgroup`, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => ({
+      v2: line.startsWith('0::'),
+      path: line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1),
+    }));
+  const placed = paths.filter((entry) => entry.path !== '/' && entry.path !== '');
+  return (placed.find((entry) => entry.v2) ?? placed[0])?.path ?? '/';
 }

@@ -44,6 +44,8 @@ export class WatchedIcinga implements StartedTarget {
   private readonly found: FoundIcinga;
   private readonly linkDir: string;
   private readonly follower = new Repeater();
+  /** The daemon is gone and no new one has come (said once per absence). */
+  private gone = false;
 
   private constructor(run: Run, master: HostProcessNode, found: FoundIcinga, linkDir: string) {
     this.run = run;
@@ -131,7 +133,14 @@ export class WatchedIcinga implements StartedTarget {
   private async followRestart(): Promise<void> {
     if (await this.master.isRunning()) return;
     const next = await umbrellaIn(this.found.cgroup);
-    if (!next) return;
+    if (!next) {
+      // Stopped, or between a stop and its start: said once; the watch waits for it to come back.
+      if (!this.gone)
+        this.run.history.record('observe', 'daemon-gone', { node: this.master.name, pid: this.master.pid });
+      this.gone = true;
+      return;
+    }
+    this.gone = false;
     const worker = await workerOf(next);
     const link = join(this.linkDir, 'icinga2.log');
     const fresh = join(this.linkDir, 'icinga2.log.next');
@@ -179,9 +188,12 @@ class WatchObserver implements TargetObserver {
   private readonly logs: LogRecorder;
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
+  private readonly disruptions: () => void;
 
   constructor(target: WatchedIcinga) {
     this.target = target;
+    // Before the log recorder: a line that shows a disruption is recorded ahead of its match.
+    this.disruptions = followDisruptions(target);
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
     this.unsubscribe = target.run.history.subscribe((event) => {
       if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
@@ -194,6 +206,7 @@ class WatchObserver implements TargetObserver {
 
   async stop(): Promise<void> {
     this.unsubscribe();
+    this.disruptions();
     this.logs.stop();
     await Promise.all(this.pending);
   }
@@ -214,6 +227,45 @@ class WatchObserver implements TargetObserver {
       content: await processSnapshot(processes, { port: apiPort }),
     });
   }
+}
+
+/** The daemon's own reload begins: its worker is told to go (2.12 to 2.14 log the same line). */
+const RELOAD_BEGINS = /information\/Application: Received request to shut down/;
+/** ...and ends when the new worker's listener is up. */
+const LISTENER_UP = /ApiListener: Started new listener on/;
+/** The longest a reload is taken to last without its listener line (then it is over anyway). */
+const RELOAD_MAX_MS = 60_000;
+/** A peer that refuses or resets the daemon's dial is reloading, restarting or down. */
+const PEER_UNREACHABLE = /Cannot connect to host '([^']+)'/;
+
+/**
+ * The disruptions a watch can see in the daemon's log, recorded as a run's are, so the detectors
+ * read their side effects (refused and reset connections for a few seconds) as expected, the
+ * way they do in a run: its own reloads (the user's, Director's), and a peer it cannot reach.
+ * The harness drives none of them here; it only reads them. Returns the unsubscribe.
+ */
+export function followDisruptions(target: Pick<WatchedIcinga, 'master' | 'run'>): () => void {
+  const { master, run } = target;
+  let reloading: { end: () => void; timer: NodeJS.Timeout } | undefined;
+  const settle = () => {
+    if (!reloading) return;
+    clearTimeout(reloading.timer);
+    reloading.end();
+    reloading = undefined;
+  };
+  const unsubscribe = master.log.subscribe((line) => {
+    if (RELOAD_BEGINS.test(line.text) && !reloading) {
+      const end = recordDisruption(run.history, 'observe', { node: master.name, kind: 'reload' });
+      reloading = { end, timer: setTimeout(settle, RELOAD_MAX_MS) };
+      reloading.timer.unref();
+    } else if (LISTENER_UP.test(line.text)) settle();
+    const peer = PEER_UNREACHABLE.exec(line.text)?.[1];
+    if (peer !== undefined) recordDisruption(run.history, 'observe', { node: peer, kind: 'unreachable' })();
+  });
+  return () => {
+    unsubscribe();
+    settle();
+  };
 }
 
 /**
