@@ -110,6 +110,7 @@ async function startWatch(master: string): Promise<ChildProcess> {
   return child;
 }
 
+let running: ChildProcess | undefined;
 const rows: Array<{
   watched: string;
   watchedRate: number;
@@ -121,6 +122,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     const [watched, other] = round % 2 === 0 ? ['master1', 'master2'] : ['master2', 'master1'];
     const watch = await startWatch(watched as string);
+    running = watch;
     const pid = watch.pid as number;
     const cpuBefore = await cpuSeconds(pid);
     const [onWatched, onOther] = await Promise.all([
@@ -145,6 +147,8 @@ try {
     );
   }
 } finally {
+  // A round that failed leaves its watch running (it has no --duration): end it.
+  running?.kill('SIGKILL');
   await rm(scratch, { recursive: true, force: true });
 }
 const ratios = rows.map((row) => row.watchedRate / row.otherRate);

@@ -245,6 +245,11 @@ t.test('alertsIn and the verdict: who alerted, in which role, after which flight
     'the clear alert, by connection',
   );
   t.equal(alerts.length, 1);
+  t.strictSame(
+    (await alertsIn(injected)).map((alert) => alert.alert),
+    ['handshake_failure'],
+    'decrypted, the close_notify of the normal closes is no failure',
+  );
   t.equal(
     handshakeVerdict(await handshakeHeadsIn(pcap), alerts, [tls.port]).replace(
       /first at [\d.]+ s/,

@@ -242,26 +242,40 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
     'fields',
     '-E',
     'separator=\t',
-    ...['frame.number', 'tcp.stream', 'frame.time_relative', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport']
-      .concat('tls.alert_message.desc')
-      .flatMap((field) => ['-e', field]),
+    ...[
+      'frame.number',
+      'tcp.stream',
+      'frame.time_relative',
+      'ip.src',
+      'ipv6.src',
+      'tcp.srcport',
+      'ip.dst',
+      'ipv6.dst',
+      'tcp.dstport',
+      'tls.alert_message.desc',
+    ].flatMap((field) => ['-e', field]),
   ]);
   return out
     .split('\n')
     .filter(Boolean)
     .flatMap((line) => {
-      const [frame, stream, time, src, sport, dst, dport, descriptions] = line.split('\t');
-      return (descriptions ?? '')
-        .split(',')
-        .filter(Boolean)
-        .map((description) => ({
-          frame: Number(frame),
-          stream: Number(stream),
-          seconds: Number(time),
-          from: `${src}:${sport}`,
-          to: `${dst}:${dport}`,
-          alert: ALERTS[description] ?? `alert ${description}`,
-        }));
+      const [frame, stream, time, src4, src6, sport, dst4, dst6, dport, descriptions] = line.split('\t');
+      const src = src4 || src6;
+      const dst = dst4 || dst6;
+      return (
+        (descriptions ?? '')
+          .split(',')
+          // close_notify and user_canceled end connections normally; they are no failure.
+          .filter((description) => description !== '' && description !== '0' && description !== '90')
+          .map((description) => ({
+            frame: Number(frame),
+            stream: Number(stream),
+            seconds: Number(time),
+            from: `${src}:${sport}`,
+            to: `${dst}:${dport}`,
+            alert: ALERTS[description] ?? `alert ${description}`,
+          }))
+      );
     });
 }
 
@@ -302,9 +316,13 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
     '-e',
     'ip.src',
     '-e',
+    'ipv6.src',
+    '-e',
     'tcp.srcport',
     '-e',
     'ip.dst',
+    '-e',
+    'ipv6.dst',
     '-e',
     'tcp.dstport',
     '-e',
@@ -314,7 +332,9 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [frame, stream, src, sport, dst, dport, payload] = line.split('\t');
+      const [frame, stream, src4, src6, sport, dst4, dst6, dport, payload] = line.split('\t');
+      const src = src4 || src6;
+      const dst = dst4 || dst6;
       return {
         frame: Number(frame),
         stream: Number(stream),

@@ -48,9 +48,11 @@ export function connectionFilter(involved: readonly Involved[]): string | undefi
     const a = address(one.address);
     const p = port(one.port);
     // `||` rather than `in {...}`: the set syntax changed between Wireshark 3 and 4.
-    if (a !== undefined && p !== undefined) terms.add(`(ip.addr==${a} && tcp.port==${p})`);
+    // tshark's ip.addr takes IPv4 only; an IPv6 peer is ipv6.addr.
+    const host = a === undefined ? undefined : `${a.includes(':') ? 'ipv6' : 'ip'}.addr==${a}`;
+    if (host !== undefined && p !== undefined) terms.add(`(${host} && tcp.port==${p})`);
     else if (p !== undefined) terms.add(`tcp.port==${p}`);
-    else if (a !== undefined) terms.add(`ip.addr==${a}`);
+    else if (host !== undefined) terms.add(host);
     if (terms.size >= MAX_TERMS) break;
   }
   return terms.size > 0 ? [...terms].join(' || ') : undefined;

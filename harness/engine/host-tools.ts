@@ -54,11 +54,22 @@ export async function canAptInstall(): Promise<boolean> {
  * Makes sure every named tool is on PATH: installs the missing ones with apt-get where this is
  * Debian/Ubuntu and we are root; otherwise throws one error naming every missing package.
  */
-export async function ensureHostTools(tools: readonly HostTool[], progress: Progress): Promise<void> {
+export async function ensureHostTools(
+  tools: readonly HostTool[],
+  progress: Progress,
+  options: { install?: boolean } = {},
+): Promise<void> {
   const missing: HostTool[] = [];
   for (const tool of tools) if ((await which(tool)) === undefined) missing.push(tool);
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((tool) => HostTools[tool]))];
+  if (options.install === false)
+    throw new HuntError(
+      ErrorCodes.HOST_TOOL_MISSING,
+      `Missing host tools: ${missing.join(', ')}. Install the packages ${packages.join(', ')} ` +
+        `(on Debian/Ubuntu: apt-get install ${packages.join(' ')}): this command installs nothing on the host it runs on.`,
+      { details: { missing, packages } },
+    );
   if (!(await canAptInstall())) {
     throw new HuntError(
       ErrorCodes.HOST_TOOL_MISSING,

@@ -102,7 +102,7 @@ const record = (value: unknown): Record<string, unknown> =>
 /** The command that runs this again: same scenario, parameters, target, limits and seed. */
 export function reproduceCommand(meta: RunManifest): string {
   // A watch records what happened, which no command brings back: the report gives its own.
-  if (meta.command?.[1] === 'watch') return `npx ${meta.command.join(' ')}`;
+  if (meta.command?.[1] === 'watch') return `sudo npx ${meta.command.map(shellWord).join(' ')}`;
   const parts = ['npx hunt run', meta.scenario || '?'];
   for (const [name, value] of Object.entries(meta.params)) parts.push(`--param ${name}=${value}`);
   const target = targetOf(meta);
@@ -116,6 +116,11 @@ export function reproduceCommand(meta: RunManifest): string {
   if (Array.isArray(detectors) && detectors.length === 0) parts.push('--detectors none');
   parts.push(`--seed ${meta.seed}`);
   return parts.join(' ');
+}
+
+/** A word as a POSIX shell reads it back: quoted where it holds anything but the plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /** A watch's process as run.json has it (hunt watch): "pid 8117 on its host; log ...; port 5665". */

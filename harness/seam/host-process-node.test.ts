@@ -177,13 +177,9 @@ t.test('follow: the node becomes another process', async (t) => {
     exitCode: 0,
     output: `${second.netns}\n`,
   });
-  await node.kill('SIGTERM');
-  t.strictSame(
-    await within(5_000, once(second.child, 'exit')),
-    [null, 'SIGTERM'],
-    'kill reaches the followed process',
-  );
-  t.equal(await node.isRunning(), false);
+  second.child.kill('SIGKILL');
+  await within(5_000, once(second.child, 'exit'));
+  t.equal(await node.isRunning(), false, 'the followed process gone is the node gone');
 });
 
 t.test(
@@ -223,19 +219,24 @@ t.test(
   },
 );
 
-t.test("kill('SIGTERM') ends the process; a node with another start time sends nothing", async (t) => {
+t.test('the node has no way to signal, pause or limit the process it watches', async (t) => {
   const daemon = await watched(t);
-  const log = logTail(t);
-  const stale = nodeOn({ pid: daemon.pid, startTicks: daemon.startTicks - 1 }, log);
-  await stale.kill('SIGTERM');
-  await sleep(100);
-  t.ok(alive(daemon.child), 'a reused pid is not signalled');
-  const node = nodeOn(daemon, log);
-  const exited = within(5_000, once(daemon.child, 'exit'));
-  await node.kill('SIGTERM');
-  t.strictSame(await exited, [null, 'SIGTERM']);
-  await node.kill('SIGTERM'); // gone: nothing to signal, no throw
-  t.equal(await node.isRunning(), false);
+  const node = nodeOn(daemon, logTail(t)) as unknown as Record<string, unknown>;
+  for (const capability of ['kill', 'pause', 'unpause', 'limitCpu'])
+    t.equal(node[capability], undefined, `no ${capability}`);
+});
+
+t.test('after stop, nothing starts again: not a helper, not a follow into a new namespace', async (t) => {
+  const first = await watched(t, { ownNetwork: true });
+  const node = nodeOn(first, logTail(t));
+  const helper = helperArgs(2);
+  await node.startBackground(helper);
+  await eventually('the helper runs', async () => (await pgrep(helper.join(' '))).length === 1);
+  await node.stop();
+  const second = await watched(t, { ownNetwork: true });
+  await node.follow(second.pid, second.startTicks, second.netns);
+  await node.startBackground(helper);
+  t.strictSame(await pgrep(helper.join(' ')), [], 'no helper runs after stop');
 });
 
 t.test('stop ends the helpers and the log tail, and never signals the watched process', async (t) => {

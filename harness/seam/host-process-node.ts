@@ -29,7 +29,8 @@ export interface HostProcessNodeInit {
  * A node that is a process on this host which the harness did not start: a user's daemon,
  * installed on the host or in a container someone else runs (`hunt watch`). Commands and
  * captures run with the host's own tools inside the process's network namespace (nsenter), so
- * the same node serves both. The harness never stops, pauses or limits it: what it starts
+ * the same node serves both. The harness never signals, stops, pauses or limits it (it has none
+ * of those capabilities): what it starts
  * beside it (a capture's tcpdump) is its own, ends with stop() and dies with the harness
  * (`--pdeathsig`), even when the harness is killed.
  */
@@ -42,6 +43,7 @@ export class HostProcessNode implements TargetNode {
   private process: { pid: number; startTicks: number; netns: string | undefined };
   /** What the harness started beside it, and the command of each (to start again after a move). */
   private readonly helpers = new Map<ChildProcess, string[]>();
+  private stopped = false;
 
   constructor(init: HostProcessNodeInit) {
     this.name = init.name;
@@ -63,7 +65,7 @@ export class HostProcessNode implements TargetNode {
   async follow(pid: number, startTicks: number, netns?: string): Promise<void> {
     const moved = netns !== this.process.netns;
     this.process = { pid, startTicks, netns };
-    if (!moved) return;
+    if (!moved || this.stopped) return;
     const commands = [...this.helpers.values()];
     await this.stopBackground();
     for (const command of commands) await this.startBackground(command);
@@ -86,6 +88,8 @@ export class HostProcessNode implements TargetNode {
 
   /** Starts a host command inside the process's network namespace; stopBackground() ends it. */
   async startBackground(command: string[]): Promise<void> {
+    // After stop() nothing starts again (a restart followed while the watch was ending).
+    if (this.stopped) return;
     const child = spawn(
       'setpriv',
       ['--pdeathsig', 'KILL', '--', 'nsenter', `--net=/proc/${this.pid}/ns/net`, '--', ...command],
@@ -115,13 +119,9 @@ export class HostProcessNode implements TargetNode {
     return now !== undefined && now.startTicks === this.process.startTicks;
   }
 
-  /** Sends a signal to the process (SIGHUP: Icinga reloads), if it is still the node. */
-  async kill(signal: string): Promise<void> {
-    if (await this.isRunning()) process.kill(this.pid, signal as NodeJS.Signals);
-  }
-
   /** Ends the harness's helpers and the log's tail; the process itself runs on. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.stopBackground();
     await this.log.stop();
   }

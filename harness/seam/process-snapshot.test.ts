@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import t from 'tap';
 import { processSnapshot } from './process-snapshot.ts';
@@ -45,4 +46,28 @@ t.test('a process that is gone says so; the others are still read', async (t) =>
   t.match(text, `== worker: pid ${2 ** 22 + 1} is gone\n`);
   t.match(text, `== this test: pid ${process.pid}`);
   t.match(text, /TCP sockets: /, 'without a port, every socket is "elsewhere"');
+});
+
+t.test('the TLS libraries are listed first, whatever else the daemon maps', async (t) => {
+  const proc = t.testdir();
+  const dir = `${proc}/4242`;
+  await mkdir(dir, { recursive: true });
+  await writeFile(`${dir}/stat`, `4242 (icinga2) S 1 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 100 0 0\n`);
+  await writeFile(`${dir}/cmdline`, 'icinga2\0daemon\0');
+  // Fifty libraries that sort before libssl by path, then the two TLS ones.
+  const maps = [
+    ...Array.from({ length: 50 }, (_, i) => `/lib/x86_64-linux-gnu/libaa${String(i).padStart(2, '0')}.so.1`),
+    '/usr/lib/x86_64-linux-gnu/libssl.so.1.0.2k',
+    '/usr/lib/x86_64-linux-gnu/libcrypto.so.1.0.2k',
+  ].map((path, i) => `7f00${String(i).padStart(8, '0')}-7f01 r-xp 00000000 08:01 ${i} ${path}`);
+  await writeFile(`${dir}/maps`, `${maps.join('\n')}\n`);
+  const text = await processSnapshot([{ label: 'umbrella', pid: 4242 }], { proc });
+  const listed = text.split('\n').filter((line) => line.startsWith('    /'));
+  t.same(
+    listed.slice(0, 2).map((line) => line.trim()),
+    ['/usr/lib/x86_64-linux-gnu/libcrypto.so.1.0.2k', '/usr/lib/x86_64-linux-gnu/libssl.so.1.0.2k'],
+  );
+  t.equal(listed.length, 40, 'the list stays bounded');
+  t.match(text, /memory: 52 mappings, 52 libraries:/);
+  t.match(text, /and 12 more\n/);
 });

@@ -139,6 +139,9 @@ async function libraries(dir: string): Promise<string> {
   const libs = [
     ...new Set(mappings.map((line) => line.split(/\s+/)[5] ?? '').filter((path) => /\.so(\.|$)/.test(path))),
   ].sort();
+  // The TLS libraries first, whatever else is mapped: they are why anyone reads this list.
+  const tls = (lib: string) => /\/lib(ssl|crypto)[.-]/.test(lib);
+  libs.sort((a, b) => Number(tls(b)) - Number(tls(a)));
   const shown = libs.slice(0, MAX_LISTED).map((lib) => `    ${lib}`);
   if (libs.length > MAX_LISTED) shown.push(`    and ${libs.length - MAX_LISTED} more`);
   return [`  memory: ${mappings.length} mappings, ${libs.length} libraries:`, ...shown].join('\n');

@@ -96,7 +96,9 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
       );
       return 0;
     }
-    if (capture !== 'off') await ensureHostTools(CAPTURE_TOOLS, output);
+    // The watched host is someone's production master: nothing is installed on it. With
+    // --capture optional, a missing tool means a watch without captures, as the recorder says.
+    if (capture === 'on') await ensureHostTools(CAPTURE_TOOLS, output, { install: false });
     const result = await prepared.execute();
     if (result.error) output.error(result.error, { jsonToo: false });
     printResult(output, result);

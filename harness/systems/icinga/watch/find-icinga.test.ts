@@ -219,7 +219,7 @@ function expectedFound(proc: string) {
       root: `${proc}/${WORKER}/root`,
     },
     cgroup: CGROUP,
-    log: { inProcess: LOG, onHost: `${proc}/${UMBRELLA}/root${LOG}` },
+    log: { inProcess: LOG, resolved: LOG, onHost: `${proc}/${UMBRELLA}/root${LOG}` },
     apiPort: 5665,
     addresses: ['172.19.0.3'],
     version: undefined,
@@ -434,7 +434,14 @@ t.test('an unreadable or missing log: HH_USAGE naming the path and --log', async
   await writeFile(`${proc}/${UMBRELLA}/root/srv/icinga/main.log`, LOG_TEXT);
   t.strictSame((await findIcinga({ pid: UMBRELLA, log: '/srv/icinga/main.log' }, proc)).log, {
     inProcess: '/srv/icinga/main.log',
+    resolved: '/srv/icinga/main.log',
     onHost: `${proc}/${UMBRELLA}/root/srv/icinga/main.log`,
+  });
+  // A directory where the log should be is no log to follow.
+  await mkdir(`${proc}/${UMBRELLA}/root/srv/icinga/dir.log`, { recursive: true });
+  await t.rejects(findIcinga({ pid: UMBRELLA, log: '/srv/icinga/dir.log' }, proc), {
+    code: 'HH_USAGE',
+    message: /not a regular file/,
   });
 });
 
@@ -596,6 +603,15 @@ t.test(
     // worker's pid is lower than the new umbrella's (pids wrapped): listed first, and skipped.
     for (const pid of [TINI, UMBRELLA, WORKER, SPAWN_HELPER]) await rm(`${proc}/${pid}`, { recursive: true });
     t.equal(await umbrellaIn(CGROUP, proc), undefined, 'between the old daemon and the new: none');
+    // Someone validates the config meanwhile (docker exec ... icinga2 daemon -C): no daemon.
+    await fakeProcess(proc, { pid: 190, ppid: 8040, comm: 'icinga2', argv: [...ICINGA_ARGV, '-C'] });
+    await fakeProcess(proc, { pid: 191, ppid: 8040, comm: 'icinga2', argv: [ICINGA2, 'feature', 'list'] });
+    t.equal(
+      await umbrellaIn(CGROUP, proc),
+      undefined,
+      'a passing icinga2 -C or feature list is not the daemon',
+    );
+    t.equal(await umbrellaIn('/', proc), undefined, 'a cgroup of / names nothing to follow');
     await fakeProcess(proc, { pid: 200, ppid: 8040, comm: 'tini', startTicks: 2300000 });
     await fakeProcess(proc, { pid: 205, ppid: 210, comm: 'icinga2', argv: ICINGA_ARGV, startTicks: 2300060 });
     await fakeProcess(proc, { pid: 210, ppid: 200, comm: 'icinga2', argv: ICINGA_ARGV, startTicks: 2300050 });

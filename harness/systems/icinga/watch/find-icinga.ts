@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, readFile, readlink } from 'node:fs/promises';
+import { access, readFile, readlink, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import {
@@ -27,8 +27,11 @@ export interface FoundIcinga {
   worker: HostProcess;
   /** The control group both live in: a restart stays in it (systemd's unit, a container). */
   cgroup: string;
-  /** The log as the daemon sees it, and as the harness reads it (through the daemon's root). */
-  log: { inProcess: string; onHost: string };
+  /**
+   * The log as the daemon names it, its path with every symlink resolved in the daemon's file
+   * system, and where the harness reads it (that path through the daemon's root).
+   */
+  log: { inProcess: string; resolved: string; onHost: string };
   apiPort: number;
   /** IPv4 addresses of the daemon's network namespace, loopback left out. */
   addresses: string[];
@@ -58,23 +61,28 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
   const umbrella = await umbrellaOf(await startingPoint(options.pid, proc), proc);
   const worker = await workerOf(umbrella, proc);
   const inProcess = options.log ?? DEFAULT_ICINGA_LOG;
-  if (!inProcess.startsWith('/'))
-    throw new HuntError(ErrorCodes.USAGE, `--log is a path as the daemon sees it, from /: not ${inProcess}.`);
-  const onHost = `${umbrella.root}${inProcess}`;
-  await access(onHost, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
-    throw new HuntError(
+  checkLogOption(inProcess);
+  // Resolved in the daemon's own file system: a symlink there (/var/log/icinga2 -> /data/...)
+  // must not be read against the host's root through /proc/PID/root.
+  const resolved = await resolveInDaemon(umbrella.pid, inProcess, proc);
+  const onHost = `${umbrella.root}${resolved}`;
+  const cannot = (why: string) =>
+    new HuntError(
       ErrorCodes.USAGE,
-      `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${error.code ?? error.message}. ` +
+      `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${why}. ` +
         'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), and run as root.',
     );
+  await access(onHost, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    throw cannot(error.code ?? error.message);
   });
+  if (!(await stat(onHost)).isFile()) throw cannot('not a regular file (a log to follow must be one)');
   const apiPort = await apiPortOf(umbrella, worker, options.port, proc);
   const identity = await versionOf(umbrella, proc);
   return {
     umbrella,
     worker,
     cgroup: await cgroupOf(umbrella.pid, proc),
-    log: { inProcess, onHost },
+    log: { inProcess, resolved, onHost },
     apiPort,
     addresses: await namespaceAddresses(umbrella.pid, proc),
     ...identity,
@@ -98,15 +106,41 @@ export function describeFound(found: FoundIcinga, name: string): Record<string, 
   };
 }
 
+/** --log: a path as the daemon sees it; HH_USAGE before anything is looked for. */
+export function checkLogOption(path: string): void {
+  if (!path.startsWith('/'))
+    throw new HuntError(ErrorCodes.USAGE, `--log is a path as the daemon sees it, from /: not ${path}.`);
+}
+
+/** A path with its symlinks resolved in the daemon's mount namespace; as given where that fails. */
+async function resolveInDaemon(pid: number, path: string, proc: string): Promise<string> {
+  const resolved = await promisify(execFile)(
+    'nsenter',
+    [`--mount=${proc}/${pid}/ns/mnt`, '--', 'readlink', '-f', path],
+    { timeout: VERSION_TIMEOUT_MS, encoding: 'utf8' },
+  ).then(
+    ({ stdout }) => stdout.trim(),
+    () => '',
+  );
+  return resolved.startsWith('/') ? resolved : path;
+}
+
 /** The newest icinga2 child of the umbrella, or the umbrella (before 2.11, or between workers). */
 export async function workerOf(umbrella: HostProcess, proc = '/proc'): Promise<HostProcess> {
   const workers = (await childrenOf(umbrella.pid, proc)).filter(isIcinga);
   return workers.sort((a, b) => a.startTicks - b.startTicks).at(-1) ?? umbrella;
 }
 
-/** The icinga2 umbrella in this control group now (after a restart: a new pid), if one runs. */
+/**
+ * The icinga2 daemon in this control group now (after a restart: a new pid), if one runs: a
+ * `daemon` umbrella, not a passing `icinga2 daemon -C` or `feature list` run beside it. A group
+ * of `/` names no unit or container: nothing is followed there.
+ */
 export async function umbrellaIn(cgroup: string, proc = '/proc'): Promise<HostProcess | undefined> {
-  for (const candidate of (await listHostProcesses(proc)).filter(isIcinga)) {
+  if (cgroup === '/') return undefined;
+  const isDaemon = (p: HostProcess) =>
+    p.cmdline.includes('daemon') && !p.cmdline.some((arg) => arg === '-C' || arg === '--validate');
+  for (const candidate of (await listHostProcesses(proc)).filter((p) => isIcinga(p) && isDaemon(p))) {
     const parent = await readHostProcess(candidate.ppid, proc);
     if (parent && isIcinga(parent)) continue;
     if ((await cgroupOf(candidate.pid, proc).catch(() => '')) === cgroup) return candidate;

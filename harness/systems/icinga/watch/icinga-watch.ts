@@ -1,6 +1,12 @@
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import type { FoundInstance, SystemWatch } from '../../../seam/target.ts';
-import { DEFAULT_ICINGA_LOG, describeFound, type FoundIcinga, findIcinga } from './find-icinga.ts';
+import {
+  checkLogOption,
+  DEFAULT_ICINGA_LOG,
+  describeFound,
+  type FoundIcinga,
+  findIcinga,
+} from './find-icinga.ts';
 import { watchedIcingaSystem } from './watched-icinga.ts';
 
 /** `hunt watch` for Icinga 2: finds the daemon from --pid (or the one running), its log and port. */
@@ -23,11 +29,14 @@ export const icingaWatch: SystemWatch = {
         ErrorCodes.USAGE,
         `--name is a short node name (lower-case letters, digits and -, from a letter), not "${name}".`,
       );
-    const found = await findIcinga({
-      pid: whole(values.pid, '--pid'),
-      log: typeof values.log === 'string' ? values.log : undefined,
-      port: whole(values.port, '--port'),
-    });
+    // Every option checked before a process is looked for.
+    const pid = whole(values.pid, '--pid');
+    const port = whole(values.port, '--port');
+    if (port !== undefined && (port < 1 || port > 65_535))
+      throw new HuntError(ErrorCodes.USAGE, `--port is a TCP port (1 to 65535), not ${port}.`);
+    const log = typeof values.log === 'string' ? values.log : undefined;
+    if (log !== undefined) checkLogOption(log);
+    const found = await findIcinga({ pid, log, port });
     return foundInstance(found, name);
   },
 };

@@ -46,6 +46,8 @@ export class WatchedIcinga implements StartedTarget {
   private readonly follower = new Repeater();
   /** The daemon is gone and no new one has come (said once per absence). */
   private gone = false;
+  /** The follower's tick under way, if one is. */
+  private following: Promise<void> = Promise.resolve();
 
   private constructor(run: Run, master: HostProcessNode, found: FoundIcinga, linkDir: string) {
     this.run = run;
@@ -85,7 +87,10 @@ export class WatchedIcinga implements StartedTarget {
     // Where the daemon logs nothing now, the tail waits for its next line, not for last month's.
     await master.log.looked();
     const watched = new WatchedIcinga(run, master, found, linkDir);
-    watched.follower.every(FOLLOW_EVERY_MS, () => watched.followRestart());
+    watched.follower.every(FOLLOW_EVERY_MS, () => {
+      watched.following = watched.followRestart().catch(() => undefined);
+      return watched.following;
+    });
     return watched;
   }
 
@@ -121,6 +126,8 @@ export class WatchedIcinga implements StartedTarget {
 
   async stop(): Promise<void> {
     this.follower.stop();
+    // A restart being followed finishes first: it may start the node's helpers again.
+    await this.following;
     await this.master.stop();
     await rm(this.linkDir, { recursive: true, force: true });
   }
@@ -144,7 +151,9 @@ export class WatchedIcinga implements StartedTarget {
     const worker = await workerOf(next);
     const link = join(this.linkDir, 'icinga2.log');
     const fresh = join(this.linkDir, 'icinga2.log.next');
-    await symlink(`${next.root}${this.found.log.inProcess}`, fresh);
+    // A link left by a tick that failed halfway would block every later one.
+    await rm(fresh, { force: true });
+    await symlink(`${next.root}${this.found.log.resolved}`, fresh);
     await rename(fresh, link);
     await this.master.follow(next.pid, next.startTicks, next.netns);
     // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
