@@ -55,7 +55,21 @@ t.test("the daemon's own reload and an unreachable peer, read off its log, are d
     timeoutMs: 5_000,
   });
   t.equal(disruptions().at(-1), 'disruption-ended master1 reload', "the new worker's listener ends it");
+  // A peer's dying worker took the dial and hung it until Icinga gave up: that peer is reloading.
+  await appendFile(
+    logPath,
+    at(
+      "critical/ApiListener: Timeout while reconnecting to endpoint 'master2' via host 'master2' and port '5665', cancelling attempt",
+    ),
+  );
+  await eventually('the timeout line read', () => disruptions().length >= 6 || undefined, {
+    timeoutMs: 5_000,
+  });
+  t.same(disruptions().slice(4), [
+    'disruption-started master2 unreachable',
+    'disruption-ended master2 unreachable',
+  ]);
   await appendFile(logPath, at('information/ApiListener: New client connection (no client certificate)'));
   await log.stop();
-  t.equal(disruptions().length, 4, 'other lines are no disruption');
+  t.equal(disruptions().length, 6, 'other lines are no disruption');
 });

@@ -244,8 +244,11 @@ const RELOAD_BEGINS = /information\/Application: Received request to shut down/;
 const LISTENER_UP = /ApiListener: Started new listener on/;
 /** The longest a reload is taken to last without its listener line (then it is over anyway). */
 const RELOAD_MAX_MS = 60_000;
-/** A peer that refuses or resets the daemon's dial is reloading, restarting or down. */
-const PEER_UNREACHABLE = /Cannot connect to host '([^']+)'/;
+/**
+ * A peer that refuses or resets the daemon's dial is reloading, restarting or down; one whose
+ * dying worker took the dial and hung it is reloading too (Icinga gives up after 15 s).
+ */
+const PEER_UNREACHABLE = /Cannot connect to host '([^']+)'|Timeout while reconnecting to endpoint '([^']+)'/;
 
 /**
  * The disruptions a watch can see in the daemon's log, recorded as a run's are, so the detectors
@@ -268,7 +271,8 @@ export function followDisruptions(target: Pick<WatchedIcinga, 'master' | 'run'>)
       reloading = { end, timer: setTimeout(settle, RELOAD_MAX_MS) };
       reloading.timer.unref();
     } else if (LISTENER_UP.test(line.text)) settle();
-    const peer = PEER_UNREACHABLE.exec(line.text)?.[1];
+    const unreachable = PEER_UNREACHABLE.exec(line.text);
+    const peer = unreachable?.[1] ?? unreachable?.[2];
     if (peer !== undefined) recordDisruption(run.history, 'observe', { node: peer, kind: 'unreachable' })();
   });
   return () => {
