@@ -73,3 +73,16 @@ t.test(
     );
   },
 );
+
+t.test(
+  'fromEnd: a log that was not there at the first look is read from its start once it comes',
+  async (t) => {
+    const dir = t.testdir();
+    const path = `${dir}/later.log`;
+    const tail = new LogTail(path, { pollMs: 10, fromEnd: true });
+    t.teardown(() => tail.stop());
+    await tail.looked();
+    await writeFile(path, 'first line of a new log\n');
+    t.equal((await tail.waitFor(/first line/, { timeoutMs: 2000 }))?.seq, 1);
+  },
+);

@@ -129,8 +129,8 @@ export class LogTail {
           this.position = handle && this.skipExisting ? (await handle.stat()).size : 0;
           this.partial = '';
         }
-        // Only the first file: one that replaces it later is all news.
-        if (handle) this.skipExisting = false;
+        // Only the file there at the first look: one that appears or replaces it later is all news.
+        this.skipExisting = false;
         this.markLooked();
         if (handle) {
           const opened = await handle.stat();
