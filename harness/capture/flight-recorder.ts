@@ -332,8 +332,14 @@ export class StartedFlightRecorder implements AsyncDisposable {
       );
       const filter = connectionFilter(involved);
       const cutFile = join(work, 'capture.plain.pcapng');
-      if (filter) await cut(windowed, filter, cutFile);
-      else await copyFile(windowed, cutFile);
+      // A filter tshark refuses must not cost the window: the cut is then the whole of it.
+      const cutBy =
+        filter &&
+        (await cut(windowed, filter, cutFile).then(
+          () => filter,
+          () => undefined,
+        ));
+      if (!cutBy) await copyFile(windowed, cutFile);
       const keylogs = this.options.secrets ? await this.keylogFiles() : [];
       const outputs: Array<[string, string]> = [
         [windowed, 'window.pcapng'],
@@ -360,11 +366,12 @@ export class StartedFlightRecorder implements AsyncDisposable {
       // the cut's filter last: it can run to thousands of characters.
       await writeFile(
         join(work, 'capture.txt'),
-        `What failed (read off the packets of ${filter ? "the incident's connections" : 'the window'}):\n${verdict}\n` +
+        `What failed (read off the packets of ${cutBy ? "the incident's connections" : 'the window'}):\n${verdict}\n` +
           `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
           `Connections per second (seconds from the window's start):\n${traffic}\n` +
           `What tshark shows (complete messages, alerts, resets):\n${summary}` +
-          `${filter ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${filter}\n` : ''}`,
+          `${cutBy ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
+          `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
       );
       await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
       const files = ['capture.pcapng', 'window.pcapng', 'capture.txt'];
