@@ -1,5 +1,6 @@
 import { copyFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCodes, HuntError } from '../errors.ts';
 import { RunLayout } from '../run/layout.ts';
 import type { Run } from '../run/run.ts';
 import { type FolderFile, folderFiles } from '../run/run-folder.ts';
@@ -8,6 +9,15 @@ const MiB = 1024 * 1024;
 
 /** The smallest --disk-cap: room for a ring, a history and a few incidents (decimal, as --disk-cap reads sizes). */
 export const MIN_DISK_CAP = 256_000_000;
+
+/** --disk-cap checked: HH_USAGE below MIN_DISK_CAP (or not a number). */
+export function checkDiskCap(bytes: number): void {
+  if (!(bytes >= MIN_DISK_CAP))
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--disk-cap must be at least ${MIN_DISK_CAP / 1e6}MB (a capture ring, a history and a few incidents), not ${bytes} bytes.`,
+    );
+}
 
 /**
  * How a run folder's disk cap is shared. The parts that grow with time get fixed budgets

@@ -13,7 +13,7 @@ import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import type { TargetSelection } from '../seam/target.ts';
-import { budgetFor, type DiskBudget, DiskBudgetKeeper, MIN_DISK_CAP } from './disk-budget.ts';
+import { budgetFor, checkDiskCap, type DiskBudget, DiskBudgetKeeper } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import type { PlanCellRef } from './matrix-plan.ts';
 import { resolveParams } from './params.ts';
@@ -134,11 +134,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   const detectors = chooseDetectors(system.detectors, request.detectors);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
-  if (request.diskCapBytes !== undefined && !(request.diskCapBytes >= MIN_DISK_CAP))
-    throw new HuntError(
-      ErrorCodes.USAGE,
-      `--disk-cap must be at least ${MIN_DISK_CAP / 1e6}MB (a capture ring, a history and a few incidents), not ${request.diskCapBytes} bytes.`,
-    );
+  if (request.diskCapBytes !== undefined) checkDiskCap(request.diskCapBytes);
   if (request.reportEveryMs !== undefined && !(request.reportEveryMs >= 10_000))
     throw new HuntError(
       ErrorCodes.USAGE,

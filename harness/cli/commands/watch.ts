@@ -2,7 +2,7 @@ import { parseDuration } from '../../duration.ts';
 import { ensureHostTools } from '../../engine/host-tools.ts';
 import { CAPTURE_TOOLS } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { budgetFor, MIN_DISK_CAP } from '../../runner/disk-budget.ts';
+import { budgetFor, checkDiskCap } from '../../runner/disk-budget.ts';
 import { prepareRun } from '../../runner/runner.ts';
 import { watchScenario } from '../../runner/watch-scenario.ts';
 import type { SystemWatch } from '../../seam/target.ts';
@@ -55,11 +55,7 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
     const capture = values.capture === undefined ? 'on' : captureMode(values.capture);
     const diskCapBytes = parseSize(values['disk-cap'] ?? '5GB');
     const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
-    if (diskCapBytes < MIN_DISK_CAP)
-      throw new HuntError(
-        ErrorCodes.USAGE,
-        `--disk-cap must be at least ${MIN_DISK_CAP / 1e6}MB (a capture ring, a history and a few incidents), not ${diskCapBytes} bytes.`,
-      );
+    checkDiskCap(diskCapBytes);
     const found = await chosen.watch.find(values);
     const prepared = await prepareRun({
       scenario: watchScenario(found),
