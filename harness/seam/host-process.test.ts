@@ -1,7 +1,8 @@
-import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename } from 'node:path';
 import t from 'tap';
+import { fakeProcess } from '../test-kits/fake-proc.ts';
 import {
   childrenOf,
   listeningTcpPorts,
@@ -9,41 +10,6 @@ import {
   namespaceAddresses,
   readHostProcess,
 } from './host-process.ts';
-
-interface FakeProcess {
-  pid: number;
-  ppid: number;
-  comm: string;
-  argv?: string[];
-  startTicks?: number;
-  netns?: string;
-  /** fd number -> link target, e.g. 'socket:[1001]'. */
-  fds?: Record<string, string>;
-  tcp?: string;
-  tcp6?: string;
-  fibTrie?: string;
-}
-
-/** A /proc/PID directory laid out as the kernel lays it out, with real symlinks for ns/net and fd/*. */
-async function fakeProcess(proc: string, p: FakeProcess): Promise<void> {
-  const dir = `${proc}/${p.pid}`;
-  await mkdir(`${dir}/ns`, { recursive: true });
-  await mkdir(`${dir}/fd`);
-  await mkdir(`${dir}/net`);
-  await mkdir(`${dir}/root`);
-  const start = p.startTicks ?? 2215366;
-  await writeFile(
-    `${dir}/stat`,
-    `${p.pid} (${p.comm}) S ${p.ppid} ${p.pid} ${p.ppid} 0 -1 4194560 1452 0 0 0 12 5 0 0 20 0 3 0 ${start} ` +
-      '1030762496 9543 18446744073709551615 1 1 0 0 0 0 0 4096 17475 0 0 0 17 2 0 0 0 0 0 0 0 0 0 0 0 0 0\n',
-  );
-  await writeFile(`${dir}/cmdline`, p.argv ? `${p.argv.join('\0')}\0` : '');
-  if (p.netns) await symlink(p.netns, `${dir}/ns/net`);
-  for (const [fd, target] of Object.entries(p.fds ?? {})) await symlink(target, `${dir}/fd/${fd}`);
-  if (p.tcp !== undefined) await writeFile(`${dir}/net/tcp`, p.tcp);
-  if (p.tcp6 !== undefined) await writeFile(`${dir}/net/tcp6`, p.tcp6);
-  if (p.fibTrie !== undefined) await writeFile(`${dir}/net/fib_trie`, p.fibTrie);
-}
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1621 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1001 1 000000001820221f 100 0 0 10 0

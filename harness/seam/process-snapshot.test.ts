@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import t from 'tap';
+import { fakeProcess } from '../test-kits/fake-proc.ts';
 import { processSnapshot } from './process-snapshot.ts';
 
 t.test(
@@ -51,9 +52,7 @@ t.test('a process that is gone says so; the others are still read', async (t) =>
 t.test('the TLS libraries are listed first, whatever else the daemon maps', async (t) => {
   const proc = t.testdir();
   const dir = `${proc}/4242`;
-  await mkdir(dir, { recursive: true });
-  await writeFile(`${dir}/stat`, `4242 (icinga2) S 1 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 100 0 0\n`);
-  await writeFile(`${dir}/cmdline`, 'icinga2\0daemon\0');
+  await fakeProcess(proc, { pid: 4242, ppid: 1, comm: 'icinga2', argv: ['icinga2', 'daemon'] });
   // Fifty libraries that sort before libssl by path, then the two TLS ones.
   const maps = [
     ...Array.from({ length: 50 }, (_, i) => `/lib/x86_64-linux-gnu/libaa${String(i).padStart(2, '0')}.so.1`),

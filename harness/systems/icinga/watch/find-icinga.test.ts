@@ -1,5 +1,6 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import t from 'tap';
+import { type FakeProcess, fakeProcess as fakeProcessIn } from '../../../test-kits/fake-proc.ts';
 import { cgroupOf, findIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
 
 /**
@@ -22,50 +23,14 @@ const CGROUP = '/docker/2b17b3f4c8a9e1d05a7c6b3e2f1d4a9b8c7e6f5a4b3c2d1e0f9a8b7c
 const NETNS = 'net:[4026532489]';
 const LOG = '/var/log/icinga2/icinga2.log';
 
-interface FakeProcess {
-  pid: number;
-  ppid: number;
-  comm: string;
-  argv?: string[];
-  startTicks?: number;
-  netns?: string;
-  /** The whole of /proc/PID/cgroup; default the container's one cgroup v2 line. */
-  cgroup?: string;
-  /** Where /proc/PID/exe points; none: an unreadable link. */
-  exe?: string;
-  /** fd number -> link target, e.g. 'socket:[31001]'. */
-  fds?: Record<string, string>;
-  tcp?: string;
-  tcp6?: string;
-  fibTrie?: string;
-  /** Written at root/var/log/icinga2/icinga2.log. */
-  log?: string;
-}
-
-/** A /proc/PID directory laid out as the kernel lays it out, with real symlinks for ns/net, exe and fd/*. */
-async function fakeProcess(proc: string, p: FakeProcess): Promise<void> {
-  const dir = `${proc}/${p.pid}`;
-  await mkdir(`${dir}/ns`, { recursive: true });
-  await mkdir(`${dir}/fd`);
-  await mkdir(`${dir}/net`);
-  await mkdir(`${dir}/root`);
-  await writeFile(
-    `${dir}/stat`,
-    `${p.pid} (${p.comm}) S ${p.ppid} ${p.pid} ${p.ppid} 0 -1 4194560 1452 0 0 0 12 5 0 0 20 0 3 0 ${p.startTicks ?? 2215366} ` +
-      '1030762496 9543 18446744073709551615 1 1 0 0 0 0 0 4096 17475 0 0 0 17 2 0 0 0 0 0 0 0 0 0 0 0 0 0\n',
-  );
-  await writeFile(`${dir}/cmdline`, p.argv ? `${p.argv.join('\0')}\0` : '');
-  await writeFile(`${dir}/cgroup`, p.cgroup ?? `0::${CGROUP}\n`);
-  if (p.netns) await symlink(p.netns, `${dir}/ns/net`);
-  if (p.exe) await symlink(p.exe, `${dir}/exe`);
-  for (const [fd, target] of Object.entries(p.fds ?? {})) await symlink(target, `${dir}/fd/${fd}`);
-  if (p.tcp !== undefined) await writeFile(`${dir}/net/tcp`, p.tcp);
-  if (p.tcp6 !== undefined) await writeFile(`${dir}/net/tcp6`, p.tcp6);
-  if (p.fibTrie !== undefined) await writeFile(`${dir}/net/fib_trie`, p.fibTrie);
-  if (p.log !== undefined) {
-    await mkdir(`${dir}/root/var/log/icinga2`, { recursive: true });
-    await writeFile(`${dir}/root${LOG}`, p.log);
-  }
+/** A process of the fake tree: in the container's cgroup unless it says otherwise; `log` at LOG. */
+function fakeProcess(proc: string, p: FakeProcess & { log?: string }): Promise<void> {
+  const { log, ...rest } = p;
+  return fakeProcessIn(proc, {
+    cgroup: `0::${CGROUP}\n`,
+    ...rest,
+    ...(log !== undefined && { rootFiles: { [LOG]: log } }),
+  });
 }
 
 const TCP_HEADER =
