@@ -195,6 +195,12 @@ t.test('--dry-run on a daemon it can watch: exit 0, what was found, and still no
     capture: 'on',
     caps: { diskCapBytes: 1_000_000_000 },
   });
+  // The ring the run will use: a fifth of the cap for its one recorded node, in 8 files.
+  t.strictSame(
+    (said.caps as { ring: unknown }).ring,
+    { files: 8, fileMb: 23 },
+    'the ring as the watch sizes it',
+  );
   t.match(said.banner, /^sleep \(GNU coreutils\)/, 'the banner is what its binary says to --version');
   t.equal(said.netns, (await readHostProcess(daemon.pid))?.netns);
   t.strictSame(await readdir(results), [], 'a dry run writes nothing');

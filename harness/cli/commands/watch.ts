@@ -72,7 +72,8 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
       onStatus: statusPrinter(output),
     });
     if (values['dry-run']) {
-      const { ring, historyBytes } = budgetFor(diskCapBytes);
+      // The ring as the run will size it: for the one node a watch records.
+      const { ring, historyBytes } = budgetFor(diskCapBytes, 1);
       const [first, ...rest] = found.lines;
       const text = [
         `would watch ${first}`,
