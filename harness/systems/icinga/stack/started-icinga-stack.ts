@@ -11,7 +11,7 @@ import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts'
 import { icingaVersionNumber } from '../swarm/messages.ts';
 import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
 import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
-import { connectionInLogLine } from './icinga-log.ts';
+import { connectionInLogMatch } from './icinga-log.ts';
 import type { StartedIcingaNode } from './icinga-node.ts';
 
 export interface ReadyOptions {
@@ -206,11 +206,7 @@ export class StartedIcingaStack implements StartedTarget {
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined {
     if (event.source === 'swarm' && event.type === 'handshake-failed' && typeof event.localPort === 'number')
       return { node: String(event.master), port: event.localPort };
-    if (event.source === 'observe' && event.type === 'log-match' && event.kind === 'tls-handshake-failed') {
-      const peer = connectionInLogLine(String(event.line));
-      return peer && { node: String(event.node), ...peer };
-    }
-    return undefined;
+    return connectionInLogMatch(event);
   }
 
   get masters(): StartedIcingaNode[] {

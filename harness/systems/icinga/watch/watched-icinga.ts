@@ -22,7 +22,7 @@ import type {
 } from '../../../seam/target.ts';
 import { icingaDetectors } from '../detectors/index.ts';
 import { icingaImages } from '../images/icinga-images.ts';
-import { connectionInLogLine, parseIcingaTimestamp } from '../stack/icinga-log.ts';
+import { connectionInLogMatch, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
 
 /** How often the watch looks whether the daemon was restarted (a new umbrella in its cgroup). */
@@ -117,11 +117,7 @@ export class WatchedIcinga implements StartedTarget {
   }
 
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined {
-    if (event.source === 'observe' && event.type === 'log-match' && event.kind === 'tls-handshake-failed') {
-      const peer = connectionInLogLine(String(event.line));
-      return peer && { node: String(event.node), ...peer };
-    }
-    return undefined;
+    return connectionInLogMatch(event);
   }
 
   async stop(): Promise<void> {
