@@ -72,9 +72,24 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
     /^\[HH_USAGE\] Option '--icinga <value>' argument missing\. See: hunt images --help$/,
   ],
   [
-    ['images', 'build', '--icinga', '9.9.9'],
+    ['images', 'build', '--icinga', '2.10.9'],
     2,
-    /^\[HH_VERSION_UNKNOWN\] Icinga version "9\.9\.9" is not in the catalogue\. Known versions: 2\.12\.3, 2\.13\.6, 2\.14\.6\./,
+    /^\[HH_VERSION_UNKNOWN\] Icinga version "2\.10\.9" is neither in the catalogue \(Debian's packages: 2\.12\.3, 2\.13\.6, 2\.14\.6\) nor a release from 2\.11\.0 on/,
+  ],
+  [
+    ['images', 'build', '--icinga', '2.14.6,2.16.5'],
+    2,
+    /^\[HH_VERSION_UNKNOWN\] Icinga 2\.16\.5 is not one Debian packages here \(the catalogue: 2\.12\.3, 2\.13\.6, 2\.14\.6\): build it from Icinga's source with --source DIR/,
+  ],
+  [
+    ['images', 'build', '--source', '/tmp'],
+    2,
+    /^\[HH_USAGE\] --source needs the versions to compile: --icinga 2\.14\.4,2\.16\.5 --source \/tmp\./,
+  ],
+  [
+    ['images', 'build', '--stunnel', '5.68', '--source', '/tmp'],
+    2,
+    /^\[HH_USAGE\] stunnel is built from Debian's packages only: drop --source\.$/,
   ],
   [
     ['images', 'build', '--stunnel', '5.99'],
@@ -100,9 +115,9 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
   [['matrix'], 2, /^\[HH_USAGE\] Name one scenario: hunt matrix <scenario>/],
   [['matrix', 'reload-storm'], 2, /^\[HH_USAGE\] A matrix needs targets: --icinga /],
   [
-    ['matrix', 'reload-storm', '--icinga', '2.13.6,9.9.9'],
+    ['matrix', 'reload-storm', '--icinga', '2.13.6,2.10.9'],
     2,
-    /^\[HH_VERSION_UNKNOWN\] Icinga version "9\.9\.9" is not in the catalogue\./,
+    /^\[HH_VERSION_UNKNOWN\] Icinga version "2\.10\.9" is neither in the catalogue/,
   ],
   [
     ['matrix', 'reload-storm', '--icinga', '2.13.6,2.13.6'],

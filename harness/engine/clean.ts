@@ -11,8 +11,10 @@ export interface CleanResult {
 }
 
 export interface CleanOptions {
-  /** Also remove the harness's images (a later run rebuilds them). */
+  /** Also remove the harness's images and compiler caches (a later run rebuilds them). */
   images?: boolean;
+  /** Remove the untagged stages image builds leave behind; tagged images stay. */
+  stages?: boolean;
   /** Only what one run created. */
   runId?: string;
   /** Also remove objects of runs whose owner is alive or on another host. */
@@ -56,6 +58,35 @@ export async function cleanManaged(docker: Docker, options: CleanOptions = {}): 
     if (!orphan('volume', info.Name, info.Labels)) continue;
     await ignoreGone(docker.getVolume(info.Name).remove());
     result.volumes.push(info.Name);
+  }
+  if (options.images) {
+    // The compiler caches of source builds: image-like, kept by every clean but this one.
+    const caches = await docker.listVolumes({ filters: JSON.stringify({ label: [`${Labels.IMAGE}=true`] }) });
+    for (const info of caches.Volumes ?? []) {
+      await ignoreGone(docker.getVolume(info.Name).remove());
+      result.volumes.push(info.Name);
+    }
+  }
+  if (options.stages || options.images) {
+    // A multi-stage build keeps its earlier stages as untagged images (0.5 GB and more each);
+    // they inherit the base's IMAGE label. Without them the next rebuild redoes those steps.
+    const stages = await docker.listImages({
+      filters: JSON.stringify({ label: [`${Labels.IMAGE}=true`], dangling: ['true'] }),
+    });
+    for (const info of stages) {
+      // 409: a container still uses it (a build in progress); it stays.
+      const removed = await docker
+        .getImage(info.Id)
+        .remove()
+        .then(
+          () => true,
+          (error: { statusCode?: number }) => {
+            if (error.statusCode === 404 || error.statusCode === 409) return false;
+            throw error;
+          },
+        );
+      if (removed) result.images.push(info.Id);
+    }
   }
   if (options.images) {
     // Images built before the IMAGE label carry managed=true: take both.

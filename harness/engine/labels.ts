@@ -19,6 +19,8 @@ export const Labels = {
   STUNNEL_VERSION: 'io.handshake-hunter.stunnel-version',
   DEBIAN_SUITE: 'io.handshake-hunter.debian-suite',
   INPUTS: 'io.handshake-hunter.inputs',
+  /** How an image was made, where not from Debian's packages: `source git <commit>`. */
+  BUILT_FROM: 'io.handshake-hunter.built-from',
 } as const;
 
 /** The labels for one run object: MANAGED, this process as OWNER, plus whatever the caller adds. */

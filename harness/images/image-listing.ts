@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { Labels } from '../engine/labels.ts';
 import type { ImageListing } from '../seam/target.ts';
 
 /** What a probe of an image (its binary run once) reports. */
@@ -30,6 +31,7 @@ export async function listLabelledImages(
       sizeBytes: info.Size,
       created: new Date(info.Created * 1000).toISOString(),
       catalogueVersion: info.Labels?.[versionLabel],
+      builtFrom: info.Labels?.[Labels.BUILT_FROM] ?? 'packages',
       ...(await probe(tag)),
     });
   }

@@ -27,6 +27,10 @@ export interface Recipe {
   tag: string;
   /** Labels that say what the image is for (a version label); the harness's own are added. */
   labels: Record<string, string>;
+  /** Build arguments besides BASE_IMAGE (not hashed: name what `inputs` identifies). */
+  buildArgs?: Record<string, string>;
+  /** What else decides the content, hashed with the files (a source commit, a builder image). */
+  inputs?: string;
 }
 
 export interface RecipeBuild {
@@ -49,13 +53,41 @@ async function contextFiles(recipe: Recipe, root: string): Promise<string[]> {
 export async function recipeHash(recipe: Recipe, baseImageId: string, root = dockerDir): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`${recipe.suite}\0${recipe.dockerfile}\0${baseImageId}\0`);
-  hash.update(`${JSON.stringify(imageLabels(recipe.labels))}\0`);
+  hash.update(`${JSON.stringify(imageLabels(recipe.labels))}\0${recipe.inputs ?? ''}\0`);
   for (const file of await contextFiles(recipe, root)) {
     hash.update(`${file}\0`);
     hash.update(await readFile(join(root, file)));
     hash.update('\0');
   }
   return hash.digest('hex').slice(0, 32);
+}
+
+/** A recipe with its base image ready and its inputs hashed: `cached` where the tag has them. */
+export interface PreparedRecipe {
+  base: string;
+  inputs: string;
+  cached: RecipeBuild | undefined;
+}
+
+/** Makes sure the recipe's Debian base exists and tells whether its tagged image is current. */
+export async function prepareRecipe(
+  docker: Docker,
+  recipe: Recipe,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<PreparedRecipe> {
+  const base = await ensureDebianBase(docker, recipe.suite, progress, signal);
+  const baseId = (await docker.getImage(base).inspect()).Id;
+  const inputs = await recipeHash(recipe, baseId);
+  const existing = await docker
+    .getImage(recipe.tag)
+    .inspect()
+    .catch(() => undefined);
+  const cached =
+    existing?.Config.Labels?.[Labels.INPUTS] === inputs
+      ? { tag: recipe.tag, imageId: existing.Id, status: 'cached' as const, seconds: 0 }
+      : undefined;
+  return { base, inputs, cached };
 }
 
 /**
@@ -74,15 +106,8 @@ export async function buildRecipeImage(
 ): Promise<RecipeBuild> {
   const noCache = options.noCache ?? process.env.HH_IMAGE_NO_CACHE === '1';
   const started = performance.now();
-  const base = await ensureDebianBase(docker, recipe.suite, progress, signal);
-  const baseId = (await docker.getImage(base).inspect()).Id;
-  const inputs = await recipeHash(recipe, baseId);
-  const existing = await docker
-    .getImage(recipe.tag)
-    .inspect()
-    .catch(() => undefined);
-  if (!noCache && existing?.Config.Labels?.[Labels.INPUTS] === inputs)
-    return { tag: recipe.tag, imageId: existing.Id, status: 'cached', seconds: elapsed(started) };
+  const { base, inputs, cached } = await prepareRecipe(docker, recipe, progress, signal);
+  if (!noCache && cached) return { ...cached, seconds: elapsed(started) };
 
   progress.step(`building ${recipe.tag} on ${base}`);
   const logPath = join(resultsDir(), '.build', `${recipe.name}.log`);
@@ -95,7 +120,7 @@ export async function buildRecipeImage(
       {
         t: recipe.tag,
         dockerfile: recipe.dockerfile,
-        buildargs: { BASE_IMAGE: base },
+        buildargs: { ...recipe.buildArgs, BASE_IMAGE: base },
         labels: imageLabels({
           ...recipe.labels,
           [Labels.DEBIAN_SUITE]: recipe.suite,

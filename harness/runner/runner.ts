@@ -118,7 +118,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
     request.image !== undefined
       ? { image: request.image }
       : { version: request.version ?? system.defaultVersion };
-  if ('version' in selection) system.checkVersion(selection.version);
+  if ('version' in selection) await system.checkVersion(selection.version);
   else if (system.takesImages === false)
     throw new HuntError(
       ErrorCodes.USAGE,

@@ -117,6 +117,10 @@ export interface ImageBuild {
   imageId: string;
   status: 'built' | 'cached';
   seconds: number;
+  /** How it was made, where not from the recipe's packages: `source git <commit>`. */
+  builtFrom?: string;
+  /** A compile's own figures (a source build): its seconds and the compiler cache's hits. */
+  compile?: { seconds: number; cacheHits: number; cacheMisses: number };
 }
 
 /** One image of a system, as its own binaries report it (not as its tag says). */
@@ -134,6 +138,8 @@ export interface ImageListing {
   banner: string;
   /** The OpenSSL the image ships, where it says. */
   openssl: string | undefined;
+  /** How it was made: `packages`, or `source git <commit>`. */
+  builtFrom: string;
 }
 
 /** A user-named image checked to run the system: what its binary reports. */
@@ -147,15 +153,22 @@ export interface CheckedImage {
 export interface SystemImages {
   tag(version: string): string;
   /** A comma-separated list of versions (the --<system> option); every one is checked first. */
-  parseVersions(value: string): string[];
+  parseVersions(value: string, options?: { source?: string }): string[];
   build(
     docker: Docker,
     version: string,
     progress: Progress,
-    options?: { noCache?: boolean; signal?: AbortSignal },
+    options?: { noCache?: boolean; signal?: AbortSignal; source?: string },
   ): Promise<ImageBuild>;
+  /**
+   * Capability: build versions from the system's own source (`--source DIR`, a checkout of its
+   * repository); the help line says what DIR is.
+   */
+  readonly fromSource?: { help: string };
   /** Every image of this system the harness built. */
   list(docker: Docker): Promise<ImageListing[]>;
+  /** Capability: the build caches it keeps between builds (a compiler cache), with their sizes. */
+  caches?(docker: Docker): Promise<Array<{ name: string; sizeBytes: number; holds: string }>>;
   /** Where the system takes user-named images: checks that one runs it (pulling it if it can). */
   check?(docker: Docker, reference: string, progress: Progress): Promise<CheckedImage>;
 }
@@ -208,8 +221,11 @@ export interface SystemUnderTest<
   readonly reloads?: boolean;
   /** What one step of its scenarios is, plural (`reloads`, `episodes`): --reloads counts these. */
   readonly stepUnit: string;
-  /** Throws HH_VERSION_UNKNOWN (exit 2) for a version not in the catalogue. */
-  checkVersion(version: string): void;
+  /**
+   * Throws HH_VERSION_UNKNOWN (exit 2) for a version it cannot run: not in the catalogue (and,
+   * where the system builds from source, without an image compiled for it).
+   */
+  checkVersion(version: string): void | Promise<void>;
   builder(selection: TargetSelection): Builder;
   /** Capability: watch an instance the harness did not start (hunt watch). */
   readonly watch?: SystemWatch;

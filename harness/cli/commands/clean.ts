@@ -15,12 +15,16 @@ are kept and listed, so a clean never reaps a run in progress. Containers starte
 the harness's images are not run objects and are never touched. Run folders under results/ are
 kept.
 
-  --all        also remove the harness's images (the next run rebuilds them)
+  --stages     also remove the untagged stages image builds leave (about 0.5 GB each;
+               images stay, the next rebuild of a changed recipe redoes those steps)
+  --all        also remove the harness's images and compiler caches (the next run rebuilds
+               them; a source build compiles from scratch)
   --run <id>   only what the run <id> created
   --force      also remove objects whose owner is alive or on another host`,
   async run(argv, output) {
     const { values } = parseCommandArgs('clean', argv, {
       all: { type: 'boolean' },
+      stages: { type: 'boolean' },
       run: { type: 'string' },
       force: { type: 'boolean' },
     });
@@ -28,6 +32,7 @@ kept.
     const engine = await preflight(output);
     const removed = await cleanManaged(engine.docker, {
       images: values.all === true,
+      stages: values.stages === true,
       runId: values.run,
       force: values.force === true,
     });

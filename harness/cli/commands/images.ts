@@ -3,11 +3,12 @@ import { ErrorCodes, HuntError } from '../../errors.ts';
 import type { ImageBuild, ImageListing, SystemUnderTest } from '../../seam/target.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { graceful } from '../interrupt.ts';
 import { systemOptions, systems } from '../systems.ts';
 
 const [defaultSystem] = systems;
 
-const help = `Usage: hunt images build [--<system> <versions>] [--image <repo:tag>] [--no-cache] [--json]
+const help = `Usage: hunt images build [--<system> <versions>] [--source DIR] [--image <repo:tag>] [--no-cache] [--json]
        hunt images list [--json]
 
 build   Builds each system's image for catalogue versions, offline from Debian packages: a
@@ -25,13 +26,23 @@ ${systems
                                    .filter((system) => system.images.check)
                                    .map((system) => system.name)
                                    .join(', ')} only)
+${systems
+  .filter((system) => system.images.fromSource)
+  .map(
+    (system) =>
+      `          --source DIR           compile ${system.name} versions from source (any release; those\n` +
+      `                                 the catalogue lacks need it): DIR is ${system.images.fromSource?.help}.\n` +
+      '                                 A compiler cache makes the next version quicker.',
+  )
+  .join('\n')}
           --no-cache             build every step again (the mirror's newest packages);
                                  HH_IMAGE_NO_CACHE=1 does the same for hunt run
 list    Every system's images: the version its binary reports, OpenSSL's, image id, size,
-        build date.
+        build date, and what it was built from (packages, or the source commit); then the
+        build caches kept between builds and their sizes (hunt clean --all frees them).
 
 Exit codes: 0 ok, 2 unknown version / an image that does not run the system / no engine,
-3 a build failed.`;
+3 a build failed, 130 interrupted (the build in progress tags nothing).`;
 
 export const images: Command = {
   name: 'images',
@@ -42,6 +53,7 @@ export const images: Command = {
       ...systemOptions,
       image: { type: 'string' },
       'no-cache': { type: 'boolean' },
+      source: { type: 'string' },
     });
     const sub = positionals[0];
     if (values.help || sub === undefined) return showHelp(output, help);
@@ -56,17 +68,44 @@ export const images: Command = {
       const system = named[0] ?? defaultSystem;
       const versionList = given[system.name] as string | undefined;
       if (values.image !== undefined) return checkImage(system, values.image, versionList, output);
+      const source = values.source;
+      if (source !== undefined && !system.images.fromSource)
+        throw new HuntError(
+          ErrorCodes.USAGE,
+          `${system.name} is built from Debian's packages only: drop --source.`,
+        );
+      if (source !== undefined && versionList === undefined)
+        throw new HuntError(
+          ErrorCodes.USAGE,
+          `--source needs the versions to compile: --${system.name} 2.14.4,2.16.5 --source ${source}. See: hunt images --help`,
+        );
       // Validate every version before touching the engine: bad input builds nothing.
       const versions =
-        versionList === undefined ? [...system.versions] : system.images.parseVersions(versionList);
+        versionList === undefined
+          ? [...system.versions]
+          : system.images.parseVersions(versionList, { source });
       const engine = await preflight(output);
+      // Ctrl-C cancels the build in progress (a compile container is killed) and tags nothing.
+      const signal = graceful();
       const builds: ImageBuild[] = [];
       for (const version of versions) {
         output.step(`image for ${system.name} ${version}`);
-        const build = await system.images.build(engine.docker, version, output, {
-          noCache: values['no-cache'] === true,
-        });
-        output.detail(`${build.tag} ${build.status} in ${build.seconds} s`);
+        const build = await system.images
+          .build(engine.docker, version, output, { noCache: values['no-cache'] === true, source, signal })
+          .catch((error: unknown) => {
+            if (signal.aborted) return undefined;
+            throw error;
+          });
+        if (build === undefined) {
+          output.step(`interrupted: ${system.images.tag(version)} was not tagged; earlier builds are kept`);
+          return 130;
+        }
+        output.detail(
+          `${build.tag} ${build.status} in ${build.seconds} s` +
+            (build.compile
+              ? ` (compile ${build.compile.seconds} s, compiler cache ${build.compile.cacheHits} hits, ${build.compile.cacheMisses} misses)`
+              : ''),
+        );
         builds.push(build);
       }
       output.result(builds, buildTable(builds));
@@ -75,10 +114,18 @@ export const images: Command = {
     if (sub === 'list') {
       const engine = await preflight(output);
       const listings: ImageListing[] = [];
-      for (const system of systems) listings.push(...(await system.images.list(engine.docker)));
+      const caches: string[] = [];
+      for (const system of systems) {
+        listings.push(...(await system.images.list(engine.docker)));
+        for (const cache of (await system.images.caches?.(engine.docker)) ?? [])
+          caches.push(`cache  ${cache.name}  ${(cache.sizeBytes / 1e6).toFixed(0)} MB: ${cache.holds}`);
+      }
       output.result(
         listings,
-        listings.length > 0 ? listTable(listings) : 'no images yet (run: hunt images build)',
+        [
+          listings.length > 0 ? listTable(listings) : 'no images yet (run: hunt images build)',
+          ...caches,
+        ].join('\n'),
       );
       return 0;
     }
@@ -121,14 +168,15 @@ function buildTable(builds: readonly ImageBuild[]): string {
     .join('\n');
 }
 
-/** Two lines per image: what it is, then its binary's own banner. */
+/** Three lines per image: what it is, its binary's own banner, and what it was built from. */
 function listTable(listings: readonly ImageListing[]): string {
   return listings
     .map(
       (image) =>
         `${image.tag.padEnd(32)} ${image.system} ${String(image.version).padEnd(7)} openssl ${String(image.openssl).padEnd(7)} ` +
         `${image.imageId.slice(7, 19)}  ${(image.sizeBytes / 1e6).toFixed(0).padStart(4)} MB  ${image.created}\n` +
-        `${''.padEnd(32)} ${image.banner}`,
+        `${''.padEnd(32)} ${image.banner}\n` +
+        `${''.padEnd(32)} built from ${image.builtFrom}`,
     )
     .join('\n');
 }

@@ -1,7 +1,7 @@
 import type { SystemUnderTest } from '../../seam/target.ts';
 import { icingaDetectors } from './detectors/index.ts';
-import { catalogueEntry, catalogueVersions } from './images/catalogue.ts';
-import { icingaImages } from './images/icinga-images.ts';
+import { catalogueVersions } from './images/catalogue.ts';
+import { checkIcingaVersion, icingaImages } from './images/icinga-images.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
 import { icingaWatch } from './watch/icinga-watch.ts';
@@ -19,9 +19,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   detectors: icingaDetectors,
   images: icingaImages,
   watch: icingaWatch,
-  checkVersion(version) {
-    catalogueEntry(version);
-  },
+  checkVersion: checkIcingaVersion,
   builder(selection) {
     return 'image' in selection ? IcingaStack.image(selection.image) : IcingaStack.version(selection.version);
   },

@@ -6,6 +6,8 @@ import {
   parseIcingaVersion,
   parseOpensslVersion,
   parseVersionList,
+  sourceEntry,
+  versionEntry,
 } from './catalogue.ts';
 
 t.test('each supported Icinga version maps to the Debian suite that packages it', async (t) => {
@@ -26,8 +28,25 @@ t.test('a version list is checked whole before anything is built', async (t) => 
     parseVersionList('2.14.6, 2.13.6,2.14.6').map((entry) => entry.version),
     ['2.14.6', '2.13.6'],
   );
-  t.throws(() => parseVersionList('2.13.6,9.9.9'), { code: ErrorCodes.VERSION_UNKNOWN });
+  t.throws(() => parseVersionList('2.13.6,2.10.9'), { code: ErrorCodes.VERSION_UNKNOWN });
+  t.throws(() => parseVersionList('2.13.6,latest'), { code: ErrorCodes.VERSION_UNKNOWN });
   t.throws(() => parseVersionList(' , '), { code: ErrorCodes.USAGE });
+});
+
+t.test('a release Debian does not package is built from source, on the suite of its line', async (t) => {
+  t.same(versionEntry('2.14.6'), { version: '2.14.6', suite: 'trixie', openssl: '3.5', from: 'package' });
+  t.same(versionEntry('2.14.4'), { version: '2.14.4', suite: 'trixie', openssl: '3.5', from: 'source' });
+  t.equal(versionEntry('2.16.5').suite, 'trixie');
+  t.equal(versionEntry('2.13.2').suite, 'bookworm');
+  t.equal(versionEntry('2.12.4').suite, 'bullseye');
+  t.equal(versionEntry('2.11.0').suite, 'bullseye');
+  t.equal(sourceEntry('v2.15.6').version, '2.15.6', 'a tag name is taken as its version');
+  for (const bad of ['2.10.9', '2.14', '2.14.4-rc1', 'main', ''])
+    t.throws(() => sourceEntry(bad), { code: ErrorCodes.VERSION_UNKNOWN }, bad);
+  t.match(
+    (t.throws(() => versionEntry('2.10.9')) as unknown as HuntError).message,
+    /neither in the catalogue \(Debian's packages: 2\.12\.3, 2\.13\.6, 2\.14\.6\) nor a release from 2\.11\.0 on.*--source DIR/,
+  );
 });
 
 t.test('versions are read from what the binaries print', async (t) => {

@@ -29,8 +29,46 @@ export function catalogueEntry(version: string): CatalogueEntry {
   );
 }
 
+/** The oldest release the source recipe builds: the first with a worker process per reload. */
+const OLDEST_SOURCE = [2, 11, 0] as const;
+
+/**
+ * A release built from Icinga's source (any tag from 2.11 on), on the suite whose compiler,
+ * Boost and OpenSSL fit it: the suite that packages that release line, trixie from 2.14.
+ */
+export function sourceEntry(version: string): CatalogueEntry {
+  const parts = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version.trim())?.slice(1).map(Number);
+  if (parts === undefined || compareVersions(parts, OLDEST_SOURCE) < 0)
+    throw new HuntError(
+      ErrorCodes.VERSION_UNKNOWN,
+      `Icinga version "${version}" is neither in the catalogue (Debian's packages: ${catalogueVersions.join(', ')}) ` +
+        `nor a release from ${OLDEST_SOURCE.join('.')} on, which hunt images build --icinga <version> --source DIR ` +
+        'compiles from source. To test another build, pass its image with --image repo:tag.',
+      { details: { version, known: catalogueVersions } },
+    );
+  const [major, minor, patch] = parts as [number, number, number];
+  const line = major * 100 + minor;
+  if (line < 213) return { version: `${major}.${minor}.${patch}`, suite: 'bullseye', openssl: '1.1.1' };
+  if (line < 214) return { version: `${major}.${minor}.${patch}`, suite: 'bookworm', openssl: '3.0' };
+  return { version: `${major}.${minor}.${patch}`, suite: 'trixie', openssl: '3.5' };
+}
+
+/**
+ * The catalogue's entry where Debian packages the version, else the source recipe's: a version
+ * the catalogue lacks runs from an image built with `hunt images build --icinga V --source DIR`.
+ */
+export function versionEntry(version: string): CatalogueEntry & { from: 'package' | 'source' } {
+  const packaged = catalogue.find((candidate) => candidate.version === version);
+  return packaged ? { ...packaged, from: 'package' } : { ...sourceEntry(version), from: 'source' };
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+}
+
 /** Parses a comma-separated --icinga value; every entry is checked before anything is built. */
-export function parseVersionList(value: string): CatalogueEntry[] {
+export function parseVersionList(value: string): Array<CatalogueEntry & { from: 'package' | 'source' }> {
   const versions = value
     .split(',')
     .map((part) => part.trim())
@@ -41,7 +79,7 @@ export function parseVersionList(value: string): CatalogueEntry[] {
       `--icinga needs at least one version, e.g. --icinga ${catalogueVersions[0]}.`,
     );
   }
-  return [...new Set(versions)].map(catalogueEntry);
+  return [...new Set(versions)].map(versionEntry);
 }
 
 /**

@@ -11,8 +11,8 @@ import { ChaosProxy } from '../../../proxy/chaos-proxy.ts';
 import type { Run } from '../../../run/run.ts';
 import { createRunNetwork } from '../../../seam/run-containers.ts';
 import type { TargetBuilder } from '../../../seam/target.ts';
-import { catalogueEntry } from '../images/catalogue.ts';
-import { buildIcingaImage, resolveUserImage } from '../images/icinga-image.ts';
+import { resolveUserImage } from '../images/icinga-image.ts';
+import { imageForVersion } from '../images/icinga-images.ts';
 import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
 import {
   type AgentConnection,
@@ -230,7 +230,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     signal?.throwIfAborted();
     const image =
       'version' in this.source
-        ? (await buildIcingaImage(docker, catalogueEntry(this.source.version), progress, signal)).tag
+        ? await imageForVersion(docker, this.source.version, progress, signal)
         : (await resolveUserImage(docker, this.source.image, progress, signal)).reference;
     signal?.throwIfAborted();
     const settings: NodeSettings = {
