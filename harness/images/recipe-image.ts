@@ -23,7 +23,8 @@ export interface Recipe {
   folders: readonly string[];
   /** The Dockerfile, relative to docker/. */
   dockerfile: string;
-  suite: DebianSuite;
+  /** The Debian base it builds on (BASE_IMAGE); none for a layer on a user's image. */
+  suite: DebianSuite | undefined;
   tag: string;
   /** Labels that say what the image is for (a version label); the harness's own are added. */
   labels: Record<string, string>;
@@ -52,7 +53,7 @@ async function contextFiles(recipe: Recipe, root: string): Promise<string[]> {
 /** Hash of everything that decides the image's content: context files, suite, base, labels. */
 export async function recipeHash(recipe: Recipe, baseImageId: string, root = dockerDir): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`${recipe.suite}\0${recipe.dockerfile}\0${baseImageId}\0`);
+  hash.update(`${recipe.suite ?? ''}\0${recipe.dockerfile}\0${baseImageId}\0`);
   hash.update(`${JSON.stringify(imageLabels(recipe.labels))}\0${recipe.inputs ?? ''}\0`);
   for (const file of await contextFiles(recipe, root)) {
     hash.update(`${file}\0`);
@@ -64,7 +65,7 @@ export async function recipeHash(recipe: Recipe, baseImageId: string, root = doc
 
 /** A recipe with its base image ready and its inputs hashed: `cached` where the tag has them. */
 export interface PreparedRecipe {
-  base: string;
+  base: string | undefined;
   inputs: string;
   cached: RecipeBuild | undefined;
 }
@@ -76,8 +77,8 @@ export async function prepareRecipe(
   progress: Progress,
   signal?: AbortSignal,
 ): Promise<PreparedRecipe> {
-  const base = await ensureDebianBase(docker, recipe.suite, progress, signal);
-  const baseId = (await docker.getImage(base).inspect()).Id;
+  const base = recipe.suite && (await ensureDebianBase(docker, recipe.suite, progress, signal));
+  const baseId = base ? (await docker.getImage(base).inspect()).Id : '';
   const inputs = await recipeHash(recipe, baseId);
   const existing = await docker
     .getImage(recipe.tag)
@@ -109,7 +110,7 @@ export async function buildRecipeImage(
   const { base, inputs, cached } = await prepareRecipe(docker, recipe, progress, signal);
   if (!noCache && cached) return { ...cached, seconds: elapsed(started) };
 
-  progress.step(`building ${recipe.tag} on ${base}`);
+  progress.step(`building ${recipe.tag}${base ? ` on ${base}` : ''}`);
   const logPath = join(resultsDir(), '.build', `${recipe.name}.log`);
   await makeDirectory(join(logPath, '..'));
   const log = createWriteStream(logPath);
@@ -120,10 +121,10 @@ export async function buildRecipeImage(
       {
         t: recipe.tag,
         dockerfile: recipe.dockerfile,
-        buildargs: { ...recipe.buildArgs, BASE_IMAGE: base },
+        buildargs: { ...recipe.buildArgs, ...(base ? { BASE_IMAGE: base } : {}) },
         labels: imageLabels({
           ...recipe.labels,
-          [Labels.DEBIAN_SUITE]: recipe.suite,
+          ...(recipe.suite ? { [Labels.DEBIAN_SUITE]: recipe.suite } : {}),
           [Labels.INPUTS]: inputs,
         }),
         rm: true,

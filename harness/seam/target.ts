@@ -147,6 +147,8 @@ export interface CheckedImage {
   reference: string;
   version: string;
   openssl: string | undefined;
+  /** The image runs use for it, where the system layers its tools on (else the image itself). */
+  runsAs?: string;
 }
 
 /** A system's images: one per catalogue version, built offline from its recipe (or reused). */

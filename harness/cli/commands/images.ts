@@ -156,7 +156,10 @@ async function checkImage(
   const checked = await system.images.check(engine.docker, reference, output);
   output.result(
     checked,
-    `${checked.reference}: ${system.name} ${checked.version}, OpenSSL ${checked.openssl ?? '?'}`,
+    `${checked.reference}: ${system.name} ${checked.version}, OpenSSL ${checked.openssl ?? '?'}` +
+      (checked.runsAs && checked.runsAs !== checked.reference
+        ? `; runs as ${checked.runsAs} (the harness's tools layered on)`
+        : ''),
   );
   return 0;
 }

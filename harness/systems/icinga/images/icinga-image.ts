@@ -2,12 +2,19 @@ import type Docker from 'dockerode';
 import { followDockerStream, runOnce } from '../../../engine/docker-run.ts';
 import { Labels } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
+import { debianMirror } from '../../../images/apt-mirror.ts';
 import { imageExists } from '../../../images/debian-base.ts';
 import { type ImageProbe, listLabelledImages } from '../../../images/image-listing.ts';
 import { buildRecipeImage, type Recipe, untag } from '../../../images/recipe-image.ts';
 import type { Progress } from '../../../progress.ts';
 import type { CheckedImage, ImageBuild, ImageListing } from '../../../seam/target.ts';
-import { type CatalogueEntry, imageTag, parseIcingaVersion, parseOpensslVersion } from './catalogue.ts';
+import {
+  type CatalogueEntry,
+  imageRepository,
+  imageTag,
+  parseIcingaVersion,
+  parseOpensslVersion,
+} from './catalogue.ts';
 
 /** The Icinga 2 recipe for a catalogue entry: docker/icinga2 and the shared shims. */
 export function icingaRecipe(entry: CatalogueEntry): Recipe {
@@ -57,6 +64,58 @@ export async function probeImage(docker: Docker, reference: string): Promise<Ima
   ]).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
   const banner = result.stdout.split('\n')[0]?.trim() ?? '';
   return { banner, version: parseIcingaVersion(banner), openssl: parseOpensslVersion(result.stdout) };
+}
+
+/** What the harness runs in every node, beside icinga2 (docker/icinga2-layer adds what lacks). */
+const HARNESS_PARTS =
+  'command -v tini && command -v tcpdump && command -v ip && command -v ps && ' +
+  'test -x /usr/local/bin/hh-entrypoint && test -f /usr/local/lib/hh-keylog.so && test -f /usr/local/lib/hh-certfault.so';
+
+/**
+ * The image a run uses for a user-named one: the image itself where it has the harness's parts
+ * (tini, tcpdump, ip, ps, the entry point and shims: the harness's own images do), else a layer
+ * on it that adds them, the shims compiled against its own OpenSSL (docker/icinga2-layer). The
+ * layer is built once per user image (by its id) and recipe.
+ */
+export async function withHarnessParts(
+  docker: Docker,
+  checked: CheckedImage,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<string> {
+  const parts = await runOnce(docker, checked.reference, ['sh', '-c', HARNESS_PARTS]).catch(() => ({
+    exitCode: -1,
+  }));
+  if (parts.exitCode === 0) return checked.reference;
+  const imageId = (await docker.getImage(checked.reference).inspect()).Id;
+  const mirror = await debianMirror().catch(() => '');
+  const recipe: Recipe = {
+    name: `icinga2-layer-${imageId.slice(7, 19)}`,
+    folders: ['icinga2-layer', 'icinga2', 'shims'],
+    dockerfile: 'icinga2-layer/Dockerfile',
+    suite: undefined,
+    tag: `${imageRepository()}-layered:${imageId.slice(7, 19)}`,
+    labels: {
+      [Labels.ICINGA_VERSION]: checked.version,
+      [Labels.BUILT_FROM]: `layer on ${checked.reference}`,
+    },
+    buildArgs: { USER_IMAGE: checked.reference, APT_MIRROR: mirror },
+    inputs: imageId,
+  };
+  progress.step(`${checked.reference} lacks the harness's tools or shims: layering them on (${recipe.tag})`);
+  try {
+    return (await buildRecipeImage(docker, recipe, progress, signal)).tag;
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw new HuntError(
+      ErrorCodes.IMAGE_BUILD_FAILED,
+      `${checked.reference} lacks tini, tcpdump or the harness's shims, and layering them on failed: ` +
+        `${(error as Error).message.split('\n')[0]} The layer installs with the image's own package manager ` +
+        "(apt-get, dnf or apk; a Debian image may use this machine's Debian mirror): add tini, tcpdump, " +
+        'iproute2, procps, gcc and the OpenSSL headers to the image, or use a catalogue version.',
+      { cause: error },
+    );
+  }
 }
 
 /** Every Icinga image the harness built, with what its binaries report. */

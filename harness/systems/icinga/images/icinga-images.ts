@@ -9,7 +9,7 @@ import {
   parseVersionList,
   versionEntry,
 } from './catalogue.ts';
-import { buildIcingaImage, listIcingaImages, resolveUserImage } from './icinga-image.ts';
+import { buildIcingaImage, listIcingaImages, resolveUserImage, withHarnessParts } from './icinga-image.ts';
 import { buildIcingaFromSource, listCompilerCaches } from './source-image.ts';
 
 /**
@@ -35,7 +35,10 @@ export const icingaImages: SystemImages = {
   },
   list: listIcingaImages,
   caches: listCompilerCaches,
-  check: (docker, reference, progress) => resolveUserImage(docker, reference, progress),
+  check: async (docker, reference, progress) => {
+    const checked = await resolveUserImage(docker, reference, progress);
+    return { ...checked, runsAs: await withHarnessParts(docker, checked, progress) };
+  },
 };
 
 function needsSource(entry: CatalogueEntry): HuntError {

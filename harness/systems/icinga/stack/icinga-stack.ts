@@ -11,7 +11,7 @@ import { ChaosProxy } from '../../../proxy/chaos-proxy.ts';
 import type { Run } from '../../../run/run.ts';
 import { createRunNetwork } from '../../../seam/run-containers.ts';
 import type { TargetBuilder } from '../../../seam/target.ts';
-import { resolveUserImage } from '../images/icinga-image.ts';
+import { resolveUserImage, withHarnessParts } from '../images/icinga-image.ts';
 import { imageForVersion } from '../images/icinga-images.ts';
 import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
 import {
@@ -231,7 +231,12 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     const image =
       'version' in this.source
         ? await imageForVersion(docker, this.source.version, progress, signal)
-        : (await resolveUserImage(docker, this.source.image, progress, signal)).reference;
+        : await withHarnessParts(
+            docker,
+            await resolveUserImage(docker, this.source.image, progress, signal),
+            progress,
+            signal,
+          );
     signal?.throwIfAborted();
     const settings: NodeSettings = {
       ticketSalt: randomBytes(16).toString('hex'),
