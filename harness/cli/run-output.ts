@@ -51,7 +51,7 @@ export function printResult(output: Output, result: RunResult): void {
     lines.push('', 'incidents:');
     for (const i of result.incidents)
       lines.push(
-        `  #${i.id} ${i.kind.padEnd(22)} ${(i.node ?? '-').padEnd(9)} x${String(i.count).padEnd(5)} ${i.summary.slice(0, 90)}`,
+        `  #${i.id} ${i.kind.padEnd(22)} ${(i.node ?? '-').padEnd(9)} x${String(i.count).padEnd(5)} ${i.partOf !== undefined ? `(part of #${i.partOf}) ` : ''}${i.summary.slice(0, 90)}`,
       );
   } else lines.push('', 'incidents: none');
   lines.push('', `report: ${result.reportPath}`);

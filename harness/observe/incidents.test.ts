@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import t from 'tap';
 import type { HistoryEvent } from '../run/history.ts';
-import { IncidentLedger, IncidentRecorder } from './incidents.ts';
+import { IncidentLedger, IncidentRecorder, standaloneIncidents } from './incidents.ts';
 
 const at = (second: number) => `2026-11-21T10:00:${String(second).padStart(2, '0')}.000Z`;
 
@@ -85,4 +85,44 @@ t.test('the ledger is bounded: 1,000 incidents, then signals are counted as drop
     evidence: { 'big.txt': 'x'.repeat(300_000) },
   });
   t.ok((big?.evidence[0]?.[1].length ?? 0) < 270_000, 'an evidence file is cut at 256 KiB');
+});
+
+t.test('an incident that absorbs others makes them its parts, now and when they open later', async (t) => {
+  const ledger = new IncidentLedger();
+  const at = '2026-12-06T10:00:00.000Z';
+  const early = ledger.apply({ kind: 'part', at, node: 'a', summary: '' })?.incident;
+  const other = ledger.apply({ kind: 'other', at, node: 'a', summary: '' })?.incident;
+  const whole = ledger.apply({
+    kind: 'whole',
+    at,
+    node: 'a',
+    summary: '',
+    absorbs: { kinds: ['part'], nodes: ['a', 'b'] },
+  });
+  t.same(
+    whole?.absorbed.map((i) => i.id),
+    [early?.id],
+    'the part already open is named, so its file is rewritten',
+  );
+  t.equal(early?.partOf, whole?.incident.id);
+  t.equal(other?.partOf, undefined, 'another kind is not a part');
+  const later = ledger.apply({ kind: 'part', at, node: 'b', summary: '' })?.incident;
+  t.equal(later?.partOf, whole?.incident.id);
+  const elsewhere = ledger.apply({ kind: 'part', at, node: 'c', summary: '' })?.incident;
+  t.equal(elsewhere?.partOf, undefined, 'a node it does not name is not a part');
+  t.same(
+    standaloneIncidents(ledger.list()).map((i) => i.kind),
+    ['other', 'whole', 'part'],
+  );
+});
+
+t.test('the recorder rewrites an absorbed incident with its partOf', async (t) => {
+  const dir = t.testdir();
+  const recorder = new IncidentRecorder(dir, { record() {} });
+  const at = '2026-12-06T10:00:00.000Z';
+  recorder.report({ kind: 'part', at, node: 'a', summary: '' });
+  recorder.report({ kind: 'whole', at, node: 'a', summary: '', absorbs: { kinds: ['part'], nodes: ['a'] } });
+  await recorder.close();
+  const part = JSON.parse(await readFile(`${dir}/incidents/001/incident.json`, 'utf8'));
+  t.equal(part.partOf, 2);
 });

@@ -26,6 +26,13 @@ export interface Incident {
   pruned?: string[];
   /** Free-form findings added later (persistence, recovery time). */
   findings: Record<string, unknown>;
+  /** The incident this one is part of (a signature that absorbs it): not judged on its own. */
+  partOf?: number;
+}
+
+/** The incidents a verdict judges: those that are no other incident's part. */
+export function standaloneIncidents<T extends Pick<Incident, 'partOf'>>(incidents: readonly T[]): T[] {
+  return incidents.filter((incident) => incident.partOf === undefined);
 }
 
 const MAX_LISTED = 50;
@@ -39,6 +46,8 @@ export interface LedgerChange {
   opened: boolean;
   /** Evidence files whose content is new or changed. */
   evidence: Array<[name: string, content: string]>;
+  /** Incidents that became this one's parts with this signal (their files change too). */
+  absorbed: Incident[];
 }
 
 /**
@@ -50,6 +59,8 @@ export class IncidentLedger {
   private readonly byKey = new Map<string, Incident>();
   private readonly byId = new Map<number, Incident>();
   private readonly contents = new Map<string, string>();
+  /** Who absorbs what: incidents of `kinds` at `nodes` become parts of `into`. */
+  private readonly absorbers: Array<{ kinds: Set<string>; nodes: Set<string>; into: number }> = [];
   /** Signals dropped because MAX_INCIDENTS distinct incidents exist already. */
   dropped = 0;
 
@@ -59,7 +70,9 @@ export class IncidentLedger {
         typeof signal.attachTo === 'number'
           ? this.byId.get(signal.attachTo)
           : this.byKey.get(signal.attachTo);
-      return incident ? { incident, opened: false, evidence: this.attach(incident, signal) } : undefined;
+      return incident
+        ? { incident, opened: false, evidence: this.attach(incident, signal), absorbed: [] }
+        : undefined;
     }
     const key = signal.dedupKey ?? `${signal.kind}|${signal.node ?? ''}|${signal.reason ?? ''}`;
     let incident = this.byKey.get(key);
@@ -85,9 +98,12 @@ export class IncidentLedger {
         evidence: [],
         findings: {},
       };
+      const absorber = this.absorbers.find((a) => a.kinds.has(signal.kind) && a.nodes.has(signal.node ?? ''));
+      if (absorber) incident.partOf = absorber.into;
       this.byKey.set(key, incident);
       this.byId.set(incident.id, incident);
     }
+    const absorbed = signal.absorbs ? this.absorb(incident, signal.absorbs) : [];
     incident.count++;
     if (signal.at > incident.lastSeen) incident.lastSeen = signal.at;
     incident.peer ??= signal.peer;
@@ -95,7 +111,27 @@ export class IncidentLedger {
     for (const peer of signal.peers ?? []) addLimited(incident.peers, peer);
     addLimited(incident.clients, signal.client);
     addLimited(incident.reasons, signal.reason);
-    return { incident, opened, evidence: this.attach(incident, signal) };
+    return { incident, opened, evidence: this.attach(incident, signal), absorbed };
+  }
+
+  /** Makes the incidents `absorbs` names parts of `into`, now and when they open later. */
+  private absorb(into: Incident, absorbs: NonNullable<IncidentSignal['absorbs']>): Incident[] {
+    if (into.partOf !== undefined) return [];
+    let rule = this.absorbers.find((a) => a.into === into.id);
+    if (!rule) {
+      rule = { kinds: new Set(), nodes: new Set(), into: into.id };
+      this.absorbers.push(rule);
+    }
+    for (const kind of absorbs.kinds) rule.kinds.add(kind);
+    for (const node of absorbs.nodes) rule.nodes.add(node);
+    const absorbed: Incident[] = [];
+    for (const other of this.byId.values()) {
+      if (other === into || other.partOf !== undefined) continue;
+      if (!rule.kinds.has(other.kind) || !rule.nodes.has(other.node ?? '')) continue;
+      other.partOf = into.id;
+      absorbed.push(other);
+    }
+    return absorbed;
   }
 
   list(): Incident[] {
@@ -160,6 +196,7 @@ export class IncidentRecorder {
     const { incident } = change;
     for (const [name, content] of change.evidence)
       this.enqueue(() => writeFileAtomic(join(incidentFolder(this.runDir, incident.id), name), content));
+    for (const part of change.absorbed) this.write(part);
     if (change.opened) {
       this.write(incident);
       this.events.record('incidents', 'incident-opened', {

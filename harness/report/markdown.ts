@@ -152,12 +152,17 @@ export function renderReport(summary: RunSummary): string {
           )
           .join(', ') || '-';
       lines.push(
-        `| ${i.id} | ${i.kind} | ${i.node ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
+        `| ${i.id} | ${i.kind}${i.partOf !== undefined ? ` (part of #${i.partOf})` : ''} | ${i.node ?? '-'} | ${cell(who)} | ${i.firstSeen} | ${i.lastSeen} | ${i.count} | ${files} |`,
       );
     }
     lines.push('');
     for (const i of summary.incidents) {
       lines.push(`### #${i.id} ${i.kind}${i.node ? ` on ${i.node}` : ''}`, '', cell(i.summary), '');
+      if (i.partOf !== undefined)
+        lines.push(
+          `Part of #${i.partOf}: one failure, judged there; this incident keeps its own evidence.`,
+          '',
+        );
       if (i.reasons.length > 0)
         lines.push(`Reasons: ${i.reasons.map((r) => `\`${cell(r)}\``).join(', ')}`, '');
       const facts = Object.entries(i.findings).filter(

@@ -1,5 +1,5 @@
 import type { DetectorFailure } from '../observe/detection.ts';
-import type { Incident } from '../observe/incidents.ts';
+import { type Incident, standaloneIncidents } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
@@ -230,7 +230,8 @@ export function buildSummary(facts: RunFacts): RunSummary {
     measures: facts.measures,
     advisories: facts.advisories,
     disruptions: facts.disruptions,
-    incidentsPer1000Reloads: wilsonInterval(incidents.length, facts.reloads.length, 1000) ?? null,
+    incidentsPer1000Reloads:
+      wilsonInterval(standaloneIncidents(incidents).length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,
     faults: { count: facts.faultCount, skipped: facts.faultsSkipped, samples: facts.faults },

@@ -1,4 +1,4 @@
-import type { Incident } from '../observe/incidents.ts';
+import { type Incident, standaloneIncidents } from '../observe/incidents.ts';
 
 /** What an expectation is judged on: the run's incidents and the nodes of its targets. */
 export interface RunFacts {
@@ -21,11 +21,15 @@ export interface ExpectationResult {
   detail: string;
 }
 
-/** Every expectation judged; the verdict passes when all hold. */
+/**
+ * Every expectation judged; the verdict passes when all hold. Incidents that are another's part
+ * (the handshake failures a signature counts) are judged as that one, not on their own.
+ */
 export function judge(expectations: readonly Expectation[], facts: RunFacts): ExpectationResult[] {
+  const judged = { ...facts, incidents: standaloneIncidents(facts.incidents) };
   return expectations.map((expectation) => ({
     description: expectation.description,
-    ...expectation.check(facts),
+    ...expectation.check(judged),
   }));
 }
 

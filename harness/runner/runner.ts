@@ -4,7 +4,7 @@ import { ChaosPlan, PLAN_EVENTS } from '../nemesis/chaos-plan.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import type { Detector } from '../observe/detector.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
-import { type Incident, IncidentLedger } from '../observe/incidents.ts';
+import { type Incident, IncidentLedger, standaloneIncidents } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { diskFullError, isDiskFull } from '../run/disk-guard.ts';
@@ -334,7 +334,9 @@ async function judgeRun(
     if (!isDiskFull(error)) throw error;
     failure ??= diskFullError(run.dir, (error as Error).message, error);
   };
-  await run.describe('verdict', { expectations, incidents: incidents.length }).catch(tolerateFullDisk);
+  await run
+    .describe('verdict', { expectations, incidents: standaloneIncidents(incidents).length })
+    .catch(tolerateFullDisk);
   await run.finish(outcome).catch(tolerateFullDisk);
   progress.step('writing the report');
   let reportPath = run.path(RunLayout.report);

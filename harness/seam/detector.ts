@@ -33,6 +33,12 @@ export interface IncidentSignal {
   findings?: Record<string, unknown>;
   /** What makes two signals the same incident (default: kind + node + reason). */
   dedupKey?: string;
+  /**
+   * This incident is the failure that incidents of these kinds at these nodes are made of (a
+   * signature and the handshake failures it counts): they become its parts (`partOf`), shown
+   * under it and not judged on their own, so one failure is one incident.
+   */
+  absorbs?: { kinds: readonly string[]; nodes: readonly string[] };
   /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
   attachTo?: number | string;
   /** The detector that saw it (the chain fills it in). */

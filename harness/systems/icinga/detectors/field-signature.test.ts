@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DetectorChain } from '../../../observe/detection.ts';
-import { IncidentLedger } from '../../../observe/incidents.ts';
+import { IncidentLedger, standaloneIncidents } from '../../../observe/incidents.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import fieldSignature from './field-signature.ts';
 
@@ -127,3 +127,54 @@ t.test('a failure after the node reloaded says the reload did not clear it', asy
   ]);
   t.match(incident, { count: 2, findings: { survivedReloads: 1 } });
 });
+
+t.test(
+  'the signature absorbs the handshake failures it is made of: one failure, one incident judged',
+  async (t) => {
+    const ledger = new IncidentLedger();
+    const chain = new DetectorChain([fieldSignature], (signal) => ledger.apply(signal));
+    // The log-lines detector's incidents, as it opens them before the signature is complete.
+    const handshakeFailed = (node: string, peer: string) =>
+      ledger.apply({ kind: 'tls-handshake-failed', at: new Date().toISOString(), node, peer, summary: '' });
+    handshakeFailed('master1', '172.20.0.4');
+    handshakeFailed('agent-2', '172.20.0.9');
+    for (const e of [
+      ADDRESSES,
+      line('master1', 'from', '172.20.0.4', 'excessive message size'),
+      line('master1', 'from', '172.20.0.5', 'excessive message size'),
+      line('master1', 'to', '172.20.0.3', 'excessive message size'),
+    ])
+      chain.feed(e);
+    // master2, its peer, logs its side after the signature opened.
+    handshakeFailed('master2', '172.20.0.2');
+    handshakeFailed('agent-9', '172.20.0.2');
+    const byNode = (kind: string, node: string) =>
+      ledger.list().find((i) => i.kind === kind && i.node === node);
+    const signature = byNode('field-signature', 'master1');
+    t.equal(
+      byNode('tls-handshake-failed', 'master1')?.partOf,
+      signature?.id,
+      "the failing node's own failures",
+    );
+    t.equal(
+      byNode('tls-handshake-failed', 'agent-2')?.partOf,
+      signature?.id,
+      'a peer that was refused, seen before',
+    );
+    t.equal(
+      byNode('tls-handshake-failed', 'master2')?.partOf,
+      signature?.id,
+      'a peer whose failures open later',
+    );
+    t.equal(
+      byNode('tls-handshake-failed', 'agent-9')?.partOf,
+      undefined,
+      'a node that is no peer of it stays apart',
+    );
+    t.equal(signature?.partOf, undefined);
+    t.same(
+      standaloneIncidents(ledger.list()).map((i) => `${i.kind}@${i.node}`),
+      ['field-signature@master1', 'tls-handshake-failed@agent-9'],
+    );
+  },
+);

@@ -7,6 +7,8 @@ const MIN_PEERS = 3;
 const WINDOW_MS = 60_000;
 /** Sightings kept per node (the window bounds them too). */
 const MAX_SIGHTINGS = 1_000;
+/** What the signature is made of: the handshake failures its node and its peers log. */
+const PARTS = ['tls-handshake-failed'];
 
 const TLS_LINE =
   /Client TLS handshake failed \((from|to) \[(?:::ffff:)?([^\]]+)\]:\d+\): (.+?)(?: \(SSL routines\))?$/;
@@ -113,6 +115,7 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
         peer: sighting.peer,
         summary: '',
         dedupKey,
+        absorbs: { kinds: PARTS, nodes: [sighting.peer] },
         ...(survived > 0 ? { findings: { survivedReloads: survived } } : {}),
       },
     ];
@@ -133,6 +136,8 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
         `${node} failed TLS handshakes with ${peers.size} peers as server and as client within ${WINDOW_MS / 1000} s ` +
         `(excessive message size; its peers saw alert 47, illegal parameter): the field signature. Peers: ${[...peers].slice(0, 10).join(', ')}`,
       dedupKey,
+      // Its own handshake failures and its peers' with it are this one failure.
+      absorbs: { kinds: PARTS, nodes: [node, ...peers] },
     },
   ];
 }
