@@ -1,5 +1,6 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Detector } from '../observe/detector.ts';
+import { standaloneIncidents } from '../observe/incidents.ts';
 import { type RunManifest, targetOf } from '../run/manifest.ts';
 import { percentile, wilsonInterval } from '../stats.ts';
 import { cellKey, type DisruptionRates, type Matrix, type MatrixCell } from './matrix.ts';
@@ -151,7 +152,7 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
   const incidentsByKind: Record<string, number> = {};
   let incidents = 0;
   for (const run of runs)
-    for (const incident of run.ledger.list()) {
+    for (const incident of standaloneIncidents(run.ledger.list())) {
       incidentsByKind[incident.kind] = (incidentsByKind[incident.kind] ?? 0) + 1;
       incidents++;
     }
