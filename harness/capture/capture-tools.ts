@@ -77,6 +77,15 @@ export async function mergeWindow(
   await rm(merged, { force: true });
 }
 
+/** How many packets a capture file holds (capinfos, beside editcap in Wireshark's tools). */
+export async function packetCount(input: string): Promise<number> {
+  const out = await tool('capinfos', ['-c', '-M', '-T', '-r', input]);
+  const count = Number(out.trim().split('\t').pop());
+  if (!Number.isInteger(count))
+    throw new Error(`capinfos printed no packet count for ${input}: ${out.trim()}`);
+  return count;
+}
+
 /** The packets a display filter selects, into a new file. */
 export async function cut(input: string, filter: string, out: string): Promise<void> {
   await tool('tshark', ['-n', '-r', input, '-Y', filter, '-F', 'pcapng', '-w', out]);

@@ -1,9 +1,15 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { Run } from '../run/run.ts';
 import type { StartedTarget, TargetNode } from '../seam/target.ts';
 import type { StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
+import { eventually } from '../test-kits/eventually.ts';
+import { listenOnLoopback } from '../test-kits/loopback.ts';
+import { recordLoopback } from '../test-kits/loopback-capture.ts';
 import { FlightRecorder } from './flight-recorder.ts';
 
 // Settings are checked before any node is touched (no Docker needed).
@@ -56,3 +62,84 @@ t.test('start() returns once tcpdump writes its ring, not when the exec is merel
   t.ok(headerAt > 0, 'the ring file existed before start() returned');
   await recorder.stop();
 });
+
+t.test(
+  'an incident that involved every connection of the window keeps one capture file, not two equal ones',
+  async (t) => {
+    const run = await Run.create({ name: 'recorder', seed: 1, resultsDir: t.testdir() });
+    t.teardown(() => run.finish({ status: 'passed', exitCode: 0, complete: true }));
+    const hostDir = join(run.dir, 'captures', 'node1');
+    await mkdir(hostDir, { recursive: true });
+    // Two servers on loopback, one exchange with each: real packets in the node's "ring".
+    const ports: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = createServer((socket) => socket.end('pong'));
+      ports.push((await listenOnLoopback(t, server)).port);
+    }
+    await recordLoopback(t, ports, join(hostDir, 'recorded.pcap'), async () => {
+      for (const port of ports) {
+        const socket = connect(port, '127.0.0.1');
+        socket.end('ping');
+        socket.resume();
+        await once(socket, 'close');
+      }
+    });
+    // The recording ends with a UDP marker packet; the ring holds the TCP exchanges alone.
+    execFileSync('tshark', [
+      '-r',
+      join(hostDir, 'recorded.pcap'),
+      '-Y',
+      'tcp',
+      '-F',
+      'pcap',
+      '-w',
+      join(hostDir, 'ring.pcap0'),
+    ]);
+    const node = {
+      name: 'node1',
+      role: 'server',
+      capture: { filter: 'tcp', nodeDir: '/captures', hostDir },
+      exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+      startBackground: async () => undefined,
+      stopBackground: async () => undefined,
+    } as unknown as TargetNode;
+    const target = {
+      run,
+      nodes: [node],
+      watched: [node],
+      node: () => node,
+      // The test's events name the connection they saw by its server port.
+      connectionIn: (event: { port?: number }) =>
+        typeof event.port === 'number' ? { node: 'node1', port: event.port } : undefined,
+    } as unknown as StartedTarget;
+    const recorder = await FlightRecorder.of(target)
+      .window({ beforeMs: 20_000, afterMs: 0 })
+      .secrets(false)
+      .start();
+    const keptFiles = async (incident: number, ...seen: number[]) => {
+      for (const port of seen) run.history.record('test', 'connection-seen', { port });
+      run.history.record('incidents', 'incident-opened', { incident, node: 'node1', kind: 'test' });
+      return eventually(
+        `incident ${incident}'s capture`,
+        () => {
+          const event = run.history
+            .recent()
+            .find((e) => e.type === 'capture-kept' && e.incident === incident);
+          return event ? (event.files as string[]) : undefined;
+        },
+        { timeoutMs: 20_000, everyMs: 100 },
+      );
+    };
+    t.same(
+      await keptFiles(1, ports[0] as number),
+      ['capture.pcapng', 'window.pcapng', 'capture.txt'],
+      'a part of the window: both',
+    );
+    t.same(await keptFiles(2, ...ports), ['capture.pcapng', 'capture.txt'], 'all of it: one file');
+    t.match(
+      await readFile(join(run.dir, 'incidents', '002', 'capture.txt'), 'utf8'),
+      /capture\.pcapng is the whole window \(no window\.pcapng\)/,
+    );
+    await recorder.stop();
+  },
+);

@@ -19,6 +19,7 @@ import {
   headsListing,
   injectSecrets,
   mergeWindow,
+  packetCount,
   summarize,
   trafficPerSecond,
 } from './capture-tools.ts';
@@ -339,12 +340,17 @@ export class StartedFlightRecorder implements AsyncDisposable {
           () => filter,
           () => undefined,
         ));
+      // A cut that holds every packet of the window (the incident involved every connection, or
+      // there was no cut) is the window: one file, not two identical ones.
+      const whole = !cutBy || (await sameCount(windowed, cutFile));
       if (!cutBy) await copyFile(windowed, cutFile);
       const keylogs = this.options.secrets ? await this.keylogFiles() : [];
-      const outputs: Array<[string, string]> = [
-        [windowed, 'window.pcapng'],
-        [cutFile, 'capture.pcapng'],
-      ];
+      const outputs: Array<[string, string]> = whole
+        ? [[cutFile, 'capture.pcapng']]
+        : [
+            [windowed, 'window.pcapng'],
+            [cutFile, 'capture.pcapng'],
+          ];
       for (const [plain, name] of outputs)
         await rename(await withSecrets(plain, keylogs, join(work, name)), join(folder, name));
       // The pcapng files are the evidence; what tshark says of them is a reading aid, so a reading
@@ -370,11 +376,14 @@ export class StartedFlightRecorder implements AsyncDisposable {
           `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
           `Connections per second (seconds from the window's start):\n${traffic}\n` +
           `What tshark shows (complete messages, alerts, resets):\n${summary}` +
-          `${cutBy ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
+          `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
+          `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
           `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
       );
       await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
-      const files = ['capture.pcapng', 'window.pcapng', 'capture.txt'];
+      const files = whole
+        ? ['capture.pcapng', 'capture.txt']
+        : ['capture.pcapng', 'window.pcapng', 'capture.txt'];
       const bytes = (await Promise.all(files.map((name) => stat(join(folder, name))))).reduce(
         (sum, s) => sum + s.size,
         0,
@@ -492,4 +501,10 @@ async function secretsIn(paths: readonly string[], randoms: ReadonlySet<string>)
 /** The TCP ports of a capture filter (`tcp port 5665`): the node's own, where it is the server. */
 function portsOf(filter: string): number[] {
   return [...filter.matchAll(/port (\d+)/g)].map((match) => Number(match[1]));
+}
+
+/** Whether a cut kept every packet of its source (where a count fails: no, keep both files). */
+async function sameCount(source: string, cutFile: string): Promise<boolean> {
+  const [all, kept] = await Promise.all([packetCount(source), packetCount(cutFile)]).catch(() => [0, -1]);
+  return all === kept;
 }
