@@ -13,6 +13,8 @@ export const HostTools = {
   editcap: 'wireshark-common',
   /** bench:proxy's reference proxy. */
   socat: 'socat',
+  /** hunt watch --core: a core file of the watched worker. */
+  gcore: 'gdb',
 } as const;
 
 export type HostTool = keyof typeof HostTools;

@@ -33,7 +33,15 @@ t.test(
     // The container's init (tini): the watch finds its icinga2 child, as for a user's container.
     const containerPid = (await container.inspect()).State.Pid;
 
-    const watch = startHunt(['watch', '--pid', String(containerPid), '--results', results, '--json']);
+    const watch = startHunt([
+      'watch',
+      '--pid',
+      String(containerPid),
+      '--core',
+      '--results',
+      results,
+      '--json',
+    ]);
     // A failed assertion must not leave the watch (and its tcpdump) running after the test.
     t.teardown(() => watch.child.kill('SIGKILL'));
     const folder = await eventually(
@@ -102,6 +110,16 @@ t.test(
     t.match(processes, /\n== worker: pid \d+ /, 'and its worker');
     t.match(processes, /TCP sockets on port 5665: [^;]*listen 1/, "the worker's listener");
     t.match(processes, /\/libssl\.so\.1\.1\n/, 'the OpenSSL the daemon has loaded (bullseye: 1.1)');
+    // --core: the worker's memory as it was, for root only, outside every bundle.
+    const core = incident?.findings.core as string | undefined;
+    t.match(
+      core,
+      /^cores\/001-master\.\d+$/,
+      `a core file of the worker (${JSON.stringify(incident?.findings)})`,
+    );
+    const coreStat = await stat(join(dir, core ?? 'none'));
+    t.ok(coreStat.size > 10_000_000, `the core holds the worker's memory (${coreStat.size} bytes)`);
+    t.equal(coreStat.mode & 0o777, 0o600, 'mode 0600: it holds private keys');
     const report = await readFile(join(dir, 'report.md'), 'utf8');
     t.match(report, /Icinga 2\.12\.3/, 'the report names the version the daemon reports');
     t.match(report, /hunt watch --pid/, 'and how the watch was started');
@@ -110,6 +128,8 @@ t.test(
     t.equal(bundled.code, 0, bundled.stderr);
     const bundle = (JSON.parse(bundled.stdout) as { path: string }).path;
     t.ok((await stat(bundle)).size < 25_000_000, 'a bundle to attach to an issue');
+    const listed = await promisify(execFile)('tar', ['-tzf', bundle]).then(({ stdout }) => stdout);
+    t.notMatch(listed, /cores\//, 'the core is never bundled');
 
     const tcpdumps = await promisify(execFile)('pgrep', ['-f', dir]).then(
       ({ stdout }) => stdout.trim(),

@@ -8,6 +8,7 @@
  *     run.json  history.jsonl  report.md  summary.json  timeline.svg  timeline.png
  *     logs/<node>/<file>.log   captures/<node>/ring.pcap*   keys/<name>.keylog  keys/nodes/<node>.keylog
  *     incidents/<nnn>/incident.json (+ evidence: log excerpts, API snapshots, capture.pcapng, ...)
+ *     cores/<nnn>-<node>.<pid>   (hunt watch --core: mode 0600, never bundled)
  */
 export const RunLayout = {
   manifest: 'run.json',
@@ -32,4 +33,6 @@ export const RunLayout = {
   incidents: 'incidents',
   incident: (id: number) => `incidents/${String(id).padStart(3, '0')}`,
   isIncidentFile: (path: string) => path.startsWith('incidents/'),
+  /** Core files of watched processes: they hold private keys, so no bundle ever takes them. */
+  cores: 'cores',
 } as const;

@@ -1,4 +1,6 @@
+import { ensureHostTools } from '../../../engine/host-tools.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
+import { silentProgress } from '../../../progress.ts';
 import type { FoundInstance, SystemWatch } from '../../../seam/target.ts';
 import {
   checkLogOption,
@@ -7,7 +9,7 @@ import {
   type FoundIcinga,
   findIcinga,
 } from './find-icinga.ts';
-import { watchedIcingaSystem } from './watched-icinga.ts';
+import { MAX_CORES, watchedIcingaSystem } from './watched-icinga.ts';
 
 /** `hunt watch` for Icinga 2: finds the daemon from --pid (or the one running), its log and port. */
 export const icingaWatch: SystemWatch = {
@@ -16,12 +18,16 @@ export const icingaWatch: SystemWatch = {
     log: { type: 'string' },
     port: { type: 'string' },
     name: { type: 'string' },
+    core: { type: 'boolean' },
   },
   help: `  --pid <pid>       the icinga2 daemon (pgrep -o icinga2), or a process whose child it is (a
                     container's State.Pid); default: the one icinga2 running here
   --log <path>      its main log as the daemon sees it (default ${DEFAULT_ICINGA_LOG})
   --port <port>     its API port, where it listens on several (default: 5665 or its one port)
-  --name <node>     the node's name in the report (default: master)`,
+  --name <node>     the node's name in the report (default: master)
+  --core            on an incident, also a core file of the worker (gdb's gcore; the worker
+                    stops for seconds while it is written): cores/ in the run folder, mode
+                    0600, never bundled (it holds private keys); at most ${MAX_CORES} a watch`,
   async find(values) {
     const name = typeof values.name === 'string' ? values.name : 'master';
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(name))
@@ -36,23 +42,32 @@ export const icingaWatch: SystemWatch = {
       throw new HuntError(ErrorCodes.USAGE, `--port is a TCP port (1 to 65535), not ${port}.`);
     const log = typeof values.log === 'string' ? values.log : undefined;
     if (log !== undefined) checkLogOption(log);
+    const core = values.core === true;
+    if (core) await ensureHostTools(['gcore'], silentProgress, { install: false });
     const found = await findIcinga({ pid, log, port });
-    return foundInstance(found, name);
+    return foundInstance(found, name, { core });
   },
 };
 
 /** What a watch of this daemon is: the description run.json and --dry-run give, and its system. */
-export function foundInstance(found: FoundIcinga, name: string): FoundInstance {
+export function foundInstance(
+  found: FoundIcinga,
+  name: string,
+  options: { core?: boolean } = {},
+): FoundInstance {
   return {
     node: name,
-    description: describeFound(found, name),
+    description: { ...describeFound(found, name), core: options.core === true },
     lines: [
       `${name}: icinga2 ${found.version ?? '(version unknown)'}, pid ${found.umbrella.pid} (worker ${found.worker.pid}), OpenSSL ${found.openssl ?? 'unknown'}`,
       `  addresses ${found.addresses.join(', ') || 'none'}; API port ${found.apiPort}`,
       `  log ${found.log.inProcess}: followed from its end, across rotation and restarts`,
+      ...(options.core
+        ? [`  on an incident, a core file of the worker (at most ${MAX_CORES}), mode 0600, never bundled`]
+        : []),
     ],
     captures: `tcp port ${found.apiPort} in the daemon's network namespace`,
-    system: watchedIcingaSystem(found, name),
+    system: watchedIcingaSystem(found, name, options),
   };
 }
 

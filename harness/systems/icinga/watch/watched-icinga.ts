@@ -1,6 +1,6 @@
 import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { makeDirectory } from '../../../fs-directory.ts';
 import { LogRecorder } from '../../../observe/log-recorder.ts';
 import { Repeater } from '../../../observe/repeater.ts';
@@ -9,6 +9,7 @@ import { recordDisruption } from '../../../run/disruption.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
 import { RunLayout } from '../../../run/layout.ts';
 import type { Run } from '../../../run/run.ts';
+import { dumpCore } from '../../../seam/core-dump.ts';
 import { readHostProcess } from '../../../seam/host-process.ts';
 import { HostProcessNode } from '../../../seam/host-process-node.ts';
 import { LogTail } from '../../../seam/log-tail.ts';
@@ -194,9 +195,12 @@ class WatchObserver implements TargetObserver {
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
   private readonly disruptions: () => void;
+  private readonly core: boolean;
+  private cores = 0;
 
-  constructor(target: WatchedIcinga) {
+  constructor(target: WatchedIcinga, options: { core?: boolean } = {}) {
     this.target = target;
+    this.core = options.core === true;
     // Before the log recorder: a line that shows a disruption is recorded ahead of its match.
     this.disruptions = followDisruptions(target);
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
@@ -231,8 +235,24 @@ class WatchObserver implements TargetObserver {
       name: `process-${master.name}.txt`,
       content: await processSnapshot(processes, { port: apiPort }),
     });
+    if (this.core && this.cores < MAX_CORES) {
+      this.cores++;
+      const pid = worker?.pid ?? master.pid;
+      const prefix = join(
+        this.target.run.path(RunLayout.cores),
+        `${String(incident).padStart(3, '0')}-${master.name}`,
+      );
+      const findings = await dumpCore(pid, prefix).then(
+        (core) => ({ core: relative(this.target.run.dir, core.path), coreBytes: core.bytes }),
+        (error: Error) => ({ coreFailed: error.message }),
+      );
+      this.target.run.history.record('observe', 'incident-finding', { incident, findings });
+    }
   }
 }
+
+/** Core files a watch writes at most: each is the worker's whole memory (hundreds of MB). */
+export const MAX_CORES = 3;
 
 /** The daemon's own reload begins: its worker is told to go (2.12 to 2.14 log the same line). */
 const RELOAD_BEGINS = /information\/Application: Received request to shut down/;
@@ -282,7 +302,11 @@ export function followDisruptions(target: Pick<WatchedIcinga, 'master' | 'run'>)
  * Its images are the catalogue's (a watch builds none); its detectors are those that read a
  * daemon's log.
  */
-export function watchedIcingaSystem(found: FoundIcinga, name: string): SystemUnderTest<WatchBuilder> {
+export function watchedIcingaSystem(
+  found: FoundIcinga,
+  name: string,
+  options: { core?: boolean } = {},
+): SystemUnderTest<WatchBuilder> {
   const version = found.version ?? 'unknown';
   return {
     name: 'icinga',
@@ -295,6 +319,6 @@ export function watchedIcingaSystem(found: FoundIcinga, name: string): SystemUnd
     detectors: icingaDetectors.filter((detector) => WATCH_DETECTORS.has(detector.name)),
     checkVersion() {},
     builder: () => new WatchBuilder(found, name),
-    observe: (target) => new WatchObserver(target),
+    observe: (target) => new WatchObserver(target, options),
   };
 }
