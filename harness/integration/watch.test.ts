@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
+import { ensureHostTools } from '../engine/host-tools.ts';
 import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
@@ -18,6 +19,8 @@ import { hunt, startHunt } from './cli.ts';
 // retries (at most every 10 s). 2.12.3 speaks TLS 1.2, as every field report did, so the kept
 // capture shows the Certificate with no keys. About two minutes.
 const { docker } = await ensureEngine(silentProgress);
+// --core takes gdb's gcore: installed here as hunt doctor installs tcpdump (a watch installs nothing).
+await ensureHostTools(['gcore'], silentProgress);
 const results = t.testdir();
 
 t.test(
