@@ -50,7 +50,15 @@ export interface BundleResult {
 }
 
 /** Never in a bundle: key logs (they decrypt every session, the API's too) and private keys. */
-const NEVER = [/^keys\//, /^cores\//, /\.key$/, /\.keylog(\.\d+)?$/, /^captures\//, /\.tmp$/, /^bundle-.*\.tar\.gz$/];
+const NEVER = [
+  /^keys\//,
+  /^cores\//,
+  /\.key$/,
+  /\.keylog(\.\d+)?$/,
+  /^captures\//,
+  /\.tmp$/,
+  /^bundle-.*\.tar\.gz$/,
+];
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 /**
