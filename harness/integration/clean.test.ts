@@ -90,3 +90,51 @@ t.test('a container started by hand from a harness image is not a run object', a
   t.notOk(result.containers.includes(container.id.slice(0, 12)));
   t.equal((await container.inspect()).State.Running, true, 'still running');
 });
+
+t.test(
+  'hunt clean --stages frees the untagged stages builds leave, and keeps every tagged image',
+  async (t) => {
+    // A stage as an image build leaves it: untagged, with the base's image label. Building one tag
+    // twice with different content leaves the first build dangling, as a rebuilt recipe does.
+    const build = async (content: string) => {
+      const context = t.testdir({ Dockerfile: `FROM ${tag}\nRUN echo ${content} > /stage\n` });
+      const stream = await docker.buildImage(
+        { context, src: ['Dockerfile'] },
+        { t: 'handshake-hunter/test-stage:1' },
+      );
+      await new Promise((resolve, reject) =>
+        docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
+      );
+      return (await docker.getImage('handshake-hunter/test-stage:1').inspect()).Id;
+    };
+    const stale = await build(`first-${process.pid}`);
+    const current = await build(`second-${process.pid}`);
+    t.teardown(() =>
+      docker
+        .getImage(current)
+        .remove({ force: true })
+        .catch(() => undefined),
+    );
+    t.ok((await docker.getImage(stale).inspect()).RepoTags?.length === 0, 'the first build is left untagged');
+
+    const result = await hunt(['clean', '--stages', '--json']);
+    t.equal(result.code, 0, result.stderr);
+    t.ok(
+      (JSON.parse(result.stdout) as { images: string[] }).images.includes(stale),
+      'the stage is named as removed',
+    );
+    t.equal(
+      await docker
+        .getImage(stale)
+        .inspect()
+        .then(
+          () => 200,
+          (error: { statusCode?: number }) => error.statusCode,
+        ),
+      404,
+      'and is gone',
+    );
+    t.equal((await docker.getImage(current).inspect()).Id, current, 'the tagged build stays');
+    t.ok(await docker.getImage(tag).inspect(), 'and so does the Icinga image');
+  },
+);
