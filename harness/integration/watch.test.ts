@@ -9,7 +9,7 @@ import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
 import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
-import { CERT_FAULT_TRIGGER } from '../systems/icinga/stack/node-starter.ts';
+import { CERT_FAULT_TRIGGER, KEYS_DIR } from '../systems/icinga/stack/node-starter.ts';
 import { eventually, within } from '../test-kits/eventually.ts';
 import { hunt, startHunt } from './cli.ts';
 
@@ -156,7 +156,8 @@ t.test(
       .agents(2)
       .withSimulatedEndpoints(4)
       .withCertFault('trigger', 'master1')
-      .withTlsSecrets(false)
+      // master1 writes its TLS secrets through the key-log shim, as a user's may (the opt-in).
+      .withTlsSecrets(true)
       .start(standIn, silentProgress);
     await stack.ready({ timeoutMs: 180_000 });
     const master1 = stack.node('master1');
@@ -169,6 +170,8 @@ t.test(
       String(containerPid),
       '--name',
       'master1',
+      '--keylog',
+      `${KEYS_DIR}/master1.keylog`,
       '--results',
       results,
     ]);
@@ -222,7 +225,16 @@ t.test(
       peers >= 3,
       `with many peers, by address (${peers}: ${/Peers: (.*)$/.exec(signatures[0]?.summary ?? '')?.[1]})`,
     );
+    t.same(
+      summary.incidents.filter((incident) => incident.partOf === undefined).map((incident) => incident.kind),
+      ['field-signature'],
+      'one failure, one incident: the handshake failures it is made of are its parts',
+    );
     const capture = await readFile(join(dir, signatures[0]?.folder ?? '', 'capture.txt'), 'utf8');
     t.match(capture, /illegal_parameter/, 'the capture shows the alert it sent');
+    // --keylog: the daemon's own secrets embedded, so TLS 1.3's encrypted Certificate reads.
+    t.match(capture, / Certificate, declared [\d,]+ bytes/, "the peers' Certificate messages, decrypted");
+    const report = await readFile(join(dir, 'report.md'), 'utf8');
+    t.match(report, /TLS secrets embedded/, 'and the report says the captures carry them');
   },
 );

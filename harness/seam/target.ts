@@ -185,6 +185,8 @@ export interface FoundInstance {
   lines: string[];
   /** What its capture ring records (`tcp port 5665 in its network namespace`). */
   captures: string;
+  /** Whether the instance's own TLS secrets reach the run (the user opted in): captures embed them. */
+  secrets?: boolean;
   /** The system as this one instance: its version as it reports it, a builder that watches it. */
   system: SystemUnderTest;
 }

@@ -64,8 +64,9 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
       diskCapBytes,
       resultsDir: values.results,
       capture,
-      // The traffic is the watched instance's and its peers': their secrets are not the harness's to embed.
-      secrets: false,
+      // The traffic is the watched instance's and its peers': their secrets are embedded only where
+      // the user has the daemon write them and names the file.
+      secrets: found.secrets === true,
       command: ['hunt', 'watch', ...argv],
       progress: output,
       signal: graceful(),

@@ -32,6 +32,8 @@ export interface FoundIcinga {
    * system, and where the harness reads it (that path through the daemon's root).
    */
   log: { inProcess: string; resolved: string; onHost: string };
+  /** The key log the daemon writes through the key-log shim (--keylog), found the same way. */
+  keylog?: { inProcess: string; resolved: string; onHost: string };
   apiPort: number;
   /** IPv4 addresses of the daemon's network namespace, loopback left out. */
   addresses: string[];
@@ -48,6 +50,8 @@ export interface FindOptions {
   log?: string;
   /** Its API port, where it listens on several. */
   port?: number;
+  /** The key log it writes with the key-log shim (HH_KEYLOG_FILE), as it sees it. */
+  keylog?: string;
 }
 
 const isIcinga = (p: HostProcess) => p.comm === 'icinga2';
@@ -76,6 +80,7 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
     throw cannot(error.code ?? error.message);
   });
   if (!(await stat(onHost)).isFile()) throw cannot('not a regular file (a log to follow must be one)');
+  const keylog = options.keylog === undefined ? undefined : await keylogOf(umbrella, options.keylog, proc);
   const apiPort = await apiPortOf(umbrella, worker, options.port, proc);
   const identity = await versionOf(umbrella, proc);
   return {
@@ -83,6 +88,7 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
     worker,
     cgroup: await cgroupOf(umbrella.pid, proc),
     log: { inProcess, resolved, onHost },
+    ...(keylog && { keylog }),
     apiPort,
     addresses: await namespaceAddresses(umbrella.pid, proc),
     ...identity,
@@ -99,6 +105,7 @@ export function describeFound(found: FoundIcinga, name: string): Record<string, 
     banner: found.banner,
     openssl: found.openssl ?? null,
     log: found.log.inProcess,
+    keylog: found.keylog?.inProcess ?? null,
     apiPort: found.apiPort,
     addresses: found.addresses,
     netns: found.umbrella.netns ?? null,
@@ -110,6 +117,31 @@ export function describeFound(found: FoundIcinga, name: string): Record<string, 
 export function checkLogOption(path: string): void {
   if (!path.startsWith('/'))
     throw new HuntError(ErrorCodes.USAGE, `--log is a path as the daemon sees it, from /: not ${path}.`);
+}
+
+/**
+ * --keylog: the file the daemon's key-log shim appends its TLS secrets to, read through its root
+ * as the log is. It must exist (the shim creates it with the daemon's first handshake).
+ */
+async function keylogOf(umbrella: HostProcess, inProcess: string, proc: string) {
+  if (!inProcess.startsWith('/'))
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--keylog is a path as the daemon sees it, from /: not ${inProcess}.`,
+    );
+  const resolved = await resolveInDaemon(umbrella.pid, inProcess, proc);
+  const onHost = `${umbrella.root}${resolved}`;
+  const readable = await stat(onHost).then(
+    (file) => file.isFile(),
+    () => false,
+  );
+  if (!readable)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `icinga2 (pid ${umbrella.pid}) has no key log at ${inProcess}: is it running with the key-log shim ` +
+        '(LD_PRELOAD and HH_KEYLOG_FILE, see docs/commands/watch.md), and has it made a handshake since it started?',
+    );
+  return { inProcess, resolved, onHost };
 }
 
 /** A path with its symlinks resolved in the daemon's mount namespace; as given where that fails. */

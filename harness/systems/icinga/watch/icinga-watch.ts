@@ -19,12 +19,15 @@ export const icingaWatch: SystemWatch = {
     port: { type: 'string' },
     name: { type: 'string' },
     core: { type: 'boolean' },
+    keylog: { type: 'string' },
   },
   help: `  --pid <pid>       the icinga2 daemon (pgrep -o icinga2), or a process whose child it is (a
                     container's State.Pid); default: the one icinga2 running here
   --log <path>      its main log as the daemon sees it (default ${DEFAULT_ICINGA_LOG})
   --port <port>     its API port, where it listens on several (default: 5665 or its one port)
   --name <node>     the node's name in the report (default: master)
+  --keylog <path>   the TLS key log the daemon writes through the key-log shim (as it sees
+                    it): the kept captures embed the secrets of their sessions (TLS 1.3 readable)
   --core            on an incident, also a core file of the worker (gdb's gcore; the worker
                     stops for seconds while it is written): cores/ in the run folder, mode
                     0600, never bundled (it holds private keys); at most ${MAX_CORES} a watch`,
@@ -44,7 +47,8 @@ export const icingaWatch: SystemWatch = {
     if (log !== undefined) checkLogOption(log);
     const core = values.core === true;
     if (core) await ensureHostTools(['gcore'], silentProgress, { install: false });
-    const found = await findIcinga({ pid, log, port });
+    const keylog = typeof values.keylog === 'string' ? values.keylog : undefined;
+    const found = await findIcinga({ pid, log, port, keylog });
     return foundInstance(found, name, { core });
   },
 };
@@ -62,11 +66,15 @@ export function foundInstance(
       `${name}: icinga2 ${found.version ?? '(version unknown)'}, pid ${found.umbrella.pid} (worker ${found.worker.pid}), OpenSSL ${found.openssl ?? 'unknown'}`,
       `  addresses ${found.addresses.join(', ') || 'none'}; API port ${found.apiPort}`,
       `  log ${found.log.inProcess}: followed from its end, across rotation and restarts`,
+      ...(found.keylog
+        ? [`  key log ${found.keylog.inProcess}: kept captures embed their sessions' secrets`]
+        : []),
       ...(options.core
         ? [`  on an incident, a core file of the worker (at most ${MAX_CORES}), mode 0600, never bundled`]
         : []),
     ],
     captures: `tcp port ${found.apiPort} in the daemon's network namespace`,
+    secrets: found.keylog !== undefined,
     system: watchedIcingaSystem(found, name, options),
   };
 }

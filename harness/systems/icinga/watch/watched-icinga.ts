@@ -63,6 +63,20 @@ export class WatchedIcinga implements StartedTarget {
     const linkDir = await mkdtemp(join(tmpdir(), 'hh-watch-'));
     const link = join(linkDir, 'icinga2.log');
     await symlink(found.log.onHost, link);
+    if (found.keylog) {
+      // The flight recorder reads the nodes' key logs under keys/nodes/: this one is the daemon's
+      // own file, through a link repointed as the log's is (bundles never take keys/).
+      // The shim's old generation (<file>.1) is linked too: a rotation between two reads moves
+      // lines into it.
+      await makeDirectory(run.path(RunLayout.nodeKeys));
+      for (const generation of ['', '.1']) {
+        await symlink(`${found.keylog.onHost}${generation}`, join(linkDir, `icinga2.keylog${generation}`));
+        await symlink(
+          join(linkDir, `icinga2.keylog${generation}`),
+          join(run.path(RunLayout.nodeKeys), `${name}.keylog${generation}`),
+        );
+      }
+    }
     const captureDir = run.path(RunLayout.captures(name));
     await makeDirectory(captureDir);
     const master = new HostProcessNode({
@@ -127,6 +141,8 @@ export class WatchedIcinga implements StartedTarget {
     await this.following;
     await this.master.stop();
     await rm(this.linkDir, { recursive: true, force: true });
+    if (this.found.keylog)
+      await rm(join(this.run.path(RunLayout.nodeKeys), `${this.master.name}.keylog`), { force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -152,6 +168,13 @@ export class WatchedIcinga implements StartedTarget {
     await rm(fresh, { force: true });
     await symlink(`${next.root}${this.found.log.resolved}`, fresh);
     await rename(fresh, link);
+    if (this.found.keylog)
+      for (const generation of ['', '.1']) {
+        const keylog = join(this.linkDir, `icinga2.keylog${generation}`);
+        await rm(`${keylog}.next`, { force: true });
+        await symlink(`${next.root}${this.found.keylog.resolved}${generation}`, `${keylog}.next`);
+        await rename(`${keylog}.next`, keylog);
+      }
     await this.master.follow(next.pid, next.startTicks, next.netns);
     // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
     recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' })();
