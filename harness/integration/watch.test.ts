@@ -41,6 +41,7 @@ t.test(
       '--pid',
       String(containerPid),
       '--core',
+      '--restart-after-evidence',
       '--results',
       results,
       '--json',
@@ -63,8 +64,12 @@ t.test(
     await eventually('the incident', has('incident-opened'), { timeoutMs: 90_000, everyMs: 500 });
     await eventually('its capture', has('capture-kept'), { timeoutMs: 90_000, everyMs: 500 });
 
-    // The user restarts the master: a new daemon (new pid) in the same container, followed.
-    await container.restart({ t: 5 });
+    // --restart-after-evidence: once the capture is kept, the watch restarts the container, as
+    // the user would by hand: a new daemon (new pid) in the same container, followed.
+    await eventually('the restart after the evidence', has('restart-after-evidence'), {
+      timeoutMs: 60_000,
+      everyMs: 500,
+    });
     const followed = await eventually('the restart followed', has('daemon-followed'), {
       timeoutMs: 90_000,
       everyMs: 500,
@@ -113,6 +118,11 @@ t.test(
     t.match(processes, /\n== worker: pid \d+ /, 'and its worker');
     t.match(processes, /TCP sockets on port 5665: [^;]*listen 1/, "the worker's listener");
     t.match(processes, /\/libssl\.so\.1\.1\n/, 'the OpenSSL the daemon has loaded (bullseye: 1.1)');
+    t.match(
+      incident?.findings.restartedAfterEvidence,
+      /^docker restart [0-9a-f]{12}$/,
+      'the restart is named in the incident',
+    );
     // --core: the worker's memory as it was, for root only, outside every bundle.
     const core = incident?.findings.core as string | undefined;
     t.match(

@@ -9,7 +9,8 @@ import {
   type FoundIcinga,
   findIcinga,
 } from './find-icinga.ts';
-import { MAX_CORES, watchedIcingaSystem } from './watched-icinga.ts';
+import { checkRestart, serviceOf } from './service-restart.ts';
+import { MAX_CORES, MAX_RESTARTS, type WatchOptions, watchedIcingaSystem } from './watched-icinga.ts';
 
 /** `hunt watch` for Icinga 2: finds the daemon from --pid (or the one running), its log and port. */
 export const icingaWatch: SystemWatch = {
@@ -20,6 +21,7 @@ export const icingaWatch: SystemWatch = {
     name: { type: 'string' },
     core: { type: 'boolean' },
     keylog: { type: 'string' },
+    'restart-after-evidence': { type: 'boolean' },
   },
   help: `  --pid <pid>       the icinga2 daemon (pgrep -o icinga2), or a process whose child it is (a
                     container's State.Pid); default: the one icinga2 running here
@@ -30,7 +32,11 @@ export const icingaWatch: SystemWatch = {
                     it): the kept captures embed the secrets of their sessions (TLS 1.3 readable)
   --core            on an incident, also a core file of the worker (gdb's gcore; the worker
                     stops for seconds while it is written): cores/ in the run folder, mode
-                    0600, never bundled (it holds private keys); at most ${MAX_CORES} a watch`,
+                    0600, never bundled (it holds private keys); at most ${MAX_CORES} a watch
+  --restart-after-evidence
+                    once an incident's evidence is written (its capture, the process, the
+                    core), restart the daemon as one does by hand: its container (docker
+                    restart) or systemd unit (systemctl restart); at most ${MAX_RESTARTS} a watch`,
   async find(values) {
     const name = typeof values.name === 'string' ? values.name : 'master';
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(name))
@@ -49,19 +55,21 @@ export const icingaWatch: SystemWatch = {
     if (core) await ensureHostTools(['gcore'], silentProgress, { install: false });
     const keylog = typeof values.keylog === 'string' ? values.keylog : undefined;
     const found = await findIcinga({ pid, log, port, keylog });
-    return foundInstance(found, name, { core });
+    const restart = values['restart-after-evidence'] === true ? serviceOf(found.cgroup) : undefined;
+    if (restart) await checkRestart(restart);
+    return foundInstance(found, name, { core, restart });
   },
 };
 
 /** What a watch of this daemon is: the description run.json and --dry-run give, and its system. */
-export function foundInstance(
-  found: FoundIcinga,
-  name: string,
-  options: { core?: boolean } = {},
-): FoundInstance {
+export function foundInstance(found: FoundIcinga, name: string, options: WatchOptions = {}): FoundInstance {
   return {
     node: name,
-    description: { ...describeFound(found, name), core: options.core === true },
+    description: {
+      ...describeFound(found, name),
+      core: options.core === true,
+      restartAfterEvidence: options.restart?.describe ?? null,
+    },
     lines: [
       `${name}: icinga2 ${found.version ?? '(version unknown)'}, pid ${found.umbrella.pid} (worker ${found.worker.pid}), OpenSSL ${found.openssl ?? 'unknown'}`,
       `  addresses ${found.addresses.join(', ') || 'none'}; API port ${found.apiPort}`,
@@ -71,6 +79,9 @@ export function foundInstance(
         : []),
       ...(options.core
         ? [`  on an incident, a core file of the worker (at most ${MAX_CORES}), mode 0600, never bundled`]
+        : []),
+      ...(options.restart
+        ? [`  once an incident's evidence is written: ${options.restart.describe} (at most ${MAX_RESTARTS})`]
         : []),
     ],
     captures: `tcp port ${found.apiPort} in the daemon's network namespace`,

@@ -25,6 +25,7 @@ import { icingaDetectors } from '../detectors/index.ts';
 import { icingaImages } from '../images/icinga-images.ts';
 import { connectionInLogMatch, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
+import { restartService, type ServiceRestart } from './service-restart.ts';
 
 /** How often the watch looks whether the daemon was restarted (a new umbrella in its cgroup). */
 const FOLLOW_EVERY_MS = 1_000;
@@ -218,12 +219,13 @@ class WatchObserver implements TargetObserver {
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
   private readonly disruptions: () => void;
-  private readonly core: boolean;
+  private readonly options: WatchOptions;
   private cores = 0;
+  private restarts = 0;
 
-  constructor(target: WatchedIcinga, options: { core?: boolean } = {}) {
+  constructor(target: WatchedIcinga, options: WatchOptions = {}) {
     this.target = target;
-    this.core = options.core === true;
+    this.options = options;
     // Before the log recorder: a line that shows a disruption is recorded ahead of its match.
     this.disruptions = followDisruptions(target);
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
@@ -258,7 +260,7 @@ class WatchObserver implements TargetObserver {
       name: `process-${master.name}.txt`,
       content: await processSnapshot(processes, { port: apiPort }),
     });
-    if (this.core && this.cores < MAX_CORES) {
+    if (this.options.core && this.cores < MAX_CORES) {
       this.cores++;
       const pid = worker?.pid ?? master.pid;
       const prefix = join(
@@ -271,11 +273,66 @@ class WatchObserver implements TargetObserver {
       );
       this.target.run.history.record('observe', 'incident-finding', { incident, findings });
     }
+    const restart = this.options.restart;
+    if (restart && this.restarts < MAX_RESTARTS) {
+      this.restarts++;
+      // The capture is kept once its window's end has passed: the restart waits for it.
+      await this.evidenceKept(incident);
+      this.target.run.history.record('observe', 'restart-after-evidence', {
+        incident,
+        how: restart.describe,
+      });
+      // The harness's own restart: its refused and reset connections are not news.
+      const ended = recordDisruption(this.target.run.history, 'observe', {
+        node: this.target.master.name,
+        kind: 'restart',
+      });
+      const findings = await restartService(restart)
+        .finally(() => ended())
+        .then(
+          () => ({ restartedAfterEvidence: restart.describe }),
+          (error: Error) => ({ restartFailed: `${restart.describe}: ${error.message.split('\n')[0]}` }),
+        );
+      this.target.run.history.record('observe', 'incident-finding', { incident, findings });
+    }
+  }
+
+  /** Resolves once the flight recorder has kept (or failed to keep) the incident's capture. */
+  private evidenceKept(incident: number): Promise<void> {
+    const { history } = this.target.run;
+    const kept = (event: HistoryEvent) =>
+      event.source === 'capture' &&
+      (event.type === 'capture-kept' || event.type === 'capture-failed') &&
+      event.incident === incident;
+    if (history.recent().some(kept)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      // Without a capture (--capture off) nothing comes: the window's end and then some.
+      const timer = setTimeout(done, EVIDENCE_WAIT_MS);
+      const unsubscribe = history.subscribe((event) => {
+        if (kept(event)) done();
+      });
+    });
   }
 }
 
 /** Core files a watch writes at most: each is the worker's whole memory (hundreds of MB). */
 export const MAX_CORES = 3;
+/** Restarts --restart-after-evidence makes at most: a failure that comes back is watched, not looped. */
+export const MAX_RESTARTS = 3;
+/** The longest a restart waits for the incident's capture to be kept. */
+const EVIDENCE_WAIT_MS = 90_000;
+
+export interface WatchOptions {
+  /** --core: a core file of the worker per incident. */
+  core?: boolean;
+  /** --restart-after-evidence: how the daemon's service restarts. */
+  restart?: ServiceRestart;
+}
 
 /** The daemon's own reload begins: its worker is told to go (2.12 to 2.14 log the same line). */
 const RELOAD_BEGINS = /information\/Application: Received request to shut down/;
@@ -328,7 +385,7 @@ export function followDisruptions(target: Pick<WatchedIcinga, 'master' | 'run'>)
 export function watchedIcingaSystem(
   found: FoundIcinga,
   name: string,
-  options: { core?: boolean } = {},
+  options: WatchOptions = {},
 ): SystemUnderTest<WatchBuilder> {
   const version = found.version ?? 'unknown';
   return {
