@@ -236,6 +236,23 @@ t.test('a node that ignores the message leaves it unanswered: not affected', asy
   ]);
 });
 
+t.test('a node that ignores every swap refuses them: the swaps stop early, not affected', async (t) => {
+  const { stack, events } = await swapStack(t, { behaviour: { swap: false } });
+  const started = performance.now();
+  const summary = await (
+    await ContextSwaps.start(stack, swapOptions({ maxSwaps: 1000, refusedAfter: 2 }))
+  ).finished();
+  t.match(summary, { swapped: 0, closedByNode: 0, stoppedBy: 'refused' });
+  t.ok(summary.unanswered >= 2, `every swap sent went unanswered (${summary.unanswered} of ${summary.sent})`);
+  t.equal(summary.unanswered, summary.sent);
+  t.ok(
+    summary.sent < 10,
+    `it stopped after the first unanswered swaps, not 1,000 of them (${summary.sent} sent)`,
+  );
+  t.ok(performance.now() - started < 30_000, 'within one round of timeouts');
+  t.match(events('advisory'), [{ affected: false }]);
+});
+
 t.test('a node whose connections all fail is gone; nothing sent, no verdict', async (t) => {
   const { stack, events, perSecond } = await swapStack(t, { isRunning: async () => false });
   const swaps = await ContextSwaps.start(

@@ -15,6 +15,12 @@ export interface ContextSwapOptions {
   connectLoad: number;
   /** Swaps sent at most (bounded: 1 to 1,000,000). */
   maxSwaps: number;
+  /**
+   * Unanswered swaps, with none made or answered before them, after which the node is taken to
+   * refuse the message (a fixed release holds each one open for the 5 s timeout): the swaps
+   * stop, `stoppedBy: 'refused'` (default 20).
+   */
+  refusedAfter?: number;
   /** Stops the swaps and the load. */
   signal?: AbortSignal;
 }
@@ -32,8 +38,8 @@ export interface ContextSwapSummary {
   swapped: number;
   connects: number;
   connectFailures: number;
-  /** Why it stopped. */
-  stoppedBy: 'count' | 'signal' | 'node-gone';
+  /** Why it stopped ('refused': the node ignored every swap sent, as a fixed release does). */
+  stoppedBy: 'count' | 'signal' | 'node-gone' | 'refused';
 }
 
 /** After the node is gone, how long the observers get to see it before the run may end. */
@@ -47,6 +53,9 @@ const LOG_GRACE_MS = 3_000;
 
 /** How long a node whose connections all fail gets to show its container has exited. */
 const EXIT_WAIT_MS = 3_000;
+
+/** Unanswered swaps (none made or answered) that mean the node refuses them: a fixed release. */
+const REFUSED_AFTER = 20;
 
 /** Connection failures in a row that mean the node is gone (its daemon died). */
 const GONE_AFTER_FAILURES = 50;
@@ -189,6 +198,17 @@ export class ContextSwaps {
       if (end === 'timeout' && ready) {
         this.counts.unanswered++;
         this.second.unanswered++;
+        // A fixed release ignores every message: waiting out thousands of timeouts (an hour at
+        // the defaults) would show nothing more.
+        const { unanswered, closedByNode } = this.counts;
+        if (
+          unanswered >= (this.options.refusedAfter ?? REFUSED_AFTER) &&
+          closedByNode === 0 &&
+          this.swapped === 0
+        ) {
+          void this.end('refused');
+          return;
+        }
       }
       if (!this.failed(ready, error)) return;
     }
