@@ -377,6 +377,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
           `Connections per second (seconds from the window's start):\n${traffic}\n` +
           `What tshark shows (complete messages, alerts, resets):\n${summary}` +
           `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
+          `${!filter ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
           `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
           `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
       );

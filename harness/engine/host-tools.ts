@@ -14,7 +14,7 @@ export const HostTools = {
   /** bench:proxy's reference proxy. */
   socat: 'socat',
   /** hunt watch --core: a core file of the watched worker. */
-  gcore: 'gdb',
+  gdb: 'gdb',
 } as const;
 
 export type HostTool = keyof typeof HostTools;

@@ -20,7 +20,7 @@ import { hunt, startHunt } from './cli.ts';
 // capture shows the Certificate with no keys. About two minutes.
 const { docker } = await ensureEngine(silentProgress);
 // --core takes gdb's gcore: installed here as hunt doctor installs tcpdump (a watch installs nothing).
-await ensureHostTools(['gcore'], silentProgress);
+await ensureHostTools(['gdb'], silentProgress);
 const results = t.testdir();
 
 t.test(

@@ -128,6 +128,8 @@ export class IncidentLedger {
     for (const other of this.byId.values()) {
       if (other === into || other.partOf !== undefined) continue;
       if (!rule.kinds.has(other.kind) || !rule.nodes.has(other.node ?? '')) continue;
+      // An older failure of the same kind at that node is another story, not a part of this one.
+      if (absorbs.since !== undefined && other.firstSeen < absorbs.since) continue;
       other.partOf = into.id;
       absorbed.push(other);
     }

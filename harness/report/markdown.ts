@@ -180,7 +180,7 @@ export function renderReport(summary: RunSummary): string {
           (i.evidence.includes('window.pcapng')
             ? `Packet capture: [capture.pcapng](${i.folder}/capture.pcapng) (the incident's connections) and ` +
               `[window.pcapng](${i.folder}/window.pcapng) (everything around it), `
-            : `Packet capture: [capture.pcapng](${i.folder}/capture.pcapng) (everything around the incident: every connection in it was involved), `) +
+            : `Packet capture: [capture.pcapng](${i.folder}/capture.pcapng) (the whole window around the incident: capture.txt says why there is no cut), `) +
             (summary.captureSecrets
               ? 'TLS secrets embedded: `tshark -r capture.pcapng` or Wireshark decrypt them with no key file. '
               : 'without TLS secrets: TLS 1.2 handshakes read as they are (certificates, their lengths, alerts); TLS 1.3 hides all past the ServerHello. ') +

@@ -7,7 +7,7 @@ import { silentProgress } from '../progress.ts';
 import { dumpCore } from './core-dump.ts';
 
 // gdb's gcore: installed here as hunt doctor installs tcpdump (the unit tests run as root).
-await ensureHostTools(['gcore'], silentProgress);
+await ensureHostTools(['gdb'], silentProgress);
 
 t.test('a core of a running process: root-only, and the process runs on', async (t) => {
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });

@@ -1,5 +1,5 @@
 import { execFile as execFileCallback } from 'node:child_process';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -20,8 +20,15 @@ export async function dumpCore(pid: number, prefix: string): Promise<{ path: str
   await chmod(dirname(prefix), 0o700);
   const path = `${prefix}.${pid}`;
   try {
-    await execFile('gcore', ['-o', prefix, String(pid)], { timeout: GCORE_TIMEOUT_MS });
+    // gdb itself, not the gcore wrapper script: a timeout must end the process that holds the
+    // daemon stopped (the kernel detaches a killed tracer's tracee, which then runs on).
+    await execFile('gdb', ['-nx', '--batch', '-p', String(pid), '-ex', `gcore ${path}`, '-ex', 'detach'], {
+      timeout: GCORE_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
+    await stat(path);
   } catch (error) {
+    await rm(path, { force: true });
     throw new HuntError(
       ErrorCodes.CAPTURE_TOOL,
       `gcore could not write a core of process ${pid}: ${(error as Error).message.split('\n')[0]}`,

@@ -38,7 +38,12 @@ export interface IncidentSignal {
    * signature and the handshake failures it counts): they become its parts (`partOf`), shown
    * under it and not judged on their own, so one failure is one incident.
    */
-  absorbs?: { kinds: readonly string[]; nodes: readonly string[] };
+  absorbs?: {
+    kinds: readonly string[];
+    nodes: readonly string[];
+    /** Incidents already open are parts only if first seen from here on (ISO time; default: any). */
+    since?: string;
+  };
   /** Add evidence/findings only, to incident n or the incident of this dedup key; counts nothing. */
   attachTo?: number | string;
   /** The detector that saw it (the chain fills it in). */

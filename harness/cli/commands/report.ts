@@ -1,4 +1,5 @@
 import { ErrorCodes, HuntError } from '../../errors.ts';
+import { standaloneIncidents } from '../../observe/incidents.ts';
 import { writeReport } from '../../report/report-writer.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
@@ -25,9 +26,10 @@ Exit codes: 0 the run passed, 1 it found incidents or failed an expectation (or 
     const { summary } = written;
     const lines = [
       `${summary.id}: ${summary.status}${summary.outcome ? ` (${summary.outcome})` : ''}`,
-      `reloads ${summary.reloads.total}, incidents ${summary.incidents.length}`,
+      `reloads ${summary.reloads.total}, incidents ${standaloneIncidents(summary.incidents).length}`,
       ...summary.incidents.map(
-        (i) => `  #${i.id} ${i.kind} ${i.node ?? '-'} x${i.count}: ${i.summary.slice(0, 100)}`,
+        (i) =>
+          `  #${i.id} ${i.kind} ${i.node ?? '-'} x${i.count}${i.partOf !== undefined ? ` (part of #${i.partOf})` : ''}: ${i.summary.slice(0, 100)}`,
       ),
       `report: ${written.reportPath}`,
     ];

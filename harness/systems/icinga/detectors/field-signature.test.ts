@@ -134,8 +134,10 @@ t.test(
     const ledger = new IncidentLedger();
     const chain = new DetectorChain([fieldSignature], (signal) => ledger.apply(signal));
     // The log-lines detector's incidents, as it opens them before the signature is complete.
-    const handshakeFailed = (node: string, peer: string) =>
-      ledger.apply({ kind: 'tls-handshake-failed', at: new Date().toISOString(), node, peer, summary: '' });
+    const handshakeFailed = (node: string, peer: string, at = '2026-11-30T10:00:00.000Z') =>
+      ledger.apply({ kind: 'tls-handshake-failed', at, node, peer, summary: '' });
+    // A failure of a peer the day before: another story, not a part.
+    handshakeFailed('agent-1', '172.20.0.8', '2026-11-29T10:00:00.000Z');
     handshakeFailed('master1', '172.20.0.4');
     handshakeFailed('agent-2', '172.20.0.9');
     for (const e of [
@@ -171,10 +173,15 @@ t.test(
       undefined,
       'a node that is no peer of it stays apart',
     );
+    t.equal(
+      byNode('tls-handshake-failed', 'agent-1')?.partOf,
+      undefined,
+      "a peer's failure from before the signature's minute stays apart",
+    );
     t.equal(signature?.partOf, undefined);
     t.same(
       standaloneIncidents(ledger.list()).map((i) => `${i.kind}@${i.node}`),
-      ['field-signature@master1', 'tls-handshake-failed@agent-9'],
+      ['tls-handshake-failed@agent-1', 'field-signature@master1', 'tls-handshake-failed@agent-9'],
     );
   },
 );

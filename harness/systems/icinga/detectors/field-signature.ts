@@ -137,7 +137,12 @@ function noteSighting(state: State, node: string, sighting: Sighting, at: string
         `(excessive message size; its peers saw alert 47, illegal parameter): the field signature. Peers: ${[...peers].slice(0, 10).join(', ')}`,
       dedupKey,
       // Its own handshake failures and its peers' with it are this one failure.
-      absorbs: { kinds: PARTS, nodes: [node, ...peers] },
+      // Older failures at those nodes (before the signature's minute) are other stories.
+      absorbs: {
+        kinds: PARTS,
+        nodes: [node, ...peers],
+        since: new Date(Date.parse(at) - WINDOW_MS).toISOString(),
+      },
     },
   ];
 }

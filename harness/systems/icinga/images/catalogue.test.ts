@@ -41,6 +41,7 @@ t.test('a release Debian does not package is built from source, on the suite of 
   t.equal(versionEntry('2.12.4').suite, 'bullseye');
   t.equal(versionEntry('2.11.0').suite, 'bullseye');
   t.equal(sourceEntry('v2.15.6').version, '2.15.6', 'a tag name is taken as its version');
+  t.equal(versionEntry('v2.14.6').from, 'package', "and a catalogue release's tag name is the catalogue's");
   for (const bad of ['2.10.9', '2.14', '2.14.4-rc1', 'main', ''])
     t.throws(() => sourceEntry(bad), { code: ErrorCodes.VERSION_UNKNOWN }, bad);
   t.match(

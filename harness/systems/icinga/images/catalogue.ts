@@ -58,7 +58,8 @@ export function sourceEntry(version: string): CatalogueEntry {
  * the catalogue lacks runs from an image built with `hunt images build --icinga V --source DIR`.
  */
 export function versionEntry(version: string): CatalogueEntry & { from: 'package' | 'source' } {
-  const packaged = catalogue.find((candidate) => candidate.version === version);
+  const plain = version.trim().replace(/^v/, '');
+  const packaged = catalogue.find((candidate) => candidate.version === plain);
   return packaged ? { ...packaged, from: 'package' } : { ...sourceEntry(version), from: 'source' };
 }
 

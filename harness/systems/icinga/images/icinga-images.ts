@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { dockerClient, engineAddress, pingEngine } from '../../../engine/docker-engine.ts';
+import { Labels } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import type { SystemImages } from '../../../seam/target.ts';
 import {
@@ -61,9 +62,17 @@ export async function imageForVersion(
   signal?: AbortSignal,
 ): Promise<string> {
   const entry = versionEntry(version);
+  const tag = imageTag(entry.version);
+  // A catalogue version the user compiled from source (--source) stays theirs: the package
+  // recipe would see other inputs on the tag and build over it.
+  const built = await docker
+    .getImage(tag)
+    .inspect()
+    .catch(() => undefined);
+  if (built?.Config.Labels?.[Labels.BUILT_FROM]?.startsWith('source ')) return tag;
   if (entry.from === 'package') return (await buildIcingaImage(docker, entry, progress, signal)).tag;
-  if (!(await hasImage(docker, imageTag(entry.version)))) throw noSourceImage(entry);
-  return imageTag(entry.version);
+  if (built === undefined) throw noSourceImage(entry);
+  return tag;
 }
 
 /**

@@ -2,7 +2,7 @@ import { execFile as execFileCallback, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
@@ -82,19 +82,23 @@ async function isOwnGitRepository(dir: string): Promise<boolean> {
   }
 }
 
-/** `git archive` of the tag, streamed; a failing git ends the stream with its error. */
+/** `git archive` of the tag, streamed; a failing git ends the stream with its error, not a cut tar. */
 function gitArchive(dir: string, tag: string): Readable {
   const child = spawn('git', ['-C', dir, 'archive', '--format=tar', '--prefix=src/', tag], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString('utf8');
   });
+  child.on('error', (error) => out.destroy(error));
   child.on('close', (code) => {
-    if (code !== 0) child.stdout.destroy(new Error(`git archive ${tag} failed (${code}): ${stderr.trim()}`));
+    if (code === 0) out.end();
+    else out.destroy(new Error(`git archive ${tag} failed (${code}): ${stderr.trim()}`));
   });
-  return child.stdout;
+  return out;
 }
 
 /** The files of an unpacked tree, under src/, without build output or VCS folders. */

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { harnessLabels, imageLabels, Labels } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
@@ -132,6 +133,8 @@ async function compileInContainer(
     HostConfig: { Binds: [`${volume}:/ccache`], NetworkMode: 'none' },
   });
   const log = createWriteStream(logPath);
+  // A log that cannot be written must not crash the build: the tail still reaches the error.
+  log.on('error', () => undefined);
   const tail: string[] = [];
   let figures = { cacheHits: 0, cacheMisses: 0 };
   const onAbort = () => void container.kill().catch(() => undefined);
@@ -143,7 +146,7 @@ async function compileInContainer(
     let shownPercent = -10;
     let partial = '';
     output.on('data', (chunk: Buffer) => {
-      log.write(chunk);
+      if (log.writable) log.write(chunk);
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
@@ -159,8 +162,16 @@ async function compileInContainer(
       }
     });
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Interrupted while the source was copied in: the compile never starts.
+    signal?.throwIfAborted();
+    const drained = new Promise<void>((resolve) => {
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+    });
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    // make's last lines (the ones that say why) arrive after the exit: wait for them, briefly.
+    await Promise.race([drained, sleep(5_000)]);
     signal?.throwIfAborted();
     if (StatusCode !== 0)
       throw new HuntError(

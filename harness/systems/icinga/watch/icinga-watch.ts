@@ -52,7 +52,7 @@ export const icingaWatch: SystemWatch = {
     const log = typeof values.log === 'string' ? values.log : undefined;
     if (log !== undefined) checkLogOption(log);
     const core = values.core === true;
-    if (core) await ensureHostTools(['gcore'], silentProgress, { install: false });
+    if (core) await ensureHostTools(['gdb'], silentProgress, { install: false });
     const keylog = typeof values.keylog === 'string' ? values.keylog : undefined;
     const found = await findIcinga({ pid, log, port, keylog });
     const restart = values['restart-after-evidence'] === true ? serviceOf(found.cgroup) : undefined;

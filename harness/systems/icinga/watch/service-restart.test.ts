@@ -20,14 +20,19 @@ t.test('the service around a daemon is read off its control group', async (t) =>
     unit: 'icinga2.service',
     describe: 'systemctl restart icinga2.service',
   });
-  t.equal(
-    (serviceOf('/system.slice/icinga2@main.service/payload') as { unit: string }).unit,
-    'icinga2@main.service',
-  );
-  for (const cgroup of ['/', '/user.slice/user-1000.slice/session-3.scope', '/docker/abc'])
+  t.equal((serviceOf('/system.slice/icinga2@main.service') as { unit: string }).unit, 'icinga2@main.service');
+  for (const cgroup of [
+    '/',
+    '/user.slice/user-1000.slice/session-3.scope',
+    // A daemon started inside a user's session, or by cron: restarting those units would end
+    // the session or cron, not the daemon's service.
+    '/user.slice/user-1000.slice/user@1000.service/app.slice/icinga2.service',
+    '/system.slice/cron.service/icinga2',
+    '/docker/abc',
+  ])
     t.throws(
       () => serviceOf(cgroup),
-      { code: ErrorCodes.USAGE, message: /neither: restart it by hand/ },
+      { code: ErrorCodes.USAGE, message: /is neither: restart it by hand/ },
       cgroup,
     );
 });

@@ -23,12 +23,14 @@ export function serviceOf(cgroup: string): ServiceRestart {
   const container = /(?:^|\/)(?:docker[-/])([0-9a-f]{64})(?:\.scope)?(?:\/|$)/.exec(cgroup)?.[1];
   if (container)
     return { kind: 'container', id: container, describe: `docker restart ${container.slice(0, 12)}` };
-  const unit = /(?:^|\/)([A-Za-z0-9@._-]+\.service)(?:\/|$)/.exec(cgroup)?.[1];
+  // Only a system service whose own control group holds the daemon: never a user's session
+  // (user@1000.service), nor a unit that merely started it (cron.service/...).
+  const unit = /^\/system\.slice\/([A-Za-z0-9@._-]+\.service)$/.exec(cgroup)?.[1];
   if (unit) return { kind: 'systemd', unit, describe: `systemctl restart ${unit}` };
   throw new HuntError(
     ErrorCodes.USAGE,
-    `--restart-after-evidence restarts the daemon's container or systemd unit, and its control group ${cgroup} ` +
-      'is neither: restart it by hand when the evidence is written, or leave the option out.',
+    `--restart-after-evidence restarts the daemon's container or its own systemd service, and its control group ` +
+      `${cgroup} is neither: restart it by hand when the evidence is written, or leave the option out.`,
   );
 }
 

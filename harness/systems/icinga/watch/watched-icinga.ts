@@ -222,6 +222,12 @@ class WatchObserver implements TargetObserver {
   private readonly options: WatchOptions;
   private cores = 0;
   private restarts = 0;
+  /** The restart under way (restarts run one at a time), and when the last one ended. */
+  private restarting: Promise<void> = Promise.resolve();
+  private lastRestartEnded = 0;
+  /** Set when the watch stops: no restart starts after it, and no wait for evidence goes on. */
+  private stopping = false;
+  private readonly waits = new Set<() => void>();
 
   constructor(target: WatchedIcinga, options: WatchOptions = {}) {
     this.target = target;
@@ -239,6 +245,8 @@ class WatchObserver implements TargetObserver {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const wake of this.waits) wake();
     this.unsubscribe();
     this.disruptions();
     this.logs.stop();
@@ -273,11 +281,31 @@ class WatchObserver implements TargetObserver {
       );
       this.target.run.history.record('observe', 'incident-finding', { incident, findings });
     }
+    await this.restartAfter(incident);
+  }
+
+  /**
+   * --restart-after-evidence: once the incident's capture is kept, restart the daemon. One at a
+   * time: an incident that opened before the last restart ended (the same failure, seen by
+   * another detector) is covered by it; none once the watch is stopping (Ctrl-C must never end
+   * in a restart of the user's daemon); at most MAX_RESTARTS.
+   */
+  private async restartAfter(incident: number): Promise<void> {
     const restart = this.options.restart;
-    if (restart && this.restarts < MAX_RESTARTS) {
-      this.restarts++;
+    if (!restart) return;
+    const openedAt = performance.now();
+    const previous = this.restarting;
+    let release = () => {};
+    this.restarting = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await previous;
+      if (this.stopping || this.restarts >= MAX_RESTARTS || openedAt < this.lastRestartEnded) return;
       // The capture is kept once its window's end has passed: the restart waits for it.
       await this.evidenceKept(incident);
+      if (this.stopping) return;
+      this.restarts++;
       this.target.run.history.record('observe', 'restart-after-evidence', {
         incident,
         how: restart.describe,
@@ -293,7 +321,10 @@ class WatchObserver implements TargetObserver {
           () => ({ restartedAfterEvidence: restart.describe }),
           (error: Error) => ({ restartFailed: `${restart.describe}: ${error.message.split('\n')[0]}` }),
         );
+      this.lastRestartEnded = performance.now();
       this.target.run.history.record('observe', 'incident-finding', { incident, findings });
+    } finally {
+      release();
     }
   }
 
@@ -304,11 +335,12 @@ class WatchObserver implements TargetObserver {
       event.source === 'capture' &&
       (event.type === 'capture-kept' || event.type === 'capture-failed') &&
       event.incident === incident;
-    if (history.recent().some(kept)) return Promise.resolve();
+    if (this.stopping || history.recent().some(kept)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         unsubscribe();
+        this.waits.delete(done);
         resolve();
       };
       // Without a capture (--capture off) nothing comes: the window's end and then some.
@@ -316,6 +348,7 @@ class WatchObserver implements TargetObserver {
       const unsubscribe = history.subscribe((event) => {
         if (kept(event)) done();
       });
+      this.waits.add(done);
     });
   }
 }
