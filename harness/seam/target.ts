@@ -166,7 +166,11 @@ export interface SystemImages {
    * Capability: build versions from the system's own source (`--source DIR`, a checkout of its
    * repository); the help line says what DIR is.
    */
-  readonly fromSource?: { help: string };
+  readonly fromSource?: {
+    help: string;
+    /** Checks that DIR holds the version's source (before the engine is touched): HH_USAGE or HH_VERSION_UNKNOWN. */
+    check(dir: string, version: string): Promise<void>;
+  };
   /** Every image of this system the harness built. */
   list(docker: Docker): Promise<ImageListing[]>;
   /** Capability: the build caches it keeps between builds (a compiler cache), with their sizes. */

@@ -84,6 +84,9 @@ export const images: Command = {
         versionList === undefined
           ? [...system.versions]
           : system.images.parseVersions(versionList, { source });
+      // The source too: a folder without the versions' tags compiles nothing and prints one error.
+      if (source !== undefined)
+        for (const version of versions) await system.images.fromSource?.check(source, version);
       const engine = await preflight(output);
       // Ctrl-C cancels the build in progress (a compile container is killed) and tags nothing.
       const signal = graceful();

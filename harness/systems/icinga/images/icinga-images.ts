@@ -11,6 +11,7 @@ import {
   versionEntry,
 } from './catalogue.ts';
 import { buildIcingaImage, listIcingaImages, resolveUserImage, withHarnessParts } from './icinga-image.ts';
+import { findIcingaSource } from './icinga-source.ts';
 import { buildIcingaFromSource, listCompilerCaches } from './source-image.ts';
 
 /**
@@ -33,6 +34,9 @@ export const icingaImages: SystemImages = {
   },
   fromSource: {
     help: "a checkout of Icinga's icinga2 repository (with its release tags) or an unpacked release tarball",
+    check: async (dir, version) => {
+      await findIcingaSource(dir, versionEntry(version).version);
+    },
   },
   list: listIcingaImages,
   caches: listCompilerCaches,
