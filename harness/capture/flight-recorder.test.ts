@@ -4,13 +4,23 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import type { HistoryEvent } from '../run/history.ts';
 import { Run } from '../run/run.ts';
-import type { StartedTarget, TargetNode } from '../seam/target.ts';
+import type { ConnectionSighting, StartedTarget, TargetNode } from '../seam/target.ts';
 import type { StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { eventually } from '../test-kits/eventually.ts';
 import { listenOnLoopback } from '../test-kits/loopback.ts';
 import { recordLoopback } from '../test-kits/loopback-capture.ts';
 import { FlightRecorder } from './flight-recorder.ts';
+
+/** A started target of one recorded node: what the flight recorder reads of a target. */
+function oneNodeTarget(
+  run: Run,
+  node: TargetNode,
+  connectionIn: (event: HistoryEvent) => ConnectionSighting | undefined,
+): StartedTarget {
+  return { run, nodes: [node], watched: [node], node: () => node, connectionIn } as unknown as StartedTarget;
+}
 
 // Settings are checked before any node is touched (no Docker needed).
 const stack = { topology: { masters: [] } } as unknown as StartedIcingaStack;
@@ -50,13 +60,7 @@ t.test('start() returns once tcpdump writes its ring, not when the exec is merel
       }, 300);
     },
   } as unknown as TargetNode;
-  const target = {
-    run,
-    nodes: [node],
-    watched: [node],
-    node: () => node,
-    connectionIn: () => undefined,
-  } as unknown as StartedTarget;
+  const target = oneNodeTarget(run, node, () => undefined);
   const recorder = await FlightRecorder.of(target).start();
   // The header is written 300 ms after the exec is sent: start() must have waited for it.
   t.ok(headerAt > 0, 'the ring file existed before start() returned');
@@ -103,15 +107,10 @@ t.test(
       startBackground: async () => undefined,
       stopBackground: async () => undefined,
     } as unknown as TargetNode;
-    const target = {
-      run,
-      nodes: [node],
-      watched: [node],
-      node: () => node,
-      // The test's events name the connection they saw by its server port.
-      connectionIn: (event: { port?: number }) =>
-        typeof event.port === 'number' ? { node: 'node1', port: event.port } : undefined,
-    } as unknown as StartedTarget;
+    // The test's events name the connection they saw by its server port.
+    const target = oneNodeTarget(run, node, (event) =>
+      typeof event.port === 'number' ? { node: 'node1', port: event.port } : undefined,
+    );
     const recorder = await FlightRecorder.of(target)
       .window({ beforeMs: 20_000, afterMs: 0 })
       .secrets(false)

@@ -167,6 +167,7 @@ export async function untag(docker: Docker, tag: string): Promise<void> {
     .catch(() => undefined);
 }
 
-function elapsed(started: number): number {
+/** Seconds since `started` (performance.now()), to a tenth. */
+export function elapsed(started: number): number {
   return Math.round((performance.now() - started) / 100) / 10;
 }

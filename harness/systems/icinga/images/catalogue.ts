@@ -46,11 +46,12 @@ export function sourceEntry(version: string): CatalogueEntry {
         'compiles from source. To test another build, pass its image with --image repo:tag.',
       { details: { version, known: catalogueVersions } },
     );
-  const [major, minor, patch] = parts as [number, number, number];
-  const line = major * 100 + minor;
-  if (line < 213) return { version: `${major}.${minor}.${patch}`, suite: 'bullseye', openssl: '1.1.1' };
-  if (line < 214) return { version: `${major}.${minor}.${patch}`, suite: 'bookworm', openssl: '3.0' };
-  return { version: `${major}.${minor}.${patch}`, suite: 'trixie', openssl: '3.5' };
+  // The suite of the newest catalogue line not after this one (the oldest line's for older ones).
+  const line = (numbers: readonly number[]) => (numbers[0] ?? 0) * 100 + (numbers[1] ?? 0);
+  const fitting =
+    catalogue.filter((entry) => line(entry.version.split('.').map(Number)) <= line(parts)).at(-1) ??
+    (catalogue[0] as CatalogueEntry);
+  return { version: parts.join('.'), suite: fitting.suite, openssl: fitting.openssl };
 }
 
 /**

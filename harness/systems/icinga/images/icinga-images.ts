@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { dockerClient, engineAddress, pingEngine } from '../../../engine/docker-engine.ts';
 import { Labels } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
+import { imageExists } from '../../../images/debian-base.ts';
 import type { SystemImages } from '../../../seam/target.ts';
 import {
   type CatalogueEntry,
@@ -88,17 +89,7 @@ export async function checkIcingaVersion(version: string): Promise<void> {
   if (entry.from === 'package') return;
   const docker = dockerClient(engineAddress());
   if ((await pingEngine(docker)) === undefined) return;
-  if (!(await hasImage(docker, imageTag(entry.version)))) throw noSourceImage(entry);
-}
-
-function hasImage(docker: Docker, tag: string): Promise<boolean> {
-  return docker
-    .getImage(tag)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
+  if (!(await imageExists(docker, imageTag(entry.version)))) throw noSourceImage(entry);
 }
 
 function noSourceImage(entry: CatalogueEntry): HuntError {

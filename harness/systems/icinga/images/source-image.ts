@@ -8,7 +8,13 @@ import { harnessLabels, imageLabels, Labels } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import { makeDirectory } from '../../../fs-directory.ts';
 import type { DebianSuite } from '../../../images/debian-base.ts';
-import { buildRecipeImage, prepareRecipe, type Recipe, untag } from '../../../images/recipe-image.ts';
+import {
+  buildRecipeImage,
+  elapsed,
+  prepareRecipe,
+  type Recipe,
+  untag,
+} from '../../../images/recipe-image.ts';
 import { resultsDir } from '../../../paths.ts';
 import type { Progress } from '../../../progress.ts';
 import type { ImageBuild } from '../../../seam/target.ts';
@@ -70,7 +76,7 @@ export async function buildIcingaFromSource(
   const builtFrom = `source ${source.id}`;
   const prepared = await prepareRecipe(docker, recipe, progress, signal);
   if (prepared.cached && !options.noCache)
-    return { version: entry.version, ...prepared.cached, seconds: seconds(started), builtFrom };
+    return { version: entry.version, ...prepared.cached, seconds: elapsed(started), builtFrom };
 
   const compiledTag = `${imageRepository()}-compiled:${entry.version}`;
   const compile = await compileInContainer(docker, builder.tag, entry, source, compiledTag, progress, signal);
@@ -91,7 +97,7 @@ export async function buildIcingaFromSource(
           `"${probe.banner}". ${build.tag} was removed; check the tag in ${sourceDir}.`,
       );
     }
-    return { version: entry.version, ...build, seconds: seconds(started), builtFrom, compile };
+    return { version: entry.version, ...build, seconds: elapsed(started), builtFrom, compile };
   } finally {
     await untag(docker, compiledTag);
   }
@@ -182,7 +188,7 @@ async function compileInContainer(
       );
     const [repo, tag] = compiledTag.split(/:(?=[^:]+$)/) as [string, string];
     await container.commit({ repo, tag });
-    return { seconds: seconds(started), ...figures };
+    return { seconds: elapsed(started), ...figures };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     log.end();
@@ -217,8 +223,4 @@ async function ensureVolume(docker: Docker, name: string): Promise<void> {
     );
   if (!exists)
     await docker.createVolume({ Name: name, Labels: imageLabels({ [Labels.ROLE]: 'compiler-cache' }) });
-}
-
-function seconds(started: number): number {
-  return Math.round((performance.now() - started) / 100) / 10;
 }

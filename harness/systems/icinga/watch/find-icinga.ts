@@ -66,20 +66,17 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
   const worker = await workerOf(umbrella, proc);
   const inProcess = options.log ?? DEFAULT_ICINGA_LOG;
   checkLogOption(inProcess);
-  // Resolved in the daemon's own file system: a symlink there (/var/log/icinga2 -> /data/...)
-  // must not be read against the host's root through /proc/PID/root.
-  const resolved = await resolveInDaemon(umbrella.pid, inProcess, proc);
-  const onHost = `${umbrella.root}${resolved}`;
-  const cannot = (why: string) =>
-    new HuntError(
-      ErrorCodes.USAGE,
-      `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${why}. ` +
-        'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), and run as root.',
-    );
-  await access(onHost, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
-    throw cannot(error.code ?? error.message);
-  });
-  if (!(await stat(onHost)).isFile()) throw cannot('not a regular file (a log to follow must be one)');
+  const log = await daemonFile(
+    umbrella,
+    inProcess,
+    proc,
+    (why) =>
+      new HuntError(
+        ErrorCodes.USAGE,
+        `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${why}. ` +
+          'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), and run as root.',
+      ),
+  );
   const keylog = options.keylog === undefined ? undefined : await keylogOf(umbrella, options.keylog, proc);
   const apiPort = await apiPortOf(umbrella, worker, options.port, proc);
   const identity = await versionOf(umbrella, proc);
@@ -87,7 +84,7 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
     umbrella,
     worker,
     cgroup: await cgroupOf(umbrella.pid, proc),
-    log: { inProcess, resolved, onHost },
+    log,
     ...(keylog && { keylog }),
     apiPort,
     addresses: await namespaceAddresses(umbrella.pid, proc),
@@ -129,18 +126,36 @@ async function keylogOf(umbrella: HostProcess, inProcess: string, proc: string) 
       ErrorCodes.USAGE,
       `--keylog is a path as the daemon sees it, from /: not ${inProcess}.`,
     );
+  return daemonFile(
+    umbrella,
+    inProcess,
+    proc,
+    () =>
+      new HuntError(
+        ErrorCodes.USAGE,
+        `icinga2 (pid ${umbrella.pid}) has no key log at ${inProcess}: is it running with the key-log shim ` +
+          '(LD_PRELOAD and HH_KEYLOG_FILE, see docs/commands/watch.md), and has it made a handshake since it started?',
+      ),
+  );
+}
+
+/**
+ * A regular file the daemon names, as it sees it: resolved in its own file system (a symlink
+ * there, /var/log/icinga2 -> /data/..., must not be read against the host's root through
+ * /proc/PID/root) and readable through its root. `cannot(why)` is the error where it is not.
+ */
+async function daemonFile(
+  umbrella: HostProcess,
+  inProcess: string,
+  proc: string,
+  cannot: (why: string) => HuntError,
+): Promise<{ inProcess: string; resolved: string; onHost: string }> {
   const resolved = await resolveInDaemon(umbrella.pid, inProcess, proc);
   const onHost = `${umbrella.root}${resolved}`;
-  const readable = await stat(onHost).then(
-    (file) => file.isFile(),
-    () => false,
-  );
-  if (!readable)
-    throw new HuntError(
-      ErrorCodes.USAGE,
-      `icinga2 (pid ${umbrella.pid}) has no key log at ${inProcess}: is it running with the key-log shim ` +
-        '(LD_PRELOAD and HH_KEYLOG_FILE, see docs/commands/watch.md), and has it made a handshake since it started?',
-    );
+  await access(onHost, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    throw cannot(error.code ?? error.message);
+  });
+  if (!(await stat(onHost)).isFile()) throw cannot('not a regular file (a log to follow must be one)');
   return { inProcess, resolved, onHost };
 }
 

@@ -70,7 +70,7 @@ export class WatchedIcinga implements StartedTarget {
       // The shim's old generation (<file>.1) is linked too: a rotation between two reads moves
       // lines into it.
       await makeDirectory(run.path(RunLayout.nodeKeys));
-      for (const generation of ['', '.1']) {
+      for (const generation of KEYLOG_GENERATIONS) {
         await symlink(`${found.keylog.onHost}${generation}`, join(linkDir, `icinga2.keylog${generation}`));
         await symlink(
           join(linkDir, `icinga2.keylog${generation}`),
@@ -163,19 +163,13 @@ export class WatchedIcinga implements StartedTarget {
     }
     this.gone = false;
     const worker = await workerOf(next);
-    const link = join(this.linkDir, 'icinga2.log');
-    const fresh = join(this.linkDir, 'icinga2.log.next');
-    // A link left by a tick that failed halfway would block every later one.
-    await rm(fresh, { force: true });
-    await symlink(`${next.root}${this.found.log.resolved}`, fresh);
-    await rename(fresh, link);
+    await repoint(join(this.linkDir, 'icinga2.log'), `${next.root}${this.found.log.resolved}`);
     if (this.found.keylog)
-      for (const generation of ['', '.1']) {
-        const keylog = join(this.linkDir, `icinga2.keylog${generation}`);
-        await rm(`${keylog}.next`, { force: true });
-        await symlink(`${next.root}${this.found.keylog.resolved}${generation}`, `${keylog}.next`);
-        await rename(`${keylog}.next`, keylog);
-      }
+      for (const generation of KEYLOG_GENERATIONS)
+        await repoint(
+          join(this.linkDir, `icinga2.keylog${generation}`),
+          `${next.root}${this.found.keylog.resolved}${generation}`,
+        );
     await this.master.follow(next.pid, next.startTicks, next.netns);
     // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
     recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' })();
@@ -352,6 +346,18 @@ class WatchObserver implements TargetObserver {
     });
   }
 }
+
+/** A link pointed at a new target in one step (the readers never see it missing). */
+async function repoint(link: string, target: string): Promise<void> {
+  const fresh = `${link}.next`;
+  // A link left by a tick that failed halfway would block every later one.
+  await rm(fresh, { force: true });
+  await symlink(target, fresh);
+  await rename(fresh, link);
+}
+
+/** The key-log shim's file and its one old generation (it rotates <file> to <file>.1). */
+const KEYLOG_GENERATIONS = ['', '.1'] as const;
 
 /** Core files a watch writes at most: each is the worker's whole memory (hundreds of MB). */
 export const MAX_CORES = 3;
