@@ -16,6 +16,12 @@ t.test('a cap is shared: fixed budgets for what grows, the rest for incidents', 
     `fixed parts ${Math.round(fixed / MiB)} MiB leave a quarter for incidents`,
   );
   t.equal(budgetFor(256 * MiB, 2).ring.fileMb, 3, 'a small cap gets a small ring, never an empty one');
+  t.strictSame(
+    budgetFor(5e9, 1, 512e6).ring,
+    { files: 8, fileMb: 64 },
+    "a chosen ring, in tcpdump's 1e6-byte units",
+  );
+  t.strictSame(budgetFor(5e9, 1, 8_999_999).ring, { files: 8, fileMb: 1 }, 'never more than asked');
 });
 
 t.test('under the cap: only logs over their share rotate', async (t) => {

@@ -37,8 +37,14 @@ export interface DiskBudget {
   logBytes: number;
 }
 
-/** Pure: the budget of a run folder under `capBytes`, for `nodes` captured nodes. */
-export function budgetFor(capBytes: number, nodes = 2): DiskBudget {
+/** Files in each node's capture ring (tcpdump -W). */
+const RING_FILES = 8;
+
+/**
+ * Pure: the budget of a run folder under `capBytes`, for `nodes` captured nodes. Each node's ring
+ * is a fifth of the cap shared out, or `ringBytes` where the user chose it (--ring).
+ */
+export function budgetFor(capBytes: number, nodes = 2, ringBytes?: number): DiskBudget {
   const share = (fraction: number) => Math.floor(capBytes * fraction);
   const ringPerNode = share(0.2) / Math.max(1, nodes);
   return {
@@ -46,9 +52,37 @@ export function budgetFor(capBytes: number, nodes = 2): DiskBudget {
     historyBytes: Math.min(share(0.25), 2048 * MiB),
     routineBytes: Math.min(share(0.08), 512 * MiB),
     keylogBytes: Math.min(share(0.015), 128 * MiB),
-    ring: { files: 8, fileMb: Math.max(1, Math.min(256, Math.floor(ringPerNode / 8 / MiB))) },
+    ring:
+      ringBytes === undefined
+        ? {
+            files: RING_FILES,
+            fileMb: Math.max(1, Math.min(256, Math.floor(ringPerNode / RING_FILES / MiB))),
+          }
+        : // tcpdump -C counts millions of bytes, not MiB: the ring holds at most what was asked.
+          { files: RING_FILES, fileMb: Math.floor(ringBytes / RING_FILES / 1e6) },
     logBytes: share(0.1),
   };
+}
+
+/** The smallest --ring: one million-byte file per slot of the ring. */
+export const MIN_RING = RING_FILES * 1e6;
+
+/**
+ * --ring checked against the folder's cap: HH_USAGE below MIN_RING, or where the rings of
+ * `nodes` nodes would take more than half the cap (the rest is history, logs and incidents).
+ */
+export function checkRing(ringBytes: number, capBytes: number, nodes = 1): void {
+  if (!(ringBytes >= MIN_RING))
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--ring must be at least ${MIN_RING / 1e6}MB (${RING_FILES} files of 1 MB), not ${ringBytes} bytes.`,
+    );
+  if (ringBytes * nodes > capBytes / 2)
+    throw new HuntError(
+      ErrorCodes.USAGE,
+      `--ring ${Math.round(ringBytes / 1e6)}MB takes more than half of --disk-cap ${Math.round(capBytes / 1e6)}MB: ` +
+        'the rest holds the history, the logs and the incidents. Raise --disk-cap or lower --ring.',
+    );
 }
 
 export type { FolderFile } from '../run/run-folder.ts';

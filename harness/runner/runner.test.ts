@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { knownDetectors } from '../cli/systems.ts';
@@ -152,4 +152,30 @@ t.test('the verdict, the report and every incident.json agree with `hunt report`
       count: incident.count,
     });
   }
+});
+
+t.test('a ring size alone, or one past half the disk cap, is refused before the run exists', async (t) => {
+  const results = t.testdir();
+  const request = (limits: { ringBytes: number; diskCapBytes?: number }) =>
+    runScenario({
+      scenario: defineScenario({
+        name: 'ringed',
+        summary: 'never starts',
+        system: fakeSystem({ observed: [], stopped: [] }),
+        params: {},
+        expectations: [noIncident()],
+        async run() {},
+      }),
+      resultsDir: results,
+      ...limits,
+    });
+  await t.rejects(request({ ringBytes: 64e6 }), {
+    code: 'HH_USAGE',
+    message: 'a ring size is a share of the disk cap: give --disk-cap too.',
+  });
+  await t.rejects(request({ ringBytes: 600e6, diskCapBytes: 1e9 }), {
+    code: 'HH_USAGE',
+    message: /more than half/,
+  });
+  t.strictSame(await readdir(results), [], 'no run folder');
 });

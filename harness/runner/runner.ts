@@ -13,7 +13,7 @@ import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
 import type { TargetSelection } from '../seam/target.ts';
-import { budgetFor, checkDiskCap, type DiskBudget, DiskBudgetKeeper } from './disk-budget.ts';
+import { budgetFor, checkDiskCap, checkRing, type DiskBudget, DiskBudgetKeeper } from './disk-budget.ts';
 import { type ExpectationResult, judge } from './expectations.ts';
 import type { PlanCellRef } from './matrix-plan.ts';
 import { resolveParams } from './params.ts';
@@ -53,6 +53,8 @@ export interface RunRequest {
   /** Hold the run folder under this many bytes (soaks): budgets for the history, key logs,
    * capture rings and node logs; incident captures pruned oldest first. */
   diskCapBytes?: number;
+  /** Each captured node's ring in bytes (with diskCapBytes; default: a fifth of the cap shared out). */
+  ringBytes?: number;
   /** Rewrite report.md this often while the run goes on, so a killed soak has a recent one. */
   reportEveryMs?: number;
   /** The run folder this run replays (`hunt run --replay`): its faults fire after the same anchors. */
@@ -135,6 +137,10 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   if (request.durationMs !== undefined && !(request.durationMs > 0))
     throw new HuntError(ErrorCodes.USAGE, `--duration must be positive, not ${request.durationMs} ms.`);
   if (request.diskCapBytes !== undefined) checkDiskCap(request.diskCapBytes);
+  if (request.ringBytes !== undefined)
+    if (request.diskCapBytes === undefined)
+      throw new HuntError(ErrorCodes.USAGE, 'a ring size is a share of the disk cap: give --disk-cap too.');
+    else checkRing(request.ringBytes, request.diskCapBytes);
   if (request.reportEveryMs !== undefined && !(request.reportEveryMs >= 10_000))
     throw new HuntError(
       ErrorCodes.USAGE,
@@ -259,6 +265,7 @@ async function play(
     secrets: request.secrets !== false,
     budget: options.budget,
     diskCapBytes: request.diskCapBytes,
+    ringBytes: request.ringBytes,
     replayPlan: options.replayPlan,
   });
   const failure = await session.play(() => scenario.run(ctx));

@@ -22,6 +22,7 @@ export interface ContextParts {
   secrets: boolean;
   budget: DiskBudget | undefined;
   diskCapBytes: number | undefined;
+  ringBytes?: number | undefined;
   replayPlan: ChaosPlan | undefined;
 }
 
@@ -73,7 +74,7 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
       let builder = FlightRecorder.of(started).secrets(parts.secrets);
       if (options.ring) builder = builder.ring(options.ring);
       else if (parts.diskCapBytes !== undefined)
-        builder = builder.ring(budgetFor(parts.diskCapBytes, started.watched.length).ring);
+        builder = builder.ring(budgetFor(parts.diskCapBytes, started.watched.length, parts.ringBytes).ring);
       if (options.beforeMs !== undefined || options.afterMs !== undefined)
         builder = builder.window({
           beforeMs: options.beforeMs ?? 30_000,

@@ -163,6 +163,24 @@ t.test('--disk-cap 5 (5 bytes): exit 2, before any daemon is looked for', async 
   );
 });
 
+t.test('--ring outside 8MB..half the disk cap: exit 2, before any daemon is looked for', async (t) => {
+  const nowhere = ['--pid', '999999999'];
+  t.strictSame(await watch(t, [...nowhere, '--ring', '2MB']), {
+    code: 2,
+    error: { code: 'HH_USAGE', message: '--ring must be at least 8MB (8 files of 1 MB), not 2000000 bytes.' },
+    results: [],
+  });
+  t.strictSame(await watch(t, [...nowhere, '--disk-cap', '1GB', '--ring', '600MB']), {
+    code: 2,
+    error: {
+      code: 'HH_USAGE',
+      message:
+        '--ring 600MB takes more than half of --disk-cap 1000MB: the rest holds the history, the logs and the incidents. Raise --disk-cap or lower --ring.',
+    },
+    results: [],
+  });
+});
+
 t.test('--dry-run on a daemon it can watch: exit 0, what was found, and still nothing written', async (t) => {
   const daemon = await fakeIcinga(t);
   const results = await freshDir(t, 'results-');
@@ -200,6 +218,24 @@ t.test('--dry-run on a daemon it can watch: exit 0, what was found, and still no
     (said.caps as { ring: unknown }).ring,
     { files: 8, fileMb: 23 },
     'the ring as the watch sizes it',
+  );
+  const ringed = await huntInProcess([
+    'watch',
+    '--dry-run',
+    '--pid',
+    String(daemon.pid),
+    '--log',
+    daemon.log,
+    '--port',
+    '5665',
+    '--ring',
+    '512MB',
+  ]);
+  t.equal(ringed.code, 0);
+  t.match(
+    ringed.stdout,
+    /the ring 8 x 64 MB,/,
+    '--ring 512MB: 8 files of 64 million bytes (tcpdump -C counts so)',
   );
   t.match(said.banner, /^sleep \(GNU coreutils\)/, 'the banner is what its binary says to --version');
   t.equal(said.netns, (await readHostProcess(daemon.pid))?.netns);

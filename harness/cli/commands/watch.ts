@@ -2,7 +2,7 @@ import { parseDuration } from '../../duration.ts';
 import { ensureHostTools } from '../../engine/host-tools.ts';
 import { CAPTURE_TOOLS } from '../../engine/preflight.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
-import { budgetFor, checkDiskCap } from '../../runner/disk-budget.ts';
+import { budgetFor, checkDiskCap, checkRing } from '../../runner/disk-budget.ts';
 import { prepareRun } from '../../runner/runner.ts';
 import { watchScenario } from '../../runner/watch-scenario.ts';
 import type { SystemWatch } from '../../seam/target.ts';
@@ -34,6 +34,8 @@ ${chosen.watch.help}
   --duration <d>    stop after this long (90s, 30m, 8h); default: until Ctrl-C
   --disk-cap <size> the watch folder's limit: capture ring, history, incidents (default 5GB;
                     at least 256MB)
+  --ring <size>     the capture ring's bytes (default a fifth of --disk-cap; at least 8MB, at
+                    most half of it): how far back a kept window can reach on a busy port
   --capture <mode>  on (default), off, or optional (go on without where it cannot)
   --results <dir>   where the watch folder goes (default results/, or HH_RESULTS_DIR)
   --dry-run         say what was found and what would be recorded, then exit
@@ -56,12 +58,15 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
     const diskCapBytes = parseSize(values['disk-cap'] ?? '5GB');
     const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
     checkDiskCap(diskCapBytes);
+    const ringBytes = values.ring === undefined ? undefined : parseSize(values.ring);
+    if (ringBytes !== undefined) checkRing(ringBytes, diskCapBytes);
     const found = await chosen.watch.find(values);
     const prepared = await prepareRun({
       scenario: watchScenario(found),
       durationMs,
       // A watch runs for days: its folder is always held under a cap, as a soak's is.
       diskCapBytes,
+      ringBytes,
       resultsDir: values.results,
       capture,
       // The traffic is the watched instance's and its peers': their secrets are embedded only where
@@ -74,14 +79,14 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
     });
     if (values['dry-run']) {
       // The ring as the run will size it: for the one node a watch records.
-      const { ring, historyBytes } = budgetFor(diskCapBytes, 1);
+      const { ring, historyBytes } = budgetFor(diskCapBytes, 1, ringBytes);
       const [first, ...rest] = found.lines;
       const text = [
         `would watch ${first}`,
         ...rest,
         `  capture: ${capture === 'off' ? 'off' : `${found.captures}, as a ring (${capture})`}`,
         `  detectors: ${prepared.detectors.join(', ')}`,
-        `  caps: the folder ${gigabytes(diskCapBytes)} (incident windows pruned oldest first), the ring ${ring.files} x ${ring.fileMb} MiB, the history ${gigabytes(historyBytes)}`,
+        `  caps: the folder ${gigabytes(diskCapBytes)} (incident windows pruned oldest first), the ring ${ring.files} x ${ring.fileMb} ${ringBytes === undefined ? 'MiB' : 'MB'}, the history ${gigabytes(historyBytes)}`,
       ];
       output.result(
         {
@@ -107,6 +112,7 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
 const watchOptions = {
   duration: { type: 'string' },
   'disk-cap': { type: 'string' },
+  ring: { type: 'string' },
   capture: { type: 'string' },
   results: { type: 'string' },
   'dry-run': { type: 'boolean' },
