@@ -13,7 +13,7 @@ import { eventually } from '../test-kits/eventually.ts';
 
 // STORM_STEPS=500 makes this the soak check of the issue (npm run test:soak); the default suite
 // runs a short storm with the same assertions.
-const steps = Number(process.env.STORM_STEPS ?? 12);
+const steps = Number(process.env.STORM_STEPS ?? 8);
 
 const historyOf = (dir: string) => readHistory(join(dir, 'history.jsonl'));
 

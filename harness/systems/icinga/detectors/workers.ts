@@ -74,7 +74,11 @@ export default defineDetector<State>({
           at: event.at,
           node: master,
           reason: 'api silent',
-          summary: `${master} stopped serving outside any reload: its container runs, its worker does not answer`,
+          // A watch reads /proc, not the API: it names the port no process of the daemon listens on.
+          summary:
+            typeof event.port === 'number'
+              ? `${master} stopped listening on port ${event.port} outside any reload: the daemon runs, no worker holds its listener`
+              : `${master} stopped serving outside any reload: its container runs, its worker does not answer`,
           dedupKey: `worker-down|${master}`,
         },
       ];

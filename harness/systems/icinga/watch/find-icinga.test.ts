@@ -1,7 +1,8 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import t from 'tap';
+import { type HostProcess, readHostProcess } from '../../../seam/host-process.ts';
 import { type FakeProcess, fakeProcess as fakeProcessIn } from '../../../test-kits/fake-proc.ts';
-import { cgroupOf, findIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
+import { cgroupOf, findIcinga, listenerOf, umbrellaIn, workerOf } from './find-icinga.ts';
 
 /**
  * A container's Icinga 2 as /proc shows it: tini -> icinga2 umbrella -> icinga2 worker (holds the
@@ -603,3 +604,18 @@ t.test(
     t.equal(await umbrellaIn(CGROUP, proc), undefined);
   },
 );
+
+t.test("listenerOf: the worker that holds the port's listener, else the umbrella, else none", async (t) => {
+  const withWorker = t.testdir();
+  await container(withWorker);
+  const umbrellaOf = async (proc: string) => (await readHostProcess(UMBRELLA, proc)) as HostProcess;
+  t.equal(await listenerOf(await umbrellaOf(withWorker), 5665, withWorker), WORKER);
+  t.equal(
+    await listenerOf(await umbrellaOf(withWorker), 5666, withWorker),
+    undefined,
+    'no one on another port',
+  );
+  const umbrellaOnly = t.testdir();
+  await container(umbrellaOnly, { workerPorts: [], umbrellaPorts: [5665] });
+  t.equal(await listenerOf(await umbrellaOf(umbrellaOnly), 5665, umbrellaOnly), UMBRELLA);
+});

@@ -179,6 +179,24 @@ export async function workerOf(umbrella: HostProcess, proc = '/proc'): Promise<H
 }
 
 /**
+ * The icinga2 process that holds the listener on `port`, if one does: the newest of the
+ * umbrella's icinga2 children that listens there (in a reload the old worker and the new may
+ * overlap), else the umbrella itself (a daemon that runs no worker).
+ */
+export async function listenerOf(
+  umbrella: HostProcess,
+  port: number,
+  proc = '/proc',
+): Promise<number | undefined> {
+  const workers = (await childrenOf(umbrella.pid, proc))
+    .filter(isIcinga)
+    .sort((a, b) => b.startTicks - a.startTicks);
+  for (const candidate of [...workers, umbrella])
+    if ((await listeningTcpPorts(candidate.pid, proc)).includes(port)) return candidate.pid;
+  return undefined;
+}
+
+/**
  * The icinga2 daemon in this control group now (after a restart: a new pid), if one runs: a
  * `daemon` umbrella, not a passing `icinga2 daemon -C` or `feature list` run beside it. A group
  * of `/` names no unit or container: nothing is followed there.

@@ -25,12 +25,13 @@ import { icingaDetectors } from '../detectors/index.ts';
 import { icingaImages } from '../images/icinga-images.ts';
 import { connectionInLogMatch, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
+import { ListenerRecorder } from './listener-recorder.ts';
 import { restartService, type ServiceRestart } from './service-restart.ts';
 
 /** How often the watch looks whether the daemon was restarted (a new umbrella in its cgroup). */
 const FOLLOW_EVERY_MS = 1_000;
-/** The detectors that read what a watch records: the daemon's own log. */
-const WATCH_DETECTORS = new Set(['log-lines', 'field-signature']);
+/** The detectors that read what a watch records: the daemon's own log, and its listener's owner. */
+const WATCH_DETECTORS = new Set(['log-lines', 'field-signature', 'workers']);
 
 /**
  * An Icinga 2 the harness did not start, as a started target with one node: the daemon's log
@@ -210,6 +211,7 @@ class WatchBuilder implements TargetBuilder<WatchedIcinga> {
 class WatchObserver implements TargetObserver {
   private readonly target: WatchedIcinga;
   private readonly logs: LogRecorder;
+  private readonly listener: ListenerRecorder;
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
   private readonly disruptions: () => void;
@@ -229,6 +231,7 @@ class WatchObserver implements TargetObserver {
     // Before the log recorder: a line that shows a disruption is recorded ahead of its match.
     this.disruptions = followDisruptions(target);
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
+    this.listener = new ListenerRecorder(target.run.history, target.master, target.apiPort).watch();
     this.unsubscribe = target.run.history.subscribe((event) => {
       if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
       if (event.node !== target.master.name || typeof event.incident !== 'number') return;
@@ -244,6 +247,7 @@ class WatchObserver implements TargetObserver {
     this.unsubscribe();
     this.disruptions();
     this.logs.stop();
+    this.listener.stop();
     await Promise.all(this.pending);
   }
 
