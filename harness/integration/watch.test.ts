@@ -117,6 +117,17 @@ t.test(
     t.match(processes, /^== umbrella: pid \d+ \(\S*icinga2 /, 'the umbrella');
     t.match(processes, /\n== worker: pid \d+ /, 'and its worker');
     t.match(processes, /TCP sockets on port 5665: [^;]*listen 1/, "the worker's listener");
+    // The worker as /proc shows it: the process holding the listener, before and after the restart.
+    const workerPid = Number(/\n== worker: pid (\d+) /.exec(processes)?.[1]);
+    const seen = (await history()).filter((event) => event.type === 'worker-seen').map((event) => event.pid);
+    t.ok(
+      seen.includes(workerPid),
+      `the worker recorder saw the worker, pid ${workerPid} (${seen.join(', ')})`,
+    );
+    t.ok(
+      seen.some((pid) => pid !== workerPid),
+      'and the new one after the restart',
+    );
     t.match(processes, /\/libssl\.so\.1\.1\n/, 'the OpenSSL the daemon has loaded (bullseye: 1.1)');
     t.match(
       incident?.findings.restartedAfterEvidence,
@@ -156,95 +167,107 @@ t.test(
 // The field failure itself on a watched master: master1 runs with the certificate-fault shim
 // (as a user cannot, but the symptom is the field's): once its trigger file exists and the user
 // reloads it, it refuses every peer's Certificate, as server and as client. The watch knows no
-// names: its peers are addresses. TLS 1.3 here (2.13.6): the capture keeps the alerts.
-t.test(
-  'hunt watch on the field signature: one signature incident, both roles, from the log alone',
-  async (t) => {
-    await using standIn = await Run.create({ name: 'user-cluster', resultsDir: t.testdir() });
-    await using stack = await IcingaStack.version('2.13.6')
-      .masters(2)
-      .agents(2)
-      .withSimulatedEndpoints(4)
-      .withCertFault('trigger', 'master1')
-      // master1 writes its TLS secrets through the key-log shim, as a user's may (the opt-in).
-      .withTlsSecrets(true)
-      .start(standIn, silentProgress);
-    await stack.ready({ timeoutMs: 180_000 });
-    const master1 = stack.node('master1');
-    const container = docker.getContainer(master1.container.getId());
-    const containerPid = (await container.inspect()).State.Pid;
-    const before = new Set(await readdir(results));
-    const watch = startHunt([
-      'watch',
-      '--pid',
-      String(containerPid),
-      '--name',
-      'master1',
-      '--keylog',
-      `${KEYS_DIR}/master1.keylog`,
-      '--results',
-      results,
-    ]);
-    t.teardown(() => watch.child.kill('SIGKILL'));
-    const dir = join(
-      results,
+// names: its peers are addresses. On 2.13.6 (TLS 1.3) the daemon writes its secrets through the
+// key-log shim, as a user's may (the opt-in), and the watch embeds them; on 2.12.3 (TLS 1.2, as
+// in every field report) the capture reads the Certificates with no keys at all.
+for (const { version, keylog } of [
+  { version: '2.13.6', keylog: true },
+  { version: '2.12.3', keylog: false },
+])
+  t.test(
+    `hunt watch on the field signature (${version}): one signature incident, both roles, from the log alone`,
+    async (t) => {
+      await using standIn = await Run.create({ name: 'user-cluster', resultsDir: t.testdir() });
+      await using stack = await IcingaStack.version(version)
+        .masters(2)
+        .agents(2)
+        .withSimulatedEndpoints(4)
+        .withCertFault('trigger', 'master1')
+        .withTlsSecrets(keylog)
+        .start(standIn, silentProgress);
+      await stack.ready({ timeoutMs: 180_000 });
+      const master1 = stack.node('master1');
+      const container = docker.getContainer(master1.container.getId());
+      const containerPid = (await container.inspect()).State.Pid;
+      const before = new Set(await readdir(results));
+      const watch = startHunt([
+        'watch',
+        '--pid',
+        String(containerPid),
+        '--name',
+        'master1',
+        ...(keylog ? ['--keylog', `${KEYS_DIR}/master1.keylog`] : []),
+        '--results',
+        results,
+      ]);
+      t.teardown(() => watch.child.kill('SIGKILL'));
+      const dir = join(
+        results,
+        await eventually(
+          'the watch folder',
+          async () => (await readdir(results)).find((name) => !before.has(name) && name.includes('-watch-')),
+          { timeoutMs: 60_000, everyMs: 200 },
+        ),
+      );
+      const events = async () => await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => '');
+      await eventually('the capture ring', async () => (await events()).includes('"capture-started"'), {
+        timeoutMs: 60_000,
+        everyMs: 200,
+      });
+
+      // The fault on, and the user's reload: every connection of master1 is made again, and fails.
+      t.equal((await master1.exec(['touch', CERT_FAULT_TRIGGER])).exitCode, 0, 'the trigger is set');
+      await container.kill({ signal: 'SIGHUP' });
       await eventually(
-        'the watch folder',
-        async () => (await readdir(results)).find((name) => !before.has(name) && name.includes('-watch-')),
-        { timeoutMs: 60_000, everyMs: 200 },
-      ),
-    );
-    const events = async () => await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => '');
-    await eventually('the capture ring', async () => (await events()).includes('"capture-started"'), {
-      timeoutMs: 60_000,
-      everyMs: 200,
-    });
+        'the signature',
+        async () =>
+          (await events())
+            .split('\n')
+            .filter(Boolean)
+            .some((line) => {
+              const event = JSON.parse(line) as { type: string; kind?: string };
+              return event.type === 'incident-opened' && event.kind === 'field-signature';
+            }),
+        { timeoutMs: 120_000, everyMs: 500 },
+      );
+      await master1.exec(['rm', '-f', CERT_FAULT_TRIGGER]);
 
-    // The fault on, and the user's reload: every connection of master1 is made again, and fails.
-    t.equal((await master1.exec(['touch', CERT_FAULT_TRIGGER])).exitCode, 0, 'the trigger is set');
-    await container.kill({ signal: 'SIGHUP' });
-    await eventually(
-      'the signature',
-      async () =>
-        (await events())
-          .split('\n')
-          .filter(Boolean)
-          .some((line) => {
-            const event = JSON.parse(line) as { type: string; kind?: string };
-            return event.type === 'incident-opened' && event.kind === 'field-signature';
-          }),
-      { timeoutMs: 120_000, everyMs: 500 },
-    );
-    await master1.exec(['rm', '-f', CERT_FAULT_TRIGGER]);
-
-    watch.child.kill('SIGINT');
-    const ended = await within(20_000, watch.done);
-    t.equal(ended.code, 130, ended.stderr.split('\n').slice(-5).join(' | '));
-    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as {
-      incidents: Array<Incident & { folder: string }>;
-    };
-    const signatures = summary.incidents.filter((incident) => incident.kind === 'field-signature');
-    t.same(
-      signatures.map((incident) => incident.node),
-      ['master1'],
-      'one field-signature incident, on the watched master',
-    );
-    t.match(signatures[0]?.summary, /as server and as client/, 'in both roles');
-    const peers = Number(/with (\d+) peers/.exec(signatures[0]?.summary ?? '')?.[1]);
-    t.ok(
-      peers >= 3,
-      `with many peers, by address (${peers}: ${/Peers: (.*)$/.exec(signatures[0]?.summary ?? '')?.[1]})`,
-    );
-    t.same(
-      summary.incidents.filter((incident) => incident.partOf === undefined).map((incident) => incident.kind),
-      ['field-signature'],
-      'one failure, one incident: the handshake failures it is made of are its parts',
-    );
-    const capture = await readFile(join(dir, signatures[0]?.folder ?? '', 'capture.txt'), 'utf8');
-    t.match(capture, /illegal_parameter/, 'the capture shows the alert it sent');
-    // --keylog: the daemon's own secrets embedded, so TLS 1.3's encrypted Certificate reads.
-    t.match(capture, / Certificate, declared [\d,]+ bytes/, "the peers' Certificate messages, decrypted");
-    const report = await readFile(join(dir, 'report.md'), 'utf8');
-    t.match(report, /TLS secrets embedded/, 'and the report says the captures carry them');
-  },
-);
+      watch.child.kill('SIGINT');
+      const ended = await within(20_000, watch.done);
+      t.equal(ended.code, 130, ended.stderr.split('\n').slice(-5).join(' | '));
+      const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as {
+        incidents: Array<Incident & { folder: string }>;
+      };
+      const signatures = summary.incidents.filter((incident) => incident.kind === 'field-signature');
+      t.same(
+        signatures.map((incident) => incident.node),
+        ['master1'],
+        'one field-signature incident, on the watched master',
+      );
+      t.match(signatures[0]?.summary, /as server and as client/, 'in both roles');
+      const peers = Number(/with (\d+) peers/.exec(signatures[0]?.summary ?? '')?.[1]);
+      t.ok(
+        peers >= 3,
+        `with many peers, by address (${peers}: ${/Peers: (.*)$/.exec(signatures[0]?.summary ?? '')?.[1]})`,
+      );
+      t.same(
+        summary.incidents
+          .filter((incident) => incident.partOf === undefined)
+          .map((incident) => incident.kind),
+        ['field-signature'],
+        'one failure, one incident: the handshake failures it is made of are its parts',
+      );
+      const capture = await readFile(join(dir, signatures[0]?.folder ?? '', 'capture.txt'), 'utf8');
+      t.match(capture, /illegal_parameter/, 'the capture shows the alert it sent');
+      // 2.13.6 with --keylog: the daemon's own secrets embedded, so TLS 1.3's encrypted Certificate
+      // reads; 2.12.3: TLS 1.2's Certificate is plaintext.
+      t.match(
+        capture,
+        / Certificate, declared [\d,]+ bytes/,
+        `the peers' Certificate messages, ${keylog ? 'decrypted' : 'read without keys'}`,
+      );
+      const report = await readFile(join(dir, 'report.md'), 'utf8');
+      if (keylog) t.match(report, /TLS secrets embedded/, 'and the report says the captures carry them');
+      else t.notMatch(report, /TLS secrets embedded/, 'and the report does not claim secrets it has not');
+    },
+  );

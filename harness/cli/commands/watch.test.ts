@@ -163,6 +163,29 @@ t.test('--disk-cap 5 (5 bytes): exit 2, before any daemon is looked for', async 
   );
 });
 
+t.test('--journal beside --log, or a unit name that is none: exit 2, nothing looked for', async (t) => {
+  const nowhere = ['--pid', '999999999'];
+  t.strictSame(
+    await watch(t, [...nowhere, '--log', '/var/log/icinga2/icinga2.log', '--journal', 'icinga2']),
+    {
+      code: 2,
+      error: {
+        code: 'HH_USAGE',
+        message: '--log and --journal both say where the daemon logs: give the one it writes to.',
+      },
+      results: [],
+    },
+  );
+  t.strictSame(await watch(t, [...nowhere, '--journal', 'icinga2 --since=-1y']), {
+    code: 2,
+    error: {
+      code: 'HH_USAGE',
+      message: '--journal is a systemd unit (icinga2.service), not "icinga2 --since=-1y".',
+    },
+    results: [],
+  });
+});
+
 t.test('--ring outside 8MB..half the disk cap: exit 2, before any daemon is looked for', async (t) => {
   const nowhere = ['--pid', '999999999'];
   t.strictSame(await watch(t, [...nowhere, '--ring', '2MB']), {

@@ -1,8 +1,9 @@
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { type HostProcess, readHostProcess } from '../../../seam/host-process.ts';
+import { fakeJournalctl } from '../../../test-kits/fake-journalctl.ts';
 import { type FakeProcess, fakeProcess as fakeProcessIn } from '../../../test-kits/fake-proc.ts';
-import { cgroupOf, findIcinga, listenerOf, umbrellaIn, workerOf } from './find-icinga.ts';
+import { cgroupOf, describeFound, findIcinga, listenerOf, umbrellaIn, workerOf } from './find-icinga.ts';
 
 /**
  * A container's Icinga 2 as /proc shows it: tini -> icinga2 umbrella -> icinga2 worker (holds the
@@ -420,7 +421,7 @@ t.test('a log that cannot be read (a symlink loop in its place): HH_USAGE mentio
   await t.rejects(findIcinga({ pid: UMBRELLA }, proc), {
     code: 'HH_USAGE',
     message: new RegExp(
-      `^Cannot read icinga2's log /var/log/icinga2/icinga2\\.log \\(pid ${UMBRELLA}\\): ELOOP\\. Give the file its mainlog feature writes with --log PATH \\(the path as the daemon sees it\\), and run as root\\.$`,
+      `^Cannot read icinga2's log /var/log/icinga2/icinga2\\.log \\(pid ${UMBRELLA}\\): ELOOP\\. Give the file its mainlog feature writes with --log PATH \\(the path as the daemon sees it\\), or its unit with --journal, and run as root\\.$`,
     ),
   });
 });
@@ -619,3 +620,21 @@ t.test("listenerOf: the worker that holds the port's listener, else the umbrella
   await container(umbrellaOnly, { workerPorts: [], umbrellaPorts: [5665] });
   t.equal(await listenerOf(await umbrellaOf(umbrellaOnly), 5665, umbrellaOnly), UMBRELLA);
 });
+
+t.test(
+  '--journal: the unit checked in the journal below the daemon’s root, no log file looked for',
+  async (t) => {
+    const proc = t.testdir();
+    await container(proc);
+    const journal = await fakeJournalctl(t, `${proc}/journalctl`);
+    await writeFile(`${journal}/check.out`, 'Dec 07 00:53:04 host icinga2[155]: started\n');
+    const found = await findIcinga({ pid: UMBRELLA, journal: 'icinga2.service' }, proc);
+    t.same(found.journal, { unit: 'icinga2.service' });
+    t.equal(found.log, undefined, 'no main log: there is none in this root');
+    t.match(describeFound(found, 'master'), { log: null, journal: 'icinga2.service' });
+    t.match(
+      await readFile(`${journal}/args.log`, 'utf8'),
+      `--no-pager --root ${proc}/${UMBRELLA}/root _SYSTEMD_UNIT=icinga2.service --lines 1 --quiet`,
+    );
+  },
+);

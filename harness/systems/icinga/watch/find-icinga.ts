@@ -11,6 +11,7 @@ import {
   namespaceAddresses,
   readHostProcess,
 } from '../../../seam/host-process.ts';
+import { checkJournal } from '../../../seam/journal-follower.ts';
 import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts';
 
 /** Where Debian's, Icinga's and the harness's packages log (mainlog feature). */
@@ -31,7 +32,9 @@ export interface FoundIcinga {
    * The log as the daemon names it, its path with every symlink resolved in the daemon's file
    * system, and where the harness reads it (that path through the daemon's root).
    */
-  log: { inProcess: string; resolved: string; onHost: string };
+  log?: { inProcess: string; resolved: string; onHost: string };
+  /** Or, with --journal, the systemd unit whose journal entries are its log (read below its root). */
+  journal?: { unit: string };
   /** The key log the daemon writes through the key-log shim (--keylog), found the same way. */
   keylog?: { inProcess: string; resolved: string; onHost: string };
   apiPort: number;
@@ -48,6 +51,8 @@ export interface FindOptions {
   pid?: number;
   /** Its log as it sees it (default /var/log/icinga2/icinga2.log). */
   log?: string;
+  /** Or the systemd unit whose journal holds its log (the syslog feature, or journald from 2.14). */
+  journal?: string;
   /** Its API port, where it listens on several. */
   port?: number;
   /** The key log it writes with the key-log shim (HH_KEYLOG_FILE), as it sees it. */
@@ -64,19 +69,9 @@ const isIcinga = (p: HostProcess) => p.comm === 'icinga2';
 export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Promise<FoundIcinga> {
   const umbrella = await umbrellaOf(await startingPoint(options.pid, proc), proc);
   const worker = await workerOf(umbrella, proc);
-  const inProcess = options.log ?? DEFAULT_ICINGA_LOG;
-  checkLogOption(inProcess);
-  const log = await daemonFile(
-    umbrella,
-    inProcess,
-    proc,
-    (why) =>
-      new HuntError(
-        ErrorCodes.USAGE,
-        `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${why}. ` +
-          'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), and run as root.',
-      ),
-  );
+  const journal = options.journal === undefined ? undefined : { unit: options.journal };
+  if (journal) await checkJournal({ root: umbrella.root, unit: journal.unit });
+  const log = journal ? undefined : await mainLogOf(umbrella, options.log ?? DEFAULT_ICINGA_LOG, proc);
   const keylog = options.keylog === undefined ? undefined : await keylogOf(umbrella, options.keylog, proc);
   const apiPort = await apiPortOf(umbrella, worker, options.port, proc);
   const identity = await versionOf(umbrella, proc);
@@ -84,7 +79,8 @@ export async function findIcinga(options: FindOptions = {}, proc = '/proc'): Pro
     umbrella,
     worker,
     cgroup: await cgroupOf(umbrella.pid, proc),
-    log,
+    ...(log && { log }),
+    ...(journal && { journal }),
     ...(keylog && { keylog }),
     apiPort,
     addresses: await namespaceAddresses(umbrella.pid, proc),
@@ -101,13 +97,30 @@ export function describeFound(found: FoundIcinga, name: string): Record<string, 
     version: found.version ?? null,
     banner: found.banner,
     openssl: found.openssl ?? null,
-    log: found.log.inProcess,
+    log: found.log?.inProcess ?? null,
+    journal: found.journal?.unit ?? null,
     keylog: found.keylog?.inProcess ?? null,
     apiPort: found.apiPort,
     addresses: found.addresses,
     netns: found.umbrella.netns ?? null,
     cgroup: found.cgroup,
   };
+}
+
+/** The main log the daemon writes (its mainlog feature), read through its root. */
+function mainLogOf(umbrella: HostProcess, inProcess: string, proc: string) {
+  checkLogOption(inProcess);
+  return daemonFile(
+    umbrella,
+    inProcess,
+    proc,
+    (why) =>
+      new HuntError(
+        ErrorCodes.USAGE,
+        `Cannot read icinga2's log ${inProcess} (pid ${umbrella.pid}): ${why}. ` +
+          'Give the file its mainlog feature writes with --log PATH (the path as the daemon sees it), or its unit with --journal, and run as root.',
+      ),
+  );
 }
 
 /** --log: a path as the daemon sees it; HH_USAGE before anything is looked for. */

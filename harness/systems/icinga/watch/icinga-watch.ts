@@ -17,6 +17,7 @@ export const icingaWatch: SystemWatch = {
   options: {
     pid: { type: 'string' },
     log: { type: 'string' },
+    journal: { type: 'string' },
     port: { type: 'string' },
     name: { type: 'string' },
     core: { type: 'boolean' },
@@ -26,6 +27,9 @@ export const icingaWatch: SystemWatch = {
   help: `  --pid <pid>       the icinga2 daemon (pgrep -o icinga2), or a process whose child it is (a
                     container's State.Pid); default: the one icinga2 running here
   --log <path>      its main log as the daemon sees it (default ${DEFAULT_ICINGA_LOG})
+  --journal <unit>  or its systemd unit's journal (icinga2.service), where the daemon logs
+                    there (its syslog feature; journald from 2.14): read with this host's
+                    journalctl, below the daemon's root (a container with its own systemd too)
   --port <port>     its API port, where it listens on several (default: 5665 or its one port)
   --name <node>     the node's name in the report (default: master)
   --keylog <path>   the TLS key log the daemon writes through the key-log shim (as it sees
@@ -51,10 +55,21 @@ export const icingaWatch: SystemWatch = {
       throw new HuntError(ErrorCodes.USAGE, `--port is a TCP port (1 to 65535), not ${port}.`);
     const log = typeof values.log === 'string' ? values.log : undefined;
     if (log !== undefined) checkLogOption(log);
+    const journal = typeof values.journal === 'string' ? values.journal : undefined;
+    if (journal !== undefined && log !== undefined)
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        '--log and --journal both say where the daemon logs: give the one it writes to.',
+      );
+    if (journal !== undefined && !/^[\w@:.\\-]+$/.test(journal))
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        `--journal is a systemd unit (icinga2.service), not "${journal}".`,
+      );
     const core = values.core === true;
     if (core) await ensureHostTools(['gdb'], silentProgress, { install: false });
     const keylog = typeof values.keylog === 'string' ? values.keylog : undefined;
-    const found = await findIcinga({ pid, log, port, keylog });
+    const found = await findIcinga({ pid, log, journal, port, keylog });
     const restart = values['restart-after-evidence'] === true ? serviceOf(found.cgroup) : undefined;
     if (restart) await checkRestart(restart);
     return foundInstance(found, name, { core, restart });
@@ -73,7 +88,9 @@ export function foundInstance(found: FoundIcinga, name: string, options: WatchOp
     lines: [
       `${name}: icinga2 ${found.version ?? '(version unknown)'}, pid ${found.umbrella.pid} (worker ${found.worker.pid}), OpenSSL ${found.openssl ?? 'unknown'}`,
       `  addresses ${found.addresses.join(', ') || 'none'}; API port ${found.apiPort}`,
-      `  log ${found.log.inProcess}: followed from its end, across rotation and restarts`,
+      found.journal
+        ? `  journal of ${found.journal.unit}: followed from now, across restarts`
+        : `  log ${found.log?.inProcess}: followed from its end, across rotation and restarts`,
       ...(found.keylog
         ? [`  key log ${found.keylog.inProcess}: kept captures embed their sessions' secrets`]
         : []),

@@ -12,6 +12,7 @@ import type { Run } from '../../../run/run.ts';
 import { dumpCore } from '../../../seam/core-dump.ts';
 import { readHostProcess } from '../../../seam/host-process.ts';
 import { HostProcessNode } from '../../../seam/host-process-node.ts';
+import { JournalFollower } from '../../../seam/journal-follower.ts';
 import { LogTail } from '../../../seam/log-tail.ts';
 import { processSnapshot } from '../../../seam/process-snapshot.ts';
 import type {
@@ -23,7 +24,7 @@ import type {
 } from '../../../seam/target.ts';
 import { icingaDetectors } from '../detectors/index.ts';
 import { icingaImages } from '../images/icinga-images.ts';
-import { connectionInLogMatch, parseIcingaTimestamp } from '../stack/icinga-log.ts';
+import { connectionInLogMatch, icingaJournalLine, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
 import { ListenerRecorder } from './listener-recorder.ts';
 import { restartService, type ServiceRestart } from './service-restart.ts';
@@ -46,17 +47,26 @@ export class WatchedIcinga implements StartedTarget {
   readonly master: HostProcessNode;
   private readonly found: FoundIcinga;
   private readonly linkDir: string;
+  /** With --journal: the unit's entries, followed into the log the tail reads. */
+  private readonly journal: JournalFollower | undefined;
   private readonly follower = new Repeater();
   /** The daemon is gone and no new one has come (said once per absence). */
   private gone = false;
   /** The follower's tick under way, if one is. */
   private following: Promise<void> = Promise.resolve();
 
-  private constructor(run: Run, master: HostProcessNode, found: FoundIcinga, linkDir: string) {
+  private constructor(
+    run: Run,
+    master: HostProcessNode,
+    found: FoundIcinga,
+    linkDir: string,
+    journal: JournalFollower | undefined,
+  ) {
     this.run = run;
     this.master = master;
     this.found = found;
     this.linkDir = linkDir;
+    this.journal = journal;
   }
 
   static async start(run: Run, found: FoundIcinga, name: string): Promise<WatchedIcinga> {
@@ -64,7 +74,15 @@ export class WatchedIcinga implements StartedTarget {
     // pid (its root is then /proc/<new pid>/root), so one tail and its subscribers go on.
     const linkDir = await mkdtemp(join(tmpdir(), 'hh-watch-'));
     const link = join(linkDir, 'icinga2.log');
-    await symlink(found.log.onHost, link);
+    // A journal is followed into a file of the watch's own at the same place: one tail either way.
+    const journal = found.journal
+      ? await JournalFollower.start(
+          { root: found.umbrella.root, unit: found.journal.unit },
+          link,
+          icingaJournalLine,
+        )
+      : undefined;
+    if (found.log) await symlink(found.log.onHost, link);
     if (found.keylog) {
       // The flight recorder reads the nodes' key logs under keys/nodes/: this one is the daemon's
       // own file, through a link repointed as the log's is (bundles never take keys/).
@@ -103,7 +121,7 @@ export class WatchedIcinga implements StartedTarget {
     });
     // Where the daemon logs nothing now, the tail waits for its next line, not for last month's.
     await master.log.looked();
-    const watched = new WatchedIcinga(run, master, found, linkDir);
+    const watched = new WatchedIcinga(run, master, found, linkDir, journal);
     watched.follower.every(FOLLOW_EVERY_MS, () => {
       watched.following = watched.followRestart().catch(() => undefined);
       return watched.following;
@@ -141,6 +159,8 @@ export class WatchedIcinga implements StartedTarget {
     this.follower.stop();
     // A restart being followed finishes first: it may start the node's helpers again.
     await this.following;
+    // The journal's last entries are in the file before the tail's last read.
+    await this.journal?.stop();
     await this.master.stop();
     await rm(this.linkDir, { recursive: true, force: true });
     if (this.found.keylog)
@@ -164,7 +184,9 @@ export class WatchedIcinga implements StartedTarget {
     }
     this.gone = false;
     const worker = await workerOf(next);
-    await repoint(join(this.linkDir, 'icinga2.log'), `${next.root}${this.found.log.resolved}`);
+    if (this.journal) await this.journal.repoint(next.root);
+    if (this.found.log)
+      await repoint(join(this.linkDir, 'icinga2.log'), `${next.root}${this.found.log.resolved}`);
     if (this.found.keylog)
       for (const generation of KEYLOG_GENERATIONS)
         await repoint(
