@@ -1,13 +1,17 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { ensureHostTools } from '../engine/host-tools.ts';
+import { harnessLabels, imageLabels, Labels } from '../engine/labels.ts';
 import type { Incident } from '../observe/incidents.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
+import { catalogueEntry } from '../systems/icinga/images/catalogue.ts';
+import { buildIcingaImage } from '../systems/icinga/images/icinga-image.ts';
 import { IcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 import { CERT_FAULT_TRIGGER, KEYS_DIR } from '../systems/icinga/stack/node-starter.ts';
 import { eventually, within } from '../test-kits/eventually.ts';
@@ -271,3 +275,150 @@ for (const { version, keylog } of [
       else t.notMatch(report, /TLS secrets embedded/, 'and the report does not claim secrets it has not');
     },
   );
+
+// --journal on a host like a user's: a container whose init is systemd runs Debian's icinga2.service
+// (its own unit file), the API and the syslog feature on, so the daemon's log is in the unit's
+// journal, under the container's root. The watch reads it with this host's journalctl; a restart
+// of the unit is followed and the journal read on from where it was.
+t.test(
+  'hunt watch --journal: the daemon logs to its unit’s journal; a failed handshake is caught there',
+  async (t) => {
+    await buildIcingaImage(docker, catalogueEntry('2.13.6'), silentProgress);
+    const image = 'hh-test/systemd-icinga2:2.13.6';
+    const context = t.testdir({
+      Dockerfile: [
+        'FROM handshake-hunter/icinga2:2.13.6',
+        'RUN apt-get update && apt-get install -y --no-install-recommends systemd && rm -rf /var/lib/apt/lists/*' +
+          ' && icinga2 api setup && icinga2 feature enable syslog',
+      ].join('\n'),
+    });
+    await new Promise((resolve, reject) =>
+      docker
+        .buildImage({ context, src: ['Dockerfile'] }, { t: image, labels: imageLabels() })
+        .then(
+          (stream) =>
+            docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
+          reject,
+        ),
+    );
+    const container = await docker.createContainer({
+      Image: image,
+      Entrypoint: ['/lib/systemd/systemd'],
+      Labels: harnessLabels({ [Labels.RUN]: 'it-watch-journal' }),
+      HostConfig: { Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'], Tmpfs: { '/run': '', '/run/lock': '' } },
+    });
+    t.teardown(() => container.remove({ force: true }).catch(() => undefined));
+    await container.start();
+    const inspected = await container.inspect();
+    const address = Object.values(inspected.NetworkSettings.Networks)[0]?.IPAddress ?? '';
+    const refuseOnce = () =>
+      new Promise<void>((resolve) => {
+        // Plain HTTP where TLS is spoken: the daemon logs the failed handshake at critical.
+        const socket = connect(5665, address, () => socket.end('GET / HTTP/1.0\r\n\r\n'));
+        socket.on('error', () => resolve()).on('close', () => resolve());
+      });
+    const dryRun = [
+      'watch',
+      '--pid',
+      String(inspected.State.Pid),
+      '--journal',
+      'icinga2.service',
+      '--dry-run',
+    ];
+    const found = await eventually(
+      'the daemon up under systemd, its journal written',
+      async () => {
+        const result = await hunt([...dryRun, '--json']);
+        return result.code === 0 && (JSON.parse(result.stdout) as { journal: string; apiPort: number });
+      },
+      { timeoutMs: 90_000, everyMs: 1_000 },
+    );
+    t.match(found, { journal: 'icinga2.service', log: null, apiPort: 5665 }, '--dry-run names the journal');
+
+    const results = t.testdir();
+    const watch = startHunt([
+      'watch',
+      '--pid',
+      String(inspected.State.Pid),
+      '--journal',
+      'icinga2.service',
+      '--results',
+      results,
+      '--json',
+    ]);
+    t.teardown(() => watch.child.kill('SIGKILL'));
+    const dir = join(
+      results,
+      await eventually(
+        'the watch folder',
+        async () => (await readdir(results)).find((name) => name.includes('-watch-')),
+        {
+          timeoutMs: 60_000,
+          everyMs: 200,
+        },
+      ),
+    );
+    const history = async () =>
+      (await readFile(join(dir, 'history.jsonl'), 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { t: number; type: string; line?: string; [k: string]: unknown });
+    await eventually(
+      'the capture ring',
+      async () => (await history()).some((e) => e.type === 'capture-started'),
+      {
+        timeoutMs: 60_000,
+        everyMs: 200,
+      },
+    );
+    await refuseOnce();
+    const match = await eventually(
+      'the failed handshake, read from the journal',
+      async () => (await history()).find((e) => e.type === 'log-match' && e.kind === 'tls-handshake-failed'),
+      { timeoutMs: 60_000, everyMs: 300 },
+    );
+    t.match(
+      match.line,
+      /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0000\] critical\/icinga2: Client TLS handshake failed \(from \[/,
+      'a journal entry as a main-log line: its time, severity and message',
+    );
+
+    // The unit restarted (a new daemon, its journal the same): followed, and read on from its cursor.
+    await container.exec({ Cmd: ['systemctl', 'restart', 'icinga2'] }).then((exec) => exec.start({}));
+    const followed = await eventually(
+      'the restart followed',
+      async () => (await history()).find((e) => e.type === 'daemon-followed'),
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
+    await eventually(
+      'a line of the new daemon, from the journal',
+      async () => {
+        await refuseOnce();
+        return (await history()).find((e) => e.type === 'log-match' && e.t > followed.t);
+      },
+      { timeoutMs: 90_000, everyMs: 2_000 },
+    );
+
+    watch.child.kill('SIGINT');
+    const ended = await within(20_000, watch.done);
+    t.equal(ended.code, 130, ended.stderr.split('\n').slice(-5).join(' | '));
+    const { incidents } = JSON.parse(ended.stdout) as { incidents: Incident[] };
+    t.ok(
+      incidents.some((incident) => incident.kind === 'tls-handshake-failed'),
+      `an incident from the journal's line (${incidents.map((incident) => incident.kind).join(', ')})`,
+    );
+    t.same(
+      incidents.filter((incident) => /^(worker|master)-/.test(incident.kind)),
+      [],
+      "the unit's restart is no worker's failure: the new worker was given its start",
+    );
+    const journalctls = await promisify(execFile)('pgrep', [
+      '-f',
+      `journalctl --no-pager --root /proc/`,
+    ]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '',
+    );
+    t.equal(journalctls, '', 'no journalctl of the watch runs on');
+  },
+);
