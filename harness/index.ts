@@ -16,7 +16,7 @@ export {
   oneIncidentPerNode,
 } from './runner/expectations.ts';
 export { choice, integer } from './runner/params.ts';
-export { defineScenario, type ScenarioContext, type StartOptions } from './runner/scenario.ts';
+export { defineScenario, type Scenario, type ScenarioContext, type StartOptions } from './runner/scenario.ts';
 export type {
   StartedTarget,
   SystemUnderTest,

@@ -5,7 +5,7 @@ import { ensureEngine } from '../engine/docker-engine.ts';
 import { silentProgress } from '../progress.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { readHistory } from '../run/history-reader.ts';
-import { scenarios } from '../runner/scenario-registry.ts';
+import { scenarioCatalog } from '../cli/scenarios.ts';
 import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
@@ -261,7 +261,7 @@ t.test('bad input: exit 2, one clear paragraph, and no run folder', async (t) =>
     [
       ['nope'],
       new RegExp(
-        `\\[HH_SCENARIO_UNKNOWN\\] Unknown scenario "nope"\\. Known: ${[...(await scenarios()).keys()].join(', ')}\\.`,
+        `\\[HH_SCENARIO_UNKNOWN\\] Unknown scenario "nope"\\. Known: ${(await scenarioCatalog.all()).map((scenario) => scenario.name).join(', ')}\\.`,
       ),
     ],
     [

@@ -1,8 +1,8 @@
 import t from 'tap';
+import { scenarioCatalog } from '../cli/scenarios.ts';
 import { ErrorCodes } from '../errors.ts';
 import { gridCombinations } from './matrix.ts';
 import { prepareRun } from './runner.ts';
-import { scenarios } from './scenario-registry.ts';
 
 t.test('grids cross each other: every combination once, in the order given', async (t) => {
   t.same(gridCombinations([], []), [[]], 'no grid: one cell per target');
@@ -42,14 +42,15 @@ t.test('a grid that cannot be meant is refused with what to do', async (t) => {
 });
 
 t.test('every scenario can run under hunt matrix, over every version of its system', async (t) => {
-  const all = await scenarios();
-  t.ok(all.size >= 10, `the scenarios (${[...all.keys()].join(', ')})`);
-  for (const [name, scenario] of all) {
+  const all = await scenarioCatalog.all();
+  t.ok(all.length >= 10, `the scenarios (${all.map((scenario) => scenario.name).join(', ')})`);
+  for (const scenario of all) {
+    const { name } = scenario;
     const targets = scenario.system.versions.map((version) => ({ version }));
     for (const target of targets) {
       // What runMatrix checks for each cell before the first one starts.
       const prepared = await prepareRun({
-        scenario: name,
+        scenario,
         params: [],
         ...target,
         versionOption: scenario.system.name,

@@ -18,6 +18,7 @@ import type { SystemUnderTest, TargetSelection } from '../seam/target.ts';
 import { spawnHunt } from './hunt-child.ts';
 import { type MatrixPlan, makePlan, writePlan } from './matrix-plan.ts';
 import { prepareRun } from './runner.ts';
+import type { Scenario } from './scenario.ts';
 
 /** One cell's target: a version of the scenario's system (--icinga) or an image (--image). */
 export type MatrixTarget = TargetSelection;
@@ -35,7 +36,7 @@ const MAX_SEED = 2 ** 31 - 1;
 export const MAX_MATRIX_RUNS = 500;
 
 export interface MatrixRequest {
-  scenario: string;
+  scenario: Scenario;
   params?: readonly string[];
   /** Parameters to vary (`--grid load=0,1,2`), crossed with each other and the targets. */
   grid?: readonly MatrixGrid[];
@@ -144,7 +145,10 @@ export async function planMatrix(
       ),
       args: cellArgs(request, system?.name ?? '', cell),
     }));
-  return { plan: makePlan({ scenario: request.scenario, system: system?.name ?? '', seed, cells }), system };
+  return {
+    plan: makePlan({ scenario: scenarioRef(request.scenario), system: system?.name ?? '', seed, cells }),
+    system,
+  };
 }
 
 /**
@@ -169,7 +173,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   }
 
   const root = request.resultsDir ?? resultsDir();
-  const dir = join(root, folderId(`matrix-${request.scenario}`));
+  const dir = join(root, folderId(`matrix-${request.scenario.name}`));
   await makeDirectory(dir).catch((error: NodeJS.ErrnoException) => {
     throw new HuntError(
       ErrorCodes.RESULTS_UNWRITABLE,
@@ -179,7 +183,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   const planPath = join(dir, 'plan.json');
   await writePlan(planPath, plan);
   progress.step(
-    `matrix ${request.scenario}: ${request.targets.map(targetName).join(', ')} (seed ${plan.seed}) on ${engines
+    `matrix ${request.scenario.name}: ${request.targets.map(targetName).join(', ')} (seed ${plan.seed}) on ${engines
       .map((engine) => engine.name)
       .join(', ')}; results in ${dir}`,
   );
@@ -264,7 +268,7 @@ interface QueuedCell {
 /** A cell's `hunt run` arguments, without --results and --json (whoever runs it adds those). */
 function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell): string[] {
   const { target, combo, seed } = cell;
-  const args = ['run', request.scenario, '--seed', String(seed)];
+  const args = ['run', scenarioRef(request.scenario), '--seed', String(seed)];
   for (const param of [...(request.params ?? []), ...combo]) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
   else args.push(`--${system}`, target.version);
@@ -310,11 +314,16 @@ async function followCell(
   return { target, engine, exitCode, dir: result.dir, status: result.status, error: result.error };
 }
 
+/** What a cell's `hunt run` is given: the scenario's name, or the file it was given as. */
+function scenarioRef(scenario: Scenario): string {
+  return scenario.file ?? scenario.name;
+}
+
 function emptyMatrix(request: MatrixRequest): Matrix {
   return {
     kind: 'handshake-hunter-matrix',
     version: 1,
-    scenario: request.scenario,
+    scenario: request.scenario.name,
     params: {},
     cells: [],
     regressions: [],

@@ -22,11 +22,10 @@ import { RunSession } from './run-session.ts';
 import { MAX_STEPS, type RunStatus, StatusTracker } from './run-status.ts';
 import type { Scenario } from './scenario.ts';
 import { scenarioContext } from './scenario-context.ts';
-import { findScenario } from './scenario-registry.ts';
 import { verdictOf } from './verdict.ts';
 
 export interface RunRequest {
-  scenario: string | Scenario;
+  scenario: Scenario;
   /** ["name=value", ...] from the command line, or the object run.json recorded. */
   params?: readonly string[] | Record<string, unknown>;
   /** A version of the scenario's system from its catalogue (--icinga); default: the system's default. */
@@ -105,8 +104,7 @@ export interface PreparedRun {
  * limits: a HuntError, exit 2), so bad input never leaves a run folder behind.
  */
 export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
-  const definition =
-    typeof request.scenario === 'string' ? await findScenario(request.scenario) : request.scenario;
+  const definition = request.scenario;
   const params = resolveParams(definition.name, definition.params, request.params ?? []);
   const system = definition.system;
   if (request.versionOption !== undefined && request.versionOption !== system.name)

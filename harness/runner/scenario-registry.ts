@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -7,32 +7,51 @@ import type { Scenario } from './scenario.ts';
 
 export const SCENARIOS_DIR = join(projectRoot, 'scenarios');
 
-/** Every scenario in scenarios/, by name (each file default-exports one definition). */
-export async function scenarios(dir = SCENARIOS_DIR): Promise<Map<string, Scenario>> {
-  const found = new Map<string, Scenario>();
-  for (const file of (await readdir(dir)).sort()) {
-    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
-    const definition = await load(join(dir, file));
-    if (found.has(definition.name)) throw new Error(`scenario "${definition.name}" is defined twice`);
-    found.set(definition.name, definition);
+/**
+ * The scenarios known by name (the list in scenarios/index.ts, which the CLI hands over: the
+ * runner imports no scenario), and any file that default-exports one (`hunt run ./mine.ts`).
+ * A listed scenario's story is its file's leading doc comment, the file named as it is.
+ */
+export class ScenarioCatalog {
+  private readonly byName = new Map<string, Scenario>();
+  private readonly dir: string;
+
+  constructor(list: readonly Scenario[], dir = SCENARIOS_DIR) {
+    this.dir = dir;
+    for (const definition of list) {
+      if (this.byName.has(definition.name)) throw new Error(`scenario "${definition.name}" is listed twice`);
+      this.byName.set(definition.name, definition);
+    }
   }
-  return found;
-}
 
-/** A scenario by name, or by the path of a .ts file that default-exports one. */
-export async function findScenario(name: string): Promise<Scenario> {
-  if (name.endsWith('.ts')) return load(resolve(name));
-  const all = await scenarios();
-  const definition = all.get(name);
-  if (!definition)
-    throw new HuntError(
-      ErrorCodes.SCENARIO_UNKNOWN,
-      `Unknown scenario "${name}". Known: ${[...all.keys()].join(', ')}. See: hunt list`,
+  /** Every listed scenario, by name, with its story. */
+  async all(): Promise<Scenario[]> {
+    const names = [...this.byName.keys()].sort();
+    return Promise.all(
+      names.map((name) => this.withStory(this.byName.get(name) as Scenario, join(this.dir, `${name}.ts`))),
     );
-  return definition;
+  }
+
+  /** A scenario by name, or by the path of a .ts file that default-exports one. */
+  async find(name: string): Promise<Scenario> {
+    if (name.endsWith('.ts')) return loadScenarioFile(resolve(name));
+    const definition = this.byName.get(name);
+    if (!definition)
+      throw new HuntError(
+        ErrorCodes.SCENARIO_UNKNOWN,
+        `Unknown scenario "${name}". Known: ${[...this.byName.keys()].sort().join(', ')}. See: hunt list`,
+      );
+    return this.withStory(definition, join(this.dir, `${name}.ts`));
+  }
+
+  private async withStory(definition: Scenario, file: string): Promise<Scenario> {
+    definition.story ??= leadingDocComment(await readFile(file, 'utf8').catch(() => ''));
+    return definition;
+  }
 }
 
-async function load(path: string): Promise<Scenario> {
+/** A scenario from a file of the user's own: checked, and marked with its file for a matrix's cells. */
+async function loadScenarioFile(path: string): Promise<Scenario> {
   const module = (await import(pathToFileURL(path).href).catch((error: Error) => {
     throw new HuntError(ErrorCodes.SCENARIO_UNKNOWN, `Cannot load scenario ${path}: ${error.message}`);
   })) as { default?: Scenario };
@@ -48,6 +67,7 @@ async function load(path: string): Promise<Scenario> {
       `${path} names no system under test: add \`system: icinga\` (from harness/index.ts) to its definition.`,
     );
   definition.story ??= leadingDocComment(await readFile(path, 'utf8').catch(() => ''));
+  definition.file = path;
   return definition;
 }
 

@@ -65,14 +65,17 @@ export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
 }
 
 /**
- * A scenario: a module in scenarios/ default-exports one. Importing it runs nothing; the
- * runner (`hunt run <name>`) creates the run, calls run(ctx), judges the expectations.
+ * A scenario: a module in scenarios/ default-exports one, and scenarios/index.ts lists it.
+ * Importing it runs nothing; the runner (`hunt run <name>`) creates the run, calls run(ctx),
+ * judges the expectations.
  */
 export interface ScenarioDefinition<S extends ParamSpecs = ParamSpecs, System extends AnySystem = AnySystem> {
   name: string;
   summary: string;
   /** What it does, in a paragraph or two (`hunt run <name> --help`); default: the file's leading doc comment. */
   story?: string;
+  /** The file it came from where it was given as one (`hunt run ./mine.ts`): a matrix's cells run that file. */
+  file?: string;
   /** The system under test (`icinga`); --icinga / --image pick its build. */
   system: System;
   params: S;

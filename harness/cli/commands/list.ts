@@ -1,8 +1,8 @@
 import { describeParam } from '../../runner/params.ts';
 import { describeTarget } from '../../runner/scenario.ts';
-import { scenarios } from '../../runner/scenario-registry.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
+import { scenarioCatalog } from '../scenarios.ts';
 import { systems } from '../systems.ts';
 
 export const list: Command = {
@@ -10,12 +10,12 @@ export const list: Command = {
   summary: 'the scenarios with their parameters (defaults, ranges), and the detectors',
   help: `Usage: hunt list [--json]
 
-Lists every scenario in scenarios/ with its target (the system under test, its versions), its
+Lists every scenario (scenarios/index.ts) with its target (the system under test, its versions), its
 parameters (default, range or choices, unit), its default number of steps (reloads, episodes) and its expectations; then each system's detectors (hunt run --detectors).`,
   async run(argv, output) {
     const { values } = parseCommandArgs('list', argv, {});
     if (values.help) return showHelp(output, list.help);
-    const all = [...(await scenarios()).values()];
+    const all = await scenarioCatalog.all();
     const found = systems.flatMap((system) =>
       system.detectors.map((detector) => ({ system: system.name, ...detector })),
     );

@@ -14,6 +14,7 @@ import { captureMode, detectorList, integerOption, parseCommandArgs } from '../a
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import type { Output } from '../output.ts';
+import { scenarioCatalog } from '../scenarios.ts';
 import { chosenVersion, systemOptions } from '../systems.ts';
 
 export const matrix: Command = {
@@ -91,7 +92,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       ...(values.image ?? []).map((image) => ({ image })),
     ];
     const request: MatrixRequest = {
-      scenario: positionals[0] as string,
+      scenario: await scenarioCatalog.find(positionals[0] as string),
       params: values.param ?? [],
       grid: (values.grid ?? []).map(gridOption),
       repeat: values.repeat === undefined ? undefined : integerOption('--repeat', values.repeat, 1, 100),

@@ -7,11 +7,11 @@ import { cellOf, readPlan } from '../../runner/matrix-plan.ts';
 import { describeParam } from '../../runner/params.ts';
 import { MAX_STEPS, prepareRun, type RunRequest } from '../../runner/runner.ts';
 import { describeTarget, type Scenario } from '../../runner/scenario.ts';
-import { findScenario } from '../../runner/scenario-registry.ts';
 import { captureMode, detectorList, integerOption, parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
+import { scenarioCatalog } from '../scenarios.ts';
 import { chosenVersion, systemNames, systemOptions } from '../systems.ts';
 
 export const run: Command = {
@@ -57,13 +57,14 @@ expected one missing), 2 bad input,
   async run(argv, output) {
     const { values, positionals } = parseCommandArgs('run', argv, runOptions);
     if (values.help && positionals[0] !== undefined && values.cell === undefined)
-      return showHelp(output, scenarioHelp(await findScenario(positionals[0])));
+      return showHelp(output, scenarioHelp(await scenarioCatalog.find(positionals[0])));
     if (values.help) return showHelp(output, run.help);
-    const request: RunRequest = values.cell
+    const asked = values.cell
       ? await cellRequest(values.cell, positionals, values)
       : values.replay
         ? await replayRequest(values.replay, positionals, values)
         : requestOf(values, positionals);
+    const request: RunRequest = { ...asked, scenario: await scenarioCatalog.find(asked.scenario) };
     request.resultsDir = values.results ?? request.resultsDir;
     if (values.capture !== undefined) request.capture = captureMode(values.capture);
     if (values['no-secrets']) request.secrets = false;
@@ -98,8 +99,11 @@ const runOptions = {
 
 type RunValues = ReturnType<typeof parseCommandArgs<typeof runOptions>>['values'];
 
+/** A request as asked for: the scenario by name (or file), found before the run is prepared. */
+type AskedRun = Omit<RunRequest, 'scenario'> & { scenario: string };
+
 /** The request the options ask for (a scenario with its parameters, target and limits). */
-function requestOf(values: RunValues, positionals: string[]): RunRequest {
+function requestOf(values: RunValues, positionals: string[]): AskedRun {
   return {
     scenario: scenarioName(positionals),
     params: values.param ?? [],
@@ -121,7 +125,7 @@ async function cellRequest(
   path: string,
   positionals: string[],
   values: Record<string, unknown>,
-): Promise<RunRequest> {
+): Promise<AskedRun> {
   refuseOthers('--cell runs a planned cell exactly', positionals.slice(1), values, [
     'replay',
     'capture',
@@ -177,7 +181,7 @@ async function replayRequest(
   dir: string,
   positionals: string[],
   values: Record<string, unknown>,
-): Promise<RunRequest> {
+): Promise<AskedRun> {
   refuseOthers('--replay repeats a run exactly', positionals, values);
   const meta = await readRunManifest(dir);
   const target = targetOf(meta);

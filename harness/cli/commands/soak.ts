@@ -6,6 +6,7 @@ import { captureMode, detectorList, integerOption, parseCommandArgs, parseSize }
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
+import { scenarioCatalog } from '../scenarios.ts';
 import { chosenVersion, systemNames, systemOptions, systems } from '../systems.ts';
 
 export const soak: Command = {
@@ -56,7 +57,7 @@ or a full disk, 3 harness failure, 130 interrupted.`,
     if (values.duration === undefined)
       throw new HuntError(ErrorCodes.USAGE, 'A soak needs --duration (30m, 8h): it runs until then.');
     const prepared = await prepareRun({
-      scenario: positionals[0] as string,
+      scenario: await scenarioCatalog.find(positionals[0] as string),
       params: values.param ?? [],
       ...chosenVersion(values),
       image: values.image,
