@@ -1,11 +1,11 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { scenarioCatalog } from '../cli/scenarios.ts';
 import { ensureEngine } from '../engine/docker-engine.ts';
 import { silentProgress } from '../progress.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import { readHistory } from '../run/history-reader.ts';
-import { scenarioCatalog } from '../cli/scenarios.ts';
 import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
