@@ -16,7 +16,6 @@ const NOT_MACHINERY =
 // (issue 27). A ratchet: a count may only fall, and a fallen count must be lowered here, so the list
 // ends empty. Never raise one: put the word in the system's room and hand it over the seam.
 const ALLOWED: Record<string, Record<string, number>> = {
-  'harness/capture/capture-tools.ts': { '5665': 1 },
   'harness/capture/flight-recorder.ts': { master: 1 },
   'harness/cli/commands/list.ts': { reload: 2 },
   'harness/cli/commands/matrix.ts': { icinga: 4, master: 1, reload: 11, stunnel: 5 },

@@ -387,18 +387,36 @@ const ALERTS: Record<string, string> = {
   '116': 'certificate_required',
 };
 
-/**
- * The TCP streams of a capture that carry HTTP once decrypted with the secrets it embeds: REST API
- * requests, whose Basic auth header holds the API password. Icinga serves the API and the
- * cluster on one port, so its decrypted data is read as HTTP where it is HTTP.
- */
-export async function httpStreams(input: string): Promise<number[]> {
+/** The ports TLS clients dialled in a capture: where each ClientHello went. */
+async function tlsServerPorts(input: string): Promise<number[]> {
   const out = await tool('tshark', [
     '-n',
     '-r',
     input,
-    '-d',
-    'tls.port==5665,http',
+    '-Y',
+    'tls.handshake.type == 1',
+    '-T',
+    'fields',
+    '-e',
+    'tcp.dstport',
+  ]);
+  return [...new Set(out.split('\n').filter(Boolean).map(Number))].sort((a, b) => a - b);
+}
+
+/**
+ * The TCP streams of a capture that carry HTTP once decrypted with the secrets it embeds: REST
+ * requests, whose Basic auth header holds an API password. A server may speak its own protocol
+ * and HTTP on one port (Icinga's cluster and API do), so the decrypted data on every TLS server
+ * port of the capture is read as HTTP where it is HTTP.
+ */
+export async function httpStreams(input: string): Promise<number[]> {
+  const ports = await tlsServerPorts(input);
+  if (ports.length === 0) return [];
+  const out = await tool('tshark', [
+    '-n',
+    '-r',
+    input,
+    ...ports.flatMap((port) => ['-d', `tls.port==${port},http`]),
     '-Y',
     'http.request',
     '-T',
