@@ -14,7 +14,7 @@ import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
 const { docker } = await ensureEngine(silentProgress);
-const durationText = process.env.SOAK_DURATION ?? '60s';
+const durationText = process.env.SOAK_DURATION ?? '45s';
 const durationMs = parseDuration(durationText);
 const long = durationMs >= 20 * 60_000;
 const capBytes = long ? 1_000_000_000 : 256 * 1024 * 1024;

@@ -9,7 +9,8 @@ import { hunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
 
 // stunnel 5.68 at debug 7 behind the real freeze: its log sink stops reading for 20 s. The same
-// load with a stalled backend, and with no fault, are the controls. About a minute each.
+// load with a stalled backend, and with stunnel reloaded every 2 s, are the controls. About a
+// minute each.
 const { docker } = await ensureEngine(silentProgress);
 const results = t.testdir();
 
@@ -176,6 +177,9 @@ t.test(
   },
 );
 
+// The control: the same load with no fault but the one disturbance a deployment makes (a reload
+// of stunnel every 2 s) must give no incident. A run with no disturbance at all takes the same
+// half-minute and says less; `cause=none` stays for a user's own baseline.
 t.test(
   'stunnel reloaded (SIGHUP) every 2 s through the stall: its listener rebound, no incident',
   async (t) => {
@@ -185,19 +189,10 @@ t.test(
       run.incidents.map((incident) => incident.kind),
       [],
     );
+    t.equal(await runObjects(docker, results), 0, 'nothing left running');
     const signals = (await readHistory(join(run.dir, 'history.jsonl'))).filter(
       (event) => event.type === 'nemesis-started' && event.nemesis === 'signal',
     );
     t.equal(signals.length, SHORT.stall / 2_000, `a SIGHUP every 2 s of the stall (${signals.length})`);
   },
 );
-
-t.test('the same load with no fault: no incident', async (t) => {
-  const run = await freeze('none', SHORT);
-  t.equal(run.code, 0, `no incident: ${run.stdout.slice(-800)} ${run.stderr.slice(-400)}`);
-  t.same(
-    run.incidents.map((incident) => incident.kind),
-    [],
-  );
-  t.equal(await runObjects(docker, results), 0, 'nothing left running');
-});
