@@ -383,6 +383,22 @@ t.test(
       'a journal entry as a main-log line: its time, severity and message',
     );
 
+    // The unit reloaded (a new worker under the same daemon; the syslog feature at its default
+    // severity logs no reload line): the watch sees the reload in /proc, no worker incident.
+    const workersBefore = (await history()).filter((e) => e.type === 'worker-seen').length;
+    await container.exec({ Cmd: ['systemctl', 'reload', 'icinga2'] }).then((exec) => exec.start({}));
+    await eventually(
+      'the new worker, seen inside a reload it read from /proc',
+      async () => {
+        const events = await history();
+        return (
+          events.filter((e) => e.type === 'worker-seen').length > workersBefore &&
+          events.some((e) => e.type === 'disruption-ended' && e.kind === 'reload')
+        );
+      },
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
+
     // The unit restarted (a new daemon, its journal the same): followed, and read on from its cursor.
     await container.exec({ Cmd: ['systemctl', 'restart', 'icinga2'] }).then((exec) => exec.start({}));
     const followed = await eventually(

@@ -73,3 +73,32 @@ t.test('--journal checked: no journalctl, an unreadable journal, a unit with no 
     /--no-pager _SYSTEMD_UNIT=icinga2.service --lines 1 --quiet/,
   );
 });
+
+t.test(
+  'a journalctl that ends by itself is said, and started again from when the follower began',
+  async (t) => {
+    const dir = await fakeJournalctl(t, t.testdir());
+    await writeFile(join(dir, 'fail-once'), '');
+    await writeFile(join(dir, 'now.jsonl'), entry('c1', 'after the failure'));
+    const file = join(dir, 'icinga2.log');
+    const ended: string[] = [];
+    const follower = await JournalFollower.start(
+      { root: '/', unit: 'icinga2.service' },
+      file,
+      (e) => journalField(e, 'MESSAGE'),
+      (why) => ended.push(why),
+    );
+    t.teardown(() => follower.stop());
+    await eventually('the entry, from the second journalctl', async () =>
+      (await readFile(file, 'utf8')).includes('after the failure'),
+    );
+    t.same(ended, ['journalctl ended (exit 1): No journal files were found.']);
+    const asked = (await readFile(join(dir, 'args.log'), 'utf8')).trim().split('\n');
+    t.equal(asked[0], '--no-pager --unit icinga2.service --follow --output json --lines 0');
+    t.match(
+      asked[1],
+      /^--no-pager --unit icinga2\.service --follow --output json --since @\d+$/,
+      'from its start, not from now',
+    );
+  },
+);

@@ -21,6 +21,11 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_ENTRY_CHARS = 1024 * 1024;
 /** How long the check may wait on journalctl. */
 const CHECK_TIMEOUT_MS = 20_000;
+/** How long a stopped journalctl has to go before it is killed. */
+const STOP_GRACE_MS = 3_000;
+/** A journalctl that ended by itself is started again after this, doubling to RESTART_MAX_MS. */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
 
 export interface JournalSource {
   /** The file system the journal is under: a process's root (/proc/PID/root), or /. */
@@ -71,15 +76,23 @@ export async function checkJournal(source: JournalSource): Promise<void> {
  * reader of node logs) reads a journal as it reads a log file: `journalctl --follow` from now on,
  * under `setpriv --pdeathsig KILL` so it dies with the harness. Each entry becomes a line through
  * `format` (the system knows its own line shape). A new root (the daemon restarted into a new
- * mount namespace) restarts journalctl after the last entry read (its cursor): nothing is lost or
- * read twice. The file starts afresh past 64 MiB, the last one kept as <file>.1.
+ * mount namespace) restarts journalctl after the last entry read (its cursor; before the first
+ * entry, from when the follower started). A journalctl that ends by itself (an unreadable
+ * journal, a missing tool) is reported through `onEnded` and started again from there, at most
+ * every 30 s. The file starts afresh past 64 MiB, the last one kept as <file>.1.
  */
 export class JournalFollower {
   private readonly file: string;
   private readonly format: (entry: JournalEntry) => string | undefined;
+  private readonly onEnded: (why: string) => void;
+  private readonly startedAt = Date.now();
   private source: JournalSource;
   private child: ChildProcess | undefined;
   private cursor: string | undefined;
+  /** A journalctl ran before: the next one starts where that left off, not from now. */
+  private restarted = false;
+  private restartMs = RESTART_FIRST_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private bytes = 0;
   private stopped = false;
@@ -88,18 +101,21 @@ export class JournalFollower {
     source: JournalSource,
     file: string,
     format: (entry: JournalEntry) => string | undefined,
+    onEnded: (why: string) => void,
   ) {
     this.source = source;
     this.file = file;
     this.format = format;
+    this.onEnded = onEnded;
   }
 
   static async start(
     source: JournalSource,
     file: string,
     format: (entry: JournalEntry) => string | undefined,
+    onEnded: (why: string) => void = () => {},
   ): Promise<JournalFollower> {
-    const follower = new JournalFollower(source, file, format);
+    const follower = new JournalFollower(source, file, format, onEnded);
     await appendFile(file, '');
     follower.bytes = (await stat(file)).size;
     follower.spawn();
@@ -117,11 +133,20 @@ export class JournalFollower {
   /** Stops journalctl; what it wrote is in the file. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.restartTimer);
     await this.end();
     await this.writing;
   }
 
   private spawn(): void {
+    clearTimeout(this.restartTimer);
+    const from =
+      this.cursor !== undefined
+        ? ['--after-cursor', this.cursor]
+        : this.restarted
+          ? ['--since', `@${Math.floor(this.startedAt / 1000)}`]
+          : ['--lines', '0'];
+    this.restarted = true;
     const args = [
       ...journalArgs(this.source),
       '--unit',
@@ -129,13 +154,31 @@ export class JournalFollower {
       '--follow',
       '--output',
       'json',
-      ...(this.cursor === undefined ? ['--lines', '0'] : ['--after-cursor', this.cursor]),
+      ...from,
     ];
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'journalctl', ...args], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.on('error', () => undefined);
     this.child = child;
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr = (stderr + text).slice(-2_000);
+    });
+    child.on('error', (error) => {
+      stderr ||= error.message;
+    });
+    child.on('close', (code, signal) => {
+      if (this.child !== child || this.stopped) return;
+      // Ended by itself: said, and started again from where it was, later each time.
+      this.child = undefined;
+      const why = stderr.trim().split('\n').at(-1) ?? '';
+      this.onEnded(`journalctl ended (${signal ?? `exit ${code}`})${why ? `: ${why}` : ''}`);
+      this.restartTimer = setTimeout(() => {
+        if (!this.stopped && !this.child) this.spawn();
+      }, this.restartMs);
+      this.restartTimer.unref();
+      this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
+    });
     const lines = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
     lines.on('line', (json) => {
       if (json.length > MAX_ENTRY_CHARS) return;
@@ -146,6 +189,7 @@ export class JournalFollower {
         return;
       }
       this.cursor = journalField(entry, '__CURSOR') ?? this.cursor;
+      this.restartMs = RESTART_FIRST_MS;
       const text = this.format(entry);
       if (text !== undefined) this.append(`${text.replace(/\n/g, ' ')}\n`);
     });
@@ -169,9 +213,10 @@ export class JournalFollower {
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     // 'close', not 'exit': the entries still in its pipe are read (and the cursor with them) first.
-    const exited = once(child, 'close');
+    const closed = once(child, 'close');
     child.kill('SIGTERM');
-    await exited;
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await closed.finally(() => clearTimeout(killer));
   }
 }
 

@@ -86,3 +86,24 @@ t.test(
     t.equal((await tail.waitFor(/first line/, { timeoutMs: 2000 }))?.seq, 1);
   },
 );
+
+t.test(
+  'a log rotated by rename: what was written to it just before is read, then the new file',
+  async (t) => {
+    const dir = t.testdir();
+    const path = `${dir}/app.log`;
+    await writeFile(path, 'one\n');
+    // Slow polls: the last line lands in the old file and the rename follows before the tail looks.
+    const tail = new LogTail(path, { pollMs: 300 });
+    t.teardown(() => tail.stop());
+    await tail.waitFor(/one/, { timeoutMs: 2000 });
+    await appendFile(path, 'two, just before the rotation\n');
+    await rename(path, `${path}.1`);
+    await writeFile(path, 'three, in the new file\n');
+    await tail.waitFor(/three/, { timeoutMs: 3000 });
+    t.same(
+      tail.since(0).map((line) => line.text),
+      ['one', 'two, just before the rotation', 'three, in the new file'],
+    );
+  },
+);

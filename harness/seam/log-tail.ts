@@ -133,10 +133,8 @@ export class LogTail {
         this.skipExisting = false;
         this.markLooked();
         if (handle) {
-          const opened = await handle.stat();
-          const onDisk = await stat(this.path).catch(() => undefined);
-          if (opened.size < this.position || (onDisk && onDisk.ino !== inode)) {
-            // Truncated or replaced (log rotation, a restarted container): start from the top.
+          if ((await handle.stat()).size < this.position) {
+            // Truncated (copytruncate rotation): start from the top.
             await handle.close();
             handle = undefined;
             continue;
@@ -146,6 +144,14 @@ export class LogTail {
             if (bytesRead === 0) break;
             this.position += bytesRead;
             this.consume(buffer.subarray(0, bytesRead).toString('utf8'));
+          }
+          const onDisk = await stat(this.path).catch(() => undefined);
+          if (onDisk && onDisk.ino !== inode) {
+            // Replaced (rotation by rename, a restarted container): the old file was read to its
+            // end just now, so nothing written to it before the rename is lost; then the new one.
+            await handle.close();
+            handle = undefined;
+            continue;
           }
         }
         if (finalPass) break;

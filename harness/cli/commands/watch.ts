@@ -86,7 +86,7 @@ Exit codes: 0 nothing found (--duration ran out), 1 an incident, 2 bad input (no
         ...rest,
         `  capture: ${capture === 'off' ? 'off' : `${found.captures}, as a ring (${capture})`}`,
         `  detectors: ${prepared.detectors.join(', ')}`,
-        `  caps: the folder ${gigabytes(diskCapBytes)} (incident windows pruned oldest first), the ring ${ring.files} x ${ring.fileMb} ${ringBytes === undefined ? 'MiB' : 'MB'}, the history ${gigabytes(historyBytes)}`,
+        `  caps: the folder ${gigabytes(diskCapBytes)} (incident windows pruned oldest first), the ring ${ring.files} x ${ring.fileMb} MB, the history ${gigabytes(historyBytes)}`,
       ];
       output.result(
         {

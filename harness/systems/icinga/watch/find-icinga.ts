@@ -187,8 +187,12 @@ async function resolveInDaemon(pid: number, path: string, proc: string): Promise
 
 /** The newest icinga2 child of the umbrella, or the umbrella (before 2.11, or between workers). */
 export async function workerOf(umbrella: HostProcess, proc = '/proc'): Promise<HostProcess> {
-  const workers = (await childrenOf(umbrella.pid, proc)).filter(isIcinga);
-  return workers.sort((a, b) => a.startTicks - b.startTicks).at(-1) ?? umbrella;
+  return (await workersOf(umbrella, proc))[0] ?? umbrella;
+}
+
+/** The umbrella's icinga2 children, newest first: its worker, and during a reload the next one. */
+export async function workersOf(umbrella: HostProcess, proc = '/proc'): Promise<HostProcess[]> {
+  return (await childrenOf(umbrella.pid, proc)).filter(isIcinga).sort((a, b) => b.startTicks - a.startTicks);
 }
 
 /**
@@ -200,11 +204,9 @@ export async function listenerOf(
   umbrella: HostProcess,
   port: number,
   proc = '/proc',
+  workers?: readonly HostProcess[],
 ): Promise<number | undefined> {
-  const workers = (await childrenOf(umbrella.pid, proc))
-    .filter(isIcinga)
-    .sort((a, b) => b.startTicks - a.startTicks);
-  for (const candidate of [...workers, umbrella])
+  for (const candidate of [...(workers ?? (await workersOf(umbrella, proc))), umbrella])
     if ((await listeningTcpPorts(candidate.pid, proc)).includes(port)) return candidate.pid;
   return undefined;
 }

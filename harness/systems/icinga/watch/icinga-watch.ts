@@ -55,17 +55,16 @@ export const icingaWatch: SystemWatch = {
       throw new HuntError(ErrorCodes.USAGE, `--port is a TCP port (1 to 65535), not ${port}.`);
     const log = typeof values.log === 'string' ? values.log : undefined;
     if (log !== undefined) checkLogOption(log);
-    const journal = typeof values.journal === 'string' ? values.journal : undefined;
-    if (journal !== undefined && log !== undefined)
+    const unit = typeof values.journal === 'string' ? values.journal : undefined;
+    if (unit !== undefined && log !== undefined)
       throw new HuntError(
         ErrorCodes.USAGE,
         '--log and --journal both say where the daemon logs: give the one it writes to.',
       );
-    if (journal !== undefined && !/^[\w@:.\\-]+$/.test(journal))
-      throw new HuntError(
-        ErrorCodes.USAGE,
-        `--journal is a systemd unit (icinga2.service), not "${journal}".`,
-      );
+    if (unit !== undefined && !/^[\w@:.\\-]+$/.test(unit))
+      throw new HuntError(ErrorCodes.USAGE, `--journal is a systemd unit (icinga2.service), not "${unit}".`);
+    // A unit named without its type is a service, as systemctl takes it (icinga2: icinga2.service).
+    const journal = unit === undefined || unit.includes('.') ? unit : `${unit}.service`;
     const core = values.core === true;
     if (core) await ensureHostTools(['gdb'], silentProgress, { install: false });
     const keylog = typeof values.keylog === 'string' ? values.keylog : undefined;

@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { DetectorChain } from '../../../observe/detection.ts';
+import { IncidentLedger } from '../../../observe/incidents.ts';
 import { Run } from '../../../run/run.ts';
 import { readHostProcess } from '../../../seam/host-process.ts';
 import { HostProcessNode } from '../../../seam/host-process-node.ts';
 import { LogTail } from '../../../seam/log-tail.ts';
 import { eventually } from '../../../test-kits/eventually.ts';
+import { fakeProcess } from '../../../test-kits/fake-proc.ts';
+import { icingaDetectors } from '../detectors/index.ts';
 import { ListenerRecorder } from './listener-recorder.ts';
 
 // A real process stands in for a daemon with no worker (its own listener counts, as an umbrella's
@@ -13,7 +19,8 @@ import { ListenerRecorder } from './listener-recorder.ts';
 const DAEMON = `
 const net = require('node:net');
 let server;
-const listen = () => { server = net.createServer().listen(0, '127.0.0.1', () => console.log(server.address().port)); };
+let port = 0;
+const listen = () => { server = net.createServer().listen(port, '127.0.0.1', () => { port = server.address().port; console.log(port); }); };
 listen();
 process.on('SIGUSR2', () => server.close(() => console.log('closed')));
 process.on('SIGUSR1', listen);
@@ -41,7 +48,7 @@ async function daemon(t: Test) {
   return { child, port, node, lines };
 }
 
-t.test("the listener's owner is the worker: seen, silent once per spell, seen again", async (t) => {
+t.test("the listener's owner is the worker: seen, silent once per spell, again in the next", async (t) => {
   const { child, port, node, lines } = await daemon(t);
   await using run = await Run.create({ name: 'listener', resultsDir: t.testdir() });
   const recorder = new ListenerRecorder(run.history, node, port, { silenceMs: 300, sayAgainMs: 60_000 });
@@ -72,12 +79,24 @@ t.test("the listener's owner is the worker: seen, silent once per spell, seen ag
   const silent = run.history.recent().find((event) => event.type === 'worker-silent');
   t.match(silent, { containerRunning: true, port }, 'the daemon still runs: its worker is silent, not gone');
 
+  // The same worker listening again ends the spell (nothing new to say of it: the same pid);
+  // the next silence is a new spell, said again.
   child.kill('SIGUSR1');
   await eventually('listening again', async () => lines.length >= 3);
-  const newPort = Number(lines.at(-1));
-  const again = new ListenerRecorder(run.history, node, newPort, { silenceMs: 300 });
-  await again.look();
-  t.same(events().at(-1), `worker-seen master ${child.pid}`, 'seen again once it listens');
+  t.equal(Number(lines.at(-1)), port, 'on its port');
+  await recorder.look();
+  t.same(events().length, 2, 'the same worker: nothing new');
+  child.kill('SIGUSR2');
+  await eventually('closed again', async () => lines.filter((line) => line === 'closed').length === 2);
+  await eventually(
+    'the second silence',
+    async () => {
+      await recorder.look();
+      return events().length === 3;
+    },
+    { timeoutMs: 5_000, everyMs: 100 },
+  );
+  t.same(events().at(-1), 'worker-silent master', 'a new spell, said again');
 });
 
 t.test('a daemon that never listened is starting, not silent, until its patience runs out', async (t) => {
@@ -118,3 +137,89 @@ t.test('a daemon gone is not silent: following it is the target’s job', async 
   );
   recorder.watch(10).stop();
 });
+
+/** A tcp6 LISTEN line on [::]:5665 with this socket inode. */
+const listen5665 = (inode: number) =>
+  `   0: 00000000000000000000000000000000:1621 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  5665        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`;
+const TCP6 =
+  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+
+t.test(
+  'a reload under the umbrella is a disruption, seen in /proc: the workers detector opens nothing',
+  async (t) => {
+    // The umbrella is a real process (the node checks it runs); its workers live in a fake /proc.
+    const { node } = await daemon(t);
+    // One test folder (each t.testdir() call starts it afresh): the fake /proc and the run in it.
+    const proc = join(t.testdir(), 'proc');
+    const umbrella = {
+      pid: node.pid,
+      ppid: 1,
+      comm: 'icinga2',
+      argv: ['icinga2', 'daemon'],
+      startTicks: 100,
+    };
+    await fakeProcess(proc, umbrella);
+    const worker = async (pid: number, startTicks: number, listening: boolean) => {
+      await rm(`${proc}/${pid}`, { recursive: true, force: true });
+      await fakeProcess(proc, {
+        pid,
+        ppid: node.pid,
+        comm: 'icinga2',
+        argv: ['icinga2', 'daemon'],
+        startTicks,
+        fds: listening ? { '9': `socket:[${pid}]` } : {},
+        tcp6: TCP6 + (listening ? listen5665(pid) : ''),
+      });
+    };
+    await using run = await Run.create({ name: 'listener', resultsDir: join(proc, '..', 'results') });
+    const recorder = new ListenerRecorder(run.history, node, 5665, { proc, silenceMs: 60_000 });
+    const kinds = () =>
+      run.history
+        .recent()
+        .filter((e) => e.source === 'observe')
+        .map((e) => (e.type === 'worker-seen' ? `seen ${e.pid}` : `${e.type} ${e.kind ?? ''}`.trim()));
+
+    await worker(900001, 200, true);
+    await recorder.look();
+    // The user's reload: a second worker beside the first, which then goes; the new one listens.
+    await worker(900002, 300, false);
+    await recorder.look();
+    await rm(`${proc}/900001`, { recursive: true });
+    await worker(900002, 300, true);
+    await recorder.look();
+    // A reload quicker than a look: the listener changed hands, no overlap seen.
+    await rm(`${proc}/900002`, { recursive: true });
+    await worker(900003, 400, true);
+    await recorder.look();
+    recorder.stop();
+    t.same(kinds(), [
+      'seen 900001',
+      'disruption-started reload',
+      'seen 900002',
+      'disruption-ended reload',
+      'disruption-started reload',
+      'seen 900003',
+      'disruption-ended reload',
+    ]);
+
+    const ledger = new IncidentLedger();
+    const chain = new DetectorChain(
+      icingaDetectors.filter((detector) => detector.name === 'workers'),
+      (signal) => ledger.apply(signal),
+    );
+    for (const event of run.history.recent()) chain.feed(event);
+    t.same(ledger.list(), [], 'no worker-replaced: each new worker came with its reload');
+    // The same worker change with no reload around it is what the detector reports.
+    const bare = new IncidentLedger();
+    const alone = new DetectorChain(
+      icingaDetectors.filter((detector) => detector.name === 'workers'),
+      (signal) => bare.apply(signal),
+    );
+    for (const event of run.history.recent().filter((e) => e.type === 'worker-seen')) alone.feed(event);
+    t.same(
+      bare.list().map((incident) => incident.kind),
+      ['worker-replaced'],
+      'without the reload windows the change is news (reported once)',
+    );
+  },
+);

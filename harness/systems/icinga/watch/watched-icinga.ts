@@ -74,12 +74,16 @@ export class WatchedIcinga implements StartedTarget {
     // pid (its root is then /proc/<new pid>/root), so one tail and its subscribers go on.
     const linkDir = await mkdtemp(join(tmpdir(), 'hh-watch-'));
     const link = join(linkDir, 'icinga2.log');
-    // A journal is followed into a file of the watch's own at the same place: one tail either way.
+    // A journal is followed into a node log of the watch's own folder (held under --disk-cap as a
+    // run's node logs are); a file log is read where the daemon writes it, through the link.
+    const journalFile = run.path(RunLayout.nodeLog(name, 'icinga2.log'));
+    if (found.journal) await makeDirectory(run.path(RunLayout.nodeLogs(name)));
     const journal = found.journal
       ? await JournalFollower.start(
           { root: found.umbrella.root, unit: found.journal.unit },
-          link,
+          journalFile,
           icingaJournalLine,
+          (why) => run.history.record('observe', 'journal-ended', { node: name, why }),
         )
       : undefined;
     if (found.log) await symlink(found.log.onHost, link);
@@ -106,7 +110,7 @@ export class WatchedIcinga implements StartedTarget {
       startTicks: found.umbrella.startTicks,
       netns: found.umbrella.netns,
       address: found.addresses[0] ?? '127.0.0.1',
-      log: new LogTail(link, { parseTimestamp: parseIcingaTimestamp, fromEnd: true }),
+      log: new LogTail(journal ? journalFile : link, { parseTimestamp: parseIcingaTimestamp, fromEnd: true }),
       capture: { filter: `tcp port ${found.apiPort}`, nodeDir: captureDir, hostDir: captureDir },
     });
     // What the report says of the system under test: the versions it reports, where it runs.
@@ -193,9 +197,10 @@ export class WatchedIcinga implements StartedTarget {
           join(this.linkDir, `icinga2.keylog${generation}`),
           `${next.root}${this.found.keylog.resolved}${generation}`,
         );
-    await this.master.follow(next.pid, next.startTicks, next.netns);
-    // A restart drops every connection, as a reload does: the detectors' grace covers its wave.
-    recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' })();
+    // A restart drops every connection, as a reload does: the detectors' grace covers its wave. It
+    // opens before the node becomes the new process, so nothing seen of that one falls outside it.
+    const ended = recordDisruption(this.run.history, 'observe', { node: this.master.name, kind: 'restart' });
+    await this.master.follow(next.pid, next.startTicks, next.netns).finally(ended);
     this.run.history.record('observe', 'daemon-followed', {
       node: this.master.name,
       pid: next.pid,
@@ -399,10 +404,13 @@ export interface WatchOptions {
   restart?: ServiceRestart;
 }
 
-/** The daemon's own reload begins: its worker is told to go (2.12 to 2.14 log the same line). */
-const RELOAD_BEGINS = /information\/Application: Received request to shut down/;
+/**
+ * The daemon's own reload begins: its worker is told to go (2.12 to 2.14 log the same line)...
+ * Facility left out: the syslog feature's entries carry the bare message.
+ */
+const RELOAD_BEGINS = /Received request to shut down/;
 /** ...and ends when the new worker's listener is up. */
-const LISTENER_UP = /ApiListener: Started new listener on/;
+const LISTENER_UP = /Started new listener on/;
 /** The longest a reload is taken to last without its listener line (then it is over anyway). */
 const RELOAD_MAX_MS = 60_000;
 /**
