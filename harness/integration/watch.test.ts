@@ -301,6 +301,12 @@ t.test(
           reject,
         ),
     );
+    t.teardown(() =>
+      docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined),
+    );
     const container = await docker.createContainer({
       Image: image,
       Entrypoint: ['/lib/systemd/systemd'],
