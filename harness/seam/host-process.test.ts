@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename } from 'node:path';
 import t from 'tap';
+import { eventually } from '../test-kits/eventually.ts';
 import { fakeProcess } from '../test-kits/fake-proc.ts';
 import {
   childrenOf,
@@ -152,6 +155,28 @@ t.test('children: the processes whose parent is the pid, sorted by pid', async (
     [500],
   );
   t.strictSame(await childrenOf(900, proc), []);
+});
+
+t.test("children from the kernel's own lists: a real shell's child, without a scan", async (t) => {
+  const shell = spawn('sh', ['-c', 'sleep 30 & wait']);
+  t.teardown(() => void shell.kill('SIGKILL'));
+  await once(shell, 'spawn');
+  const children = await eventually('the shell forked its sleep', async () => {
+    const found = await childrenOf(shell.pid as number);
+    return found.length === 1 && found;
+  });
+  t.match(children, [{ ppid: shell.pid, comm: 'sleep', cmdline: ['sleep', '30'] }]);
+  // The kernel's lists in a fake /proc too: a child it lists is taken, one whose parent moved is not.
+  const proc = t.testdir();
+  await fakeProcess(proc, { pid: 500, ppid: 1, comm: 'icinga2', argv: ['icinga2', 'daemon'] });
+  await fakeProcess(proc, { pid: 502, ppid: 500, comm: 'icinga2', argv: ['icinga2', 'daemon'] });
+  await fakeProcess(proc, { pid: 503, ppid: 1, comm: 'icinga2', argv: ['icinga2', 'daemon'] });
+  await mkdir(`${proc}/500/task/500`, { recursive: true });
+  await writeFile(`${proc}/500/task/500/children`, '502 503 ');
+  t.strictSame(
+    (await childrenOf(500, proc)).map((p) => p.pid),
+    [502],
+  );
 });
 
 t.test('listening ports: only the process own sockets, only LISTEN, tcp6 included', async (t) => {

@@ -100,10 +100,30 @@ export async function listHostProcesses(proc = '/proc'): Promise<HostProcess[]> 
   return found;
 }
 
-/** The processes whose parent is pid, sorted by pid: e.g. icinga2's umbrella and its workers. */
+/**
+ * The processes whose parent is pid, sorted by pid: e.g. icinga2's umbrella and its workers. The
+ * kernel lists each thread's children (/proc/PID/task/TID/children): a few reads where a scan of
+ * every process reads them all, which a watch does every second. Where the kernel has no such
+ * lists (or pid is gone), every process is scanned.
+ */
 export async function childrenOf(pid: number, proc = '/proc'): Promise<HostProcess[]> {
   checkPid(pid);
-  return (await listHostProcesses(proc)).filter((p) => p.ppid === pid);
+  const listed = await childPids(pid, proc);
+  if (listed === undefined) return (await listHostProcesses(proc)).filter((p) => p.ppid === pid);
+  const found = await Promise.all(listed.map((child) => readHostProcess(child, proc)));
+  return found.filter((p): p is HostProcess => p?.ppid === pid).sort((a, b) => a.pid - b.pid);
+}
+
+/** The child pids the kernel lists for pid's threads; undefined where it lists none. */
+async function childPids(pid: number, proc: string): Promise<number[] | undefined> {
+  const tasks = await readdir(`${proc}/${pid}/task`).catch(() => undefined);
+  if (!tasks) return undefined;
+  const lists = await Promise.all(
+    tasks.slice(0, MAX_ENTRIES).map((task) => readText(`${proc}/${pid}/task/${task}/children`)),
+  );
+  if (lists.every((list) => list === undefined)) return undefined;
+  const pids = lists.flatMap((list) => (list ?? '').split(/\s+/).filter(Boolean).map(Number));
+  return [...new Set(pids)].filter((child) => Number.isSafeInteger(child) && child > 0);
 }
 
 /**

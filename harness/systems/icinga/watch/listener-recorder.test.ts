@@ -51,7 +51,11 @@ async function daemon(t: Test) {
 t.test("the listener's owner is the worker: seen, silent once per spell, again in the next", async (t) => {
   const { child, port, node, lines } = await daemon(t);
   await using run = await Run.create({ name: 'listener', resultsDir: t.testdir() });
-  const recorder = new ListenerRecorder(run.history, node, port, { silenceMs: 300, sayAgainMs: 60_000 });
+  const recorder = new ListenerRecorder(run.history, node, port, {
+    silenceMs: 300,
+    sayAgainMs: 60_000,
+    scanEveryMs: 0,
+  });
   const events = () =>
     run.history
       .recent()
@@ -103,8 +107,16 @@ t.test('a daemon that never listened is starting, not silent, until its patience
   const { node } = await daemon(t);
   await using run = await Run.create({ name: 'listener', resultsDir: t.testdir() });
   // Port 1 is never this process's: as a daemon loading its config.
-  const starting = new ListenerRecorder(run.history, node, 1, { silenceMs: 100, startingMs: 60_000 });
-  const patient = new ListenerRecorder(run.history, node, 1, { silenceMs: 100, startingMs: 0 });
+  const starting = new ListenerRecorder(run.history, node, 1, {
+    silenceMs: 100,
+    startingMs: 60_000,
+    scanEveryMs: 0,
+  });
+  const patient = new ListenerRecorder(run.history, node, 1, {
+    silenceMs: 100,
+    startingMs: 0,
+    scanEveryMs: 0,
+  });
   const silences = () => run.history.recent().filter((event) => event.type === 'worker-silent').length;
   for (let i = 0; i < 3; i++) {
     await starting.look();
@@ -223,3 +235,23 @@ t.test(
     );
   },
 );
+
+t.test('while nothing changes the listener is looked for only every scanEveryMs', async (t) => {
+  const { child, port, node, lines } = await daemon(t);
+  await using run = await Run.create({ name: 'listener', resultsDir: t.testdir() });
+  const recorder = new ListenerRecorder(run.history, node, port, { silenceMs: 0, scanEveryMs: 60_000 });
+  const silent = () => run.history.recent().filter((event) => event.type === 'worker-silent').length;
+  await recorder.look();
+  child.kill('SIGUSR2');
+  await eventually('the listener closed', async () => lines.includes('closed'));
+  await recorder.look();
+  t.equal(silent(), 0, 'the same workers, the scan not due: the TCP tables are not read');
+  const eager = new ListenerRecorder(run.history, node, port, {
+    silenceMs: 0,
+    scanEveryMs: 0,
+    startingMs: 0,
+  });
+  await eager.look();
+  await eager.look();
+  t.equal(silent(), 1, 'a scan that is due finds the port silent');
+});

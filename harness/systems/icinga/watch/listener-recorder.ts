@@ -11,6 +11,12 @@ const SILENCE_MS = 3_000;
 const STARTING_MS = 120_000;
 /** The worker is said again this often, so the detector learns it after a reload. */
 const SAY_AGAIN_MS = 30_000;
+/**
+ * The listener is looked for this often while nothing changes (and at every look while the
+ * workers change, a reload is open or the port is silent): it reads the namespace's whole TCP
+ * tables, thousands of lines on a busy master, where the workers are two small reads.
+ */
+const SCAN_EVERY_MS = 5_000;
 /** The longest a reload seen in /proc is taken to last (then it is over anyway). */
 const RELOAD_MAX_MS = 60_000;
 
@@ -19,6 +25,7 @@ export interface ListenerTimes {
   silenceMs: number;
   startingMs: number;
   sayAgainMs: number;
+  scanEveryMs: number;
 }
 
 /**
@@ -50,6 +57,9 @@ export class ListenerRecorder {
   private silentSince: number | undefined;
   private silentSaid = false;
   private reload: { end: () => void; sinceT: number } | undefined;
+  /** The workers at the last look, and when the listener was last looked for. */
+  private workerPids = '';
+  private scannedT = Number.NEGATIVE_INFINITY;
 
   constructor(
     history: History,
@@ -65,6 +75,7 @@ export class ListenerRecorder {
       silenceMs: options.silenceMs ?? SILENCE_MS,
       startingMs: options.startingMs ?? STARTING_MS,
       sayAgainMs: options.sayAgainMs ?? SAY_AGAIN_MS,
+      scanEveryMs: options.scanEveryMs ?? SCAN_EVERY_MS,
     };
   }
 
@@ -89,12 +100,23 @@ export class ListenerRecorder {
       this.endReload();
       this.umbrella = { pid, sinceT: askedT, listened: false };
       this.owner = undefined;
+      this.scannedT = Number.NEGATIVE_INFINITY;
       this.said = undefined;
       this.silentSince = undefined;
       this.silentSaid = false;
     }
     const workers = await workersOf(umbrella, this.proc);
     if (workers.length > 1 && !this.reload) this.beginReload(askedT);
+    const workerPids = workers.map((worker) => worker.pid).join(' ');
+    const changed = workerPids !== this.workerPids;
+    this.workerPids = workerPids;
+    const due =
+      changed ||
+      this.reload !== undefined ||
+      this.silentSince !== undefined ||
+      askedT - this.scannedT >= this.times.scanEveryMs;
+    if (!due) return;
+    this.scannedT = askedT;
     const owner = await listenerOf(umbrella, this.port, this.proc, workers);
     if (owner === undefined) return this.silence(askedT);
     // The listener changed hands between two looks: a reload quicker than a look.
