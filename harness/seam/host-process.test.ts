@@ -158,8 +158,9 @@ t.test('children: the processes whose parent is the pid, sorted by pid', async (
 });
 
 t.test("children from the kernel's own lists: a real shell's child, without a scan", async (t) => {
-  const shell = spawn('sh', ['-c', 'sleep 30 & wait']);
-  t.teardown(() => void shell.kill('SIGKILL'));
+  // Its own process group, no pipes: the teardown kills the sleep too, and nothing holds the test open.
+  const shell = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore', detached: true });
+  t.teardown(() => process.kill(-(shell.pid as number), 'SIGKILL'));
   await once(shell, 'spawn');
   const children = await eventually('the shell forked its sleep', async () => {
     const found = await childrenOf(shell.pid as number);
