@@ -91,19 +91,14 @@ export async function cut(input: string, filter: string, out: string): Promise<v
   await tool('tshark', ['-n', '-r', input, '-Y', filter, '-F', 'pcapng', '-w', out]);
 }
 
+/** One field of every packet that matches a display filter, as tshark prints it (a line each). */
+function fieldOfPackets(input: string, filter: string, field: string): Promise<string> {
+  return tool('tshark', ['-n', '-r', input, '-Y', filter, '-T', 'fields', '-e', field]);
+}
+
 /** Client randoms of every ClientHello in a capture (lower-case hex): what names a TLS session's secrets. */
 export async function clientRandoms(input: string): Promise<Set<string>> {
-  const out = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tls.handshake.type == 1',
-    '-T',
-    'fields',
-    '-e',
-    'tls.handshake.random',
-  ]);
+  const out = await fieldOfPackets(input, 'tls.handshake.type == 1', 'tls.handshake.random');
   return new Set(
     out
       .split(/[\n,]/)
@@ -389,17 +384,7 @@ const ALERTS: Record<string, string> = {
 
 /** The ports TLS clients dialled in a capture: where each ClientHello went. */
 async function tlsServerPorts(input: string): Promise<number[]> {
-  const out = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tls.handshake.type == 1',
-    '-T',
-    'fields',
-    '-e',
-    'tcp.dstport',
-  ]);
+  const out = await fieldOfPackets(input, 'tls.handshake.type == 1', 'tcp.dstport');
   return [...new Set(out.split('\n').filter(Boolean).map(Number))].sort((a, b) => a - b);
 }
 
