@@ -86,6 +86,13 @@ t.test(
         ),
       { timeoutMs: 90_000, everyMs: 500 },
     );
+    // The new daemon logs before it listens (its config loads first): its worker is seen once
+    // it holds the port, up to a few seconds after its first lines.
+    await eventually(
+      'the new worker seen after the restart',
+      async () => (await history()).find((event) => event.type === 'worker-seen' && event.t > followed.t),
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
 
     watch.child.kill('SIGINT');
     const ended = await within(20_000, watch.done);
