@@ -109,8 +109,14 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
   [
     ['images', 'build', '--stunnel', '5.68', '--icinga', '2.13.6'],
     2,
-    /^\[HH_USAGE\] Build one system's images at a time: give one of --icinga, --stunnel\. See: hunt images --help$/,
+    /^\[HH_USAGE\] Build one system's images at a time: give one of --icinga, --stunnel, or --all for every system's\. See: hunt images --help$/,
   ],
+  [
+    ['images', 'build', '--all', '--stunnel', '5.68'],
+    2,
+    /^\[HH_USAGE\] --all builds every catalogue version of every system: give it alone/,
+  ],
+  [['images', 'build', '--all', '--source', '/tmp'], 2, /^\[HH_USAGE\] --all builds every catalogue version/],
   // hunt matrix: its targets.
   [['matrix'], 2, /^\[HH_USAGE\] Name one scenario: hunt matrix <scenario>/],
   [['matrix', 'reload-storm'], 2, /^\[HH_USAGE\] A matrix needs targets: --icinga /],

@@ -4,17 +4,20 @@ import type { ImageBuild, ImageListing, SystemUnderTest } from '../../seam/targe
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
+import type { Output } from '../output.ts';
 import { systemOptions, systems } from '../systems.ts';
 
 const [defaultSystem] = systems;
 
-const help = `Usage: hunt images build [--<system> <versions>] [--source DIR] [--image <repo:tag>] [--no-cache] [--json]
+const help = `Usage: hunt images build [--<system> <versions> | --all] [--source DIR] [--image <repo:tag>] [--no-cache] [--json]
        hunt images list [--json]
 
 build   Builds each system's image for catalogue versions, offline from Debian packages: a
         debootstrapped base from this machine's apt mirror (or debian:<suite> where present),
         then the system's recipe in docker/. An image whose inputs did not change is reused; a
         second build takes seconds. With no system option: every ${defaultSystem.name} version.
+          --all                  every catalogue version of every system (${systems.map((system) => system.name).join(', ')}):
+                                 what the tests need, built before they start
 ${systems
   .map(
     (system) =>
@@ -44,6 +47,43 @@ list    Every system's images: the version its binary reports, OpenSSL's, image 
 Exit codes: 0 ok, 2 unknown version / an image that does not run the system / no engine,
 3 a build failed, 130 interrupted (the build in progress tags nothing).`;
 
+/**
+ * Builds the images in order, one at a time (each is CPU-bound); Ctrl-C cancels the build in
+ * progress (a compile container is killed) and tags nothing, the earlier ones are kept.
+ */
+async function buildImages(
+  plan: Array<{ system: SystemUnderTest; versions: string[] }>,
+  options: { noCache: boolean; source?: string },
+  output: Output,
+): Promise<number> {
+  const engine = await preflight(output);
+  const signal = graceful();
+  const builds: ImageBuild[] = [];
+  for (const { system, versions } of plan)
+    for (const version of versions) {
+      output.step(`image for ${system.name} ${version}`);
+      const build = await system.images
+        .build(engine.docker, version, output, { ...options, signal })
+        .catch((error: unknown) => {
+          if (signal.aborted) return undefined;
+          throw error;
+        });
+      if (build === undefined) {
+        output.step(`interrupted: ${system.images.tag(version)} was not tagged; earlier builds are kept`);
+        return 130;
+      }
+      output.detail(
+        `${build.tag} ${build.status} in ${build.seconds} s` +
+          (build.compile
+            ? ` (compile ${build.compile.seconds} s, compiler cache ${build.compile.cacheHits} hits, ${build.compile.cacheMisses} misses)`
+            : ''),
+      );
+      builds.push(build);
+    }
+  output.result(builds, buildTable(builds));
+  return 0;
+}
+
 export const images: Command = {
   name: 'images',
   summary: "build or list each system's images (offline, from Debian packages)",
@@ -52,6 +92,7 @@ export const images: Command = {
     const { values, positionals } = parseCommandArgs('images', argv, {
       ...systemOptions,
       image: { type: 'string' },
+      all: { type: 'boolean' },
       'no-cache': { type: 'boolean' },
       source: { type: 'string' },
     });
@@ -60,10 +101,22 @@ export const images: Command = {
     if (sub === 'build') {
       const given = values as Record<string, unknown>;
       const named = systems.filter((system) => given[system.name] !== undefined);
+      if (values.all === true) {
+        if (named.length > 0 || values.image !== undefined || values.source !== undefined)
+          throw new HuntError(
+            ErrorCodes.USAGE,
+            '--all builds every catalogue version of every system: give it alone (with --no-cache at most). See: hunt images --help',
+          );
+        return buildImages(
+          systems.map((system) => ({ system, versions: [...system.versions] })),
+          { noCache: values['no-cache'] === true },
+          output,
+        );
+      }
       if (named.length > 1)
         throw new HuntError(
           ErrorCodes.USAGE,
-          `Build one system's images at a time: give one of ${named.map((s) => `--${s.name}`).join(', ')}. See: hunt images --help`,
+          `Build one system's images at a time: give one of ${named.map((s) => `--${s.name}`).join(', ')}, or --all for every system's. See: hunt images --help`,
         );
       const system = named[0] ?? defaultSystem;
       const versionList = given[system.name] as string | undefined;
@@ -87,32 +140,7 @@ export const images: Command = {
       // The source too: a folder without the versions' tags compiles nothing and prints one error.
       if (source !== undefined)
         for (const version of versions) await system.images.fromSource?.check(source, version);
-      const engine = await preflight(output);
-      // Ctrl-C cancels the build in progress (a compile container is killed) and tags nothing.
-      const signal = graceful();
-      const builds: ImageBuild[] = [];
-      for (const version of versions) {
-        output.step(`image for ${system.name} ${version}`);
-        const build = await system.images
-          .build(engine.docker, version, output, { noCache: values['no-cache'] === true, source, signal })
-          .catch((error: unknown) => {
-            if (signal.aborted) return undefined;
-            throw error;
-          });
-        if (build === undefined) {
-          output.step(`interrupted: ${system.images.tag(version)} was not tagged; earlier builds are kept`);
-          return 130;
-        }
-        output.detail(
-          `${build.tag} ${build.status} in ${build.seconds} s` +
-            (build.compile
-              ? ` (compile ${build.compile.seconds} s, compiler cache ${build.compile.cacheHits} hits, ${build.compile.cacheMisses} misses)`
-              : ''),
-        );
-        builds.push(build);
-      }
-      output.result(builds, buildTable(builds));
-      return 0;
+      return buildImages([{ system, versions }], { noCache: values['no-cache'] === true, source }, output);
     }
     if (sub === 'list') {
       const engine = await preflight(output);
