@@ -16,13 +16,13 @@ function printed(status: RunStatus): string {
 }
 
 const base: RunStatus = {
-  reloadsDone: 4,
-  reloadsTotal: 8,
+  stepsDone: 4,
+  stepsTotal: 8,
+  stepUnit: 'reloads',
   ratePerHour: 559.4,
-  endpointsConnected: 40,
-  endpointsTotal: 40,
+  clientsConnected: 40,
+  clientsTotal: 40,
   clientsLabel: 'endpoints',
-  reloading: true,
   ownDisruptions: {},
   incidents: 1,
   elapsedMs: 31_000,
@@ -34,12 +34,12 @@ t.test('the status line says what the system has: reloads and endpoints, or keep
   t.equal(
     printed({
       ...base,
-      reloadsDone: 0,
-      reloadsTotal: 1,
-      reloading: false,
+      stepsDone: 0,
+      stepsTotal: 1,
+      stepUnit: undefined,
       clientsLabel: 'keep-alive',
-      endpointsConnected: 2,
-      endpointsTotal: 8,
+      clientsConnected: 2,
+      clientsTotal: 8,
       etaMs: undefined,
     }),
     'keep-alive 2/8, incidents 1, elapsed 31s',
@@ -49,14 +49,14 @@ t.test('the status line says what the system has: reloads and endpoints, or keep
 t.test('a run driven by context swaps counts them, not a reload it never makes', async (t) => {
   const swaps = {
     ...base,
-    reloadsDone: 0,
-    reloadsTotal: 1,
+    stepsDone: 0,
+    stepsTotal: 1,
     etaMs: undefined,
     ownDisruptions: { 'context-swap': 1234 },
   };
   t.equal(printed(swaps), 'context-swaps 1,234, endpoints 40/40, incidents 1, elapsed 31s');
   t.equal(
-    printed({ ...swaps, reloadsDone: 3 }),
+    printed({ ...swaps, stepsDone: 3 }),
     'reloads 3 (559/h), context-swaps 1,234, endpoints 40/40, incidents 1, elapsed 31s',
     'a renewal hunt reloads and swaps: both',
   );

@@ -9,21 +9,22 @@ export function statusPrinter(output: Output): (status: RunStatus) => void {
   return (status) => {
     if (!output.isTty && calls++ % 10 !== 0) return;
     const rate = Math.round(status.ratePerHour).toLocaleString('en');
+    const { stepsDone, stepsTotal } = status;
     const clients =
-      status.endpointsTotal > 0
-        ? `${status.clientsLabel} ${status.endpointsConnected}/${status.endpointsTotal}, `
+      status.clientsTotal > 0
+        ? `${status.clientsLabel} ${status.clientsConnected}/${status.clientsTotal}, `
         : '';
-    // A run driven by something else (a race hunt's swaps) counts that, not a reload it never makes.
+    // A run driven by something else (a race hunt's swaps) counts that, not a step it never takes.
     const own = Object.entries(status.ownDisruptions)
       .map(([kind, count]) => `${kind}s ${count.toLocaleString('en')}, `)
       .join('');
-    const reloads =
-      status.reloading && (status.reloadsDone > 0 || own === '')
-        ? `reloads ${status.reloadsDone}${status.reloadsTotal === undefined || status.reloadsDone > status.reloadsTotal ? '' : `/${status.reloadsTotal}`} (${rate}/h), `
+    const steps =
+      status.stepUnit !== undefined && (stepsDone > 0 || own === '')
+        ? `${status.stepUnit} ${stepsDone}${stepsTotal === undefined || stepsDone > stepsTotal ? '' : `/${stepsTotal}`} (${rate}/h), `
         : '';
     const eta = status.etaMs === undefined ? '' : `, ETA ${formatDuration(status.etaMs)}`;
     output.detail(
-      `${reloads}${own}${clients}incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
+      `${steps}${own}${clients}incidents ${status.incidents}, elapsed ${formatDuration(status.elapsedMs)}${eta}`,
     );
   };
 }

@@ -29,7 +29,7 @@ function fakeTarget(run: Run, calls: string[]): StartedTarget {
     nodes: [node],
     watched: [node],
     node: () => node,
-    clients: () => ({ connected: 0, total: 0 }),
+    clients: () => ({ connected: 0, total: 0, label: 'clients' }),
     connectionIn: () => undefined,
     stop: async () => undefined,
     [Symbol.asyncDispose]: async () => undefined,

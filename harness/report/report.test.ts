@@ -184,10 +184,10 @@ t.test('the timeline starts where the target was up, not at the image build befo
     resultsDir: t.testdir(),
   });
   // What a run with an image build records: status lines of nothing, then the target.
-  run.history.record('run', 'status', { endpointsConnected: 0, endpointsTotal: 0 });
+  run.history.record('run', 'status', { clientsConnected: 0, clientsTotal: 0, clientsLabel: 'peers' });
   await sleep(5);
   run.history.record('run', 'target-started', { system: 'icinga', nodes: ['master1'] });
-  run.history.record('run', 'status', { endpointsConnected: 20, endpointsTotal: 20 });
+  run.history.record('run', 'status', { clientsConnected: 20, clientsTotal: 20, clientsLabel: 'peers' });
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
   const facts = await readRunFacts(run.dir, knownDetectors);
   const events = await readHistory(join(run.dir, 'history.jsonl'));
@@ -198,11 +198,19 @@ t.test('the timeline starts where the target was up, not at the image build befo
       vconcat: Array<{ title: string; layer: Array<{ data?: { values?: unknown[] } }> }>;
     }
   ).vconcat;
-  const connected = panels.find((panel) => panel.title === 'simulated endpoints connected');
+  const connected = panels.find((panel) => panel.title === 'peers connected');
   const values = connected?.layer.flatMap((layer) => layer.data?.values ?? []) as Array<{ at: string }>;
   t.same(
-    values.filter((value) => 'endpointsConnected' in value).map((value) => value.at),
+    values.filter((value) => 'clientsConnected' in value).map((value) => value.at),
     [events.filter((e) => e.type === 'status').at(-1)?.at],
     'only the status after the target came up',
   );
+});
+
+t.test('a run written before the status line spoke of clients: its endpoints read as clients', async (t) => {
+  const run = await fixtureRun(t.testdir(), true);
+  const facts = await readRunFacts(run.dir, knownDetectors);
+  t.match(facts.status, [{ clientsConnected: 40, clientsTotal: 40, clientsLabel: undefined }]);
+  const titles = (timelineSpec(facts) as { vconcat: Array<{ title: string }> }).vconcat.map((p) => p.title);
+  t.ok(titles.includes('clients connected'), `the panel says clients (${titles.join('; ')})`);
 });

@@ -23,8 +23,10 @@ export interface ReloadSample {
 /** A point of the run's own status line (recorded every 2 s by the runner). */
 export interface StatusPoint {
   at: string;
-  endpointsConnected: number;
-  endpointsTotal: number;
+  clientsConnected: number;
+  clientsTotal: number;
+  /** What the clients are, plural (absent in runs written before it was recorded). */
+  clientsLabel: string | undefined;
 }
 
 export interface ResourcePoint {
@@ -213,10 +215,12 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     return;
   }
   if (event.source === 'run' && event.type === 'status' && facts.status.length < MAX_SAMPLES) {
+    // Runs written before the status line spoke of clients named them after Icinga's endpoints.
     facts.status.push({
       at: event.at,
-      endpointsConnected: Number(event.endpointsConnected ?? 0),
-      endpointsTotal: Number(event.endpointsTotal ?? 0),
+      clientsConnected: Number(event.clientsConnected ?? event.endpointsConnected ?? 0),
+      clientsTotal: Number(event.clientsTotal ?? event.endpointsTotal ?? 0),
+      clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
     });
     return;
   }

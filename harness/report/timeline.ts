@@ -81,12 +81,12 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
     );
   if (!withLoad)
     panels.push(
-      panel('simulated endpoints connected', 120, {
+      panel(`${status.at(-1)?.clientsLabel ?? 'clients'} connected`, 120, {
         data: { values: status },
         mark: { type: 'line', color: '#1f77b4', point: { size: 10 } },
         encoding: {
           x: time,
-          y: { field: 'endpointsConnected', type: 'quantitative', title: 'connected', scale: { zero: true } },
+          y: { field: 'clientsConnected', type: 'quantitative', title: 'connected', scale: { zero: true } },
         },
       }),
     );

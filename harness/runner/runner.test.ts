@@ -34,7 +34,7 @@ function fakeSystem(probe: Probe): SystemUnderTest<TargetBuilder, { tag?: string
         node: () => {
           throw new Error('no nodes');
         },
-        clients: () => ({ connected: 0, total: 0 }),
+        clients: () => ({ connected: 0, total: 0, label: 'clients' }),
         connectionIn: () => undefined,
         stop: async () => probe.stopped.push('target'),
         [Symbol.asyncDispose]: async () => undefined,

@@ -273,20 +273,21 @@ async function play(
 /** The status line: once a second to the caller, every 2 s into the history (the report's timeline). */
 function startStatus(session: RunSession, run: Run, checked: CheckedRun, live: LiveDetection): void {
   const { request } = checked;
-  const status = new StatusTracker(
-    run,
-    checked.steps,
-    live,
-    session.targets,
-    request.durationMs,
-    checked.scenario.system.reloads !== false,
-  );
+  const { system } = checked.scenario;
+  const status = new StatusTracker(run, {
+    total: checked.steps,
+    detection: live,
+    targets: session.targets,
+    steps: system.stepOf ? { unit: system.stepUnit, of: system.stepOf } : undefined,
+    durationMs: request.durationMs,
+  });
   session.own('ground', () => status.stop());
   const record = (now: RunStatus) =>
     run.history.record('run', 'status', {
-      reloadsDone: now.reloadsDone,
-      endpointsConnected: now.endpointsConnected,
-      endpointsTotal: now.endpointsTotal,
+      stepsDone: now.stepsDone,
+      clientsConnected: now.clientsConnected,
+      clientsTotal: now.clientsTotal,
+      clientsLabel: now.clientsLabel,
       incidents: now.incidents,
     });
   let ticks = 0;

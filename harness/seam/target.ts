@@ -77,9 +77,9 @@ export interface StartedTarget extends AsyncDisposable {
   node(name: string): TargetNode;
   /**
    * The clients the harness runs against it, for the status line: connected of total, and what
-   * they are ('endpoints': simulated Icinga endpoints; 'keep-alive': the load's pooled connections).
+   * they are, plural (simulated peers, a load's pooled connections).
    */
-  clients(): { connected: number; total: number; label?: string };
+  clients(): { connected: number; total: number; label: string };
   /** The connection an event names, so a capture can be cut to an incident's connections. */
   connectionIn(event: HistoryEvent): ConnectionSighting | undefined;
   /**
@@ -225,10 +225,14 @@ export interface SystemUnderTest<
   readonly detectors: readonly Detector[];
   /** Whether a user-named image (--image) can be the system (default true). */
   readonly takesImages?: boolean;
-  /** Whether its scenarios reload it (the status line counts reloads; default true). */
-  readonly reloads?: boolean;
   /** What one step of its scenarios is, plural (`reloads`, `episodes`): --reloads counts these. */
   readonly stepUnit: string;
+  /**
+   * Which of its history's events begin and end one step: the status line's count, rate and
+   * ETA. A system whose steps leave no events of their own leaves it out; its status line
+   * shows its clients and incidents.
+   */
+  stepOf?(event: HistoryEvent): 'begun' | 'done' | undefined;
   /**
    * Throws HH_VERSION_UNKNOWN (exit 2) for a version it cannot run: not in the catalogue (and,
    * where the system builds from source, without an image compiled for it).

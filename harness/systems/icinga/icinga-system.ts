@@ -2,6 +2,7 @@ import type { SystemUnderTest } from '../../seam/target.ts';
 import { icingaDetectors } from './detectors/index.ts';
 import { catalogueVersions } from './images/catalogue.ts';
 import { checkIcingaVersion, icingaImages } from './images/icinga-images.ts';
+import { reloadStepOf } from './reload/reload-record.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
 import { icingaWatch } from './watch/icinga-watch.ts';
@@ -15,6 +16,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   name: 'icinga',
   versions: catalogueVersions,
   stepUnit: 'reloads',
+  stepOf: reloadStepOf,
   defaultVersion: '2.13.6',
   detectors: icingaDetectors,
   images: icingaImages,

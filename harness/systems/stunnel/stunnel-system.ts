@@ -34,7 +34,6 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
       buildStunnelImage(docker, stunnelEntry(version), progress, options.signal, options),
     list: listStunnelImages,
   },
-  reloads: false,
   checkVersion(version) {
     stunnelEntry(version);
   },

@@ -1,4 +1,4 @@
-import type { EventSink } from '../../../run/history.ts';
+import type { EventSink, HistoryEvent } from '../../../run/history.ts';
 
 /** Which reload: its step, its node, how it was asked for, and anything the caller adds (delayMs, changed). */
 export interface ReloadFields extends Record<string, unknown> {
@@ -39,4 +39,12 @@ export function recordReload(history: EventSink, fields: ReloadFields): ReloadRe
       history.record('reload', 'reload-failed', { step, master, error, ...more });
     },
   };
+}
+
+/** The machinery's step, read from these events: a reload begun, and one that ended either way. */
+export function reloadStepOf(event: HistoryEvent): 'begun' | 'done' | undefined {
+  if (event.source !== 'reload') return undefined;
+  if (event.type === 'reload-started') return 'begun';
+  if (event.type === 'reload-finished' || event.type === 'reload-failed') return 'done';
+  return undefined;
 }

@@ -191,11 +191,12 @@ export class StartedIcingaStack implements StartedTarget {
     return this.swarmInstance?.burst(node) ?? 0;
   }
 
-  clients(): { connected: number; total: number } {
+  clients(): { connected: number; total: number; label: string } {
     const sessions = this.swarmInstance?.sessions ?? [];
     return {
       connected: sessions.filter((session) => session.state === 'established').length,
       total: sessions.length,
+      label: 'endpoints',
     };
   }
 

@@ -151,7 +151,7 @@ export class WatchedIcinga implements StartedTarget {
   }
 
   /** The watch runs no clients of its own. */
-  clients(): { connected: number; total: number; label?: string } {
+  clients(): { connected: number; total: number; label: string } {
     return { connected: 0, total: 0, label: 'clients' };
   }
 
@@ -465,8 +465,8 @@ export function watchedIcingaSystem(
     name: 'icinga',
     versions: [version],
     defaultVersion: version,
+    // The watch takes no steps: the user's reloads are disruptions it sees, not steps it counts.
     stepUnit: 'reloads',
-    reloads: false,
     takesImages: false,
     images: icingaImages,
     detectors: icingaDetectors.filter((detector) => WATCH_DETECTORS.has(detector.name)),
