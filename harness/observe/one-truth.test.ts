@@ -58,7 +58,11 @@ async function offline(run: Run, detectors: readonly Detector[]) {
 
 t.test('a history past its budget: routine events are dropped, detector inputs are not', async (t) => {
   const detectors = chooseDetectors(knownDetectors);
-  const { run, detection } = await startRun(t, detectors, { maxBytes: 20_000, routineBytes: 5_000 });
+  const { run, detection } = await startRun(t, detectors, {
+    maxBytes: 20_000,
+    routineBytes: 5_000,
+    routineEvents: ['swarm:connect-attempt'],
+  });
   fieldFailure(run, 'master1', 1);
   // Far past both budgets: routine chatter and bulky events nobody detects on.
   for (let i = 0; i < 500; i++) {

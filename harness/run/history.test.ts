@@ -21,7 +21,12 @@ t.test('events are written as JSON lines with a monotonic t and a wall clock', a
 
 t.test('routine events stop at their budget; reload events go on until the hard cap', async (t) => {
   const path = join(t.testdir(), 'history.jsonl');
-  const history = await History.open(path, { routineBytes: 2_000, maxBytes: 6_000 });
+  // The system names its routine events; the proxy's are routine anyway.
+  const history = await History.open(path, {
+    routineBytes: 2_000,
+    maxBytes: 6_000,
+    routineEvents: ['swarm:handshake-done'],
+  });
   const seen: string[] = [];
   history.subscribe((event) => seen.push(event.type));
   for (let i = 0; i < 100; i++) {
@@ -47,4 +52,21 @@ t.test('routine events stop at their budget; reload events go on until the hard 
   });
   const size = (await readFile(path)).length;
   t.ok(size < 6_000 + 500, `the file stays within its cap (${size} bytes)`);
+});
+
+t.test("the proxy's connections are routine with no system's list; other events are not", async (t) => {
+  const path = join(t.testdir(), 'history.jsonl');
+  const history = await History.open(path, { routineBytes: 1_000, maxBytes: 100_000 });
+  for (let i = 0; i < 50; i++) {
+    history.record('proxy', 'connection-opened', { connection: i });
+    history.record('swarm', 'handshake-done', { endpoint: `sim-${i}` });
+  }
+  await history.close();
+  const written = await lines(path);
+  const count = (type: string) => written.filter((e) => e.type === type).length;
+  t.ok(
+    count('connection-opened') < 50,
+    `proxy connections stop at the routine budget (${count('connection-opened')})`,
+  );
+  t.equal(count('handshake-done'), 50, 'an event no one named routine is written within the whole budget');
 });

@@ -22,22 +22,12 @@ export interface EventSink {
 export const discardEvents: EventSink = { record() {} };
 
 /**
- * Events that come by the hundred per reload (every simulated endpoint's connect, handshake,
- * hello; every proxied connection): useful for the first stretch of a run, noise in an
+ * Events that come by the hundred per step (every proxied connection; a system adds its own,
+ * such as its simulated clients' connects): useful for the first stretch of a run, noise in an
  * overnight soak. They share a smaller budget so that they cannot crowd out the events a report
- * is made of (reloads, failures, incidents, resources, toxics).
+ * is made of (steps, failures, incidents, resources, toxics).
  */
-const ROUTINE_EVENTS = new Set([
-  'swarm:connect-attempt',
-  'swarm:tcp-connected',
-  'swarm:handshake-done',
-  'swarm:hello-received',
-  'swarm:disconnect',
-  'swarm:connect-failed',
-  'swarm:check-executed',
-  'proxy:connection-opened',
-  'proxy:connection-closed',
-]);
+const ROUTINE_EVENTS = ['proxy:connection-opened', 'proxy:connection-closed'];
 
 const RECENT_EVENTS = 10_000;
 
@@ -46,6 +36,8 @@ export interface HistoryOptions {
   maxBytes?: number;
   /** Routine events stop being written past this many bytes (default 128 MiB). */
   routineBytes?: number;
+  /** More routine events ("source:type"), beside the proxy's: the system's (`routineEvents`). */
+  routineEvents?: readonly string[];
   /**
    * Events that are written whatever the budget ("source:type"): what the run's detectors read
    * (they are bounded by their producers: log matches per pattern, reloads, worker changes).
@@ -68,7 +60,7 @@ export function matchesEventKey(patterns: readonly string[]): (key: string) => b
 
 /**
  * The run's append-only event history, history.jsonl: the single source of truth reports are
- * derived from. Bounded: routine events (ROUTINE_EVENTS) past `routineBytes`, and any event past
+ * derived from. Bounded: routine events (ROUTINE_EVENTS and the system's) past `routineBytes`, and any event past
  * `maxBytes`, are counted but not written; one `history-truncated` event says how many of each
  * type were dropped when it closes; essential events (what the detectors read) are always
  * written. Subscribers see every event, or with `{ written: true }` only the events the file
@@ -86,6 +78,7 @@ export class History implements EventSink {
   private readonly listeners = new Set<(event: HistoryEvent) => void>();
   private readonly writtenListeners = new Set<(event: HistoryEvent) => void>();
   private readonly essential: (key: string) => boolean;
+  private readonly routine: ReadonlySet<string>;
   private closed = false;
   /** The first write error (a full disk): nothing more is written after it, so no line is torn twice. */
   private failure: Error | undefined;
@@ -99,6 +92,7 @@ export class History implements EventSink {
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
     this.routineBytes = options.routineBytes ?? 128 * 1024 * 1024;
     this.essential = options.essential ?? (() => false);
+    this.routine = new Set([...ROUTINE_EVENTS, ...(options.routineEvents ?? [])]);
     stream.on('error', this.fail);
   }
 
@@ -130,7 +124,7 @@ export class History implements EventSink {
       type,
     };
     const key = `${source}:${type}`;
-    const routine = ROUTINE_EVENTS.has(key);
+    const routine = this.routine.has(key);
     if (!routine) {
       this.recentEvents.push(event);
       if (this.recentEvents.length > RECENT_EVENTS) this.recentEvents.splice(0, RECENT_EVENTS / 10);

@@ -200,6 +200,7 @@ async function createRun(
     command: request.command,
     history: {
       ...(budget && { maxBytes: budget.historyBytes, routineBytes: budget.routineBytes }),
+      routineEvents: scenario.system.routineEvents,
       // What the detectors read is written whatever the budget: live and offline read the same;
       // so are the faults' decisions, which a replay follows (bounded by the anchors).
       essential: either(detectionInputs(checked.detectors), matchesEventKey(PLAN_EVENTS)),

@@ -234,6 +234,11 @@ export interface SystemUnderTest<
    */
   stepOf?(event: HistoryEvent): 'begun' | 'done' | undefined;
   /**
+   * Its events that come by the hundred per step ("source:type"): the history writes them within
+   * a smaller budget, so an overnight run's file keeps room for what reports are made of.
+   */
+  readonly routineEvents?: readonly string[];
+  /**
    * Throws HH_VERSION_UNKNOWN (exit 2) for a version it cannot run: not in the catalogue (and,
    * where the system builds from source, without an image compiled for it).
    */

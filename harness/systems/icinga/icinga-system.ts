@@ -5,6 +5,7 @@ import { checkIcingaVersion, icingaImages } from './images/icinga-images.ts';
 import { reloadStepOf } from './reload/reload-record.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
+import { SWARM_ROUTINE_EVENTS } from './swarm/swarm.ts';
 import { icingaWatch } from './watch/icinga-watch.ts';
 
 /**
@@ -17,6 +18,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   versions: catalogueVersions,
   stepUnit: 'reloads',
   stepOf: reloadStepOf,
+  routineEvents: SWARM_ROUTINE_EVENTS,
   defaultVersion: '2.13.6',
   detectors: icingaDetectors,
   images: icingaImages,

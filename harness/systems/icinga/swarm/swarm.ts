@@ -339,6 +339,8 @@ const ROUTINE_TYPES = new Set([
   'connect-failed',
   'check-executed',
 ]);
+/** The same, as the history's routine events ("source:type"), which get a smaller budget too. */
+export const SWARM_ROUTINE_EVENTS: readonly string[] = [...ROUTINE_TYPES].map((type) => `swarm:${type}`);
 const ROUTINE_DETAILED = 2_000;
 const ACTIVITY_EVERY_MS = 1_000;
 
