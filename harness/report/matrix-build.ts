@@ -1,7 +1,7 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { Detector } from '../observe/detector.ts';
 import { standaloneIncidents } from '../observe/incidents.ts';
-import { type RunManifest, targetOf } from '../run/manifest.ts';
+import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts';
 import { percentile, wilsonInterval } from '../stats.ts';
 import { cellKey, type DisruptionRates, type Matrix, type MatrixCell } from './matrix.ts';
 import { round, roundRate, steepest, timing } from './matrix-statistics.ts';
@@ -209,7 +209,7 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
     ...(unit ? { perDisruption: disruptionRates(unit, runs) } : {}),
     ...(advisories.length > 0 ? { advisories } : {}),
     system: targetOf(runs[0]?.meta ?? ({} as RunManifest)).system ?? null,
-    version: String(stack.icingaVersion ?? stack.stunnelVersion ?? '') || null,
+    version: reportedVersion(stack) ?? null,
     load:
       loadPoints.length === 0
         ? null

@@ -1,7 +1,7 @@
 import type { DetectorFailure } from '../observe/detection.ts';
 import { type Incident, standaloneIncidents } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
-import { type RunManifest, targetOf } from '../run/manifest.ts';
+import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
 import type { AdvisoryFinding, FaultSample, RunFacts } from './run-facts.ts';
 
@@ -132,17 +132,24 @@ function watchedLine(watched: Record<string, unknown>): string | undefined {
   return parts.join('; ');
 }
 
-/** What ran, in a line, from what the system recorded of itself in run.json. */
+/**
+ * What ran, in a line: the system's own description in run.json. Runs written before systems
+ * described themselves named their fields for the system (`<system>VersionText`,
+ * `<system>Version`): read generically, whichever system it was.
+ */
 function systemLine(meta: RunManifest, stack: Record<string, unknown>): string {
-  const icingaText = text(stack.icingaVersionText)?.trim();
-  if (icingaText) return icingaText;
-  if (text(stack.icingaVersion))
-    return `Icinga 2 ${text(stack.icingaVersion)}, OpenSSL ${text(stack.opensslVersion) ?? 'unknown'}`;
-  if (text(stack.stunnelVersion)) {
-    const settings = record(stack.settings);
-    return `stunnel ${text(stack.stunnelVersion)} (Debian's stunnel4, debug ${String(settings.debug ?? '?')}), nginx behind it, rsyslog as its log sink`;
-  }
+  const described = text(stack.description)?.trim();
+  if (described) return described;
+  const banner = Object.entries(stack).find(
+    ([field, value]) => field.endsWith('VersionText') && text(value)?.trim(),
+  );
+  if (banner) return String(banner[1]).trim();
   const { system, version, image } = targetOf(meta);
+  const reported = reportedVersion(stack);
+  if (reported !== undefined) {
+    const openssl = text(stack.opensslVersion);
+    return `${system ?? 'the system'} ${reported}${openssl ? `, OpenSSL ${openssl}` : ''}`;
+  }
   return image ? `image ${image}` : `${system ?? 'unknown system'} ${version ?? ''}`.trim();
 }
 

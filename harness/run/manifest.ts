@@ -55,6 +55,22 @@ export interface RunManifest {
   };
 }
 
+/** Versions in run.json's stack section that are not the system's own (what it links, what runs it). */
+const COMPONENT_VERSIONS = new Set(['opensslVersion', 'dockerVersion']);
+
+/**
+ * The version the system under test reports of itself (run.json's `stack.version`). Runs written
+ * before it was recorded there named the field for the system (`<system>Version`).
+ */
+export function reportedVersion(stack: Record<string, unknown>): string | undefined {
+  if (typeof stack.version === 'string') return stack.version;
+  const named = Object.entries(stack).find(
+    ([field, value]) =>
+      field.endsWith('Version') && !COMPONENT_VERSIONS.has(field) && typeof value === 'string',
+  );
+  return named?.[1] as string | undefined;
+}
+
 /** The target a manifest names, as a selection: the system's version, or the image. */
 export function targetOf(manifest: RunManifest): { system?: string; version?: string; image?: string } {
   const target = manifest.target ?? {};

@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Run } from '../run/run.ts';
+import { stunnelDescription } from '../systems/stunnel/stunnel-target.ts';
 
 export interface FixtureRunOptions {
   scenario?: string;
@@ -116,7 +117,8 @@ export async function writeLoadFixtureRun(
   await run.describe('limits', { reloads: 1, durationMs: null });
   await run.describe('stack', {
     image: `handshake-hunter/stunnel:${options.version}`,
-    stunnelVersion: options.version,
+    version: options.version,
+    description: stunnelDescription(options.version, { debug: 7 }),
     settings: { debug: 7 },
   });
   // Times of a real minute: the history's own clock would put every event in the same millisecond.

@@ -166,7 +166,8 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     };
     await run.describe('stack', {
       image,
-      stunnelVersion: this.version,
+      version: this.version,
+      description: stunnelDescription(this.version, this.settings),
       settings: this.settings,
       sysctls,
       fileLimit: this.fileLimit,
@@ -453,4 +454,9 @@ export class StartedStunnel implements StartedTarget {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** What a report says ran, in a line: stunnel, its debug level, and what sits around it. */
+export function stunnelDescription(version: string, settings: { debug?: unknown }): string {
+  return `stunnel ${version} (Debian's stunnel4, debug ${String(settings.debug ?? '?')}), nginx behind it, rsyslog as its log sink`;
 }

@@ -103,6 +103,8 @@ export class StartedIcingaStack implements StartedTarget {
     );
     return {
       imageId,
+      version: parseIcingaVersion(banner),
+      description: banner.trim(),
       icingaVersion: parseIcingaVersion(banner),
       opensslVersion: parseOpensslVersion(banner),
       icingaVersionText: banner,

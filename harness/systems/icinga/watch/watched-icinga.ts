@@ -115,7 +115,8 @@ export class WatchedIcinga implements StartedTarget {
     });
     // What the report says of the system under test: the versions it reports, where it runs.
     await run.describe('stack', {
-      ...(found.version && { icingaVersion: found.version }),
+      ...(found.version && { version: found.version, icingaVersion: found.version }),
+      description: found.banner.trim(),
       ...(found.openssl && { opensslVersion: found.openssl }),
       icingaVersionText: found.banner,
       watched: describeFound(found, name),
