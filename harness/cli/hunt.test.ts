@@ -117,6 +117,16 @@ const badInput: Array<[argv: string[], exit: number, message: RegExp]> = [
     /^\[HH_USAGE\] --all builds every catalogue version of every system: give it alone/,
   ],
   [['images', 'build', '--all', '--source', '/tmp'], 2, /^\[HH_USAGE\] --all builds every catalogue version/],
+  [
+    ['run', 'canary', '--steps', '3', '--reloads', '3'],
+    2,
+    /^\[HH_USAGE\] --reloads is the older name of --steps: give one of them\.$/,
+  ],
+  [
+    ['run', 'canary', '--steps', '0'],
+    2,
+    /^\[HH_USAGE\] --steps must be a whole number from 1 to 10000000, not "0"\.$/,
+  ],
   // hunt matrix: its targets.
   [['matrix'], 2, /^\[HH_USAGE\] Name one scenario: hunt matrix <scenario>/],
   [['matrix', 'reload-storm'], 2, /^\[HH_USAGE\] A matrix needs targets: --icinga /],

@@ -1,6 +1,7 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { icinga } from '../systems/icinga/icinga-system.ts';
 import { stunnel } from '../systems/stunnel/stunnel-system.ts';
+import { integerOption } from './args.ts';
 
 /** The systems under test the CLI knows: each gives a version option named after it (--icinga, --stunnel). */
 export const systems = [icinga, stunnel] as const;
@@ -25,4 +26,28 @@ export function chosenVersion(values: Record<string, unknown>): { version?: stri
     );
   const [name] = given;
   return name === undefined ? {} : { version: String(values[name]), versionOption: name };
+}
+
+/**
+ * parseArgs options for a run's length in steps: --steps, and --reloads, its first name (Icinga's
+ * steps are reloads; runs of every system were sized with it before --steps).
+ */
+export const stepOptions = {
+  steps: { type: 'string' as const },
+  reloads: { type: 'string' as const },
+};
+
+/** The help line of --steps, with each system's unit. */
+export const stepsHelp = [
+  "  --steps <n>         how many steps (default: the scenario's); --reloads <n> is the same",
+  `                      (${systems.map((system) => `${system.name}'s are ${system.stepUnit}`).join(', ')})`,
+].join('\n');
+
+/** The steps asked for (--steps or --reloads, not both), checked: 1 to `max`. */
+export function chosenSteps(values: Record<string, unknown>, max: number): number | undefined {
+  const given = (['steps', 'reloads'] as const).filter((name) => values[name] !== undefined);
+  if (given.length > 1)
+    throw new HuntError(ErrorCodes.USAGE, '--reloads is the older name of --steps: give one of them.');
+  const [name] = given;
+  return name === undefined ? undefined : integerOption(`--${name}`, String(values[name]), 1, max);
 }

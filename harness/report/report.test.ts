@@ -72,7 +72,7 @@ t.test(
       report,
       /\| 1 \| tls-handshake-failed \| master1 \| 172\.20\.0\.1 \|.*\[log-master1\.txt\]\(incidents\/001\/log-master1\.txt\)/,
     );
-    t.match(report, /npx hunt run canary --param endpoints=20 --icinga 2\.13\.6 --reloads 4 --seed 7/);
+    t.match(report, /npx hunt run canary --param endpoints=20 --icinga 2\.13\.6 --steps 4 --seed 7/);
     const json = JSON.parse(await readFile(join(run.dir, 'summary.json'), 'utf8'));
     t.same(json, JSON.parse(JSON.stringify(summary)), 'summary.json says what report.md says');
     t.match(json, {

@@ -22,11 +22,16 @@ t.test('a run is reproduced by its scenario, target, limits and seed', async (t)
       manifest({
         scenario: 'canary',
         target: { icinga: '2.13.6' },
-        limits: { reloads: 4 },
+        limits: { steps: 4 },
         command: ['hunt', 'run'],
       }),
     ),
-    'npx hunt run canary --icinga 2.13.6 --reloads 4 --seed 7',
+    'npx hunt run canary --icinga 2.13.6 --steps 4 --seed 7',
+  );
+  t.equal(
+    reproduceCommand(manifest({ scenario: 'canary', target: { icinga: '2.13.6' }, limits: { reloads: 4 } })),
+    'npx hunt run canary --icinga 2.13.6 --steps 4 --seed 7',
+    'a run written before --steps: its limits.reloads',
   );
 });
 

@@ -109,7 +109,8 @@ export function reproduceCommand(meta: RunManifest): string {
   if (target.image !== undefined) parts.push(`--image ${target.image}`);
   else if (target.version !== undefined) parts.push(`--${target.system} ${target.version}`);
   const limits = meta.limits ?? {};
-  if (typeof limits.reloads === 'number') parts.push(`--reloads ${limits.reloads}`);
+  const steps = limits.steps ?? limits.reloads;
+  if (typeof steps === 'number') parts.push(`--steps ${steps}`);
   if (typeof limits.durationMs === 'number')
     parts.push(`--duration ${Math.round(limits.durationMs / 1000)}s`);
   const detectors = meta.detectors;

@@ -31,7 +31,8 @@ export interface RunManifest {
   complete: boolean;
   /** `{ <system>: <version> }` (`{ icinga: '2.13.6' }`) or `{ image: 'repo:tag' }`. */
   target?: Record<string, string>;
-  limits?: { reloads?: number; durationMs?: number | null; diskCapBytes?: number };
+  /** `reloads`: what `steps` was called in runs written before 2026-12-07. */
+  limits?: { steps?: number; reloads?: number; durationMs?: number | null; diskCapBytes?: number };
   detectors?: string[];
   expectations?: string[];
   capture?: { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };

@@ -209,7 +209,7 @@ async function createRun(
   });
   await run.describe('target', checked.target);
   await run.describe('limits', {
-    reloads: checked.steps,
+    steps: checked.steps,
     durationMs: request.durationMs ?? null,
     ...(budget ? { diskCapBytes: budget.capBytes } : {}),
   });

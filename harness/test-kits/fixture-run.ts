@@ -41,7 +41,7 @@ export async function writeFixtureRun(root: string, options: FixtureRunOptions):
     resultsDir: root,
   });
   await run.describe('target', target);
-  await run.describe('limits', { reloads: options.barriers.length, durationMs: null });
+  await run.describe('limits', { steps: options.barriers.length, durationMs: null });
   if (options.plan) await run.describe('plan', options.plan);
   await run.describe('stack', {
     image: 'image' in target ? target.image : `handshake-hunter/icinga2:${target.icinga}`,
@@ -114,7 +114,7 @@ export async function writeLoadFixtureRun(
     resultsDir: root,
   });
   await run.describe('target', { stunnel: options.version });
-  await run.describe('limits', { reloads: 1, durationMs: null });
+  await run.describe('limits', { steps: 1, durationMs: null });
   await run.describe('stack', {
     image: `handshake-hunter/stunnel:${options.version}`,
     version: options.version,

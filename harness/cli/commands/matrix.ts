@@ -15,7 +15,7 @@ import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import type { Output } from '../output.ts';
 import { scenarioCatalog } from '../scenarios.ts';
-import { chosenVersion, systemOptions } from '../systems.ts';
+import { chosenSteps, chosenVersion, stepOptions, systemOptions } from '../systems.ts';
 
 export const matrix: Command = {
   name: 'matrix',
@@ -23,7 +23,7 @@ export const matrix: Command = {
   help: `Usage: hunt matrix <scenario> --icinga 2.12.3,2.13.6,2.14.6 [--image <ref> ...]
        hunt matrix <stunnel scenario> --stunnel 5.56,5.68,5.74
                    [--param name=value ...] [--grid name=v1,v2,... ...] [--repeat <n>]
-                   [--reloads <n> | --duration <d>] [--seed <n>]
+                   [--steps <n> | --duration <d>] [--seed <n>]
                    [--baseline <matrix.json>] [--save-baseline <file>]
                    [--engines <DOCKER_HOST>,<DOCKER_HOST>...] [--results <dir>] [--json]
        hunt matrix <scenario> ... --plan <plan.json>
@@ -54,7 +54,7 @@ first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a 
                         scheduler (a GitHub Actions matrix, a Kubernetes Indexed Job) runs each
                         with hunt run --cell <file> <index>; hunt merge --plan <file> of their
                         run folders makes this table and names the cells missing
-  --param, --reloads, --duration, --seed, --results, --detectors, --capture, --no-secrets
+  --param, --steps (or --reloads), --duration, --seed, --results, --detectors, --capture, --no-secrets
                         as for hunt run, for every cell
 
 Ctrl-C stops every cell gracefully and writes the matrix of what ran (exit 130).
@@ -68,7 +68,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       repeat: { type: 'string' },
       ...systemOptions,
       image: { type: 'string', multiple: true },
-      reloads: { type: 'string' },
+      ...stepOptions,
       duration: { type: 'string' },
       seed: { type: 'string' },
       results: { type: 'string' },
@@ -98,8 +98,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
       repeat: values.repeat === undefined ? undefined : integerOption('--repeat', values.repeat, 1, 100),
       targets,
       versionOption,
-      steps:
-        values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
+      steps: chosenSteps(values, MAX_STEPS),
       durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
       seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
       resultsDir: values.results,

@@ -12,13 +12,20 @@ import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import { printResult, statusPrinter } from '../run-output.ts';
 import { scenarioCatalog } from '../scenarios.ts';
-import { chosenVersion, systemNames, systemOptions } from '../systems.ts';
+import {
+  chosenSteps,
+  chosenVersion,
+  stepOptions,
+  stepsHelp,
+  systemNames,
+  systemOptions,
+} from '../systems.ts';
 
 export const run: Command = {
   name: 'run',
   summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
   help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --stunnel <version> | --image <ref>]
-                [--reloads <n> | --duration <30m>] [--seed <n>] [--results <dir>]
+                [--steps <n> | --duration <30m>] [--seed <n>] [--results <dir>]
                 [--detectors <a,b> | --detectors none] [--capture on|off|optional]
                 [--no-secrets] [--json]
        hunt run --replay <run-dir> [--results <dir>] [--json]
@@ -33,7 +40,7 @@ their parameters with: hunt list
   --icinga <version>  a catalogue version (2.12.3, 2.13.6, 2.14.6; default 2.13.6)
   --image <ref>       any image with Icinga 2 in it, instead of --icinga
   --stunnel <version> for a stunnel scenario: 5.56, 5.68 or 5.74 (default 5.68)
-  --reloads <n>       how many reloads (default: the scenario's)
+${stepsHelp}
   --duration <d>      stop after this long (90s, 30m, 8h), whichever of the two comes first
   --seed <n>          the seed every random choice derives from (default: random, recorded)
   --results <dir>     where the run folder goes (default results/, or HH_RESULTS_DIR)
@@ -86,7 +93,7 @@ const runOptions = {
   param: { type: 'string', multiple: true },
   ...systemOptions,
   image: { type: 'string' },
-  reloads: { type: 'string' },
+  ...stepOptions,
   duration: { type: 'string' },
   seed: { type: 'string' },
   results: { type: 'string' },
@@ -109,8 +116,7 @@ function requestOf(values: RunValues, positionals: string[]): AskedRun {
     params: values.param ?? [],
     ...chosenVersion(values),
     image: values.image,
-    steps:
-      values.reloads === undefined ? undefined : integerOption('--reloads', values.reloads, 1, MAX_STEPS),
+    steps: chosenSteps(values, MAX_STEPS),
     durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
     seed: values.seed === undefined ? undefined : integerOption('--seed', values.seed, 0, 2 ** 31 - 1),
     detectors: detectorList(values.detectors),
@@ -152,7 +158,7 @@ function refuseOthers(
     'param',
     ...systemNames,
     'image',
-    'reloads',
+    ...Object.keys(stepOptions),
     'duration',
     'seed',
     'detectors',
@@ -197,7 +203,7 @@ async function replayRequest(
     params: meta.params,
     version: target.version,
     image: target.image,
-    steps: limits.reloads,
+    steps: limits.steps ?? limits.reloads,
     durationMs: limits.durationMs ?? undefined,
     seed: meta.seed,
     detectors: meta.detectors,
@@ -211,7 +217,7 @@ async function replayRequest(
 function scenarioHelp(scenario: Scenario): string {
   return [
     `Usage: hunt run ${scenario.name} [--param name=value ...] [--${scenario.system.name} <version> | --image <ref>]`,
-    '         [--reloads <n> | --duration <d>] [--seed <n>] [--results <dir>] [--json]',
+    '         [--steps <n> | --duration <d>] [--seed <n>] [--results <dir>] [--json]',
     '',
     `${scenario.name}: ${scenario.summary}`,
     ...(scenario.story ? ['', scenario.story] : []),
@@ -221,7 +227,7 @@ function scenarioHelp(scenario: Scenario): string {
     ...(Object.keys(scenario.params).length === 0
       ? ['  (none)']
       : Object.entries(scenario.params).map(([name, spec]) => `  ${describeParam(name, spec)}`)),
-    `Steps:       ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default (--reloads)`,
+    `Steps:       ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default (--steps)`,
     `Expects:     ${scenario.expectations.map((e) => e.description).join('; ')}`,
     '',
     'The options every run takes: hunt run --help',
