@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { ensureHostTools } from '../engine/host-tools.ts';
 import { silentProgress } from '../progress.ts';
@@ -70,6 +72,20 @@ t.test(
     t.ok((await stat(join(folder, 'capture.pcapng'))).size > 1_000, 'a real capture');
     const summary = await readFile(join(folder, 'capture.txt'), 'utf8');
     t.match(summary, /ClientHello/, 'the capture holds the rounds’ TLS handshakes');
+    // Decryptable: the secrets the rounds' client logged are in the pcapng, and the short answer
+    // is there to read.
+    const { stdout } = await promisify(execFile)('tshark', [
+      '-r',
+      join(folder, 'capture.pcapng'),
+      '-Y',
+      'data',
+      '-T',
+      'fields',
+      '-e',
+      'data.data',
+    ]);
+    const plain = Buffer.from(stdout.replace(/\s+/g, ''), 'hex').toString();
+    t.match(plain, /^round 3 x{12}$/m, 'the wrong answer, decrypted from the capture');
 
     const report = await readFile(broken.reportPath, 'utf8');
     t.match(report, /wrong-answer/, 'the report names the incident');
