@@ -105,15 +105,17 @@ t.test(
       ['1.0: 1 incident(s), version 1.0', '1.1: 0 incident(s), version 1.1'],
       'the matrix compares the versions',
     );
-    // The matrix's columns are still Icinga's (reloads, barrier, master RSS): they come from the
-    // system next (issue 27). Until then a todo, shown in every run, not a pass.
-    t.notMatch(
-      renderMatrix(matrix),
-      /icinga|stunnel|reload|master|endpoint/i,
-      "the matrix speaks no other system's words",
-      {
-        todo: "issue 27: the matrix's columns from the system",
-      },
+    const table = renderMatrix(matrix);
+    t.match(
+      table,
+      /\| target \| echo \| runs \| rounds \| incidents \| per 1,000 rounds \(95%\) \|/,
+      'counted in rounds',
     );
+    t.match(
+      table,
+      /\| 1\.0 \| 1\.0 \| \S+ \(failed\) \| 12 \| 1: 1 wrong-answer \| 83\.3 /,
+      '1.0: 12 rounds, 1 incident',
+    );
+    t.notMatch(table, /icinga|stunnel|reload|master|endpoint/i, "the matrix speaks no other system's words");
   },
 );

@@ -145,6 +145,18 @@ function targetName(meta: RunManifest): string {
   return target.image ?? target.version ?? meta.stack?.image ?? 'unknown';
 }
 
+/**
+ * The runs' steps in their system's unit, as their status lines last counted them: undefined
+ * unless every run recorded both (the unit in run.json's limits, stepsDone in its status events).
+ */
+function stepsOf(runs: readonly RunFacts[], incidents: number): MatrixCell['steps'] {
+  const unit = runs[0]?.meta.limits?.unit;
+  const counts = runs.map((run) => run.status.at(-1)?.stepsDone);
+  if (unit === undefined || counts.some((count) => count === undefined)) return undefined;
+  const count = counts.reduce((sum: number, n) => sum + (n ?? 0), 0);
+  return { unit, count, incidentsPer1000: roundRate(wilsonInterval(incidents, count, 1000)) ?? null };
+}
+
 function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {
   const stack = runs[0]?.meta.stack ?? {};
   const reloads = runs.flatMap((run) => run.reloads);
@@ -195,7 +207,9 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
       ];
     }),
   );
+  const steps = stepsOf(runs, incidents);
   return {
+    ...(steps ? { steps } : {}),
     ...(persistence.length > 0 ? { persistence } : {}),
     ...(measured.size > 0
       ? {

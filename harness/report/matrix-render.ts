@@ -115,6 +115,39 @@ function table(matrix: Matrix): string[] {
     r ? `${sig(r.rate)} (${sig(r.low)}-${sig(r.high)})` : '-';
 
   const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
+  // Steps with no timings of their own and no load (a system whose steps are its own): counted
+  // in the system's unit.
+  const stepped =
+    !matrix.unit &&
+    matrix.cells.length > 0 &&
+    matrix.cells.every(
+      (cell) => cell.steps && !cell.load && cell.barrierMs.p50 === null && cell.reconnectMs.p50 === null,
+    );
+  if (stepped) {
+    const unit = matrix.cells[0]?.steps?.unit ?? 'steps';
+    // The TLS library, where the runs reported the one their system loaded.
+    const tls = matrix.cells.some((cell) => cell.opensslVersion);
+    const head = [
+      'target',
+      ...extraHead,
+      matrix.cells[0]?.system ?? 'version',
+      ...(tls ? ['OpenSSL'] : []),
+      'runs',
+      unit,
+      'incidents',
+      `per 1,000 ${unit} (95%)`,
+    ];
+    return lay(head, (cell) => [
+      cell.target,
+      ...extra(cell),
+      cell.version ?? '-',
+      ...(tls ? [cell.opensslVersion ?? '-'] : []),
+      runsOf(cell),
+      cell.steps?.count ?? 0,
+      incidentsOf(cell),
+      rate(cell.steps?.incidentsPer1000),
+    ]);
+  }
   if (matrix.unit && !underLoad) {
     const unit = matrix.unit;
     const head = ['target', ...extraHead, 'version', 'runs', `${unit}s`, 'incidents'];

@@ -39,6 +39,15 @@ export interface MatrixCell {
     stallsS: number[];
     silencesS: number[];
   } | null;
+  /**
+   * The runs' steps in the system's unit, from their status lines (runs that record it), and
+   * incidents per 1,000 of them: the table of a system whose steps are its own (no reloads, no load).
+   */
+  steps?: {
+    unit: string;
+    count: number;
+    incidentsPer1000: { rate: number; low: number; high: number } | null;
+  };
   /** Disruption windows opened, per kind, all nodes and runs together (reloads apart). */
   disruptions?: Record<string, number>;
   /** The matrix's unit disruption when it is not a reload (context swaps): rates per 1,000 of them. */

@@ -27,6 +27,8 @@ export interface StatusPoint {
   clientsTotal: number;
   /** What the clients are, plural (absent in runs written before it was recorded). */
   clientsLabel: string | undefined;
+  /** Steps ended so far (absent in runs written before it was recorded). */
+  stepsDone: number | undefined;
 }
 
 export interface ResourcePoint {
@@ -221,6 +223,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       clientsConnected: Number(event.clientsConnected ?? event.endpointsConnected ?? 0),
       clientsTotal: Number(event.clientsTotal ?? event.endpointsTotal ?? 0),
       clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
+      stepsDone: typeof event.stepsDone === 'number' ? event.stepsDone : undefined,
     });
     return;
   }

@@ -32,7 +32,14 @@ export interface RunManifest {
   /** `{ <system>: <version> }` (`{ icinga: '2.13.6' }`) or `{ image: 'repo:tag' }`. */
   target?: Record<string, string>;
   /** `reloads`: what `steps` was called in runs written before 2026-12-07. */
-  limits?: { steps?: number; reloads?: number; durationMs?: number | null; diskCapBytes?: number };
+  limits?: {
+    steps?: number;
+    /** What a step is, plural: the system's word (`stepUnit`). */
+    unit?: string;
+    reloads?: number;
+    durationMs?: number | null;
+    diskCapBytes?: number;
+  };
   detectors?: string[];
   expectations?: string[];
   capture?: { mode?: 'on' | 'off' | 'optional'; secrets?: boolean };

@@ -210,6 +210,7 @@ async function createRun(
   await run.describe('target', checked.target);
   await run.describe('limits', {
     steps: checked.steps,
+    unit: scenario.system.stepUnit,
     durationMs: request.durationMs ?? null,
     ...(budget ? { diskCapBytes: budget.capBytes } : {}),
   });
