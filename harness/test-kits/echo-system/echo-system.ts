@@ -157,12 +157,19 @@ export class EchoBuilder implements TargetBuilder<StartedEcho> {
       }),
       { mode: 0o600 },
     );
-    const child = spawn(process.execPath, [SERVER, config], { stdio: 'ignore' });
+    // setpriv --pdeathsig: the daemon dies with the harness, even a killed one (setpriv execs
+    // it, so the pid is the daemon's).
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, SERVER, config], {
+      stdio: 'ignore',
+    });
     const port = await eventually(
       'the echo server listening',
       async () => Number(/listening on (\d+)/.exec(await readFile(log, 'utf8'))?.[1]) || undefined,
       { timeoutMs: 10_000, everyMs: 50 },
-    );
+    ).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    });
     const process_ = await readHostProcess(child.pid as number);
     const node = new HostProcessNode({
       name,
