@@ -47,7 +47,6 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/run/manifest.ts': { icinga: 2, reload: 1 },
   'harness/runner/expectations.ts': { master: 2 },
   'harness/runner/matrix.ts': { icinga: 1, reload: 1, stunnel: 1 },
-  'harness/runner/runner.ts': { reload: 1 },
   'harness/runner/scenario-registry.ts': { icinga: 1 },
 };
 

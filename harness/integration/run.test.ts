@@ -147,7 +147,7 @@ t.test('hunt run --replay makes the same reload schedule and the same toxic deci
     scenario: 'flaky-network',
     seed: 4242,
     params: { endpoints: 6, toxicity: 50 },
-    limits: { reloads: 6 },
+    limits: { steps: 6, unit: 'reloads' },
   });
 });
 

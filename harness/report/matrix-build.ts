@@ -151,7 +151,7 @@ function targetName(meta: RunManifest): string {
  */
 function stepsOf(runs: readonly RunFacts[], incidents: number): MatrixCell['steps'] {
   const unit = runs[0]?.meta.limits?.unit;
-  const counts = runs.map((run) => run.status.at(-1)?.stepsDone);
+  const counts = runs.map((run) => run.stepsDone);
   if (unit === undefined || counts.some((count) => count === undefined)) return undefined;
   const count = counts.reduce((sum: number, n) => sum + (n ?? 0), 0);
   return { unit, count, incidentsPer1000: roundRate(wilsonInterval(incidents, count, 1000)) ?? null };

@@ -114,15 +114,15 @@ function table(matrix: Matrix): string[] {
   const rate = (r: { rate: number; low: number; high: number } | null | undefined) =>
     r ? `${sig(r.rate)} (${sig(r.low)}-${sig(r.high)})` : '-';
 
-  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && cell.reloads === 0);
-  // Steps with no timings of their own and no load (a system whose steps are its own): counted
-  // in the system's unit.
+  // A cell none of whose steps left samples for the timed table (that table's rows: Icinga's).
+  const plainSteps = (cell: MatrixCell) => cell.reloads === 0;
+  const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && plainSteps(cell));
+  // Steps with no samples of their own and no load (a system whose steps are its own): counted in
+  // the system's unit.
   const stepped =
     !matrix.unit &&
     matrix.cells.length > 0 &&
-    matrix.cells.every(
-      (cell) => cell.steps && !cell.load && cell.barrierMs.p50 === null && cell.reconnectMs.p50 === null,
-    );
+    matrix.cells.every((cell) => cell.steps && !cell.load && plainSteps(cell));
   if (stepped) {
     const unit = matrix.cells[0]?.steps?.unit ?? 'steps';
     // The TLS library, where the runs reported the one their system loaded.

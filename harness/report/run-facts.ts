@@ -81,6 +81,8 @@ export interface RunFacts {
   reloads: ReloadSample[];
   reconnectTimeouts: number;
   status: StatusPoint[];
+  /** The last status line's steps done (kept past the samples' cap: a soak's whole count). */
+  stepsDone: number | undefined;
   masterRss: ResourcePoint[];
   harnessRss: ResourcePoint[];
   firstAt?: string;
@@ -142,6 +144,7 @@ export async function readRunFacts(dir: string, knownDetectors: readonly Detecto
     reloads: [],
     reconnectTimeouts: 0,
     status: [],
+    stepsDone: undefined,
     masterRss: [],
     harnessRss: [],
     faults: [],
@@ -216,6 +219,8 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     facts.targetStartedAt ??= event.at;
     return;
   }
+  if (event.source === 'run' && event.type === 'status' && typeof event.stepsDone === 'number')
+    facts.stepsDone = event.stepsDone;
   if (event.source === 'run' && event.type === 'status' && facts.status.length < MAX_SAMPLES) {
     // Runs written before the status line spoke of clients named them after Icinga's endpoints.
     facts.status.push({

@@ -129,7 +129,7 @@ export async function prepareRun(request: RunRequest): Promise<PreparedRun> {
   if (!Number.isSafeInteger(steps) || steps < 1 || steps > MAX_STEPS)
     throw new HuntError(
       ErrorCodes.USAGE,
-      `--reloads (${system.stepUnit} of ${definition.name}) is a whole number from 1 to ${MAX_STEPS}, not ${steps}.`,
+      `--steps (${system.stepUnit} of ${definition.name}) is a whole number from 1 to ${MAX_STEPS}, not ${steps}.`,
     );
   const detectors = chooseDetectors(system.detectors, request.detectors);
   if (request.durationMs !== undefined && !(request.durationMs > 0))
@@ -210,7 +210,8 @@ async function createRun(
   await run.describe('target', checked.target);
   await run.describe('limits', {
     steps: checked.steps,
-    unit: scenario.system.stepUnit,
+    // The unit where the system counts its steps (a matrix counts them in it).
+    ...(scenario.system.stepOf ? { unit: scenario.system.stepUnit } : {}),
     durationMs: request.durationMs ?? null,
     ...(budget ? { diskCapBytes: budget.capBytes } : {}),
   });
@@ -286,7 +287,7 @@ function startStatus(session: RunSession, run: Run, checked: CheckedRun, live: L
   session.own('ground', () => status.stop());
   const record = (now: RunStatus) =>
     run.history.record('run', 'status', {
-      stepsDone: now.stepsDone,
+      ...(now.stepUnit !== undefined ? { stepsDone: now.stepsDone } : {}),
       clientsConnected: now.clientsConnected,
       clientsTotal: now.clientsTotal,
       clientsLabel: now.clientsLabel,

@@ -162,31 +162,45 @@ export class EchoBuilder implements TargetBuilder<StartedEcho> {
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, SERVER, config], {
       stdio: 'ignore',
     });
-    const port = await eventually(
-      'the echo server listening',
-      async () => Number(/listening on (\d+)/.exec(await readFile(log, 'utf8'))?.[1]) || undefined,
-      { timeoutMs: 10_000, everyMs: 50 },
-    ).catch((error: unknown) => {
+    // A spawn that fails (no setpriv) is an error of the start, not an uncaught one.
+    const failed = new Promise<never>((_resolve, reject) => child.once('error', reject));
+    failed.catch(() => undefined);
+    let tail: LogTail | undefined;
+    try {
+      const port = await Promise.race([
+        failed,
+        eventually(
+          'the echo server listening',
+          async () => Number(/listening on (\d+)/.exec(await readFile(log, 'utf8'))?.[1]) || undefined,
+          { timeoutMs: 10_000, everyMs: 50 },
+        ),
+      ]);
+      const process_ = await readHostProcess(child.pid as number);
+      tail = new LogTail(log, {
+        parseTimestamp: (line) => Date.parse(line.split(' ')[0] ?? '') || undefined,
+      });
+      const node = new HostProcessNode({
+        name,
+        role: 'echo',
+        pid: child.pid as number,
+        startTicks: process_?.startTicks ?? 0,
+        netns: process_?.netns,
+        address: '127.0.0.1',
+        log: tail,
+        capture: { filter: `tcp port ${port}`, nodeDir: captures, hostDir: captures },
+      });
+      await run.describe('stack', {
+        version: this.version,
+        description: `echo ${this.version} on this machine's Node ${process.version}`,
+      });
+      run.history.record('stack', 'node-addresses', { addresses: { '127.0.0.1': name } });
+      return new StartedEcho(run, { node, port, trigger, child, ca });
+    } catch (error) {
+      // Whatever failed, nothing of the start runs on: the daemon and its log's tail.
       child.kill('SIGKILL');
+      await tail?.stop();
       throw error;
-    });
-    const process_ = await readHostProcess(child.pid as number);
-    const node = new HostProcessNode({
-      name,
-      role: 'echo',
-      pid: child.pid as number,
-      startTicks: process_?.startTicks ?? 0,
-      netns: process_?.netns,
-      address: '127.0.0.1',
-      log: new LogTail(log, { parseTimestamp: (line) => Date.parse(line.split(' ')[0] ?? '') || undefined }),
-      capture: { filter: `tcp port ${port}`, nodeDir: captures, hostDir: captures },
-    });
-    await run.describe('stack', {
-      version: this.version,
-      description: `echo ${this.version} on this machine's Node ${process.version}`,
-    });
-    run.history.record('stack', 'node-addresses', { addresses: { '127.0.0.1': name } });
-    return new StartedEcho(run, { node, port, trigger, child, ca });
+    }
   }
 }
 
