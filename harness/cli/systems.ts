@@ -51,3 +51,28 @@ export function chosenSteps(values: Record<string, unknown>, max: number): numbe
   const [name] = given;
   return name === undefined ? undefined : integerOption(`--${name}`, String(values[name]), 1, max);
 }
+
+/**
+ * Help lines of the version options, from each system's catalogue (so they never go stale):
+ * `--icinga <version>  2.12.3, 2.13.6 or 2.14.6 (default 2.13.6)`, and --image where a system
+ * takes a user's image. `value` is what the option takes ('version', 'list'); `column` where
+ * the explanation starts.
+ */
+export function versionOptionsHelp(value: 'version' | 'list', column: number): string {
+  const option = (name: string, text: string) => `  ${`--${name} <${value}>`.padEnd(column - 3)} ${text}`;
+  const listed = (versions: readonly string[]) =>
+    versions.length > 1 ? `${versions.slice(0, -1).join(', ')} or ${versions.at(-1)}` : versions.join('');
+  const lines = systems.map((system) =>
+    option(
+      system.name,
+      value === 'version'
+        ? `${system.name} ${listed(system.versions)} (default ${system.defaultVersion})`
+        : `${system.name} versions, comma-separated, of ${system.versions.join(', ')}`,
+    ),
+  );
+  const imaged = systems.filter((system) => system.takesImages !== false).map((system) => system.name);
+  lines.push(
+    `  ${'--image <ref>'.padEnd(column - 3)} a user's image instead of a version (${imaged.join(', ')})${value === 'list' ? '; repeat for more' : ''}`,
+  );
+  return lines.join('\n');
+}

@@ -15,7 +15,7 @@ import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import type { Output } from '../output.ts';
 import { scenarioCatalog } from '../scenarios.ts';
-import { chosenSteps, chosenVersion, stepOptions, systemOptions } from '../systems.ts';
+import { chosenSteps, chosenVersion, stepOptions, systemOptions, versionOptionsHelp } from '../systems.ts';
 
 export const matrix: Command = {
   name: 'matrix',
@@ -37,10 +37,7 @@ reconnect p50 (with a 95% interval) and p99, and the master's and the harness's 
 counts those instead: failed runs per 1,000 swaps (Wilson 95%) and, per run, the swaps before its
 first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a column each.
 
-  --icinga <list>       catalogue versions, comma-separated
-  --stunnel <list>      for a stunnel scenario: stunnel versions (5.56, 5.68, 5.74); its table
-                        shows the stalls, log silences, completions per second and timeouts
-  --image <ref>         an image with Icinga 2 in it (repeat for more)
+${versionOptionsHelp('list', 24)}
   --grid <name=v1,v2>   vary a scenario parameter: one cell per value, crossed with the other
                         grids and the targets (--grid load=0,1,2,4,8 --grid rate=10,100)
   --repeat <n>          runs per cell (seeds seed, seed+1, ...: every target sees the same);

@@ -19,12 +19,13 @@ import {
   stepsHelp,
   systemNames,
   systemOptions,
+  versionOptionsHelp,
 } from '../systems.ts';
 
 export const run: Command = {
   name: 'run',
   summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
-  help: `Usage: hunt run <scenario> [--param name=value ...] [--icinga <version> | --stunnel <version> | --image <ref>]
+  help: `Usage: hunt run <scenario> [--param name=value ...] [${systemNames.map((name) => `--${name} <version>`).join(' | ')} | --image <ref>]
                 [--steps <n> | --duration <30m>] [--seed <n>] [--results <dir>]
                 [--detectors <a,b> | --detectors none] [--capture on|off|optional]
                 [--no-secrets] [--json]
@@ -37,9 +38,7 @@ expectations and writes report.md, summary.json and timeline.svg/.png. See the s
 their parameters with: hunt list
 
   --param name=value  a scenario parameter (repeat for more); hunt list shows names and ranges
-  --icinga <version>  a catalogue version (2.12.3, 2.13.6, 2.14.6; default 2.13.6)
-  --image <ref>       any image with Icinga 2 in it, instead of --icinga
-  --stunnel <version> for a stunnel scenario: 5.56, 5.68 or 5.74 (default 5.68)
+${versionOptionsHelp('version', 22)}
 ${stepsHelp}
   --duration <d>      stop after this long (90s, 30m, 8h), whichever of the two comes first
   --seed <n>          the seed every random choice derives from (default: random, recorded)
