@@ -166,7 +166,7 @@ t.test('a stack without simulated endpoints says so instead of handing out a swa
   const { stack } = await fakeStack(t);
   t.equal(stack.hasSwarm, false);
   t.throws(() => stack.swarm, { code: ErrorCodes.USAGE, message: /withSimulatedEndpoints\(n\)/ });
-  t.same(stack.clients(), { connected: 0, total: 0 });
+  t.same(stack.clients(), { connected: 0, total: 0, label: 'endpoints' });
   t.equal(stack.reconnectClients('master1'), 0);
 });
 
@@ -383,6 +383,8 @@ t.test('describeNodes() tells the versions the first master prints, the image an
   const { docker } = fakeDocker();
   t.same(await stack.describeNodes(docker), {
     imageId: 'sha256:abc',
+    version: '2.14.2',
+    description: master1.banner.trim(),
     icingaVersion: '2.14.2',
     opensslVersion: '3.0.17',
     icingaVersionText: master1.banner,
@@ -399,6 +401,8 @@ t.test('describeNodes() tells the versions the first master prints, the image an
     described,
     {
       imageId: undefined,
+      version: undefined,
+      description: '',
       icingaVersion: undefined,
       opensslVersion: undefined,
       icingaVersionText: '',
