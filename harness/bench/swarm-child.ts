@@ -73,44 +73,66 @@ if (spec.mode === 'swarm') {
   const up = new Set<string>();
   const downSince = new Map<string, number>();
   const samples: number[] = [];
-  let pending = 0;
-  const queue: Array<() => void> = [];
-  const open = (endpoint: string, target: SwarmTarget) => {
-    const key = `${endpoint}@${target.name}`;
-    const socket: TLSSocket = connect({
-      host: target.host,
-      port: target.port,
-      servername: target.name,
-      secureContext: contexts.get(endpoint) as SecureContext,
-    });
-    pending++;
-    socket.once('secureConnect', () => {
-      socket.write(hello(target.version));
-      pending--;
-      up.add(key);
-      const since = downSince.get(key);
-      if (since !== undefined) samples.push(Date.now() - since);
-      downSince.delete(key);
-      queue.shift()?.();
-    });
-    socket.on('error', () => undefined);
-    socket.resume();
-    socket.once('close', () => {
-      if (up.delete(key)) downSince.set(key, Date.now());
-      else {
-        pending--;
-        queue.shift()?.();
-      }
-      setTimeout(() => open(endpoint, target), 50);
-    });
+  // Paced as the swarm paces itself, or the floor is no floor: at most 64 handshakes in flight
+  // (set-up and every reconnect), a retry soon after a good connection and exponentially later
+  // after failures (100 ms doubling to 10 s, jittered). Retrying every 50 ms without a cap, 10,000
+  // connections kept a 2-core master busy with handshakes nobody waited for, and never all came up.
+  const IN_FLIGHT = 64;
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
+  const failures = new Map<string, number>();
+  const admit = (start: () => void) => {
+    if (inFlight < IN_FLIGHT) {
+      inFlight++;
+      start();
+    } else waiting.push(start);
   };
-  // The same cap on connections in set-up as the swarm (64), so the floor is comparable.
-  for (const endpoint of spec.endpoints) {
-    for (const target of spec.targets) {
-      if (pending < 64) open(endpoint, target);
-      else queue.push(() => open(endpoint, target));
+  const release = () => {
+    inFlight--;
+    const next = waiting.shift();
+    if (next) {
+      inFlight++;
+      next();
     }
-  }
+  };
+  const open = (endpoint: string, target: SwarmTarget) =>
+    admit(() => {
+      const key = `${endpoint}@${target.name}`;
+      const socket: TLSSocket = connect({
+        host: target.host,
+        port: target.port,
+        servername: target.name,
+        secureContext: contexts.get(endpoint) as SecureContext,
+      });
+      let secure = false;
+      // A handshake that never ends would hold its slot for good.
+      socket.setTimeout(30_000, () => socket.destroy());
+      socket.once('secureConnect', () => {
+        secure = true;
+        socket.setTimeout(0);
+        release();
+        failures.delete(key);
+        socket.write(hello(target.version));
+        up.add(key);
+        const since = downSince.get(key);
+        if (since !== undefined) samples.push(Date.now() - since);
+        downSince.delete(key);
+      });
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.once('close', () => {
+        if (!secure) release();
+        if (up.delete(key)) downSince.set(key, Date.now());
+        const failed = secure ? 0 : (failures.get(key) ?? 0) + 1;
+        if (failed > 0) failures.set(key, failed);
+        const delay =
+          failed === 0
+            ? Math.random() * 100
+            : Math.min(10_000, 100 * 2 ** Math.min(failed, 16)) * (0.5 + 0.5 * Math.random());
+        setTimeout(() => open(endpoint, target), delay);
+      });
+    });
+  for (const endpoint of spec.endpoints) for (const target of spec.targets) open(endpoint, target);
   const total = spec.endpoints.length * spec.targets.length;
   // Bounded like the swarm side: a side that cannot connect everyone ends the bench (exit 1).
   const allUp = async (timeoutMs: number) => {

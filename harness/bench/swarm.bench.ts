@@ -2,7 +2,8 @@
  * npm run bench:swarm — 1,000 and 2,000 simulated endpoints against a 2-master stack, beside
  * the same number of bare Node TLS connections (no protocol work) as the floor, in one run:
  * time to all connected, reconnect p50/p99 after a reload of master1, RSS and CPU of each side
- * (each in its own process). Goal: 2,000 endpoints under 1 GB RSS.
+ * (each in its own process), and RSS per endpoint. Goal: 5,000 endpoints under 1.5 GB RSS
+ * (HH_BENCH_SIZES=5000).
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -96,6 +97,9 @@ try {
     );
     console.log(
       `  swarm     all connected ${swarm.connectMs} ms, reconnect p50 ${swarm.reconnect.p50} p99 ${swarm.reconnect.p99} ms, RSS ${swarm.rssMb} MB, CPU ${swarm.cpuMs} ms`,
+    );
+    console.log(
+      `  per endpoint: swarm ${Math.round((swarm.rssMb * 1000) / count)} KB, bare ${Math.round((bare.rssMb * 1000) / count)} KB of RSS`,
     );
     console.log(
       `  swarm/bare: connect ${ratio(swarm.connectMs, bare.connectMs)}, reconnect p50 ${ratio(swarm.reconnect.p50, bare.reconnect.p50)}, ` +
