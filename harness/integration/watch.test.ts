@@ -324,6 +324,27 @@ t.test(
     await container.start();
     const inspected = await container.inspect();
     const address = Object.values(inspected.NetworkSettings.Networks)[0]?.IPAddress ?? '';
+    // systemctl in the container, to its end: its exit code and what it printed.
+    const systemctl = async (...args: string[]) => {
+      const exec = await container.exec({
+        Cmd: ['systemctl', ...args],
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({});
+      let output = '';
+      stream.on('data', (chunk: Buffer) => {
+        output += chunk.toString('latin1');
+      });
+      await within(60_000, new Promise((resolve) => stream.on('end', resolve)));
+      return { code: (await exec.inspect()).ExitCode, output };
+    };
+    // A unit still starting (Type=notify: its listener is up before it says ready) refuses a reload.
+    const active = () =>
+      eventually('icinga2.service active', async () => (await systemctl('is-active', 'icinga2')).code === 0, {
+        timeoutMs: 120_000,
+        everyMs: 500,
+      });
     const refuseOnce = () =>
       new Promise<void>((resolve) => {
         // Plain HTTP where TLS is spoken: the daemon logs the failed handshake at critical.
@@ -399,7 +420,9 @@ t.test(
     // The unit reloaded (a new worker under the same daemon; the syslog feature at its default
     // severity logs no reload line): the watch sees the reload in /proc, no worker incident.
     const workersBefore = (await history()).filter((e) => e.type === 'worker-seen').length;
-    await container.exec({ Cmd: ['systemctl', 'reload', 'icinga2'] }).then((exec) => exec.start({}));
+    await active();
+    const reloaded = await systemctl('reload', 'icinga2');
+    t.equal(reloaded.code, 0, `systemctl reload icinga2: ${reloaded.output.trim()}`);
     await eventually(
       'the new worker, seen inside a reload it read from /proc',
       async () => {
@@ -413,7 +436,9 @@ t.test(
     );
 
     // The unit restarted (a new daemon, its journal the same): followed, and read on from its cursor.
-    await container.exec({ Cmd: ['systemctl', 'restart', 'icinga2'] }).then((exec) => exec.start({}));
+    await active();
+    const restarted = await systemctl('restart', 'icinga2');
+    t.equal(restarted.code, 0, `systemctl restart icinga2: ${restarted.output.trim()}`);
     const followed = await eventually(
       'the restart followed',
       async () => (await history()).find((e) => e.type === 'daemon-followed'),
