@@ -27,8 +27,6 @@ export interface StatusPoint {
   clientsTotal: number;
   /** What the clients are, plural (absent in runs written before it was recorded). */
   clientsLabel: string | undefined;
-  /** Steps ended so far (absent in runs written before it was recorded). */
-  stepsDone: number | undefined;
 }
 
 export interface ResourcePoint {
@@ -219,16 +217,15 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     facts.targetStartedAt ??= event.at;
     return;
   }
-  if (event.source === 'run' && event.type === 'status' && typeof event.stepsDone === 'number')
-    facts.stepsDone = event.stepsDone;
-  if (event.source === 'run' && event.type === 'status' && facts.status.length < MAX_SAMPLES) {
+  if (event.source === 'run' && event.type === 'status') {
+    if (typeof event.stepsDone === 'number') facts.stepsDone = event.stepsDone;
+    if (facts.status.length >= MAX_SAMPLES) return;
     // Runs written before the status line spoke of clients named them after Icinga's endpoints.
     facts.status.push({
       at: event.at,
       clientsConnected: Number(event.clientsConnected ?? event.endpointsConnected ?? 0),
       clientsTotal: Number(event.clientsTotal ?? event.endpointsTotal ?? 0),
       clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
-      stepsDone: typeof event.stepsDone === 'number' ? event.stepsDone : undefined,
     });
     return;
   }
