@@ -225,7 +225,7 @@ export interface SystemUnderTest<
   readonly detectors: readonly Detector[];
   /** Whether a user-named image (--image) can be the system (default true). */
   readonly takesImages?: boolean;
-  /** What one step of its scenarios is, plural (`reloads`, `episodes`): --reloads counts these. */
+  /** What one step of its scenarios is, plural (`reloads`, `episodes`): --steps counts these. */
   readonly stepUnit: string;
   /**
    * Which of its history's events begin and end one step: the status line's count, rate and

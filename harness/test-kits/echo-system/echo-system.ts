@@ -230,14 +230,12 @@ export const echo: SystemUnderTest<EchoBuilder, object> = {
   versions: VERSIONS,
   defaultVersion: '1.1',
   stepUnit: 'rounds',
-  stepOf: (event) =>
-    event.source !== 'echo'
-      ? undefined
-      : event.type === 'round-started'
-        ? 'begun'
-        : event.type === 'round-finished' || event.type === 'round-failed'
-          ? 'done'
-          : undefined,
+  stepOf(event) {
+    if (event.source !== 'echo') return undefined;
+    if (event.type === 'round-started') return 'begun';
+    if (event.type === 'round-finished' || event.type === 'round-failed') return 'done';
+    return undefined;
+  },
   takesImages: false,
   detectors: [wrongAnswer],
   images: {

@@ -101,11 +101,12 @@ export class StartedIcingaStack implements StartedTarget {
       (info) => info.Version,
       () => undefined,
     );
+    const version = parseIcingaVersion(banner);
     return {
       imageId,
-      version: parseIcingaVersion(banner),
+      version,
       description: banner.trim(),
-      icingaVersion: parseIcingaVersion(banner),
+      icingaVersion: version,
       opensslVersion: parseOpensslVersion(banner),
       icingaVersionText: banner,
       dockerVersion: engine,
