@@ -74,18 +74,16 @@ export async function cleanManaged(docker: Docker, options: CleanOptions = {}): 
       filters: JSON.stringify({ label: [`${Labels.IMAGE}=true`], dangling: ['true'] }),
     });
     for (const info of stages) {
-      // 409: a container still uses it (a build in progress); it stays.
-      const removed = await docker
-        .getImage(info.Id)
-        .remove()
-        .then(
-          () => true,
-          (error: { statusCode?: number }) => {
-            if (error.statusCode === 404 || error.statusCode === 409) return false;
-            throw error;
-          },
-        );
-      if (removed) result.images.push(info.Id);
+      if (await removeUnused(docker, info.Id)) result.images.push(info.Id);
+    }
+    // A layer of the harness's tools on a user's image is built once per image id: each rebuild of
+    // that image leaves the layer on the old one behind (270 MB each), serving nothing.
+    const layers = await docker.listImages({ filters: JSON.stringify({ label: [Labels.LAYER_OF] }) });
+    for (const info of layers) {
+      const userImage = info.Labels?.[Labels.LAYER_OF] ?? '';
+      if (!(await imageGone(docker, userImage))) continue;
+      const name = info.RepoTags?.[0] ?? info.Id;
+      if (await removeUnused(docker, name)) result.images.push(name);
     }
   }
   if (options.images) {
@@ -101,6 +99,34 @@ export async function cleanManaged(docker: Docker, options: CleanOptions = {}): 
     }
   }
   return result;
+}
+
+/** Removes an image unless a container still uses it (409: a build in progress); false if kept or gone. */
+function removeUnused(docker: Docker, id: string): Promise<boolean> {
+  return docker
+    .getImage(id)
+    .remove()
+    .then(
+      () => true,
+      (error: { statusCode?: number }) => {
+        if (error.statusCode === 404 || error.statusCode === 409) return false;
+        throw error;
+      },
+    );
+}
+
+async function imageGone(docker: Docker, id: string): Promise<boolean> {
+  if (!id) return false;
+  return docker
+    .getImage(id)
+    .inspect()
+    .then(
+      () => false,
+      (error: { statusCode?: number }) => {
+        if (error.statusCode === 404) return true;
+        throw error;
+      },
+    );
 }
 
 async function ignoreGone(operation: Promise<unknown>): Promise<void> {

@@ -21,6 +21,11 @@ export const Labels = {
   INPUTS: 'io.handshake-hunter.inputs',
   /** How an image was made, where not from Debian's packages: `source git <commit>`. */
   BUILT_FROM: 'io.handshake-hunter.built-from',
+  /**
+   * On an image the harness built on top of a user's image (adding its tools): that image's id.
+   * Once the user's image is gone the layer serves nothing, and `hunt clean --stages` takes it.
+   */
+  LAYER_OF: 'io.handshake-hunter.layer-of',
 } as const;
 
 /** The labels for one run object: MANAGED, this process as OWNER, plus whatever the caller adds. */

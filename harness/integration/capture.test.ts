@@ -179,12 +179,23 @@ t.test(
         'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/hh-entrypoint"]\nCMD ["icinga2", "daemon"]',
     });
     await container.remove();
-    t.teardown(() =>
-      docker
+    const imageId = (await docker.getImage(tag).inspect()).Id;
+    t.teardown(async () => {
+      // The run layers the harness's tools on it: that layer goes with it.
+      const { Labels } = await import('../engine/labels.ts');
+      const layers = await docker.listImages({
+        filters: JSON.stringify({ label: [`${Labels.LAYER_OF}=${imageId}`] }),
+      });
+      for (const layer of layers)
+        await docker
+          .getImage(layer.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      await docker
         .getImage(tag)
         .remove()
-        .catch(() => undefined),
-    );
+        .catch(() => undefined);
+    });
 
     const required = await hunt(['run', 'canary', '--image', tag, '--reloads', '2', '--results', results]);
     t.equal(required.code, 2, 'exit 2: fix the image or allow runs without captures');

@@ -138,3 +138,42 @@ t.test(
     t.ok(await docker.getImage(tag).inspect(), 'and so does the Icinga image');
   },
 );
+
+t.test(
+  "hunt clean --stages removes the tools layered on a user's image once that image is gone",
+  async (t) => {
+    // Two stand-in layers: one on an image that is gone (a user's image rebuilt or removed), one on
+    // an image still here.
+    const layer = async (name: string, layerOf: string) => {
+      const context = t.testdir({ Dockerfile: `FROM ${tag}\nLABEL ${Labels.LAYER_OF}=${layerOf}\n` });
+      const stream = await docker.buildImage({ context, src: ['Dockerfile'] }, { t: name });
+      await new Promise((resolve, reject) =>
+        docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
+      );
+      t.teardown(() =>
+        docker
+          .getImage(name)
+          .remove({ force: true })
+          .catch(() => undefined),
+      );
+    };
+    const present = (await docker.getImage(tag).inspect()).Id;
+    await layer('handshake-hunter/test-layered:gone', `sha256:${'0'.repeat(64)}`);
+    await layer('handshake-hunter/test-layered:present', present);
+
+    const result = await hunt(['clean', '--stages', '--json']);
+    t.equal(result.code, 0, result.stderr);
+    const { images } = JSON.parse(result.stdout) as { images: string[] };
+    t.ok(images.includes('handshake-hunter/test-layered:gone'), 'the orphaned layer is named as removed');
+    const status = (name: string) =>
+      docker
+        .getImage(name)
+        .inspect()
+        .then(
+          () => 200,
+          (error: { statusCode?: number }) => error.statusCode,
+        );
+    t.equal(await status('handshake-hunter/test-layered:gone'), 404, 'and is gone');
+    t.equal(await status('handshake-hunter/test-layered:present'), 200, 'a layer whose image is here stays');
+  },
+);

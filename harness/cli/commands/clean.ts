@@ -16,7 +16,8 @@ the harness's images are not run objects and are never touched. Run folders unde
 kept.
 
   --stages     also remove the untagged stages image builds leave (about 0.5 GB each;
-               images stay, the next rebuild of a changed recipe redoes those steps)
+               images stay, the next rebuild of a changed recipe redoes those steps), and
+               the tools layered on a user's image (--image) that is gone or was rebuilt
   --all        also remove the harness's images and compiler caches (the next run rebuilds
                them; a source build compiles from scratch)
   --run <id>   only what the run <id> created

@@ -98,6 +98,7 @@ export async function withHarnessParts(
     labels: {
       [Labels.ICINGA_VERSION]: checked.version,
       [Labels.BUILT_FROM]: `layer on ${checked.reference}`,
+      [Labels.LAYER_OF]: imageId,
     },
     buildArgs: { USER_IMAGE: checked.reference, APT_MIRROR: mirror },
     inputs: imageId,
