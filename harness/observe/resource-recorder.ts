@@ -1,4 +1,3 @@
-import { getHeapSpaceStatistics } from 'node:v8';
 import type { EventSink } from '../run/history.ts';
 import type { TargetNode } from '../seam/target.ts';
 import { Repeater } from './repeater.ts';
@@ -10,8 +9,9 @@ function perProcess(name: string): string {
 }
 
 /**
- * Samples each watched node's daemon processes (icinga2, stunnel) (RSS, threads, open files) and the harness's own RSS
- * every `everyMs`, as `resources` events: the report's trends (a leak shows as a slope).
+ * Samples each watched node's daemon processes (RSS, threads, open files) every `everyMs`, as
+ * `resources` events: the report's trends (a leak shows as a slope). The harness's own footprint
+ * is the runner's (HarnessRecorder), for every run.
  */
 export class ResourceRecorder {
   private readonly events: EventSink;
@@ -25,20 +25,6 @@ export class ResourceRecorder {
     const command = perProcess(processName);
     this.repeater.every(everyMs, async () => {
       for (const node of nodes) await this.sample(node, command);
-      // Heap and external (Buffers, TLS) beside RSS: they tell a leak from V8 sizing its heap.
-      const memory = process.memoryUsage();
-      this.events.record('observe', 'harness-resources', {
-        rssKb: Math.round(memory.rss / 1024),
-        heapTotalKb: Math.round(memory.heapTotal / 1024),
-        heapUsedKb: Math.round(memory.heapUsed / 1024),
-        externalKb: Math.round(memory.external / 1024),
-        // Committed size of V8's spaces: which one grows when RSS does.
-        spacesKb: Object.fromEntries(
-          getHeapSpaceStatistics()
-            .filter((space) => space.space_size > 0)
-            .map((space) => [space.space_name.replace(/_space$/, ''), Math.round(space.space_size / 1024)]),
-        ),
-      });
     });
     return this;
   }

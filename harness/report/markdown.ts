@@ -1,9 +1,34 @@
 import { formatDuration } from '../duration.ts';
+import type { HarnessFootprint } from './footprint.ts';
 import type { Percentiles, RunSummary } from './summary.ts';
 
 const ms = (value: number | null): string =>
   value === null ? '-' : `${Math.round(value).toLocaleString('en')} ms`;
 const cell = (value: string): string => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+const mib = (kb: number): string => `${(kb / 1024).toFixed(1)} MiB`;
+const megabytes = (bytes: number | null): string =>
+  bytes === null ? '-' : `${(bytes / 1_000_000).toFixed(1)} MB`;
+
+/** A long run's own footprint: does the harness hold steady for a night? */
+function footprintSection(footprint: HarnessFootprint): string[] {
+  const trend = footprint.rssTrend;
+  return [
+    '## The harness over time',
+    '',
+    trend
+      ? `Harness RSS after the first ${Math.round(trend.afterMs / 60_000)} minutes: ${trend.kbPerHour >= 0 ? '+' : ''}${mib(trend.kbPerHour)} an hour, ${trend.percentPerHour >= 0 ? '+' : ''}${trend.percentPerHour}% of its mean (least squares over ${trend.samples} samples).`
+      : 'Too few samples after the warm-up for an RSS trend.',
+    '',
+    '| hour | samples | harness RSS | history.jsonl at its end | run folder at its end |',
+    '| --- | --- | --- | --- | --- |',
+    ...footprint.hours.map(
+      (h) =>
+        `| ${h.hour} | ${h.samples} | ${mib(h.rssMinKb)} to ${mib(h.rssMaxKb)} | ${megabytes(h.historyBytes)} | ${megabytes(h.folderBytes)} |`,
+    ),
+    '',
+  ];
+}
 
 function percentileRow(name: string, p: Percentiles): string {
   return `| ${name} | ${p.n} | ${ms(p.p50)} | ${ms(p.p95)} | ${ms(p.p99)} |`;
@@ -215,6 +240,7 @@ export function renderReport(summary: RunSummary): string {
       '',
     );
   }
+  if (summary.harness) lines.push(...footprintSection(summary.harness));
   lines.push('## Reproduce', '', '```sh', summary.reproduce, '```', '');
   lines.push('## Attach', '', 'Attach these files from the run folder to the issue:', '');
   for (const file of summary.attach.slice(0, 40)) lines.push(`- \`${file}\``);

@@ -82,7 +82,8 @@ export interface RunFacts {
   /** The last status line's steps done (kept past the samples' cap: a soak's whole count). */
   stepsDone: number | undefined;
   masterRss: ResourcePoint[];
-  harnessRss: ResourcePoint[];
+  /** The harness's own samples: RSS, and the history's and run folder's sizes where recorded. */
+  harnessRss: Array<ResourcePoint & { historyBytes?: number; folderBytes?: number }>;
   firstAt?: string;
   lastAt?: string;
   /** When the first target was up (`run:target-started`): the hunt's start, after any image build. */
@@ -249,6 +250,8 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       at: event.at,
       reloadsDone: facts.reloads.length,
       rssKb: Number(event.rssKb ?? 0),
+      ...(typeof event.historyBytes === 'number' ? { historyBytes: event.historyBytes } : {}),
+      ...(typeof event.folderBytes === 'number' ? { folderBytes: event.folderBytes } : {}),
     });
     return;
   }

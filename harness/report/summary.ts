@@ -3,6 +3,7 @@ import { type Incident, standaloneIncidents } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
 import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
+import { type HarnessFootprint, harnessFootprint } from './footprint.ts';
 import type { AdvisoryFinding, FaultSample, RunFacts } from './run-facts.ts';
 
 export interface Percentiles {
@@ -76,6 +77,8 @@ export interface RunSummary {
   faults: { count: number; skipped: number; samples: FaultSample[] };
   /** Detectors that threw on the history: the incidents (and the verdict) may be incomplete. */
   detectorFailures: DetectorFailure[];
+  /** The harness's own memory, history and folder per hour: runs of an hour or more, else null. */
+  harness: HarnessFootprint | null;
   history: {
     events: number;
     skippedLines: number;
@@ -243,6 +246,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
     incidents,
     detectorFailures: facts.detectorFailures,
     faults: { count: facts.faultCount, skipped: facts.faultsSkipped, samples: facts.faults },
+    harness: (startedAt && harnessFootprint(facts.harnessRss, startedAt)) || null,
     history: {
       events: facts.read.events,
       skippedLines: facts.read.skipped,

@@ -4,6 +4,7 @@ import { ChaosPlan, PLAN_EVENTS } from '../nemesis/chaos-plan.ts';
 import { detectionInputs, detectOffline, LiveDetection } from '../observe/detection.ts';
 import type { Detector } from '../observe/detector.ts';
 import { chooseDetectors } from '../observe/detector-registry.ts';
+import { HarnessRecorder } from '../observe/harness-recorder.ts';
 import { type Incident, IncidentLedger, standaloneIncidents } from '../observe/incidents.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { writeReport } from '../report/report-writer.ts';
@@ -231,7 +232,8 @@ async function createRun(
 }
 
 /**
- * Plays the scenario in a session: live detection, the limits, the status line, the disk budget
+ * Plays the scenario in a session: live detection, the limits, the status line, the harness's own
+ * footprint, the disk budget
  * and the report refresher start here, the scenario's own parts where it starts them; every one
  * is down when this returns, in the session's order, whatever ended the scenario.
  */
@@ -250,6 +252,8 @@ async function play(
     session.own('ground', () => keeper.stop());
   }
   startStatus(session, run, checked, live);
+  const footprint = HarnessRecorder.start(run.history, run.dir);
+  session.own('observers', () => footprint.stop());
   if (request.reportEveryMs !== undefined) {
     const refresher = new ReportRefresher(run, request.reportEveryMs, options.progress);
     session.own('clock', () => refresher.stop());
