@@ -1,9 +1,12 @@
 import type { Detector, IncidentSignal } from '../seam/detector.ts';
 
-export { DisruptionWindows } from '../run/disruption.ts';
+export { type DisruptionReader, DisruptionWindows } from '../run/disruption.ts';
 
-/** What every detector that reads disruption windows reads (run/disruption.ts). */
-export const DISRUPTION_EVENTS = ['*:disruption-started', '*:disruption-ended', 'reload:*'] as const;
+/**
+ * What every detector that reads disruption windows reads (run/disruption.ts); one that hands the
+ * windows its system's own disruption events reads those too.
+ */
+export const DISRUPTION_EVENTS = ['*:disruption-started', '*:disruption-ended'] as const;
 
 export type { Detector } from '../seam/detector.ts';
 

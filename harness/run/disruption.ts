@@ -2,11 +2,12 @@ import type { EventSink, HistoryEvent } from './history.ts';
 
 /**
  * Disruption windows: "this node is being disrupted on purpose, from here to here". Every
- * disruption the harness makes (a reload, a remedy restart; later a context swap, a log stall)
- * is recorded as one, and detectors read the windows, so the harness never reports its own doing
- * as a fault. The family: `disruption-started` / `disruption-ended` from any source (with `node`
- * and `kind`), and the storm's `reload-started` / `reload-finished` / `reload-failed` (with
- * `master`), which are reload disruptions under the names the report has always read.
+ * disruption the harness makes (a remedy restart, a nemesis's fault) or sees the system make (a
+ * context swap, a log stall) is recorded as one, and detectors read the windows, so the harness
+ * never reports its own doing as a fault. The family: `disruption-started` / `disruption-ended`
+ * from any source (with `node` and `kind`). A system may tell more of its own events as
+ * disruptions (a step that restarts a node, under the names its report has always read): it
+ * hands its reader to the windows its detectors keep.
  */
 export interface DisruptionPhase {
   node: string;
@@ -14,31 +15,27 @@ export interface DisruptionPhase {
   phase: 'started' | 'ended';
 }
 
+/** Reads a system's own events as disruption phases (undefined: not one of them). */
+export type DisruptionReader = (event: HistoryEvent) => DisruptionPhase | undefined;
+
 export function disruptionOf(event: HistoryEvent): DisruptionPhase | undefined {
-  if (event.type === 'disruption-started' || event.type === 'disruption-ended') {
-    if (typeof event.node !== 'string') return undefined;
-    return {
-      node: event.node,
-      kind: typeof event.kind === 'string' ? event.kind : 'unknown',
-      phase: event.type === 'disruption-started' ? 'started' : 'ended',
-    };
-  }
-  if (event.source === 'reload' && typeof event.master === 'string') {
-    if (event.type === 'reload-started') return { node: event.master, kind: 'reload', phase: 'started' };
-    if (event.type === 'reload-finished' || event.type === 'reload-failed')
-      return { node: event.master, kind: 'reload', phase: 'ended' };
-  }
-  return undefined;
+  if (event.type !== 'disruption-started' && event.type !== 'disruption-ended') return undefined;
+  if (typeof event.node !== 'string') return undefined;
+  return {
+    node: event.node,
+    kind: typeof event.kind === 'string' ? event.kind : 'unknown',
+    phase: event.type === 'disruption-started' ? 'started' : 'ended',
+  };
 }
 
 /**
  * The kind of a disruption the system under test made itself (a context swap the node logged),
- * or undefined for anything else: a nemesis's fault, a remedy's restart and a reload are the
- * harness's own doing, causes rather than trials.
+ * or undefined for anything else: a nemesis's fault and a remedy's restart are the harness's own
+ * doing, causes rather than trials.
  */
 export function ownDisruptionKind(event: HistoryEvent): string | undefined {
   if (event.type !== 'disruption-started' || typeof event.kind !== 'string') return undefined;
-  if (event.source === 'nemesis' || event.source === 'remedy' || event.source === 'reload') return undefined;
+  if (event.source === 'nemesis' || event.source === 'remedy') return undefined;
   return event.kind;
 }
 
@@ -68,10 +65,16 @@ export function recordDisruption(
 export class DisruptionWindows {
   private readonly open = new Map<string, number>();
   private readonly settledAt = new Map<string, number>();
+  private readonly systemDisruption: DisruptionReader | undefined;
+
+  /** `systemDisruption`: the system's own events that are disruptions too, where it has some. */
+  constructor(systemDisruption?: DisruptionReader) {
+    this.systemDisruption = systemDisruption;
+  }
 
   /** Feeds an event; returns the disruption phase it is, if any. */
   see(event: HistoryEvent): DisruptionPhase | undefined {
-    const disruption = disruptionOf(event);
+    const disruption = disruptionOf(event) ?? this.systemDisruption?.(event);
     if (!disruption) return undefined;
     const { node } = disruption;
     if (disruption.phase === 'started') this.open.set(node, (this.open.get(node) ?? 0) + 1);

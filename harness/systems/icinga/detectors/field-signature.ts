@@ -1,5 +1,6 @@
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
+import { DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
 import type { IncidentSignal } from '../../../observe/incidents.ts';
+import { RELOAD_DISRUPTION_EVENTS, reloadDisruptionOf } from '../reload/reload-record.ts';
 
 /** The field failure is one node refusing everyone: this many distinct peers at least... */
 const MIN_PEERS = 3;
@@ -45,9 +46,9 @@ export default defineDetector<State>({
   name: 'field-signature',
   summary: 'one node failing "excessive message size" with many peers in both roles within a minute',
   kinds: ['field-signature'],
-  reads: ['stack:node-addresses', 'observe:log-match', 'swarm:handshake-failed', ...DISRUPTION_EVENTS],
+  reads: ['stack:node-addresses', 'observe:log-match', 'swarm:handshake-failed', ...RELOAD_DISRUPTION_EVENTS],
   init: () => ({
-    disruptions: new DisruptionWindows(),
+    disruptions: new DisruptionWindows(reloadDisruptionOf),
     names: new Map(),
     gateway: undefined,
     seen: new Map(),

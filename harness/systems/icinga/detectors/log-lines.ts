@@ -1,12 +1,8 @@
-import {
-  DISRUPTION_EVENTS,
-  DisruptionWindows,
-  defineDetector,
-  isInterruption,
-} from '../../../observe/detector.ts';
+import { DisruptionWindows, defineDetector, isInterruption } from '../../../observe/detector.ts';
 import type { IncidentSignal } from '../../../observe/incidents.ts';
 import { builtInPatterns, classify, normalize } from '../../../observe/log-patterns.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
+import { RELOAD_DISRUPTION_EVENTS, reloadDisruptionOf } from '../reload/reload-record.ts';
 
 /** Icinga retries a lost endpoint every 10 s: its complaints can come that long after a reload. */
 const RELOAD_GRACE_MS = 15_000;
@@ -49,8 +45,12 @@ export default defineDetector<State>({
     'critical-log',
     'pattern:<name>',
   ],
-  reads: ['observe:log-match', 'observe:log-context', ...DISRUPTION_EVENTS],
-  init: () => ({ reloads: new DisruptionWindows(), excerpts: new Map(), excerptFor: new Set() }),
+  reads: ['observe:log-match', 'observe:log-context', ...RELOAD_DISRUPTION_EVENTS],
+  init: () => ({
+    reloads: new DisruptionWindows(reloadDisruptionOf),
+    excerpts: new Map(),
+    excerptFor: new Set(),
+  }),
   step(state, event) {
     state.reloads.see(event);
     if (event.source !== 'observe') return [];

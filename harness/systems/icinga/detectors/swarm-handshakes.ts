@@ -1,9 +1,5 @@
-import {
-  DISRUPTION_EVENTS,
-  DisruptionWindows,
-  defineDetector,
-  isInterruption,
-} from '../../../observe/detector.ts';
+import { DisruptionWindows, defineDetector, isInterruption } from '../../../observe/detector.ts';
+import { RELOAD_DISRUPTION_EVENTS, reloadDisruptionOf } from '../reload/reload-record.ts';
 
 /** A handshake cut short this soon after its master's reload finished is still the reload's doing. */
 const RELOAD_GRACE_MS = 2000;
@@ -19,8 +15,8 @@ export default defineDetector<DisruptionWindows>({
   name: 'swarm-handshakes',
   summary: "the simulated endpoints' failed handshakes, with OpenSSL's text",
   kinds: ['tls-handshake-failed', 'handshake-interrupted'],
-  reads: ['swarm:handshake-failed', ...DISRUPTION_EVENTS],
-  init: () => new DisruptionWindows(),
+  reads: ['swarm:handshake-failed', ...RELOAD_DISRUPTION_EVENTS],
+  init: () => new DisruptionWindows(reloadDisruptionOf),
   step(reloads, event) {
     reloads.see(event);
     if (event.source !== 'swarm' || event.type !== 'handshake-failed') return [];

@@ -1,4 +1,5 @@
-import { DISRUPTION_EVENTS, DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
+import { DisruptionWindows, defineDetector } from '../../../observe/detector.ts';
+import { RELOAD_DISRUPTION_EVENTS, reloadDisruptionOf } from '../reload/reload-record.ts';
 
 interface State {
   disruptions: DisruptionWindows;
@@ -18,8 +19,12 @@ export default defineDetector<State>({
   name: 'workers',
   summary: "each master's worker process: replaced without a reload, silent, or gone",
   kinds: ['worker-replaced', 'worker-down', 'master-down'],
-  reads: ['observe:worker-seen', 'observe:worker-silent', ...DISRUPTION_EVENTS],
-  init: () => ({ disruptions: new DisruptionWindows(), expected: new Map(), restarting: new Set() }),
+  reads: ['observe:worker-seen', 'observe:worker-silent', ...RELOAD_DISRUPTION_EVENTS],
+  init: () => ({
+    disruptions: new DisruptionWindows(reloadDisruptionOf),
+    expected: new Map(),
+    restarting: new Set(),
+  }),
   step(state, event) {
     // A context swap drops connections in an instant: it neither replaces a worker nor silences
     // its API for seconds, so it explains neither (and the race hunt's swaps come back to back).

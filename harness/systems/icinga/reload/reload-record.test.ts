@@ -1,7 +1,7 @@
 import t from 'tap';
-import { disruptionOf } from '../../../run/disruption.ts';
+import { DisruptionWindows, disruptionOf } from '../../../run/disruption.ts';
 import type { HistoryEvent } from '../../../run/history.ts';
-import { recordReload } from './reload-record.ts';
+import { recordReload, reloadDisruptionOf } from './reload-record.ts';
 
 function sink() {
   const events: HistoryEvent[] = [];
@@ -27,7 +27,7 @@ t.test('a reload is told as started, signalled, then one ending with the fields 
   t.match(history.events[1], { step: 3, master: 'master2', via: 'signal' });
   t.match(history.events[2], { step: 3, master: 'master2', newPid: 77, barrierMs: 900 });
   t.same(
-    history.events.map((e) => disruptionOf(e)),
+    history.events.map((e) => reloadDisruptionOf(e)),
     [
       { node: 'master2', kind: 'reload', phase: 'started' },
       undefined,
@@ -35,6 +35,17 @@ t.test('a reload is told as started, signalled, then one ending with the fields 
     ],
     'the pair opens and closes a reload window on that node',
   );
+  t.same(
+    history.events.map((e) => disruptionOf(e)),
+    [undefined, undefined, undefined],
+    "the machinery's own reader knows no reloads",
+  );
+  const windows = new DisruptionWindows(reloadDisruptionOf);
+  const blind = new DisruptionWindows();
+  windows.see(history.events[0] as HistoryEvent);
+  blind.see(history.events[0] as HistoryEvent);
+  t.ok(windows.around('master2', 1, 0), 'windows handed the reader see the reload open');
+  t.notOk(blind.around('master2', 1, 0), 'windows without it do not');
 });
 
 t.test('a failed reload carries its error and what else is known', async (t) => {

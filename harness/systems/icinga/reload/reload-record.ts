@@ -1,3 +1,5 @@
+import { DISRUPTION_EVENTS } from '../../../observe/detector.ts';
+import type { DisruptionPhase } from '../../../run/disruption.ts';
 import type { EventSink, HistoryEvent } from '../../../run/history.ts';
 
 /** Which reload: its step, its node, how it was asked for, and anything the caller adds (delayMs, changed). */
@@ -48,3 +50,16 @@ export function reloadStepOf(event: HistoryEvent): 'begun' | 'done' | undefined 
   if (event.type === 'reload-finished' || event.type === 'reload-failed') return 'done';
   return undefined;
 }
+
+/**
+ * A reload is a disruption of its master from its start to its end, under the names the report
+ * has always read: the detectors hand this to their disruption windows.
+ */
+export function reloadDisruptionOf(event: HistoryEvent): DisruptionPhase | undefined {
+  const step = reloadStepOf(event);
+  if (!step || typeof event.master !== 'string') return undefined;
+  return { node: event.master, kind: 'reload', phase: step === 'begun' ? 'started' : 'ended' };
+}
+
+/** What a detector that reads disruption windows with reloads among them reads. */
+export const RELOAD_DISRUPTION_EVENTS = [...DISRUPTION_EVENTS, 'reload:*'] as const;
