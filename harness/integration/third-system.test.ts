@@ -96,7 +96,7 @@ t.test(
     t.equal(fixed.exitCode, 0, `1.1 passes: ${fixed.expectations[0]?.detail}`);
     t.same(fixed.incidents, []);
 
-    const matrix = await matrixOfRuns([broken.dir, fixed.dir], echo.detectors);
+    const matrix = await matrixOfRuns([broken.dir, fixed.dir], [echo]);
     const cells = matrix.cells.map(
       (cell) => `${cell.target}: ${cell.incidents} incident(s), version ${cell.version}`,
     );

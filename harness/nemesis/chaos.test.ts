@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
@@ -105,7 +105,7 @@ t.test(
       ],
       'each fault is a disruption window of its node',
     );
-    const { summary } = await writeReport(run.dir, knownDetectors);
+    const { summary } = await writeReport(run.dir, systems);
     t.match(summary.faults, {
       count: 2,
       samples: [
@@ -223,7 +223,7 @@ t.test(
       const events = await readHistory(run.history.path);
       const indexes = (type: string) => events.filter((e) => e.type === type).map((e) => e.anchorIndex);
       // Each run's folder goes with the next chaosRun (one testdir per test): its report first.
-      const { summary } = await writeReport(run.dir, knownDetectors);
+      const { summary } = await writeReport(run.dir, systems);
       return {
         summary,
         events,
@@ -434,7 +434,7 @@ t.test('a replay whose original passed every anchor injects nothing, and its rep
   await chaos.stop();
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
   t.same(calls, [], 'no fault');
-  const { reportPath } = await writeReport(run.dir, knownDetectors);
+  const { reportPath } = await writeReport(run.dir, systems);
   t.match(
     await readFile(reportPath, 'utf8'),
     /## Faults injected\s+None: 1 anchor\(s\) passed without a fault/,

@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { knownDetectors, systems } from '../cli/systems.ts';
 import { makeDirectory } from '../fs-directory.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { readRunFacts } from '../report/run-facts.ts';
@@ -87,7 +87,7 @@ t.test('a history past its budget: routine events are dropped, detector inputs a
     ],
     'each incident names the detector that opened it',
   );
-  const facts = await readRunFacts(run.dir, knownDetectors);
+  const facts = await readRunFacts(run.dir, systems);
   t.ok((facts.dropped['swarm:connect-attempt'] ?? 0) > 0, 'routine events were dropped');
   t.ok((facts.dropped['proxy:toxic-applied'] ?? 0) > 0, 'events past the budget were dropped');
   t.same(shape(facts.ledger.list()), shape(live), 'hunt report finds the same incidents');
@@ -139,7 +139,7 @@ t.test('captures the disk budget pruned show as pruned; the incidents are the sa
   await run.finish({ status: 'failed', exitCode: 1, complete: true });
   // What the disk keeper does to an old incident: its capture window goes.
   await rm(join(folder, 'window.pcapng'));
-  const { summary } = await writeReport(run.dir, knownDetectors);
+  const { summary } = await writeReport(run.dir, systems);
   const [incident] = summary.incidents;
   t.same(shape(summary.incidents), shape(detection.incidents.list()));
   t.same(incident?.pruned, ['window.pcapng']);

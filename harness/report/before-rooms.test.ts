@@ -1,7 +1,7 @@
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { matrixOfRuns } from './matrix-build.ts';
 import { writeReport } from './report-writer.ts';
 
@@ -30,7 +30,7 @@ for (const name of ['before-rooms-latency', 'before-rooms-kill'])
     const dir = join(t.testdir(), name);
     await cp(join(fixtures, name), dir, { recursive: true });
     const then = JSON.parse(await readFile(join(dir, 'report-then.json'), 'utf8')) as Then;
-    const { summary } = await writeReport(dir, knownDetectors);
+    const { summary } = await writeReport(dir, systems);
     t.equal(summary.status, then.status);
     t.same(
       summary.incidents.map((incident) => ({
@@ -71,7 +71,7 @@ t.test('hunt merge takes folders written before the change', async (t) => {
   // Two stack tests of different names cannot be one matrix; each alone is one, its incidents
   // those hunt report found then.
   for (const dir of dirs) {
-    const matrix = await matrixOfRuns([dir], knownDetectors);
+    const matrix = await matrixOfRuns([dir], systems);
     const meta = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { stack: { image: string } };
     const then = JSON.parse(await readFile(join(dir, 'report-then.json'), 'utf8')) as Then;
     t.match(matrix.cells, [{ target: meta.stack.image, incidents: then.incidents.length }], dir);

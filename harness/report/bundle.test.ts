@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { ErrorCodes } from '../errors.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { writeRandomPcapng } from '../test-kits/pcapng.ts';
@@ -15,7 +15,7 @@ const exec = promisify(execFile);
 /** A run with two incidents whose captures are ~1 MB (cut streams) and ~3 MB (windows) each. */
 async function runWithCaptures(root: string) {
   const run = await writeFixtureRun(root, { barriers: [900, 950, 1000], tlsFailures: 2 });
-  await writeReport(run.dir, knownDetectors);
+  await writeReport(run.dir, systems);
   for (const id of ['001', '002']) {
     const folder = join(run.dir, 'incidents', id);
     await mkdir(folder, { recursive: true });

@@ -1,4 +1,5 @@
 import { formatDuration } from '../duration.ts';
+import type { ReportSections } from '../seam/target.ts';
 import type { HarnessFootprint } from './footprint.ts';
 import type { Percentiles, RunSummary } from './summary.ts';
 
@@ -30,15 +31,17 @@ function footprintSection(footprint: HarnessFootprint): string[] {
   ];
 }
 
-function percentileRow(name: string, p: Percentiles): string {
+/** A table row of percentiles (a system's timings section has them). */
+export function percentileRow(name: string, p: Percentiles): string {
   return `| ${name} | ${p.n} | ${ms(p.p50)} | ${ms(p.p95)} | ${ms(p.p99)} |`;
 }
 
 /**
  * report.md, written to be pasted into a GitHub issue: what ran where, what was found, the
- * numbers, how to run it again, what to attach. Pure: summary in, Markdown out.
+ * numbers, how to run it again, what to attach. Pure: summary in, Markdown out; the run's system
+ * adds its own parts (`system`: its versions, what its steps did, its figures).
  */
-export function renderReport(summary: RunSummary): string {
+export function renderReport(summary: RunSummary, system?: ReportSections): string {
   const lines: string[] = [];
   const verdict =
     summary.status === 'passed'
@@ -57,12 +60,7 @@ export function renderReport(summary: RunSummary): string {
   const env = summary.environment;
   lines.push(env.system);
   lines.push('```', '');
-  const knowsVersions = summary.target.icinga !== undefined || env.icingaVersion !== undefined;
-  const versions = knowsVersions
-    ? `; Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`
-    : '';
-  // A watch reloads nothing itself: the figures of the harness's reloads are not its.
-  const icinga = knowsVersions && !env.watched;
+  const versions = system?.versions ? `; ${system.versions}` : '';
   lines.push(
     env.watched
       ? `- Watched: ${env.watched}${versions}`
@@ -79,11 +77,7 @@ export function renderReport(summary: RunSummary): string {
   lines.push(
     `- Scenario \`${summary.scenario}\`, parameters: ${params}, seed ${summary.seed}`,
     `- Started ${summary.startedAt ?? '?'}, ran ${summary.durationMs === null ? '?' : formatDuration(summary.durationMs)}`,
-    ...(icinga || summary.reloads.total > 0
-      ? [
-          `- Reloads: ${summary.reloads.total} (${summary.reloads.verified} verified, ${summary.reloads.failed} failed), ${summary.reloads.reconnectTimeouts} steps with endpoints not back in time`,
-        ]
-      : []),
+    ...(system?.whatRan ?? []),
     ...Object.entries(summary.disruptions).map(
       ([kind, byNode]) =>
         `- Disruptions, ${kind}: ${Object.entries(byNode)
@@ -100,19 +94,7 @@ export function renderReport(summary: RunSummary): string {
     lines.push('');
   }
 
-  if (icinga || summary.reloads.total > 0) {
-    lines.push('## Reload timings', '', '| | n | p50 | p95 | p99 |', '| --- | --- | --- | --- | --- |');
-    lines.push(percentileRow('barrier (signal -> new worker serving)', summary.reloads.barrierMs));
-    lines.push(percentileRow('reconnect (signal -> every endpoint back)', summary.reloads.reconnectMs));
-    lines.push('');
-    const rate = summary.incidentsPer1000Reloads;
-    lines.push(
-      rate
-        ? `Incidents per 1,000 reloads: ${rate.rate.toFixed(1)} (95% interval ${rate.low.toFixed(1)}-${rate.high.toFixed(1)}, Wilson)`
-        : 'Incidents per 1,000 reloads: no reloads ran',
-      '',
-    );
-  }
+  if (system) lines.push(...system.sections);
   if (summary.load.length > 0) {
     lines.push(
       '## Load',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { ErrorCodes } from '../errors.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { compareToBaseline, parseMatrix } from './matrix-baseline.ts';
@@ -12,17 +12,17 @@ t.test('a baseline: slower medians or more incidents beyond the intervals are re
   const root = t.testdir();
   const baseline = await matrixOfRuns(
     [(await writeFixtureRun(root, { barriers: steady(100) })).dir],
-    knownDetectors,
+    systems,
   );
   const same = await matrixOfRuns(
     [(await writeFixtureRun(root, { barriers: steady(100, 1010) })).dir],
-    knownDetectors,
+    systems,
   );
   t.same(compareToBaseline(same, baseline).regressions, [], 'within noise: no regression');
 
   const slower = await matrixOfRuns(
     [(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir],
-    knownDetectors,
+    systems,
   );
   const compared = compareToBaseline(slower, baseline);
   t.match(compared.regressions, [
@@ -33,7 +33,7 @@ t.test('a baseline: slower medians or more incidents beyond the intervals are re
 
   const failing = await matrixOfRuns(
     [(await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir],
-    knownDetectors,
+    systems,
   );
   t.match(compareToBaseline(failing, baseline).regressions, [{ measure: 'incidents per 1,000 reloads' }]);
   t.same(compareToBaseline(baseline, failing).regressions, [], 'fewer incidents is not a regression');

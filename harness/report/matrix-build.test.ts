@@ -1,5 +1,5 @@
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { ErrorCodes } from '../errors.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
 import { compareToBaseline } from './matrix-baseline.ts';
@@ -17,7 +17,7 @@ t.test('runs of one version pool into one cell; each version has its own', async
     barriers: steady(40),
     rssGrowthKb: 20,
   });
-  const matrix = await matrixOfRuns([a.dir, b.dir, c.dir], knownDetectors);
+  const matrix = await matrixOfRuns([a.dir, b.dir, c.dir], systems);
   t.equal(matrix.cells.length, 2);
   const [v213, v214] = matrix.cells;
   t.match(v213, {
@@ -56,11 +56,11 @@ t.test('runs that do not belong together are refused', async (t) => {
   const storm = await writeFixtureRun(root, { barriers: steady(10) });
   const canary = await writeFixtureRun(root, { scenario: 'canary', barriers: steady(10) });
   const other = await writeFixtureRun(root, { params: { endpoints: 5 }, barriers: steady(10) });
-  await t.rejects(matrixOfRuns([storm.dir, canary.dir], knownDetectors), {
+  await t.rejects(matrixOfRuns([storm.dir, canary.dir], systems), {
     code: ErrorCodes.USAGE,
     message: /one scenario/,
   });
-  const grid = await matrixOfRuns([storm.dir, other.dir], knownDetectors);
+  const grid = await matrixOfRuns([storm.dir, other.dir], systems);
   t.same(grid.grid, ['endpoints'], 'runs with different parameters are a grid, not refused');
 });
 
@@ -76,7 +76,7 @@ t.test('a grid of parameters: one cell per target and values, the shared ones on
   ];
   const matrix = await matrixOfRuns(
     runs.map((r) => r.dir),
-    knownDetectors,
+    systems,
   );
   t.same(matrix.params, { rate: 100 });
   t.same(matrix.grid, ['load']);
@@ -112,7 +112,7 @@ t.test('a race hunt: rates per 1,000 swaps, swaps to the first incident, the adv
     swaps: 300,
     advisory,
   });
-  const matrix = await matrixOfRuns([crashed.dir, survived.dir], knownDetectors);
+  const matrix = await matrixOfRuns([crashed.dir, survived.dir], systems);
   t.equal(matrix.unit, 'context-swap', 'swaps outnumber reloads: they are the unit');
   const [v213, v214] = matrix.cells;
   t.match(v213?.perDisruption, {
@@ -172,7 +172,7 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
       persistence: { state: 'persistent', remedy: { action: 'reload', recoveredAfterMs: 1210 } },
     },
   });
-  const matrix = await matrixOfRuns([persistent.dir, cleared.dir, reloaded.dir], knownDetectors);
+  const matrix = await matrixOfRuns([persistent.dir, cleared.dir, reloaded.dir], systems);
   t.match(matrix.cells, [
     {
       grid: { mode: 'umbrella' },
@@ -204,7 +204,7 @@ t.test('measures: one column each, the median of the cell', async (t) => {
   ];
   const matrix = await matrixOfRuns(
     runs.map((r) => r.dir),
-    knownDetectors,
+    systems,
   );
   t.same(
     matrix.cells.map((cell) => cell.measures),

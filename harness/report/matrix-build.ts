@@ -1,20 +1,16 @@
 import { ErrorCodes, HuntError } from '../errors.ts';
-import type { Detector } from '../observe/detector.ts';
 import { standaloneIncidents } from '../observe/incidents.ts';
 import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts';
 import { percentile, wilsonInterval } from '../stats.ts';
 import { cellKey, type DisruptionRates, type Matrix, type MatrixCell } from './matrix.ts';
 import { round, roundRate, steepest, timing } from './matrix-statistics.ts';
-import { type AdvisoryFinding, type RunFacts, readRunFacts } from './run-facts.ts';
+import { type AdvisoryFinding, type RunFacts, readRunFacts, type SystemsKnown } from './run-facts.ts';
 
 /** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
-export async function matrixOfRuns(
-  dirs: readonly string[],
-  knownDetectors: readonly Detector[],
-): Promise<Matrix> {
+export async function matrixOfRuns(dirs: readonly string[], systems: SystemsKnown): Promise<Matrix> {
   if (dirs.length === 0) throw new HuntError(ErrorCodes.USAGE, 'Name at least one run folder.');
   const facts: RunFacts[] = [];
-  for (const dir of dirs) facts.push(await readRunFacts(dir, knownDetectors));
+  for (const dir of dirs) facts.push(await readRunFacts(dir, systems));
   return buildMatrix(facts);
 }
 

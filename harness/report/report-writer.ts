@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.ts';
-import type { Detector } from '../observe/detector.ts';
 import { incidentFolder } from '../observe/incidents.ts';
 import { RunLayout } from '../run/layout.ts';
+import type { ReportedSystem } from '../seam/target.ts';
 import { renderReport } from './markdown.ts';
 import { readRunFacts } from './run-facts.ts';
+import { systemOfRun } from './run-system.ts';
 import { buildSummary, type RunSummary } from './summary.ts';
 import { renderTimeline, timelineSpec } from './timeline.ts';
 
@@ -18,11 +19,12 @@ export interface WrittenReport {
  * Derives the report of a run from its folder alone and writes it there, each file atomically:
  * every incident's incident.json and the evidence the ledger holds (log excerpts, API snapshots),
  * then report.md, summary.json, timeline.svg, timeline.png. `hunt report` and the runner both
- * call it: the incidents on disk are always the ones the history gives. `knownDetectors` are those
- * the run's names are looked up in (every system's, or the run's own system's).
+ * call it: the incidents on disk are always the ones the history gives. `systems` are those the
+ * run's system and detectors are looked up in (every system, or the run's own); the run's system
+ * writes its own parts of report.md.
  */
-export async function writeReport(dir: string, knownDetectors: readonly Detector[]): Promise<WrittenReport> {
-  const facts = await readRunFacts(dir, knownDetectors);
+export async function writeReport(dir: string, systems: readonly ReportedSystem[]): Promise<WrittenReport> {
+  const facts = await readRunFacts(dir, systems);
   for (const incident of facts.ledger.list()) {
     const folder = incidentFolder(dir, incident.id);
     for (const name of incident.evidence) {
@@ -37,7 +39,7 @@ export async function writeReport(dir: string, knownDetectors: readonly Detector
     [RunLayout.summary]: `${JSON.stringify(summary, null, 2)}\n`,
     [RunLayout.timelineSvg]: svg,
     [RunLayout.timelinePng]: png,
-    [RunLayout.report]: renderReport(summary),
+    [RunLayout.report]: renderReport(summary, systemOfRun(facts.meta, systems)?.reportSections?.(summary)),
   };
   for (const [name, content] of Object.entries(files)) await writeFileAtomic(join(dir, name), content);
   return {

@@ -2,7 +2,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { systems } from '../cli/systems.ts';
 import { readHistory } from '../run/history-reader.ts';
 import { Run } from '../run/run.ts';
 import { writeFixtureRun } from '../test-kits/fixture-run.ts';
@@ -62,7 +62,7 @@ t.test(
   'the report of a finished run: report.md for an issue, summary.json, the timeline as SVG and PNG',
   async (t) => {
     const run = await fixtureRun(t.testdir(), true);
-    const { summary } = await writeReport(run.dir, knownDetectors);
+    const { summary } = await writeReport(run.dir, systems);
     const report = await readFile(join(run.dir, 'report.md'), 'utf8');
     t.match(report, /\*\*PASSED/);
     t.match(report, /\(version: r2\.13\.6-1\)/, 'an environment block like icinga2 --version');
@@ -90,7 +90,7 @@ t.test(
 t.test('a killed run (no end, a cut last line) still renders, marked incomplete', async (t) => {
   const run = await fixtureRun(t.testdir(), false);
   await appendFile(join(run.dir, 'history.jsonl'), '{"t":99,"at":"2026-11-21T1');
-  const { summary } = await writeReport(run.dir, knownDetectors);
+  const { summary } = await writeReport(run.dir, systems);
   t.equal(summary.status, 'incomplete');
   t.equal(summary.complete, false);
   t.equal(summary.history.skippedLines, 1);
@@ -100,13 +100,13 @@ t.test('a killed run (no end, a cut last line) still renders, marked incomplete'
 
 t.test('not a run folder: a clear error', async (t) => {
   const dir = t.testdir({ 'run.json': '{nope' });
-  await t.rejects(writeReport(join(dir, 'missing'), knownDetectors), {
+  await t.rejects(writeReport(join(dir, 'missing'), systems), {
     code: 'HH_RUN_NOT_FOUND',
     message: /not a run folder/,
   });
-  await t.rejects(writeReport(dir, knownDetectors), { code: 'HH_RUN_NOT_FOUND', message: /not valid JSON/ });
+  await t.rejects(writeReport(dir, systems), { code: 'HH_RUN_NOT_FOUND', message: /not valid JSON/ });
   await writeFile(join(dir, 'run.json'), '{}');
-  await t.rejects(writeReport(dir, knownDetectors), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
+  await t.rejects(writeReport(dir, systems), { code: 'HH_RUN_NOT_FOUND', message: /No history/ });
 });
 
 t.test('a stunnel run: its version, the load, the stall with its findings; no reload sections', async (t) => {
@@ -117,7 +117,7 @@ t.test('a stunnel run: its version, the load, the stall with its findings; no re
     stallFrom: 15,
     stallFor: 12,
   });
-  const { reportPath } = await writeReport(run.dir, knownDetectors);
+  const { reportPath } = await writeReport(run.dir, systems);
   const report = await readFile(reportPath, 'utf8');
   t.match(report, /stunnel 5\.68 \(Debian's stunnel4, debug 7\)/);
   t.notMatch(report, /Icinga|Reload timings|Reloads:/);
@@ -133,7 +133,7 @@ t.test('a stunnel matrix: one table of stalls and silences per version', async (
   const root = t.testdir();
   const a = await writeLoadFixtureRun(root, { version: '5.56', seconds: 40, stallFrom: 15, stallFor: 12 });
   const b = await writeLoadFixtureRun(root, { version: '5.74', seconds: 40, stallFrom: 15, stallFor: 6 });
-  const table = renderMatrix(await matrixOfRuns([a.dir, b.dir], knownDetectors));
+  const table = renderMatrix(await matrixOfRuns([a.dir, b.dir], systems));
   t.match(table, /\| target \| stunnel \| runs \| incidents \| stalls \(s\) \| log silences \(s\) \|/);
   t.match(
     table,
@@ -149,7 +149,7 @@ t.test('an incident whose capture was not kept says why', async (t) => {
     tlsFailures: 1,
     captureFailed: 'no packets of node1 in the window',
   });
-  const { reportPath, summary } = await writeReport(run.dir, knownDetectors);
+  const { reportPath, summary } = await writeReport(run.dir, systems);
   t.match(summary.incidents[0], { id: 1, captureFailed: 'no packets of node1 in the window' });
   t.match(
     await readFile(reportPath, 'utf8'),
@@ -168,7 +168,7 @@ t.test('what a scenario measured and the advisories it checked are in the report
       evidence: '12 context swaps logged for 12 sent',
     },
   });
-  const { reportPath, summary } = await writeReport(run.dir, knownDetectors);
+  const { reportPath, summary } = await writeReport(run.dir, systems);
   t.same(summary.measures, { 'Certificate sent': [2218], 'Certificate predicted': [2218] });
   const report = await readFile(reportPath, 'utf8');
   t.match(report, /## Measured[\s\S]*\| Certificate sent \| 2,218 \|/);
@@ -189,7 +189,7 @@ t.test('the timeline starts where the target was up, not at the image build befo
   run.history.record('run', 'target-started', { system: 'icinga', nodes: ['master1'] });
   run.history.record('run', 'status', { clientsConnected: 20, clientsTotal: 20, clientsLabel: 'peers' });
   await run.finish({ status: 'passed', exitCode: 0, complete: true });
-  const facts = await readRunFacts(run.dir, knownDetectors);
+  const facts = await readRunFacts(run.dir, systems);
   const events = await readHistory(join(run.dir, 'history.jsonl'));
   const startedAt = events.find((e) => e.type === 'target-started')?.at;
   t.equal(facts.targetStartedAt, startedAt);
@@ -209,7 +209,7 @@ t.test('the timeline starts where the target was up, not at the image build befo
 
 t.test('a run written before the status line spoke of clients: its endpoints read as clients', async (t) => {
   const run = await fixtureRun(t.testdir(), true);
-  const facts = await readRunFacts(run.dir, knownDetectors);
+  const facts = await readRunFacts(run.dir, systems);
   t.match(facts.status, [{ clientsConnected: 40, clientsTotal: 40, clientsLabel: undefined }]);
   const titles = (timelineSpec(facts) as { vconcat: Array<{ title: string }> }).vconcat.map((p) => p.title);
   t.ok(titles.includes('clients connected'), `the panel says clients (${titles.join('; ')})`);

@@ -134,7 +134,10 @@ const MAX_FAULT_SAMPLES = 1_000;
  * was interrupted or was killed mid-write. The incidents are found again by running every detector
  * the run used over history.jsonl (the same as live, by construction).
  */
-export async function readRunFacts(dir: string, knownDetectors: readonly Detector[]): Promise<RunFacts> {
+/** The systems a run folder is read with: their detectors find its incidents again. */
+export type SystemsKnown = ReadonlyArray<{ readonly detectors: readonly Detector[] }>;
+
+export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<RunFacts> {
   const meta = await readRunManifest(dir);
   const historyPath = join(dir, HISTORY_FILE);
   const facts: RunFacts = {
@@ -167,7 +170,10 @@ export async function readRunFacts(dir: string, knownDetectors: readonly Detecto
   for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
   // The detectors the run used (run.json names them; a run before that list: every one known).
   const names = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
-  const detectors = chooseDetectors(knownDetectors, names);
+  const detectors = chooseDetectors(
+    systems.flatMap((system) => system.detectors),
+    names,
+  );
   facts.detectorFailures = (await detectOffline(historyPath, facts.ledger, detectors)).failures;
   for (const incident of facts.ledger.list()) {
     // Files a reactor wrote (captures) that are gone: the disk budget pruned them.

@@ -31,6 +31,8 @@ export interface RunManifest {
   complete: boolean;
   /** `{ <system>: <version> }` (`{ icinga: '2.13.6' }`) or `{ image: 'repo:tag' }`. */
   target?: Record<string, string>;
+  /** The system under test's name: its report reads the run in its words (absent before 2026-12-07). */
+  system?: string;
   /** `reloads`: what `steps` was called in runs written before 2026-12-07. */
   limits?: {
     steps?: number;

@@ -213,7 +213,7 @@ export async function runMatrix(request: MatrixRequest): Promise<MatrixResult> {
   }
 
   const dirs = runs.flatMap((run) => (run.dir ? [run.dir] : []));
-  const own = dirs.length > 0 ? await matrixOfRuns(dirs, system?.detectors ?? []) : emptyMatrix(request);
+  const own = dirs.length > 0 ? await matrixOfRuns(dirs, system ? [system] : []) : emptyMatrix(request);
   const matrix = baseline ? compareToBaseline(own, baseline) : own;
   const files = await writeMatrix(dir, matrix);
   await writeFileAtomic(join(dir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { knownDetectors } from '../cli/systems.ts';
+import { knownDetectors, systems } from '../cli/systems.ts';
 import { writeReport } from '../report/report-writer.ts';
 import type { Run } from '../run/run.ts';
 import type { StartedTarget, SystemUnderTest, TargetBuilder } from '../seam/target.ts';
@@ -140,7 +140,7 @@ t.test('the verdict, the report and every incident.json agree with `hunt report`
   t.same(probe.observed, ['tuned']);
   const meta = JSON.parse(await readFile(join(result.dir, 'run.json'), 'utf8'));
   t.match(meta, { outcome: { status: 'failed', exitCode: 1 }, verdict: { incidents: 2 } });
-  const { summary } = await writeReport(result.dir, knownDetectors);
+  const { summary } = await writeReport(result.dir, systems);
   const ids = (incidents: readonly { id: number; kind: string }[]) =>
     incidents.map((i) => `${i.id} ${i.kind}`);
   t.same(ids(summary.incidents), ids(result.incidents));

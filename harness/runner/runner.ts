@@ -209,6 +209,7 @@ async function createRun(
     keylogBytes: budget?.keylogBytes,
   });
   await run.describe('target', checked.target);
+  await run.describe('system', scenario.system.name);
   await run.describe('limits', {
     steps: checked.steps,
     // The unit where the system counts its steps (a matrix counts them in it).
@@ -354,7 +355,7 @@ async function judgeRun(
   progress.step('writing the report');
   let reportPath = run.path(RunLayout.report);
   try {
-    reportPath = (await writeReport(run.dir, scenario.system.detectors)).reportPath;
+    reportPath = (await writeReport(run.dir, [scenario.system])).reportPath;
   } catch (error) {
     tolerateFullDisk(error);
     reportPath = `(not written: the disk is full; free space, then: hunt report ${run.dir})`;

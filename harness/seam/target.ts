@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { Progress } from '../progress.ts';
 import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
+import type { RunSummary } from '../report/summary.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
 import type { Detector } from './detector.ts';
@@ -248,7 +249,22 @@ export interface SystemUnderTest<
   readonly watch?: SystemWatch;
   /** Starts the system's recorders and reactors on a started target (the runner does, at start). */
   observe(target: StartedOf<Builder>, options: ObserveOptions): TargetObserver;
+  /** Its parts of a run's report.md, in its words (a system without any leaves it out). */
+  reportSections?(summary: RunSummary): ReportSections;
 }
+
+/** A system's parts of report.md: each a list of Markdown lines, empty where it has nothing to say. */
+export interface ReportSections {
+  /** Its versions, after the image or the watched process: "Icinga 2.13.6, OpenSSL 3.0.20". */
+  versions?: string;
+  /** Bullets under "What ran": what its steps did. */
+  whatRan: string[];
+  /** Sections after the expectations: its step figures. */
+  sections: string[];
+}
+
+/** What a report needs of a system to read its run folders. */
+export type ReportedSystem = Pick<SystemUnderTest, 'name' | 'detectors' | 'reportSections'>;
 
 /** The started handle a builder gives. */
 export type StartedOf<Builder> = Builder extends TargetBuilder<infer Started> ? Started : never;

@@ -6,7 +6,7 @@ import { matrixOfRuns } from '../../report/matrix-build.ts';
 import { makePlan, writePlan } from '../../runner/matrix-plan.ts';
 import { writeFixtureRun } from '../../test-kits/fixture-run.ts';
 import { huntInProcess } from '../../test-kits/hunt-in-process.ts';
-import { knownDetectors } from '../systems.ts';
+import { systems } from '../systems.ts';
 
 const hunt = huntInProcess;
 
@@ -100,7 +100,7 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
   // The behaviour this test names: the merge is the matrix of the same runs, and its files say the same.
   const direct = await matrixOfRuns(
     runs.map((run) => run.dir),
-    knownDetectors,
+    systems,
   );
   t.same(merged, direct, 'the same table, field by field');
   t.same(JSON.parse(await readFile(join(out, 'matrix.json'), 'utf8')), merged, 'matrix.json is the result');

@@ -10,7 +10,7 @@ import { folderId } from '../../run/run-folder.ts';
 import { type MatrixPlan, readPlan } from '../../runner/matrix-plan.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
-import { knownDetectors } from '../systems.ts';
+import { systems } from '../systems.ts';
 
 export const merge: Command = {
   name: 'merge',
@@ -41,7 +41,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input.`,
         ErrorCodes.USAGE,
         'Name the run folders to merge: hunt merge results/<run-a> results/<run-b>',
       );
-    let matrix = await matrixOfRuns(positionals, knownDetectors);
+    let matrix = await matrixOfRuns(positionals, systems);
     if (values.plan !== undefined) matrix = withPlan(matrix, await readPlan(values.plan));
     if (values.baseline !== undefined) {
       matrix = compareToBaseline(matrix, await readMatrixFile(values.baseline));

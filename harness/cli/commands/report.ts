@@ -3,7 +3,7 @@ import { standaloneIncidents } from '../../observe/incidents.ts';
 import { writeReport } from '../../report/report-writer.ts';
 import { parseCommandArgs } from '../args.ts';
 import { type Command, showHelp } from '../command.ts';
-import { knownDetectors } from '../systems.ts';
+import { systems } from '../systems.ts';
 
 export const report: Command = {
   name: 'report',
@@ -22,7 +22,7 @@ Exit codes: 0 the run passed, 1 it found incidents or failed an expectation (or 
     if (values.help) return showHelp(output, report.help);
     if (positionals.length !== 1)
       throw new HuntError(ErrorCodes.USAGE, 'Name one run folder: hunt report results/<run-id>');
-    const written = await writeReport(positionals[0] as string, knownDetectors);
+    const written = await writeReport(positionals[0] as string, systems);
     const { summary } = written;
     const lines = [
       `${summary.id}: ${summary.status}${summary.outcome ? ` (${summary.outcome})` : ''}`,

@@ -3,6 +3,7 @@ import { icingaDetectors } from './detectors/index.ts';
 import { catalogueVersions } from './images/catalogue.ts';
 import { checkIcingaVersion, icingaImages } from './images/icinga-images.ts';
 import { reloadStepOf } from './reload/reload-record.ts';
+import { icingaReportSections } from './report-sections.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
 import { SWARM_ROUTINE_EVENTS } from './swarm/swarm.ts';
@@ -18,6 +19,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   versions: catalogueVersions,
   stepUnit: 'reloads',
   stepOf: reloadStepOf,
+  reportSections: icingaReportSections,
   routineEvents: SWARM_ROUTINE_EVENTS,
   defaultVersion: '2.13.6',
   detectors: icingaDetectors,

@@ -1,0 +1,16 @@
+import { type RunManifest, targetOf } from '../run/manifest.ts';
+import type { ReportedSystem } from '../seam/target.ts';
+
+/**
+ * The run's system among `systems`: the one run.json names, or its target's; for a run written
+ * before either said so (a user's image), the one whose detectors it used.
+ */
+export function systemOfRun(
+  meta: RunManifest,
+  systems: readonly ReportedSystem[],
+): ReportedSystem | undefined {
+  const name = meta.system ?? targetOf(meta).system;
+  if (name !== undefined) return systems.find((system) => system.name === name);
+  const used = Array.isArray(meta.detectors) ? meta.detectors : [];
+  return systems.find((system) => system.detectors.some((detector) => used.includes(detector.name)));
+}
