@@ -24,6 +24,7 @@ import type {
 } from '../../../seam/target.ts';
 import { icingaDetectors } from '../detectors/index.ts';
 import { icingaImages } from '../images/icinga-images.ts';
+import { icingaReportSections } from '../report-sections.ts';
 import { connectionInLogMatch, icingaJournalLine, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
 import { ListenerRecorder } from './listener-recorder.ts';
@@ -474,5 +475,6 @@ export function watchedIcingaSystem(
     checkVersion() {},
     builder: () => new WatchBuilder(found, name),
     observe: (target) => new WatchObserver(target, options),
+    reportSections: icingaReportSections,
   };
 }
