@@ -232,7 +232,6 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
             stallsS: seconds('throughput-stall'),
             silencesS: seconds('log-silence'),
           },
-    icingaVersion: stack.icingaVersion ?? null,
     opensslVersion: stack.opensslVersion ?? null,
     runs: runs.map((run) => ({ id: run.meta.id, status: runStatus(run.meta) })),
     reloads: reloads.length,

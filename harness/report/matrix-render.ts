@@ -157,7 +157,7 @@ function table(matrix: Matrix): string[] {
       return [
         cell.target,
         ...extra(cell),
-        cell.version ?? cell.icingaVersion ?? '-',
+        cell.version ?? '-',
         runsOf(cell),
         rates?.count ?? 0,
         incidentsOf(cell),
@@ -217,7 +217,7 @@ function table(matrix: Matrix): string[] {
   return lay(head, (cell) => [
     cell.target,
     ...extra(cell),
-    cell.icingaVersion ?? '-',
+    cell.version ?? '-',
     cell.opensslVersion ?? '-',
     runsOf(cell),
     cell.reloads,

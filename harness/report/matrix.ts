@@ -19,7 +19,6 @@ export interface MatrixCell {
   /** The system under test ('icinga', 'stunnel') and the version its runs report. */
   system?: string | null;
   version?: string | null;
-  icingaVersion: string | null;
   opensslVersion: string | null;
   runs: Array<{ id: string; status: string }>;
   reloads: number;

@@ -33,9 +33,9 @@ export interface RunSummary {
   environment: {
     /** The system under test and its version in a line: "Icinga 2 2.13.6 ...", "stunnel 5.68". */
     system: string;
-    icingaVersion?: string;
+    /** The version the system reports of itself (run.json's stack). */
+    version?: string;
     opensslVersion?: string;
-    icingaVersionText?: string;
     image?: string;
     imageId?: string;
     /** A watch: the process watched on its own host, in a line (pid, log, port). */
@@ -218,9 +218,8 @@ export function buildSummary(facts: RunFacts): RunSummary {
       : [],
     environment: {
       system: systemLine(meta, stack),
-      icingaVersion: text(stack.icingaVersion),
+      version: reportedVersion(stack),
       opensslVersion: text(stack.opensslVersion),
-      icingaVersionText: text(stack.icingaVersionText),
       image: text(stack.image),
       imageId: text(stack.imageId),
       watched: watchedLine(record(stack.watched)),

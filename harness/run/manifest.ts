@@ -49,13 +49,17 @@ export interface RunManifest {
   replayOf?: { dir: string; anchorsFollowed: boolean };
   /** The plan's cell this run was (`hunt run --cell`): which plan, which of how many cells. */
   plan?: { id: string; cell: number; cells: number; name: string };
-  /** What the system under test says of itself (image, versions, nodes). */
+  /**
+   * What the system under test says of itself (image, versions, nodes): `version` and
+   * `description` in every system's words; runs written before those named their fields for the
+   * system (`<system>Version`, `<system>VersionText`), read by `reportedVersion`.
+   */
   stack?: {
     image?: string;
     imageId?: string;
-    icingaVersion?: string;
+    version?: string;
+    description?: string;
     opensslVersion?: string;
-    icingaVersionText?: string;
     dockerVersion?: string;
     [field: string]: unknown;
   };

@@ -162,9 +162,10 @@ t.test("children from the kernel's own lists: a real shell's child, without a sc
   const shell = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore', detached: true });
   t.teardown(() => process.kill(-(shell.pid as number), 'SIGKILL'));
   await once(shell, 'spawn');
+  // Until the fork has exec'd, the child is a copy of the shell: wait for it to be the sleep.
   const children = await eventually('the shell forked its sleep', async () => {
     const found = await childrenOf(shell.pid as number);
-    return found.length === 1 && found;
+    return found.length === 1 && found[0]?.comm === 'sleep' && found;
   });
   t.match(children, [{ ppid: shell.pid, comm: 'sleep', cmdline: ['sleep', '30'] }]);
   // The kernel's lists in a fake /proc too: a child it lists is taken, one whose parent moved is not.

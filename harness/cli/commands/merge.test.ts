@@ -57,7 +57,6 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
     {
       system: 'icinga',
       version: '2.13.6',
-      icingaVersion: '2.13.6',
       opensslVersion: '3.0.20',
       reloads: 100, // 60 + 40
       verified: 100, // every reload of a fixture finishes

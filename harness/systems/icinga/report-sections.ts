@@ -9,9 +9,9 @@ import type { ReportSections } from '../../seam/target.ts';
  */
 export function icingaReportSections(summary: RunSummary): ReportSections {
   const env = summary.environment;
-  const knowsVersions = summary.target.icinga !== undefined || env.icingaVersion !== undefined;
+  const knowsVersions = summary.target.icinga !== undefined || env.version !== undefined;
   const versions = knowsVersions
-    ? `Icinga ${env.icingaVersion ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`
+    ? `Icinga ${env.version ?? '?'}, OpenSSL ${env.opensslVersion ?? '?'}`
     : undefined;
   const { reloads } = summary;
   if (!(knowsVersions && !env.watched) && reloads.total === 0) return { versions, whatRan: [], sections: [] };
