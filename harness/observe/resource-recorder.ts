@@ -44,7 +44,6 @@ export class ResourceRecorder {
         const [pid, rssKb, threads, fds] = line.trim().split(/\s+/).map(Number);
         return { pid, rssKb, threads, fds };
       });
-    // `master`: the field the report's trends read (Icinga's runs have always named it so).
-    this.events.record('observe', 'resources', { node: node.name, master: node.name, processes });
+    this.events.record('observe', 'resources', { node: node.name, processes });
   }
 }

@@ -43,8 +43,8 @@ t.test('runs of one version pool into one cell; each version has its own', async
     near(v214?.incidentsPer1000Reloads?.high, 87.62),
     `zero in 40 still has an upper bound: 87.6 per 1,000 (${v214?.incidentsPer1000Reloads?.high})`,
   );
-  t.equal(v214?.rssTrendKbPer1000Reloads.master, 20_000, 'a steady 20 KB per reload is 20,000 per 1,000');
-  t.equal(v213?.rssTrendKbPer1000Reloads.master, 0);
+  t.equal(v214?.rssTrendKbPer1000Reloads.node, 20_000, 'a steady 20 KB per reload is 20,000 per 1,000');
+  t.equal(v213?.rssTrendKbPer1000Reloads.node, 0);
   t.ok(v213?.barrierMs.p50Low !== null && (v213?.barrierMs.p50Low ?? 0) <= (v213?.barrierMs.p50 ?? 0));
   const markdown = renderMatrix(matrix);
   t.match(markdown, /\| 2\.13\.6 \| 2\.13\.6 \| 3\.0\.20 \|/);

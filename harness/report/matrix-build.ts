@@ -242,16 +242,16 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
     barrierMs: timing(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
     reconnectMs: timing(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
     rssTrendKbPer1000Reloads: {
-      // Per master: two workers' different sizes are not a trend. The cell shows the steepest.
-      master: steepest(
+      // Per node: two workers' different sizes are not a trend. The cell shows the steepest.
+      node: steepest(
         runs.flatMap((run) => {
-          const byMaster = new Map<string, Array<{ x: number; y: number }>>();
-          for (const point of settled(run, run.masterRss))
-            byMaster.set(point.master ?? '', [
-              ...(byMaster.get(point.master ?? '') ?? []),
+          const byNode = new Map<string, Array<{ x: number; y: number }>>();
+          for (const point of settled(run, run.nodeRss))
+            byNode.set(point.node ?? '', [
+              ...(byNode.get(point.node ?? '') ?? []),
               { x: point.reloadsDone, y: point.rssKb },
             ]);
-          return [...byMaster.values()];
+          return [...byNode.values()];
         }),
       ),
       harness: steepest(

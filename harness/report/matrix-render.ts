@@ -210,7 +210,7 @@ function table(matrix: Matrix): string[] {
     'per 1,000 reloads (95%)',
     'barrier p50 [95%] / p99 ms',
     'reconnect p50 [95%] / p99 ms',
-    'RSS trend KB per 1,000 reloads (master / harness)',
+    'RSS trend KB per 1,000 reloads (node / harness)',
   ];
   const time = (t: Timing) =>
     t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
@@ -225,7 +225,7 @@ function table(matrix: Matrix): string[] {
     rate(cell.incidentsPer1000Reloads),
     time(cell.barrierMs),
     time(cell.reconnectMs),
-    `${cellText(cell.rssTrendKbPer1000Reloads.master)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
+    `${cellText(cell.rssTrendKbPer1000Reloads.node)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
   ]);
 }
 

@@ -30,7 +30,7 @@ export interface MatrixCell {
   barrierMs: Timing;
   reconnectMs: Timing;
   /** Least-squares slope of RSS over reloads after the warm-up (KB per 1,000 reloads): a leak shows as a steady rise. */
-  rssTrendKbPer1000Reloads: { master: number | null; harness: number | null };
+  rssTrendKbPer1000Reloads: { node: number | null; harness: number | null };
   /** Systems with a load generator: the median second's completions, timeouts, and the stalls and silences seen (seconds). */
   load?: {
     completedPerSecond: number;

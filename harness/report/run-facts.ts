@@ -14,7 +14,8 @@ import { HISTORY_FILE } from '../run/run.ts';
 /** One verified (or failed) reload, as the storm recorded it. */
 export interface ReloadSample {
   at: string;
-  master: string;
+  /** The node reloaded. */
+  node: string;
   ok: boolean;
   barrierMs?: number;
   reconnectMs?: number;
@@ -32,8 +33,9 @@ export interface StatusPoint {
 export interface ResourcePoint {
   at: string;
   reloadsDone: number;
-  master?: string;
-  /** The master's biggest icinga2 process (the worker), or the harness itself. */
+  /** The node sampled (absent for the harness's own samples). */
+  node?: string;
+  /** The node's biggest daemon process (Icinga's worker), or the harness itself. */
   rssKb: number;
 }
 
@@ -81,7 +83,7 @@ export interface RunFacts {
   status: StatusPoint[];
   /** The last status line's steps done (kept past the samples' cap: a soak's whole count). */
   stepsDone: number | undefined;
-  masterRss: ResourcePoint[];
+  nodeRss: ResourcePoint[];
   /** The harness's own samples: RSS, and the history's and run folder's sizes where recorded. */
   harnessRss: Array<ResourcePoint & { historyBytes?: number; folderBytes?: number }>;
   firstAt?: string;
@@ -147,7 +149,7 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
     reconnectTimeouts: 0,
     status: [],
     stepsDone: undefined,
-    masterRss: [],
+    nodeRss: [],
     harnessRss: [],
     faults: [],
     faultCount: 0,
@@ -212,7 +214,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     )
       facts.reloads.push({
         at: event.at,
-        master: String(event.master),
+        node: String(event.master),
         ok: event.type === 'reload-finished',
         barrierMs: typeof event.barrierMs === 'number' ? event.barrierMs : undefined,
         reconnectMs: typeof event.reconnectMs === 'number' ? event.reconnectMs : undefined,
@@ -238,11 +240,12 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
   }
   if (event.source === 'observe' && event.type === 'resources' && Array.isArray(event.processes)) {
     const rss = Math.max(0, ...event.processes.map((p: { rssKb?: number }) => Number(p?.rssKb ?? 0)));
-    if (facts.masterRss.length < MAX_SAMPLES)
-      facts.masterRss.push({
+    if (facts.nodeRss.length < MAX_SAMPLES)
+      facts.nodeRss.push({
         at: event.at,
         reloadsDone: facts.reloads.length,
-        master: String(event.master),
+        // Runs written before resources named their node called it after Icinga's masters.
+        node: String(event.node ?? event.master),
         rssKb: rss,
       });
     return;

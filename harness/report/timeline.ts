@@ -30,13 +30,11 @@ function thin<T>(values: readonly T[]): T[] {
 export function timelineSpec(facts: RunFacts): TopLevelSpec {
   const reloads = thin(
     facts.reloads.flatMap((r) => [
-      ...(r.barrierMs === undefined
-        ? []
-        : [{ at: r.at, ms: r.barrierMs, what: 'barrier', master: r.master }]),
+      ...(r.barrierMs === undefined ? [] : [{ at: r.at, ms: r.barrierMs, what: 'barrier', node: r.node }]),
       ...(r.reconnectMs === undefined
         ? []
-        : [{ at: r.at, ms: r.reconnectMs, what: 'all reconnected', master: r.master }]),
-      ...(r.ok ? [] : [{ at: r.at, ms: 0, what: 'failed', master: r.master }]),
+        : [{ at: r.at, ms: r.reconnectMs, what: 'all reconnected', node: r.node }]),
+      ...(r.ok ? [] : [{ at: r.at, ms: 0, what: 'failed', node: r.node }]),
     ]),
   );
   // From the moment the target was up: the status of an image build is minutes of nothing.
