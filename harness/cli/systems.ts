@@ -8,7 +8,7 @@ export const systems = [icinga, stunnel] as const;
 
 export const systemNames = systems.map((system) => system.name);
 
-/** Every system's detectors: what `hunt report` re-detects an old run with (its run.json names them). */
+/** Every system's detectors, in one list (tests run the whole chain over a history). */
 export const knownDetectors = systems.flatMap((system) => system.detectors);
 
 /** parseArgs options: one string option per system. */

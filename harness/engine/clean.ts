@@ -77,11 +77,13 @@ export async function cleanManaged(docker: Docker, options: CleanOptions = {}): 
       if (await removeUnused(docker, info.Id)) result.images.push(info.Id);
     }
     // A layer of the harness's tools on a user's image is built once per image id: each rebuild of
-    // that image leaves the layer on the old one behind (270 MB each), serving nothing.
+    // that image leaves the layer on the old one behind (270 MB each), serving nothing. The old
+    // image itself lingers untagged (an image with children is only untagged), so "gone" means
+    // no tag names it any more.
     const layers = await docker.listImages({ filters: JSON.stringify({ label: [Labels.LAYER_OF] }) });
     for (const info of layers) {
       const userImage = info.Labels?.[Labels.LAYER_OF] ?? '';
-      if (!(await imageGone(docker, userImage))) continue;
+      if (!(await imageSuperseded(docker, userImage))) continue;
       const name = info.RepoTags?.[0] ?? info.Id;
       if (await removeUnused(docker, name)) result.images.push(name);
     }
@@ -115,13 +117,14 @@ function removeUnused(docker: Docker, id: string): Promise<boolean> {
     );
 }
 
-async function imageGone(docker: Docker, id: string): Promise<boolean> {
+/** Whether the image is gone, or no tag names it any more (its tag was rebuilt or removed). */
+async function imageSuperseded(docker: Docker, id: string): Promise<boolean> {
   if (!id) return false;
   return docker
     .getImage(id)
     .inspect()
     .then(
-      () => false,
+      (image) => (image.RepoTags ?? []).length === 0,
       (error: { statusCode?: number }) => {
         if (error.statusCode === 404) return true;
         throw error;

@@ -160,11 +160,42 @@ t.test(
     const present = (await docker.getImage(tag).inspect()).Id;
     await layer('handshake-hunter/test-layered:gone', `sha256:${'0'.repeat(64)}`);
     await layer('handshake-hunter/test-layered:present', present);
+    // A user's image rebuilt under its tag: the old one stays, untagged, under the layer on it.
+    const userTag = 'handshake-hunter/test-user-image:1';
+    const built = async (name: string, dockerfile: string) => {
+      const context = t.testdir({ Dockerfile: dockerfile });
+      const stream = await docker.buildImage({ context, src: ['Dockerfile'] }, { t: name });
+      await new Promise((resolve, reject) =>
+        docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
+      );
+      return (await docker.getImage(name).inspect()).Id;
+    };
+    const oldUser = await built(userTag, `FROM ${tag}\nLABEL test-build=${process.pid}-old\n`);
+    await built(
+      'handshake-hunter/test-layered:rebuilt',
+      `FROM ${oldUser}\nLABEL ${Labels.LAYER_OF}=${oldUser}\n`,
+    );
+    t.teardown(() =>
+      docker
+        .getImage('handshake-hunter/test-layered:rebuilt')
+        .remove({ force: true })
+        .catch(() => undefined),
+    );
+    await built(userTag, `FROM ${tag}\nLABEL test-build=${process.pid}-new\n`);
+    t.teardown(async () => {
+      for (const image of [userTag, oldUser])
+        await docker
+          .getImage(image)
+          .remove({ force: true })
+          .catch(() => undefined);
+    });
+    t.same((await docker.getImage(oldUser).inspect()).RepoTags, [], 'the old image lingers untagged');
 
     const result = await hunt(['clean', '--stages', '--json']);
     t.equal(result.code, 0, result.stderr);
     const { images } = JSON.parse(result.stdout) as { images: string[] };
     t.ok(images.includes('handshake-hunter/test-layered:gone'), 'the orphaned layer is named as removed');
+    t.ok(images.includes('handshake-hunter/test-layered:rebuilt'), 'so is the layer on a rebuilt image');
     const status = (name: string) =>
       docker
         .getImage(name)
@@ -174,6 +205,7 @@ t.test(
           (error: { statusCode?: number }) => error.statusCode,
         );
     t.equal(await status('handshake-hunter/test-layered:gone'), 404, 'and is gone');
+    t.equal(await status('handshake-hunter/test-layered:rebuilt'), 404);
     t.equal(await status('handshake-hunter/test-layered:present'), 200, 'a layer whose image is here stays');
   },
 );

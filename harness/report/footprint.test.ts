@@ -19,12 +19,22 @@ function samples(minutes: number, rssKb: (minute: number) => number): FootprintP
 t.test('a run shorter than an hour has no footprint to compare', async (t) => {
   t.equal(
     harnessFootprint(
+      samples(70, () => 400_000),
+      START,
+      59 * 60_000,
+    ),
+    undefined,
+    'by its duration',
+  );
+  t.equal(
+    harnessFootprint(
       samples(59, () => 400_000),
       START,
+      null,
     ),
     undefined,
   );
-  t.equal(harnessFootprint([], START), undefined);
+  t.equal(harnessFootprint([], START, null), undefined);
 });
 
 t.test('a flat harness: per hour its RSS range, history and folder at the hour end, no trend', async (t) => {
@@ -32,6 +42,7 @@ t.test('a flat harness: per hour its RSS range, history and folder at the hour e
   const footprint = harnessFootprint(
     samples(150, (m) => (m < 15 ? 300_000 + m * 5_000 : 400_000 + (m % 3) * 1_000)),
     START,
+    null,
   );
   t.ok(footprint);
   t.same(
@@ -55,6 +66,7 @@ t.test('a leak of 4% an hour reads as about that, the warm-up left out', async (
   const footprint = harnessFootprint(
     samples(150, (m) => (m < 15 ? 100_000 : 400_000 * (1 + 0.04 * ((m - 15) / 60)))),
     START,
+    null,
   );
   t.equal(footprint?.rssTrend?.kbPerHour, 16_000);
   const percent = footprint?.rssTrend?.percentPerHour ?? 0;
@@ -65,6 +77,7 @@ t.test('samples of a run written before the sizes were recorded: RSS only', asyn
   const footprint = harnessFootprint(
     samples(70, () => 400_000).map(({ at, rssKb }) => ({ at, rssKb })),
     START,
+    null,
   );
   t.same(
     footprint?.hours.map((h) => [h.historyBytes, h.folderBytes]),
@@ -79,6 +92,7 @@ t.test("report.md gives a long run's footprint its own section", async (t) => {
   const harness = harnessFootprint(
     samples(150, (m) => 400_000 + m * 10),
     START,
+    null,
   );
   const summary = {
     id: 'r',
@@ -123,4 +137,17 @@ t.test("report.md gives a long run's footprint its own section", async (t) => {
   );
   t.match(report, /\| 2 \| 60 \| 391\.2 MiB to 391\.8 MiB \| 0\.1 MB \| 1\.1 MB \|/);
   t.notMatch(renderReport({ ...summary, harness: null }), /harness over time/, 'a short run has none');
+});
+
+t.test('hours count from the target up; a watch of days gets rows of several hours', async (t) => {
+  // Samples from 30 minutes before the target was up (an image build) count as its first minute.
+  const footprint = harnessFootprint(
+    samples(100 * 60, () => 400_000),
+    at(30),
+    null,
+  );
+  t.equal(footprint?.hours[0]?.hour, 1);
+  t.equal(footprint?.hours[0]?.toHour, 3, '100 hours in rows of 3');
+  t.equal(footprint?.hours.length, 34, 'at most 48 rows');
+  t.equal(footprint?.hours[0]?.samples, 31 + 179, "the build's minutes and the first three hours");
 });

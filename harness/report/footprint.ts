@@ -12,9 +12,12 @@ export interface FootprintPoint {
 
 /** The harness's own memory, history and run folder, an hour at a time, and its RSS trend. */
 export interface HarnessFootprint {
+  /** One row per hour (of several hours each past MAX_ROWS hours, so report.md stays pasteable). */
   hours: Array<{
     /** 1 for the first hour of the run. */
     hour: number;
+    /** The row's last hour (the same as `hour` for a row of one). */
+    toHour: number;
     samples: number;
     rssMinKb: number;
     rssMaxKb: number;
@@ -31,31 +34,37 @@ export interface HarnessFootprint {
 }
 
 const HOUR_MS = 3_600_000;
+/** Rows in the table at most: a watch of weeks gets rows of several hours each. */
+const MAX_ROWS = 48;
 /** The RSS trend is read after this: connections, caches and the heap settle in the first minutes. */
 export const WARM_UP_MS = 15 * 60_000;
 
 /**
- * Pure: the footprint of a run whose samples span at least an hour (a short run has no hours to
- * compare), else undefined. `startedAt` is the run's start; samples before it count as its first.
+ * Pure: the footprint of a run that lasted an hour or more (`durationMs`; for a run that never
+ * ended, its samples' span), else undefined: a short run has no hours to compare. Hours count from
+ * `from`, when the target was up: an image build before it is not the harness's warm-up.
  */
 export function harnessFootprint(
   points: readonly FootprintPoint[],
-  startedAt: string,
+  from: string,
+  durationMs: number | null,
 ): HarnessFootprint | undefined {
-  const start = Date.parse(startedAt);
+  const start = Date.parse(from);
   const timed = points
     .map((point) => ({ ...point, ms: Math.max(0, Date.parse(point.at) - start) }))
     .filter((point) => Number.isFinite(point.ms) && point.rssKb > 0);
   const last = timed.at(-1);
-  if (!last || last.ms < HOUR_MS) return undefined;
+  if (!last || (durationMs ?? last.ms) < HOUR_MS) return undefined;
 
+  const hoursPerRow = Math.max(1, Math.ceil((Math.floor(last.ms / HOUR_MS) + 1) / MAX_ROWS));
   const hours: HarnessFootprint['hours'] = [];
   for (const point of timed) {
-    const hour = Math.floor(point.ms / HOUR_MS) + 1;
+    const hour = Math.floor(point.ms / HOUR_MS / hoursPerRow) * hoursPerRow + 1;
     let row = hours.at(-1);
     if (row?.hour !== hour) {
       row = {
         hour,
+        toHour: hour + hoursPerRow - 1,
         samples: 0,
         rssMinKb: point.rssKb,
         rssMaxKb: point.rssKb,

@@ -25,7 +25,7 @@ function footprintSection(footprint: HarnessFootprint): string[] {
     '| --- | --- | --- | --- | --- |',
     ...footprint.hours.map(
       (h) =>
-        `| ${h.hour} | ${h.samples} | ${mib(h.rssMinKb)} to ${mib(h.rssMaxKb)} | ${megabytes(h.historyBytes)} | ${megabytes(h.folderBytes)} |`,
+        `| ${h.toHour > h.hour ? `${h.hour}-${h.toHour}` : h.hour} | ${h.samples} | ${mib(h.rssMinKb)} to ${mib(h.rssMaxKb)} | ${megabytes(h.historyBytes)} | ${megabytes(h.folderBytes)} |`,
     ),
     '',
   ];

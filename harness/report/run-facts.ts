@@ -131,14 +131,14 @@ const CAPTURE_QUOTE_BYTES = 6 * 1024;
 const MAX_SAMPLES = 200_000;
 const MAX_FAULT_SAMPLES = 1_000;
 
+/** The systems a run folder is read with: their detectors find its incidents again. */
+export type SystemsKnown = ReadonlyArray<{ readonly detectors: readonly Detector[] }>;
+
 /**
  * Reads a run folder the way `hunt report` must: from the files alone, whether the run finished,
  * was interrupted or was killed mid-write. The incidents are found again by running every detector
  * the run used over history.jsonl (the same as live, by construction).
  */
-/** The systems a run folder is read with: their detectors find its incidents again. */
-export type SystemsKnown = ReadonlyArray<{ readonly detectors: readonly Detector[] }>;
-
 export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<RunFacts> {
   const meta = await readRunManifest(dir);
   const historyPath = join(dir, HISTORY_FILE);

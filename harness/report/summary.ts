@@ -199,6 +199,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
   }));
   const startedAt = text(meta.startedAt) ?? facts.firstAt ?? null;
   const endedAt = text(meta.endedAt) ?? facts.lastAt ?? null;
+  const durationMs = startedAt && endedAt ? Date.parse(endedAt) - Date.parse(startedAt) : null;
   const complete = meta.complete === true;
   return {
     id: String(meta.id ?? ''),
@@ -208,7 +209,7 @@ export function buildSummary(facts: RunFacts): RunSummary {
     target: record(meta.target),
     startedAt,
     endedAt,
-    durationMs: startedAt && endedAt ? Date.parse(endedAt) - Date.parse(startedAt) : null,
+    durationMs,
     status: meta.outcome ? String(outcome.status) : 'incomplete',
     complete,
     outcome:
@@ -245,7 +246,9 @@ export function buildSummary(facts: RunFacts): RunSummary {
     incidents,
     detectorFailures: facts.detectorFailures,
     faults: { count: facts.faultCount, skipped: facts.faultsSkipped, samples: facts.faults },
-    harness: (startedAt && harnessFootprint(facts.harnessRss, startedAt)) || null,
+    harness:
+      (startedAt && harnessFootprint(facts.harnessRss, facts.targetStartedAt ?? startedAt, durationMs)) ||
+      null,
     history: {
       events: facts.read.events,
       skippedLines: facts.read.skipped,
