@@ -63,8 +63,8 @@ t.test(
     const startedByMoment: number[] = [];
     const callsByWindowEnd: number[] = [];
     for (let step = 1; step <= 5; step++) {
-      run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
-      run.history.record('reload', 'reload-signalled', { step, master: 'master2' });
+      run.history.record('reload', 'reload-signalled', { step, master: 'master1', node: 'master1' });
+      run.history.record('reload', 'reload-signalled', { step, master: 'master2', node: 'master2' });
       await Promise.all([
         sleep(20 + 100).then(() => startedByMoment.push(chaos.count)),
         sleep(20 + 30 + 100).then(() => callsByWindowEnd.push(calls.length)),
@@ -188,7 +188,7 @@ t.test('from: the first anchor a fault acts on, then every k-th', async (t) => {
   };
   const { run, chaos } = await chaosRun(t, [spec]);
   for (let step = 1; step <= 5; step++) {
-    run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
+    run.history.record('reload', 'reload-signalled', { step, master: 'master1', node: 'master1' });
     await settled(chaos);
   }
   await chaos.stop();
@@ -214,7 +214,7 @@ t.test(
       };
       const { run, chaos } = await chaosRun(t, [spec], 3, replay);
       for (let step = 1; step <= count; step++) {
-        run.history.record('reload', 'reload-signalled', { step, master: 'master1' });
+        run.history.record('reload', 'reload-signalled', { step, master: 'master1', node: 'master1' });
         if (pace === 'after') await settled(chaos);
         else if (chaos.busy) await eventually('the fault on', () => chaos.count >= 1);
       }
@@ -307,6 +307,22 @@ t.test('bad specs are refused before anything acts', async (t) => {
     code: 'HH_USAGE',
     message: /forMs is 0 to 600000/,
   });
+  const anchored = (anchors: Record<string, string>) => () =>
+    Chaos.start(target, [PAUSE_AFTER_SIGNAL], random, { anchors });
+  t.throws(anchored({ 'listener-up': 'the listener is up' }), {
+    code: 'HH_USAGE',
+    message: /after is one of its system's anchors \(listener-up\), not "reload-signalled"/,
+  });
+  t.throws(anchored({}), {
+    code: 'HH_USAGE',
+    message:
+      /its system writes no anchor events, so "after: reload-signalled" never comes: time it with atMs or seeded/,
+  });
+  t.doesNotThrow(() =>
+    Chaos.start(target, [PAUSE_AFTER_SIGNAL], random, {
+      anchors: { 'reload-signalled': 'the signal went' },
+    }).stop(),
+  );
   t.throws(start({ nemesis: 'cpu-starve', attributes: { cores: 0 } }), {
     code: 'HH_USAGE',
     message: /cores/,
@@ -428,7 +444,7 @@ t.test('a replay whose original passed every anchor injects nothing, and its rep
     3,
     await ChaosPlan.fromHistory([passed]),
   );
-  run.history.record('reload', 'reload-signalled', { step: 1, master: 'master1' });
+  run.history.record('reload', 'reload-signalled', { step: 1, master: 'master1', node: 'master1' });
   // The decision is taken as the anchor is written: the pass is in the history at once.
   t.notOk(chaos.busy, 'nothing armed');
   await chaos.stop();

@@ -16,6 +16,8 @@ export interface ChaosOptions {
   id?: number;
   /** The original run's plan (`hunt run --replay`): anchored specs fire after its anchors only. */
   replay?: ChaosPlan;
+  /** The system's anchor events (`SystemUnderTest.anchors`): a spec timed after any other is refused. */
+  anchors?: Readonly<Record<string, string>>;
 }
 
 function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
@@ -90,7 +92,7 @@ export class Chaos {
           ErrorCodes.USAGE,
           `Nemesis ${spec.nemesis}: no node "${spec.node}" (nodes: ${[...nodes].join(', ')}).`,
         );
-      checkSchedule(spec);
+      checkSchedule(spec, options.anchors);
       const attributes = type.parse(spec.attributes ?? {});
       const unable = type.check?.(target, target.node(spec.node), attributes);
       if (unable) throw new HuntError(ErrorCodes.USAGE, `Nemesis ${spec.nemesis}: ${unable}`);
@@ -153,7 +155,7 @@ export class Chaos {
 
   private onEvent(event: HistoryEvent): void {
     if (this.stopped) return;
-    const node = typeof event.node === 'string' ? event.node : event.master;
+    const node = event.node;
     for (const entry of this.armed) {
       const schedule = entry.spec.schedule;
       if (!('after' in schedule) || schedule.after !== event.type || node !== entry.spec.node) continue;

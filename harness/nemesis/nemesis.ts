@@ -38,9 +38,10 @@ export function defineNemesis<Attributes extends object>(
 
 /**
  * When a nemesis acts, and for how long:
- * - `after`: `offsetMs` after an anchor event on the node (`reload-signalled`: the signal went;
- *   `listener-up`: the new worker listens), for `forMs`; `every` k-th anchor (default each),
- *   from the `from`-th (default the first);
+ * - `after`: `offsetMs` after an anchor event on the node, for `forMs`; `every` k-th anchor
+ *   (default each), from the `from`-th (default the first). The anchors are the system's
+ *   (`SystemUnderTest.anchors`; Icinga's `reload-signalled`: the signal went; `listener-up`: the
+ *   new worker listens), each an event type that names its node in `node`;
  * - `seeded`: `count` times at moments drawn from the seed within `withinMs` of the start;
  * - `atMs`: that long after the chaos starts (a stall in the middle of a steady load); with
  *   `everyMs`, `count` times (default once), `everyMs` apart.
@@ -48,7 +49,8 @@ export function defineNemesis<Attributes extends object>(
  */
 export type NemesisSchedule =
   | {
-      after: 'reload-signalled' | 'listener-up' | 'reload-finished';
+      /** An anchor event's type (the system's anchors list them). */
+      after: string;
       offsetMs: number;
       forMs: number;
       every?: number;
@@ -72,8 +74,11 @@ export interface NemesisSpec {
 export const MAX_FAULT_MS = 10 * 60_000;
 export const MAX_FAULTS = 10_000;
 
-/** Checks a schedule's numbers (exit 2 with what was wrong). */
-export function checkSchedule(spec: NemesisSpec): void {
+/**
+ * Checks a schedule's numbers, and its anchor against the system's `anchors` where given (exit 2
+ * with what was wrong).
+ */
+export function checkSchedule(spec: NemesisSpec, anchors?: Readonly<Record<string, string>>): void {
   const s = spec.schedule;
   const bad = (what: string) =>
     new HuntError(ErrorCodes.USAGE, `Nemesis ${spec.nemesis} on ${spec.node}: ${what}.`);
@@ -82,6 +87,12 @@ export function checkSchedule(spec: NemesisSpec): void {
   if (!within(s.forMs, 0, MAX_FAULT_MS)) throw bad(`forMs is 0 to ${MAX_FAULT_MS}, not ${s.forMs}`);
   if (!within(s.count, 1, MAX_FAULTS)) throw bad(`count is 1 to ${MAX_FAULTS}, not ${s.count}`);
   if ('after' in s) {
+    if (anchors !== undefined && !Object.hasOwn(anchors, s.after))
+      throw bad(
+        Object.keys(anchors).length === 0
+          ? `its system writes no anchor events, so "after: ${s.after}" never comes: time it with atMs or seeded`
+          : `after is one of its system's anchors (${Object.keys(anchors).join(', ')}), not "${s.after}"`,
+      );
     if (!within(s.offsetMs, 0, MAX_FAULT_MS))
       throw bad(`offsetMs is 0 to ${MAX_FAULT_MS}, not ${s.offsetMs}`);
     if (!within(s.every, 1, MAX_FAULTS) || (s.every !== undefined && !Number.isInteger(s.every)))

@@ -65,6 +65,7 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
       const chaos = Chaos.start(started, nemeses, (part) => run.random(part), {
         id: chaosCount++,
         replay: parts.replayPlan,
+        anchors: scenario.system.anchors ?? {},
       });
       session.own('faults', () => chaos.stop());
       return chaos;

@@ -235,6 +235,11 @@ export interface SystemUnderTest<
    */
   stepOf?(event: HistoryEvent): 'begun' | 'done' | undefined;
   /**
+   * Its events a nemesis may be timed after (`schedule.after`), each with what it marks. Each
+   * names its node in `node`. A system without any has faults timed by the clock or the seed only.
+   */
+  readonly anchors?: Readonly<Record<string, string>>;
+  /**
    * Its events that come by the hundred per step ("source:type"): the history writes them within
    * a smaller budget, so an overnight run's file keeps room for what reports are made of.
    */

@@ -29,11 +29,12 @@ export function recordReload(history: EventSink, fields: ReloadFields): ReloadRe
   history.record('reload', 'reload-started', fields);
   let ended = false;
   return {
-    signalled: () => history.record('reload', 'reload-signalled', { step, master, via }),
+    // The two anchors a nemesis may be timed after name their node as every anchor does.
+    signalled: () => history.record('reload', 'reload-signalled', { step, master, node: master, via }),
     finished: (more = {}) => {
       if (ended) return;
       ended = true;
-      history.record('reload', 'reload-finished', { step, master, ...more });
+      history.record('reload', 'reload-finished', { step, master, node: master, ...more });
     },
     failed: (error, more = {}) => {
       if (ended) return;
@@ -60,6 +61,13 @@ export function reloadDisruptionOf(event: HistoryEvent): DisruptionPhase | undef
   if (!step || typeof event.master !== 'string') return undefined;
   return { node: event.master, kind: 'reload', phase: step === 'begun' ? 'started' : 'ended' };
 }
+
+/** The events a nemesis may be timed after on an Icinga node (`schedule.after`). */
+export const ICINGA_ANCHORS = {
+  'reload-signalled': "the reload's signal (or API call) went to the node",
+  'listener-up': "the node's new worker listens, as its log says",
+  'reload-finished': 'a new worker serves: the reload is over',
+} as const;
 
 /** What a detector that reads disruption windows with reloads among them reads. */
 export const RELOAD_DISRUPTION_EVENTS = [...DISRUPTION_EVENTS, 'reload:*'] as const;
