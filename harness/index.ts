@@ -12,7 +12,6 @@ export {
   dependingOn,
   type Expectation,
   noIncident,
-  oneIncidentPerMaster,
   oneIncidentPerNode,
 } from './runner/expectations.ts';
 export { choice, integer } from './runner/params.ts';
@@ -36,6 +35,7 @@ export {
   ContextSwaps,
   swapContexts,
 } from './systems/icinga/context-swaps.ts';
+export { oneIncidentPerMaster } from './systems/icinga/expectations.ts';
 export { type HandshakeMeasures, measureHandshakes } from './systems/icinga/handshake-measures.ts';
 export { icinga } from './systems/icinga/icinga-system.ts';
 export { type JsonRpcIdentity, openJsonRpc } from './systems/icinga/jsonrpc-client.ts';

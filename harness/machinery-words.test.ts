@@ -16,7 +16,6 @@ const NOT_MACHINERY =
 // (issue 27). A ratchet: a count may only fall, and a fallen count must be lowered here, so the list
 // ends empty. Never raise one: put the word in the system's room and hand it over the seam.
 const ALLOWED: Record<string, Record<string, number>> = {
-  'harness/capture/flight-recorder.ts': { master: 1 },
   'harness/cli/commands/list.ts': { reload: 2 },
   'harness/cli/commands/matrix.ts': { icinga: 2, master: 1, reload: 6, stunnel: 2 },
   'harness/cli/commands/merge.ts': { icinga: 1, reload: 1 },
@@ -40,7 +39,6 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/report/summary.ts': { reload: 13 },
   'harness/report/timeline.ts': { reload: 5 },
   'harness/run/manifest.ts': { reload: 1 },
-  'harness/runner/expectations.ts': { master: 2 },
   'harness/runner/matrix.ts': { icinga: 1, reload: 1, stunnel: 1 },
   'harness/runner/scenario-registry.ts': { icinga: 1 },
 };

@@ -291,8 +291,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
     )
       return;
     if (this.kept.has(event.incident) || this.pending.has(event.incident)) return;
-    // Incidents name their node (older histories: their master).
-    const node = this.nodes.find((candidate) => candidate.name === (event.node ?? event.master));
+    const node = this.nodes.find((candidate) => candidate.name === event.node);
     if (!node) return;
     const incident = event.incident;
     const window = incidentWindow(event.at, this.options.beforeMs, this.options.afterMs);

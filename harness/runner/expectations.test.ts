@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Incident } from '../observe/incidents.ts';
-import { dependingOn, judge, noIncident, oneIncidentPerMaster, oneIncidentPerNode } from './expectations.ts';
+import { oneIncidentPerMaster } from '../systems/icinga/expectations.ts';
+import { dependingOn, judge, noIncident, oneIncidentPerNode } from './expectations.ts';
 
 const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
   id,

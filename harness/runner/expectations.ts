@@ -95,14 +95,6 @@ export function oneIncidentPerNode(
   };
 }
 
-/** One incident of `kind` per Icinga master (oneIncidentPerNode for the role 'master'). */
-export function oneIncidentPerMaster(
-  kind: string,
-  options: { evidence?: readonly string[] } = {},
-): Expectation {
-  return oneIncidentPerNode(kind, { ...options, role: 'master' });
-}
-
 /**
  * Expectations that depend on a parameter's value: `cause=none` expects no incident, another
  * cause its stall. A value with no case expects nothing. Judged as one expectation: all of the
