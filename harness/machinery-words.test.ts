@@ -29,7 +29,6 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/nemesis/nemeses/hung-worker.ts': { icinga: 1, reload: 1 },
   'harness/nemesis/nemeses/reconnect-burst.ts': { reload: 1 },
   'harness/nemesis/nemeses/signal.ts': { reload: 1 },
-  'harness/pki/certificate-authority.ts': { icinga: 2 },
   'harness/report/markdown.ts': { reload: 3 },
   'harness/report/matrix-baseline.ts': { reload: 4 },
   'harness/report/matrix-build.ts': { reload: 19 },
@@ -39,8 +38,7 @@ const ALLOWED: Record<string, Record<string, number>> = {
   'harness/report/summary.ts': { reload: 13 },
   'harness/report/timeline.ts': { reload: 5 },
   'harness/run/manifest.ts': { reload: 1 },
-  'harness/runner/matrix.ts': { icinga: 1, reload: 1, stunnel: 1 },
-  'harness/runner/scenario-registry.ts': { icinga: 1 },
+  'harness/runner/matrix.ts': { reload: 1 },
 };
 
 async function machineryFiles(): Promise<string[]> {

@@ -434,7 +434,9 @@ t.test('headsSummary: every message tshark names, read from its header', async (
   );
   t.match(
     text,
-    new RegExp(`  ${server} -> ${client[0]}  Certificate, declared ${serverCertificate} bytes\n`),
+    new RegExp(
+      `  ${server} -> ${client[0]}  Certificate, declared ${serverCertificate.toLocaleString('en')} bytes\n`,
+    ),
   );
 
   // With the secrets in, TLS 1.2's encrypted Finished is read from the record tshark decrypted.

@@ -44,7 +44,7 @@ interface Armed {
 
 /**
  * Runs nemeses on a started target: each spec's schedule, anchored to the history's events
- * (`reload-signalled`, `listener-up` on its node) or drawn from the seed. Every fault is
+ * (the system's anchors, on its node) or drawn from the seed. Every fault is
  * recorded as `nemesis-started` (the anchor, the offset, the fault's number) and `nemesis-healed`,
  * and as a disruption window of its node, so the report shows it beside the incidents and a
  * replay (same seed, same reload sequence) repeats it at the same offsets; given the original's

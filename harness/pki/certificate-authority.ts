@@ -106,7 +106,7 @@ export class CertificateAuthority {
     const now = Date.now();
     const certificate = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
-      name: `CN=${options.commonName ?? 'Icinga CA'}`,
+      name: `CN=${options.commonName ?? 'handshake-hunter CA'}`,
       notBefore: new Date(now - DAY_MS),
       notAfter: new Date(now + CA_VALID_DAYS * DAY_MS),
       keys,
@@ -125,7 +125,7 @@ export class CertificateAuthority {
       const next = (await keyCache.fresh(keySpec)).keys;
       const intermediate = await x509.X509CertificateGenerator.create({
         serialNumber: serial(),
-        subject: `CN=${options.commonName ?? 'Icinga CA'} Intermediate ${level}`,
+        subject: `CN=${options.commonName ?? 'handshake-hunter CA'} Intermediate ${level}`,
         issuer: issuer.subject,
         notBefore: new Date(now - DAY_MS),
         notAfter: new Date(now + CA_VALID_DAYS * DAY_MS),

@@ -90,11 +90,14 @@ export interface MatrixResult {
 export async function planMatrix(
   request: MatrixRequest,
 ): Promise<{ plan: MatrixPlan; system: SystemUnderTest | undefined }> {
-  if (request.targets.length === 0)
+  if (request.targets.length === 0) {
+    const system = request.scenario.system;
     throw new HuntError(
       ErrorCodes.USAGE,
-      'A matrix needs targets: --icinga 2.12.3,2.13.6 (or --stunnel 5.56,5.68) and/or --image I.',
+      `A matrix needs targets: --${system.name} ${system.versions.slice(0, 2).join(',')}` +
+        `${system.takesImages === false ? '' : ' and/or --image <ref>'} (${request.scenario.name} runs ${system.name}).`,
     );
+  }
   const seen = new Set<string>();
   for (const target of request.targets) {
     const name = targetName(target);

@@ -64,7 +64,7 @@ async function loadScenarioFile(path: string): Promise<Scenario> {
   if (typeof definition.system?.builder !== 'function')
     throw new HuntError(
       ErrorCodes.SCENARIO_UNKNOWN,
-      `${path} names no system under test: add \`system: icinga\` (from harness/index.ts) to its definition.`,
+      `${path} names no system under test: add its \`system\` (one harness/index.ts exports) to its definition.`,
     );
   definition.story ??= leadingDocComment(await readFile(path, 'utf8').catch(() => ''));
   definition.file = path;

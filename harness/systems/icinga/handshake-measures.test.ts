@@ -15,7 +15,7 @@ t.test('a leaf alone is completed from the trust bundle up to the root, fillers 
   const chain = chainFrom(leaf, certificates(ca.trustBundlePem));
   t.same(
     chain.map((c) => c.subject),
-    ['CN=master1', 'CN=Icinga CA'],
+    ['CN=master1', 'CN=handshake-hunter CA'],
   );
 });
 

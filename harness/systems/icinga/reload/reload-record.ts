@@ -34,7 +34,7 @@ export function recordReload(history: EventSink, fields: ReloadFields): ReloadRe
     finished: (more = {}) => {
       if (ended) return;
       ended = true;
-      history.record('reload', 'reload-finished', { step, master, node: master, ...more });
+      history.record('reload', 'reload-finished', { ...more, step, master, node: master });
     },
     failed: (error, more = {}) => {
       if (ended) return;

@@ -268,6 +268,8 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       `issuing certificates (${keySpecName(this.leafKeys)}) for ${topology.masters.length + topology.agents.length} nodes`,
     );
     const ca = await CertificateAuthority.create({
+      // The name `icinga2 pki new-ca` gives its CA.
+      commonName: 'Icinga CA',
       keySpec: this.caKeys,
       keyCache: new KeyCache(this.keyCacheDir),
       trustedCas: this.trust.cas,
