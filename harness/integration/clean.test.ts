@@ -142,53 +142,35 @@ t.test(
 t.test(
   "hunt clean --stages removes the tools layered on a user's image once that image is gone",
   async (t) => {
-    // Two stand-in layers: one on an image that is gone (a user's image rebuilt or removed), one on
-    // an image still here.
-    const layer = async (name: string, layerOf: string) => {
-      const context = t.testdir({ Dockerfile: `FROM ${tag}\nLABEL ${Labels.LAYER_OF}=${layerOf}\n` });
-      const stream = await docker.buildImage({ context, src: ['Dockerfile'] }, { t: name });
-      await new Promise((resolve, reject) =>
-        docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
-      );
-      t.teardown(() =>
-        docker
-          .getImage(name)
-          .remove({ force: true })
-          .catch(() => undefined),
-      );
-    };
-    const present = (await docker.getImage(tag).inspect()).Id;
-    await layer('handshake-hunter/test-layered:gone', `sha256:${'0'.repeat(64)}`);
-    await layer('handshake-hunter/test-layered:present', present);
-    // A user's image rebuilt under its tag: the old one stays, untagged, under the layer on it.
-    const userTag = 'handshake-hunter/test-user-image:1';
+    // Built here, removed with the test whatever becomes of the tag.
     const built = async (name: string, dockerfile: string) => {
       const context = t.testdir({ Dockerfile: dockerfile });
       const stream = await docker.buildImage({ context, src: ['Dockerfile'] }, { t: name });
       await new Promise((resolve, reject) =>
         docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve(undefined))),
       );
-      return (await docker.getImage(name).inspect()).Id;
+      const id = (await docker.getImage(name).inspect()).Id;
+      t.teardown(async () => {
+        for (const image of [name, id])
+          await docker
+            .getImage(image)
+            .remove({ force: true })
+            .catch(() => undefined);
+      });
+      return id;
     };
+    const layer = (name: string, on: string) => built(name, `FROM ${tag}\nLABEL ${Labels.LAYER_OF}=${on}\n`);
+    // Stand-in layers: on an image that is gone, on one still here, and on a user's image rebuilt
+    // under its tag (the old one stays, untagged, under the layer on it).
+    await layer('handshake-hunter/test-layered:gone', `sha256:${'0'.repeat(64)}`);
+    await layer('handshake-hunter/test-layered:present', (await docker.getImage(tag).inspect()).Id);
+    const userTag = 'handshake-hunter/test-user-image:1';
     const oldUser = await built(userTag, `FROM ${tag}\nLABEL test-build=${process.pid}-old\n`);
     await built(
       'handshake-hunter/test-layered:rebuilt',
       `FROM ${oldUser}\nLABEL ${Labels.LAYER_OF}=${oldUser}\n`,
     );
-    t.teardown(() =>
-      docker
-        .getImage('handshake-hunter/test-layered:rebuilt')
-        .remove({ force: true })
-        .catch(() => undefined),
-    );
     await built(userTag, `FROM ${tag}\nLABEL test-build=${process.pid}-new\n`);
-    t.teardown(async () => {
-      for (const image of [userTag, oldUser])
-        await docker
-          .getImage(image)
-          .remove({ force: true })
-          .catch(() => undefined);
-    });
     t.same((await docker.getImage(oldUser).inspect()).RepoTags, [], 'the old image lingers untagged');
 
     const result = await hunt(['clean', '--stages', '--json']);
