@@ -5,7 +5,7 @@
  * trend under 5% an hour after the first 15 minutes, the history and the capture rings within
  * their budgets, and a soak killed with SIGKILL cleaned up by hunt clean.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseDuration } from '../duration.ts';
@@ -13,6 +13,7 @@ import { ensureEngine } from '../engine/docker-engine.ts';
 import { silentProgress } from '../progress.ts';
 import type { HarnessFootprint } from '../report/footprint.ts';
 import { eachEvent } from '../run/history-reader.ts';
+import { folderBytes } from '../run/run-folder.ts';
 import { budgetFor } from '../runner/disk-budget.ts';
 import { hunt, startHunt } from './cli.ts';
 import { runObjects } from './leftovers.ts';
@@ -23,15 +24,6 @@ const durationMs = parseDuration(durationText);
 const long = durationMs >= 20 * 60_000;
 const capBytes = long ? 1_000_000_000 : 256 * 1024 * 1024;
 const results = t.testdir();
-
-async function folderBytes(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  let total = 0;
-  for (const entry of entries)
-    if (entry.isFile())
-      total += (await stat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }))).size;
-  return total;
-}
 
 /** This file's runs' containers and networks (other runs on the engine do not count). */
 function labelled(): Promise<number> {

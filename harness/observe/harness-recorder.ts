@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { EventSink } from '../run/history.ts';
 import { RunLayout } from '../run/layout.ts';
-import { folderFiles } from '../run/run-folder.ts';
+import { folderBytes } from '../run/run-folder.ts';
 import { Repeater } from './repeater.ts';
 
 /** The run folder is walked on every 30th sample only (5 minutes): a soak's folder holds many files. */
@@ -23,10 +23,7 @@ export class HarnessRecorder {
     this.repeater.every(everyMs, async () => {
       const memory = process.memoryUsage();
       const history = await stat(join(dir, RunLayout.history)).catch(() => undefined);
-      const folder =
-        samples++ % FOLDER_EVERY === 0
-          ? (await folderFiles(dir)).reduce((sum, file) => sum + file.bytes, 0)
-          : undefined;
+      const folder = samples++ % FOLDER_EVERY === 0 ? await folderBytes(dir) : undefined;
       events.record('observe', 'harness-resources', {
         rssKb: Math.round(memory.rss / 1024),
         heapTotalKb: Math.round(memory.heapTotal / 1024),

@@ -46,3 +46,8 @@ export async function folderFiles(dir: string): Promise<FolderFile[]> {
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
+
+/** The bytes of every file under a run folder; a folder that is gone holds none. */
+export async function folderBytes(dir: string): Promise<number> {
+  return (await folderFiles(dir)).reduce((sum, file) => sum + file.bytes, 0);
+}
