@@ -41,9 +41,11 @@ t.test('hunt matrix writes the table; a worse run against the saved baseline exi
   const first = await hunt([...cell(0, 0), '--save-baseline', baseline]);
   t.equal(first.code, 0, 'no baseline, no regression', { stderr: first.stderr.slice(-800) });
   const matrix = JSON.parse(first.stdout) as Matrix & { dir: string };
-  t.match(matrix.cells, [{ target: '2.13.6', reloads: 8, incidents: 0, runs: [{ status: 'passed' }] }]);
+  t.match(matrix.cells, [
+    { target: '2.13.6', steps: { unit: 'reloads', count: 8 }, incidents: 0, runs: [{ status: 'passed' }] },
+  ]);
   // Wilson's 95% upper bound for 0 in 8: z²/(8+z²), 324.4 per 1,000.
-  const high = matrix.cells[0]?.incidentsPer1000Reloads?.high ?? 0;
+  const high = matrix.cells[0]?.steps?.incidentsPer1000?.high ?? 0;
   t.ok(Math.abs(high - 324.4) < 0.1, `zero incidents in 8 reloads still bound the rate: ${high} per 1,000`);
   t.match(await readFile(join(matrix.dir, 'matrix.md'), 'utf8'), /\| 2\.13\.6 \| 2\.13\.6 \| 3\.0\.\d+ \|/);
   t.same(JSON.parse(await readFile(baseline, 'utf8')).cells, matrix.cells, 'the baseline is this matrix');

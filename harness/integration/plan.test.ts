@@ -33,7 +33,7 @@ const matrixArgs = [
 const verdictOf = (cell: MatrixCell) => ({
   target: cell.target,
   grid: cell.grid,
-  reloads: cell.reloads,
+  reloads: cell.steps?.count,
   tlsHandshakeFailed: cell.incidentsByKind['tls-handshake-failed'],
   statuses: cell.runs.map((run) => run.status),
 });

@@ -244,7 +244,7 @@ t.test(
     t.match(JSON.parse(report.stdout), {
       status: 'incomplete',
       complete: false,
-      reloads: { verified: Number },
+      steps: { unit: 'reloads', ok: Number },
     });
     await access(join(dir, 'timeline.png'));
     t.match(await readFile(join(dir, 'report.md'), 'utf8'), /\*\*INCOMPLETE/);

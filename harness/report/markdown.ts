@@ -231,9 +231,9 @@ export function renderReport(summary: RunSummary, system?: ReportSections): stri
   const dropped = Object.entries(summary.history.dropped);
   lines.push(
     `History: ${summary.history.events.toLocaleString('en')} events, ${summary.history.bytes.toLocaleString('en')} bytes` +
-      (summary.history.bytesPerReload === null
+      (summary.history.bytesPerStep === null || !summary.steps
         ? ''
-        : ` (${summary.history.bytesPerReload.toLocaleString('en')} per reload)`) +
+        : ` (${summary.history.bytesPerStep.toLocaleString('en')} a step over ${summary.steps.total.toLocaleString('en')} ${summary.steps.unit})`) +
       (summary.history.skippedLines > 0
         ? `, ${summary.history.skippedLines} unreadable line(s) skipped`
         : '') +

@@ -26,10 +26,10 @@ t.test('a baseline: slower medians or more incidents beyond the intervals are re
   );
   const compared = compareToBaseline(slower, baseline);
   t.match(compared.regressions, [
-    { target: '2.13.6', measure: 'reload barrier p50 (ms)' },
+    { target: '2.13.6', measure: 'barrier p50 (ms)' },
     { target: '2.13.6', measure: 'reconnect p50 (ms)' },
   ]);
-  t.match(renderMatrix(compared), /## Against the baseline[\s\S]*reload barrier p50/);
+  t.match(renderMatrix(compared), /## Against the baseline[\s\S]*barrier p50/);
 
   const failing = await matrixOfRuns(
     [(await writeFixtureRun(root, { barriers: steady(100), tlsFailures: 12 })).dir],
@@ -42,4 +42,32 @@ t.test('a baseline: slower medians or more incidents beyond the intervals are re
 t.test('a baseline file that is not a matrix.json is refused', async (t) => {
   t.throws(() => parseMatrix('{"cells": []}', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
   t.throws(() => parseMatrix('nope', 'b.json'), { code: ErrorCodes.BASELINE_INVALID });
+});
+
+t.test('a baseline saved before steps had figures of their own still compares', async (t) => {
+  const root = t.testdir();
+  const today = await matrixOfRuns([(await writeFixtureRun(root, { barriers: steady(100) })).dir], systems);
+  const cell = today.cells[0];
+  if (!cell?.steps || !cell.phasesMs || !cell.rssTrendKbPer1000Steps) throw new Error('a cell with figures');
+  // The cell as matrix.json wrote it before 2026-12-07.
+  const { steps, phasesMs, rssTrendKbPer1000Steps, ...rest } = cell;
+  const before = {
+    ...rest,
+    reloads: steps.count,
+    verified: steps.ok,
+    incidentsPer1000Reloads: steps.incidentsPer1000,
+    barrierMs: phasesMs.barrier,
+    reconnectMs: phasesMs.reconnect,
+    rssTrendKbPer1000Reloads: rssTrendKbPer1000Steps,
+  };
+  const old = parseMatrix(JSON.stringify({ ...today, cells: [before] }), 'old.json');
+  t.same(old.cells[0], cell, 'read into the shape of today');
+  const slower = await matrixOfRuns(
+    [(await writeFixtureRun(root, { barriers: steady(100, 1600) })).dir],
+    systems,
+  );
+  t.match(compareToBaseline(slower, old).regressions, [
+    { measure: 'barrier p50 (ms)' },
+    { measure: 'reconnect p50 (ms)' },
+  ]);
 });

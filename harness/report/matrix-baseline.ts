@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { mannWhitneyGreater } from '../stats.ts';
-import { cellKey, type Matrix, type Regression } from './matrix.ts';
+import { cellKey, type Matrix, type MatrixCell, type Regression } from './matrix.ts';
 
 /** A timing is worse only when the rank test says so and the median grew by more than this. */
 export const TIMING_TOLERANCE = 1.2;
@@ -10,38 +10,34 @@ export const TIMING_ALPHA = 0.01;
 
 /**
  * Regressions of `current` against `baseline`, target by target: worse beyond the intervals.
- * Incidents: the current rate's lower bound above the baseline's upper bound. Timings (reload
- * barrier, reconnect): a one-sided Mann-Whitney test says the current samples are larger
+ * Incidents: the current rate's lower bound above the baseline's upper bound. Timings (each phase
+ * of the steps): a one-sided Mann-Whitney test says the current samples are larger
  * (p < TIMING_ALPHA) and the median grew by more than TIMING_TOLERANCE (a shared machine's noise
- * between runs is not a regression). The rank test reads whole distributions: reconnects are
- * bimodal (Icinga's 10 s reconnect timer), and a median's interval then spans both modes.
+ * between runs is not a regression). The rank test reads whole distributions: a phase may be
+ * bimodal (a client's reconnect timer), and a median's interval then spans both modes.
  */
 export function compareToBaseline(current: Matrix, baseline: Matrix): Matrix {
   const regressions: Regression[] = [];
   for (const cell of current.cells) {
     const before = baseline.cells.find((candidate) => cellKey(candidate) === cellKey(cell));
     if (!before) continue;
-    const now = cell.incidentsPer1000Reloads;
-    const then = before.incidentsPer1000Reloads;
+    const now = cell.steps?.incidentsPer1000;
+    const then = before.steps?.incidentsPer1000;
     if (now && then && now.low > then.high)
       regressions.push({
         target: cellKey(cell),
-        measure: 'incidents per 1,000 reloads',
+        measure: `incidents per 1,000 ${cell.steps?.unit}`,
         baseline: `${then.rate} (95% ${then.low}-${then.high})`,
         current: `${now.rate} (95% ${now.low}-${now.high})`,
       });
-    for (const [measure, key] of [
-      ['reload barrier p50 (ms)', 'barrierMs'],
-      ['reconnect p50 (ms)', 'reconnectMs'],
-    ] as const) {
-      const a = before[key];
-      const b = cell[key];
-      if (a.p50 === null || b.p50 === null) continue;
+    for (const [phase, b] of Object.entries(cell.phasesMs ?? {})) {
+      const a = before.phasesMs?.[phase];
+      if (!a || a.p50 === null || b.p50 === null) continue;
       const p = mannWhitneyGreater(a.samples ?? [], b.samples);
       if (p !== undefined && p < TIMING_ALPHA && b.p50 > a.p50 * TIMING_TOLERANCE)
         regressions.push({
           target: cellKey(cell),
-          measure,
+          measure: `${phase} p50 (ms)`,
           baseline: `${a.p50} (95% ${a.p50Low}-${a.p50High}, n ${a.n})`,
           current: `${b.p50} (95% ${b.p50Low}-${b.p50High}, n ${b.n}; rank test p ${p < 0.0001 ? '< 0.0001' : p.toFixed(4)})`,
         });
@@ -75,7 +71,38 @@ export function parseMatrix(text: string, source: string): Matrix {
       ErrorCodes.BASELINE_INVALID,
       `${source} is not a matrix.json (no "kind": "handshake-hunter-matrix" with cells): write one with --save-baseline.`,
     );
-  return matrix as Matrix;
+  return { ...matrix, cells: matrix.cells.map(cellOfOldMatrix) } as Matrix;
+}
+
+/**
+ * A cell as matrix.json wrote it before 2026-12-07, when the only steps with figures were Icinga's
+ * and had fields of their own: read into today's shape, so baselines saved then still compare.
+ */
+function cellOfOldMatrix(cell: MatrixCell): MatrixCell {
+  const old = cell as MatrixCell & Record<string, unknown>;
+  if (typeof old.reloads !== 'number' || cell.phasesMs) return cell;
+  const {
+    reloads,
+    verified,
+    incidentsPer1000Reloads,
+    barrierMs,
+    reconnectMs,
+    rssTrendKbPer1000Reloads,
+    ...rest
+  } = old;
+  return {
+    ...rest,
+    steps: {
+      unit: 'reloads',
+      count: reloads,
+      ok: Number(verified),
+      incidentsPer1000: (incidentsPer1000Reloads ?? null) as NonNullable<
+        MatrixCell['steps']
+      >['incidentsPer1000'],
+    },
+    phasesMs: { barrier: barrierMs, reconnect: reconnectMs } as NonNullable<MatrixCell['phasesMs']>,
+    rssTrendKbPer1000Steps: rssTrendKbPer1000Reloads as MatrixCell['rssTrendKbPer1000Steps'],
+  } as MatrixCell;
 }
 
 /** A saved matrix.json (a --baseline), read and checked. */

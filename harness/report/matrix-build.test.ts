@@ -22,7 +22,7 @@ t.test('runs of one version pool into one cell; each version has its own', async
   const [v213, v214] = matrix.cells;
   t.match(v213, {
     target: '2.13.6',
-    reloads: 150,
+    steps: { unit: 'reloads', count: 150, ok: 150 },
     incidents: 1,
     incidentsByKind: { 'tls-handshake-failed': 1 },
     runs: [{ id: a.id }, { id: b.id }],
@@ -31,24 +31,30 @@ t.test('runs of one version pool into one cell; each version has its own', async
   const near = (value: number | undefined, expected: number) =>
     Math.abs((value ?? Number.NaN) - expected) < 0.05;
   t.ok(
-    near(v213?.incidentsPer1000Reloads?.low, 1.18),
-    `one in 150 bounds from below (${v213?.incidentsPer1000Reloads?.low})`,
+    near(v213?.steps?.incidentsPer1000?.low, 1.18),
+    `one in 150 bounds from below (${v213?.steps?.incidentsPer1000?.low})`,
   );
   t.ok(
-    near(v213?.incidentsPer1000Reloads?.high, 36.79),
-    `and from above (${v213?.incidentsPer1000Reloads?.high})`,
+    near(v213?.steps?.incidentsPer1000?.high, 36.79),
+    `and from above (${v213?.steps?.incidentsPer1000?.high})`,
   );
   t.equal(v214?.incidents, 0);
   t.ok(
-    near(v214?.incidentsPer1000Reloads?.high, 87.62),
-    `zero in 40 still has an upper bound: 87.6 per 1,000 (${v214?.incidentsPer1000Reloads?.high})`,
+    near(v214?.steps?.incidentsPer1000?.high, 87.62),
+    `zero in 40 still has an upper bound: 87.6 per 1,000 (${v214?.steps?.incidentsPer1000?.high})`,
   );
-  t.equal(v214?.rssTrendKbPer1000Reloads.node, 20_000, 'a steady 20 KB per reload is 20,000 per 1,000');
-  t.equal(v213?.rssTrendKbPer1000Reloads.node, 0);
-  t.ok(v213?.barrierMs.p50Low !== null && (v213?.barrierMs.p50Low ?? 0) <= (v213?.barrierMs.p50 ?? 0));
+  t.equal(v214?.rssTrendKbPer1000Steps?.node, 20_000, 'a steady 20 KB per reload is 20,000 per 1,000');
+  t.equal(v213?.rssTrendKbPer1000Steps?.node, 0);
+  const barrier = v213?.phasesMs?.barrier;
+  t.ok(barrier?.p50Low !== null && (barrier?.p50Low ?? 0) <= (barrier?.p50 ?? 0));
+  t.same(Object.keys(v213?.phasesMs ?? {}), ['barrier', 'reconnect'], "Icinga's phases, in its order");
   const markdown = renderMatrix(matrix);
   t.match(markdown, /\| 2\.13\.6 \| 2\.13\.6 \| 3\.0\.20 \|/);
   t.match(markdown, /1: 1 tls-handshake-failed/);
+  t.match(
+    markdown,
+    /\| reloads \| incidents \| per 1,000 reloads \(95%\) \| barrier p50 \[95%\] \/ p99 ms \| reconnect p50/,
+  );
 });
 
 t.test('runs that do not belong together are refused', async (t) => {
@@ -88,7 +94,7 @@ t.test('a grid of parameters: one cell per target and values, the shared ones on
       ['2.14.6', 0, 2],
     ],
   );
-  t.match(renderMatrix(matrix), /\| target \| load \| Icinga \|[\s\S]*\| 2\.13\.6 \| 4 \| 2\.13\.6 \|/);
+  t.match(renderMatrix(matrix), /\| target \| load \| icinga \|[\s\S]*\| 2\.13\.6 \| 4 \| 2\.13\.6 \|/);
   const baseline = compareToBaseline(matrix, matrix);
   t.same(baseline.baseline?.targets, ['2.13.6 load=0', '2.13.6 load=4', '2.14.6 load=0']);
   t.same(baseline.regressions, []);
@@ -181,7 +187,7 @@ t.test('a probed failure: whether it outlived its cause, and the restart that en
     { grid: { mode: 'worker' }, persistence: [{ node: 'node1', state: 'master-healthy' }] },
   ]);
   const markdown = renderMatrix(matrix);
-  t.match(markdown, /\| target \| mode \| persistence \(recovered by, after\) \| Icinga/);
+  t.match(markdown, /\| target \| mode \| persistence \(recovered by, after\) \| icinga/);
   t.match(markdown, /\| umbrella \| node1 persistent \(restart, 1\.9 s\) \|/);
   t.match(markdown, /\| worker \| node1 master-healthy \|/);
   t.match(markdown, /\| trigger \| node1 persistent \(reload, 1\.2 s\) \|/, 'a reload cleared it');

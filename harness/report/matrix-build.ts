@@ -83,18 +83,18 @@ function missingCells(runs: readonly RunFacts[]): NonNullable<Matrix['missing']>
 }
 
 /**
- * The disruption the runs are about when it is not a reload: the non-reload kind with the most
- * windows in all, when there are more of them than reloads (a race hunt's context swaps).
+ * The disruption the runs are about when it is not their steps: the kind with the most windows in
+ * all, when there are more of them than steps with figures (a race hunt's context swaps).
  */
 function unitDisruption(runs: readonly RunFacts[]): string | undefined {
   // Only what the system did itself: a nemesis's faults and a remedy's restarts are causes, not trials.
   const totals = new Map<string, number>();
   for (const run of runs)
     for (const [kind, count] of Object.entries(run.ownDisruptions))
-      if (kind !== 'reload') totals.set(kind, (totals.get(kind) ?? 0) + count);
-  const reloads = runs.reduce((sum, run) => sum + run.reloads.length, 0);
+      totals.set(kind, (totals.get(kind) ?? 0) + count);
+  const steps = runs.reduce((sum, run) => sum + (run.steps?.samples.length ?? 0), 0);
   const [kind, count] = [...totals].sort((a, b) => b[1] - a[1])[0] ?? [];
-  return kind !== undefined && (count ?? 0) > reloads ? kind : undefined;
+  return kind !== undefined && (count ?? 0) > steps ? kind : undefined;
 }
 
 function disruptionRates(kind: string, runs: readonly RunFacts[]): DisruptionRates {
@@ -142,21 +142,38 @@ function targetName(meta: RunManifest): string {
 }
 
 /**
- * The runs' steps in their system's unit, as their status lines last counted them: undefined
- * unless every run recorded both (the unit in run.json's limits, stepsDone in its status events).
+ * The runs' steps in their system's unit: from their figures where every run has them, else as
+ * their status lines last counted them; undefined unless every run recorded one or the other
+ * (the unit in run.json's limits, stepsDone in its status events).
  */
 function stepsOf(runs: readonly RunFacts[], incidents: number): MatrixCell['steps'] {
+  const rate = (count: number) => roundRate(wilsonInterval(incidents, count, 1000)) ?? null;
+  const figures = runs.map((run) => run.steps);
+  const first = figures[0];
+  if (first && figures.every((steps) => steps !== undefined)) {
+    const samples = figures.flatMap((steps) => steps?.samples ?? []);
+    const ok = samples.filter((sample) => sample.ok).length;
+    return { unit: first.unit, count: samples.length, ok, incidentsPer1000: rate(samples.length) };
+  }
   const unit = runs[0]?.meta.limits?.unit;
-  const counts = runs.map((run) => run.stepsDone);
+  const counts = runs.map((run) => run.statusStepsDone);
   if (unit === undefined || counts.some((count) => count === undefined)) return undefined;
   const count = counts.reduce((sum: number, n) => sum + (n ?? 0), 0);
-  return { unit, count, incidentsPer1000: roundRate(wilsonInterval(incidents, count, 1000)) ?? null };
+  return { unit, count, incidentsPer1000: rate(count) };
+}
+
+/** Each phase's timing over the steps that did their job, where the runs' system times them. */
+function phasesOf(runs: readonly RunFacts[]): MatrixCell['phasesMs'] {
+  const phases = runs.find((run) => run.steps)?.steps?.phases;
+  if (!phases) return undefined;
+  const ok = runs.flatMap((run) => run.steps?.samples ?? []).filter((sample) => sample.ok);
+  return Object.fromEntries(
+    Object.keys(phases).map((phase) => [phase, timing(ok.flatMap((sample) => sample.phasesMs[phase] ?? []))]),
+  );
 }
 
 function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {
   const stack = runs[0]?.meta.stack ?? {};
-  const reloads = runs.flatMap((run) => run.reloads);
-  const ok = reloads.filter((reload) => reload.ok);
   const incidentsByKind: Record<string, number> = {};
   let incidents = 0;
   for (const run of runs)
@@ -204,6 +221,7 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
     }),
   );
   const steps = stepsOf(runs, incidents);
+  const phasesMs = phasesOf(runs);
   return {
     ...(steps ? { steps } : {}),
     ...(persistence.length > 0 ? { persistence } : {}),
@@ -234,40 +252,40 @@ function buildCell(target: string, runs: RunFacts[], unit: string | undefined): 
           },
     opensslVersion: stack.opensslVersion ?? null,
     runs: runs.map((run) => ({ id: run.meta.id, status: runStatus(run.meta) })),
-    reloads: reloads.length,
-    verified: ok.length,
     incidents,
     incidentsByKind: Object.fromEntries(Object.entries(incidentsByKind).sort()),
-    incidentsPer1000Reloads: roundRate(wilsonInterval(incidents, reloads.length, 1000)),
-    barrierMs: timing(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
-    reconnectMs: timing(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
-    rssTrendKbPer1000Reloads: {
-      // Per node: two workers' different sizes are not a trend. The cell shows the steepest.
-      node: steepest(
-        runs.flatMap((run) => {
-          const byNode = new Map<string, Array<{ x: number; y: number }>>();
-          for (const point of settled(run, run.nodeRss))
-            byNode.set(point.node ?? '', [
-              ...(byNode.get(point.node ?? '') ?? []),
-              { x: point.reloadsDone, y: point.rssKb },
-            ]);
-          return [...byNode.values()];
-        }),
-      ),
-      harness: steepest(
-        runs.map((run) => settled(run, run.harnessRss).map((p) => ({ x: p.reloadsDone, y: p.rssKb }))),
-      ),
-    },
+    ...(phasesMs
+      ? {
+          phasesMs,
+          rssTrendKbPer1000Steps: {
+            // Per node: two workers' different sizes are not a trend. The cell shows the steepest.
+            node: steepest(
+              runs.flatMap((run) => {
+                const byNode = new Map<string, Array<{ x: number; y: number }>>();
+                for (const point of settled(run, run.nodeRss))
+                  byNode.set(point.node ?? '', [
+                    ...(byNode.get(point.node ?? '') ?? []),
+                    { x: point.stepsDone, y: point.rssKb },
+                  ]);
+                return [...byNode.values()];
+              }),
+            ),
+            harness: steepest(
+              runs.map((run) => settled(run, run.harnessRss).map((p) => ({ x: p.stepsDone, y: p.rssKb }))),
+            ),
+          },
+        }
+      : {}),
   };
 }
 
 /**
- * The points after the warm-up (the first 20% of the run's reloads, at least 10): a process
+ * The points after the warm-up (the first 20% of the run's steps, at least 10): a process
  * growing to its working size (connections, caches, the heap) is not a leak; what grows after is.
  */
-function settled<T extends { reloadsDone: number }>(run: RunFacts, points: readonly T[]): T[] {
-  const warm = Math.max(10, Math.floor(run.reloads.length * 0.2));
-  return points.filter((point) => point.reloadsDone >= warm);
+function settled<T extends { stepsDone: number }>(run: RunFacts, points: readonly T[]): T[] {
+  const warm = Math.max(10, Math.floor((run.steps?.samples.length ?? 0) * 0.2));
+  return points.filter((point) => point.stepsDone >= warm);
 }
 
 function runStatus(meta: RunManifest): string {

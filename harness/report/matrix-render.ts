@@ -61,7 +61,7 @@ export function renderMatrix(matrix: Matrix): string {
   return lines.join('\n');
 }
 
-/** The matrix's table: per disruption (a race hunt), under load (stunnel), or per reload. */
+/** The matrix's table: per disruption (a race hunt), under load, per step counted, or per step timed. */
 function table(matrix: Matrix): string[] {
   const grid = matrix.grid ?? [];
   const advisories = [
@@ -114,8 +114,8 @@ function table(matrix: Matrix): string[] {
   const rate = (r: { rate: number; low: number; high: number } | null | undefined) =>
     r ? `${sig(r.rate)} (${sig(r.low)}-${sig(r.high)})` : '-';
 
-  // A cell none of whose steps left samples for the timed table (that table's rows: Icinga's).
-  const plainSteps = (cell: MatrixCell) => cell.reloads === 0;
+  // A cell none of whose steps left figures for the timed table.
+  const plainSteps = (cell: MatrixCell) => cell.phasesMs === undefined || !cell.steps?.count;
   const underLoad = matrix.cells.length > 0 && matrix.cells.every((cell) => cell.load && plainSteps(cell));
   // Steps with no samples of their own and no load (a system whose steps are its own): counted in
   // the system's unit.
@@ -175,7 +175,7 @@ function table(matrix: Matrix): string[] {
     return lines;
   }
   if (underLoad) {
-    // A system under steady load (stunnel): the stalls and silences, not reloads.
+    // A system under steady load: the stalls and silences, not steps.
     const head = [
       'target',
       ...extraHead,
@@ -199,33 +199,33 @@ function table(matrix: Matrix): string[] {
       cell.load?.timeouts ?? '-',
     ]);
   }
+  const unit = matrix.cells.find((cell) => cell.steps)?.steps?.unit ?? 'steps';
+  const phases = [...new Set(matrix.cells.flatMap((cell) => Object.keys(cell.phasesMs ?? {})))];
   const head = [
     'target',
     ...extraHead,
-    'Icinga',
+    matrix.cells[0]?.system ?? 'version',
     'OpenSSL',
     'runs',
-    'reloads',
+    unit,
     'incidents',
-    'per 1,000 reloads (95%)',
-    'barrier p50 [95%] / p99 ms',
-    'reconnect p50 [95%] / p99 ms',
-    'RSS trend KB per 1,000 reloads (node / harness)',
+    `per 1,000 ${unit} (95%)`,
+    ...phases.map((phase) => `${phase} p50 [95%] / p99 ms`),
+    `RSS trend KB per 1,000 ${unit} (node / harness)`,
   ];
-  const time = (t: Timing) =>
-    t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
+  const time = (t: Timing | undefined) =>
+    !t || t.p50 === null ? '-' : `${t.p50} [${cellText(t.p50Low)}-${cellText(t.p50High)}] / ${t.p99}`;
   return lay(head, (cell) => [
     cell.target,
     ...extra(cell),
     cell.version ?? '-',
     cell.opensslVersion ?? '-',
     runsOf(cell),
-    cell.reloads,
+    cell.steps?.count ?? 0,
     incidentsOf(cell),
-    rate(cell.incidentsPer1000Reloads),
-    time(cell.barrierMs),
-    time(cell.reconnectMs),
-    `${cellText(cell.rssTrendKbPer1000Reloads.node)} / ${cellText(cell.rssTrendKbPer1000Reloads.harness)}`,
+    rate(cell.steps?.incidentsPer1000),
+    ...phases.map((phase) => time(cell.phasesMs?.[phase])),
+    `${cellText(cell.rssTrendKbPer1000Steps?.node ?? null)} / ${cellText(cell.rssTrendKbPer1000Steps?.harness ?? null)}`,
   ]);
 }
 

@@ -21,16 +21,12 @@ export interface MatrixCell {
   version?: string | null;
   opensslVersion: string | null;
   runs: Array<{ id: string; status: string }>;
-  reloads: number;
-  verified: number;
   incidents: number;
   incidentsByKind: Record<string, number>;
-  /** Wilson 95%: with zero incidents still an upper bound. */
-  incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
-  barrierMs: Timing;
-  reconnectMs: Timing;
-  /** Least-squares slope of RSS over reloads after the warm-up (KB per 1,000 reloads): a leak shows as a steady rise. */
-  rssTrendKbPer1000Reloads: { node: number | null; harness: number | null };
+  /** Each phase of the steps (`StepFigures.phases`), over those that did their job: systems whose steps leave figures. */
+  phasesMs?: Record<string, Timing>;
+  /** Least-squares slope of RSS over steps after the warm-up (KB per 1,000 steps): a leak shows as a steady rise. */
+  rssTrendKbPer1000Steps?: { node: number | null; harness: number | null };
   /** Systems with a load generator: the median second's completions, timeouts, and the stalls and silences seen (seconds). */
   load?: {
     completedPerSecond: number;
@@ -39,17 +35,19 @@ export interface MatrixCell {
     silencesS: number[];
   } | null;
   /**
-   * The runs' steps in the system's unit, from their status lines (runs that record it), and
-   * incidents per 1,000 of them: the table of a system whose steps are its own (no reloads, no load).
+   * The runs' steps in the system's unit, and incidents per 1,000 of them (Wilson 95%: with zero
+   * incidents still an upper bound): from their figures where the system reads them (`ok`: those
+   * that did their job), else as their status lines counted them (runs that record it).
    */
   steps?: {
     unit: string;
     count: number;
+    ok?: number;
     incidentsPer1000: { rate: number; low: number; high: number } | null;
   };
-  /** Disruption windows opened, per kind, all nodes and runs together (reloads apart). */
+  /** Disruption windows opened, per kind, all nodes and runs together (steps apart). */
   disruptions?: Record<string, number>;
-  /** The matrix's unit disruption when it is not a reload (context swaps): rates per 1,000 of them. */
+  /** The matrix's unit disruption when it outnumbers the steps (context swaps): rates per 1,000 of them. */
   perDisruption?: DisruptionRates;
   /**
    * Per incident that was probed: whether the failure outlived its cause (the field's "until a
@@ -61,7 +59,7 @@ export interface MatrixCell {
     node: string;
     state: string;
     recoveredAfterMs?: number;
-    /** The remedy that recovered it: 'reload' or 'restart' (runs before reloads were tried: restart). */
+    /** The remedy that recovered it, as the remedy named itself ('restart' in runs before remedies had names). */
     recoveredBy?: string;
   }>;
   /** What the scenario measured (`measure:value`), the median of the cell's runs per name. */
@@ -101,7 +99,7 @@ export interface Matrix {
   params: Record<string, unknown>;
   /** The names of the grid's parameters (in the order the cells vary them). */
   grid?: string[];
-  /** The disruption the rates count when it is not a reload (the kind most runs had most of). */
+  /** The disruption the rates count when it outnumbers the steps (the kind most runs had most of). */
   unit?: string;
   cells: MatrixCell[];
   /**

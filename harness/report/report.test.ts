@@ -23,7 +23,7 @@ async function fixtureRun(root: string, finish: boolean) {
     resultsDir: root,
   });
   await run.describe('target', { icinga: '2.13.6' });
-  await run.describe('limits', { reloads: 4, durationMs: null });
+  await run.describe('limits', { steps: 4, durationMs: null });
   await run.describe('stack', {
     image: 'handshake-hunter/icinga2:2.13.6',
     icingaVersion: '2.13.6',
@@ -77,13 +77,13 @@ t.test(
     t.same(json, JSON.parse(JSON.stringify(summary)), 'summary.json says what report.md says');
     t.match(json, {
       status: 'passed',
-      reloads: { total: 4, verified: 4, reconnectMs: { p50: 1000 } },
+      steps: { unit: 'reloads', total: 4, ok: 4, phasesMs: { reconnect: { p50: 1000 } } },
       incidents: [{ kind: 'tls-handshake-failed', count: 1 }],
     });
     const png = await readFile(join(run.dir, 'timeline.png'));
     t.same([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
     t.ok(png.length > 10_000, `with something drawn (${png.length} bytes)`);
-    t.match(await readFile(join(run.dir, 'timeline.svg'), 'utf8'), /<svg[\s\S]*reload durations/);
+    t.match(await readFile(join(run.dir, 'timeline.svg'), 'utf8'), /<svg[\s\S]*durations of reloads/);
   },
 );
 
@@ -94,7 +94,7 @@ t.test('a killed run (no end, a cut last line) still renders, marked incomplete'
   t.equal(summary.status, 'incomplete');
   t.equal(summary.complete, false);
   t.equal(summary.history.skippedLines, 1);
-  t.equal(summary.reloads.total, 4);
+  t.equal(summary.steps?.total, 4);
   t.match(await readFile(join(run.dir, 'report.md'), 'utf8'), /\*\*INCOMPLETE/);
 });
 

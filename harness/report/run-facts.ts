@@ -10,16 +10,11 @@ import type { HistoryEvent } from '../run/history.ts';
 import { eachEvent, type ReadStats } from '../run/history-reader.ts';
 import { type RunManifest, readRunManifest } from '../run/manifest.ts';
 import { HISTORY_FILE } from '../run/run.ts';
+import type { StepFigures, StepSample } from '../run/steps.ts';
+import { systemOfRun } from './run-system.ts';
 
-/** One verified (or failed) reload, as the storm recorded it. */
-export interface ReloadSample {
-  at: string;
-  /** The node reloaded. */
-  node: string;
-  ok: boolean;
-  barrierMs?: number;
-  reconnectMs?: number;
-}
+/** One step that ended, as its system tells it (`StepFigures.sampleOf`), with its time. */
+export type StepPoint = StepSample & { at: string };
 
 /** A point of the run's own status line (recorded every 2 s by the runner). */
 export interface StatusPoint {
@@ -32,7 +27,8 @@ export interface StatusPoint {
 
 export interface ResourcePoint {
   at: string;
-  reloadsDone: number;
+  /** Steps ended before the sample (their samples read so far): a trend is per step. */
+  stepsDone: number;
   /** The node sampled (absent for the harness's own samples). */
   node?: string;
   /** The node's biggest daemon process (Icinga's worker), or the harness itself. */
@@ -55,7 +51,7 @@ export interface FaultSample {
   nemesis: string;
   node: string;
   at: string;
-  /** What it was timed to (`reload-signalled`, `listener-up`, `start` for seeded moments). */
+  /** What it was timed to: an anchor of its system's (`start` for seeded moments). */
   anchor: string;
   offsetMs: number;
   forMs: number;
@@ -78,11 +74,19 @@ export interface AdvisoryFinding {
 export interface RunFacts {
   dir: string;
   meta: RunManifest;
-  reloads: ReloadSample[];
-  reconnectTimeouts: number;
+  /**
+   * The run's steps as its system reads them (absent for a system whose steps leave no figures):
+   * their unit, the phases they are timed in, each step's sample, the shortfalls noted by name.
+   */
+  steps?: {
+    unit: string;
+    phases: Readonly<Record<string, string>>;
+    samples: StepPoint[];
+    shortfalls: Record<string, number>;
+  };
   status: StatusPoint[];
   /** The last status line's steps done (kept past the samples' cap: a soak's whole count). */
-  stepsDone: number | undefined;
+  statusStepsDone: number | undefined;
   nodeRss: ResourcePoint[];
   /** The harness's own samples: RSS, and the history's and run folder's sizes where recorded. */
   harnessRss: Array<ResourcePoint & { historyBytes?: number; folderBytes?: number }>;
@@ -95,7 +99,7 @@ export interface RunFacts {
   faultCount: number;
   /** Anchors a spec passed without a fault (`nemesis-skipped`: its last one still on, or a replay's plan). */
   faultsSkipped: number;
-  /** Disruption windows opened, per kind and node (reloads are counted apart): context swaps, faults, restarts. */
+  /** Disruption windows opened, per kind and node (steps are counted apart): context swaps, faults, restarts. */
   disruptions: Record<string, Record<string, number>>;
   /** When each disruption began, per kind (the first MAX_SAMPLES): how many came before an incident. */
   disruptionTimes: Record<string, string[]>;
@@ -131,8 +135,13 @@ const CAPTURE_QUOTE_BYTES = 6 * 1024;
 const MAX_SAMPLES = 200_000;
 const MAX_FAULT_SAMPLES = 1_000;
 
-/** The systems a run folder is read with: their detectors find its incidents again. */
-export type SystemsKnown = ReadonlyArray<{ readonly detectors: readonly Detector[] }>;
+/** The systems a run folder is read with: their detectors find its incidents again, its own reads its steps. */
+export type SystemsKnown = ReadonlyArray<{
+  readonly name: string;
+  readonly detectors: readonly Detector[];
+  readonly stepUnit?: string;
+  readonly stepFigures?: StepFigures;
+}>;
 
 /**
  * Reads a run folder the way `hunt report` must: from the files alone, whether the run finished,
@@ -145,10 +154,8 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
   const facts: RunFacts = {
     dir,
     meta,
-    reloads: [],
-    reconnectTimeouts: 0,
     status: [],
-    stepsDone: undefined,
+    statusStepsDone: undefined,
     nodeRss: [],
     harnessRss: [],
     faults: [],
@@ -169,7 +176,16 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
     captureSummaries: new Map(),
     captureFailures: new Map(),
   };
-  for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event);
+  const system = systemOfRun(meta, systems);
+  const figures = system?.stepFigures;
+  if (system && figures)
+    facts.steps = {
+      unit: meta.limits?.unit ?? system.stepUnit ?? 'steps',
+      phases: figures.phases,
+      samples: [],
+      shortfalls: {},
+    };
+  for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event, figures);
   // The detectors the run used (run.json names them; a run before that list: every one known).
   const names = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
   const detectors = chooseDetectors(
@@ -204,30 +220,28 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
   return facts;
 }
 
-function collect(facts: RunFacts, event: HistoryEvent): void {
+function collect(facts: RunFacts, event: HistoryEvent, figures: StepFigures | undefined): void {
   facts.firstAt ??= event.at;
   facts.lastAt = event.at;
-  if (event.source === 'reload') {
-    if (
-      (event.type === 'reload-finished' || event.type === 'reload-failed') &&
-      facts.reloads.length < MAX_SAMPLES
-    )
-      facts.reloads.push({
-        at: event.at,
-        node: String(event.master),
-        ok: event.type === 'reload-finished',
-        barrierMs: typeof event.barrierMs === 'number' ? event.barrierMs : undefined,
-        reconnectMs: typeof event.reconnectMs === 'number' ? event.reconnectMs : undefined,
-      });
-    if (event.type === 'reconnect-timeout') facts.reconnectTimeouts++;
-    return;
+  const steps = facts.steps;
+  if (steps && figures) {
+    const sample = figures.sampleOf(event);
+    if (sample) {
+      if (steps.samples.length < MAX_SAMPLES) steps.samples.push({ ...sample, at: event.at });
+      return;
+    }
+    const shortfall = figures.shortfallOf?.(event);
+    if (shortfall !== undefined) {
+      steps.shortfalls[shortfall] = (steps.shortfalls[shortfall] ?? 0) + 1;
+      return;
+    }
   }
   if (event.source === 'run' && event.type === 'target-started') {
     facts.targetStartedAt ??= event.at;
     return;
   }
   if (event.source === 'run' && event.type === 'status') {
-    if (typeof event.stepsDone === 'number') facts.stepsDone = event.stepsDone;
+    if (typeof event.stepsDone === 'number') facts.statusStepsDone = event.stepsDone;
     if (facts.status.length >= MAX_SAMPLES) return;
     // Runs written before the status line spoke of clients named them after Icinga's endpoints.
     facts.status.push({
@@ -243,7 +257,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
     if (facts.nodeRss.length < MAX_SAMPLES)
       facts.nodeRss.push({
         at: event.at,
-        reloadsDone: facts.reloads.length,
+        stepsDone: facts.steps?.samples.length ?? 0,
         // Runs written before resources named their node called it after Icinga's masters.
         node: String(event.node ?? event.master),
         rssKb: rss,
@@ -257,7 +271,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
   ) {
     facts.harnessRss.push({
       at: event.at,
-      reloadsDone: facts.reloads.length,
+      stepsDone: facts.steps?.samples.length ?? 0,
       rssKb: Number(event.rssKb ?? 0),
       ...(typeof event.historyBytes === 'number' ? { historyBytes: event.historyBytes } : {}),
       ...(typeof event.folderBytes === 'number' ? { folderBytes: event.folderBytes } : {}),

@@ -4,8 +4,8 @@ import type { RunManifest } from '../run/manifest.ts';
 import { systemOfRun } from './run-system.ts';
 
 const detector = (name: string) => ({ name }) as Detector;
-const red = { name: 'red', detectors: [detector('red-a'), detector('red-b')] };
-const blue = { name: 'blue', detectors: [detector('blue-a')] };
+const red = { name: 'red', stepUnit: 'turns', detectors: [detector('red-a'), detector('red-b')] };
+const blue = { name: 'blue', stepUnit: 'turns', detectors: [detector('blue-a')] };
 const manifest = (fields: Partial<RunManifest>) =>
   ({ id: 'r', scenario: 's', params: {}, seed: 1, ...fields }) as RunManifest;
 

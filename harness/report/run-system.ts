@@ -1,14 +1,13 @@
 import { type RunManifest, targetOf } from '../run/manifest.ts';
-import type { ReportedSystem } from '../seam/target.ts';
 
 /**
  * The run's system among `systems`: the one run.json names, or its target's; for a run written
  * before either said so (a user's image), the one whose detectors it used.
  */
-export function systemOfRun(
+export function systemOfRun<System extends { name: string; detectors: ReadonlyArray<{ name: string }> }>(
   meta: RunManifest,
-  systems: readonly ReportedSystem[],
-): ReportedSystem | undefined {
+  systems: readonly System[],
+): System | undefined {
   const name = meta.system ?? targetOf(meta).system;
   if (name !== undefined) return systems.find((system) => system.name === name);
   const used = Array.isArray(meta.detectors) ? meta.detectors : [];

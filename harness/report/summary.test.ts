@@ -28,11 +28,6 @@ t.test('a run is reproduced by its scenario, target, limits and seed', async (t)
     ),
     'npx hunt run canary --icinga 2.13.6 --steps 4 --seed 7',
   );
-  t.equal(
-    reproduceCommand(manifest({ scenario: 'canary', target: { icinga: '2.13.6' }, limits: { reloads: 4 } })),
-    'npx hunt run canary --icinga 2.13.6 --steps 4 --seed 7',
-    'a run written before --steps: its limits.reloads',
-  );
 });
 
 t.test('a watch gives the command that started it, as root, quoted for a shell', async (t) => {

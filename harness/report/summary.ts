@@ -45,15 +45,22 @@ export interface RunSummary {
     cores?: number;
     harness?: string;
   };
-  reloads: {
+  /**
+   * The run's steps as its system reads them (`StepFigures`), in its unit: null for a system whose
+   * steps leave no figures (their count is the status line's).
+   */
+  steps: {
+    unit: string;
     total: number;
-    verified: number;
+    ok: number;
     failed: number;
-    reconnectTimeouts: number;
-    barrierMs: Percentiles;
-    reconnectMs: Percentiles;
-  };
-  incidentsPer1000Reloads: { rate: number; low: number; high: number } | null;
+    /** Shortfalls its system noted of the steps, by name. */
+    shortfalls: Record<string, number>;
+    /** Each phase's times, over the steps that did their job, in the system's order. */
+    phasesMs: Record<string, Percentiles>;
+    /** Wilson 95%; null with no steps. */
+    incidentsPer1000: { rate: number; low: number; high: number } | null;
+  } | null;
   /** Disruption windows per kind and node (context swaps counted from the node's log, faults, restarts). */
   disruptions: Record<string, Record<string, number>>;
   /** The load's totals per node it went to (systems with a load generator); [] without. */
@@ -83,7 +90,8 @@ export interface RunSummary {
     events: number;
     skippedLines: number;
     bytes: number;
-    bytesPerReload: number | null;
+    /** The history's bytes per step (null without step figures, or none ended). */
+    bytesPerStep: number | null;
     dropped: Record<string, number>;
   };
   reproduce: string;
@@ -112,7 +120,7 @@ export function reproduceCommand(meta: RunManifest): string {
   if (target.image !== undefined) parts.push(`--image ${target.image}`);
   else if (target.version !== undefined) parts.push(`--${target.system} ${target.version}`);
   const limits = meta.limits ?? {};
-  const steps = limits.steps ?? limits.reloads;
+  const steps = limits.steps;
   if (typeof steps === 'number') parts.push(`--steps ${steps}`);
   if (typeof limits.durationMs === 'number')
     parts.push(`--duration ${Math.round(limits.durationMs / 1000)}s`);
@@ -181,6 +189,26 @@ function loadTotals(facts: RunFacts): RunSummary['load'] {
   });
 }
 
+function stepsOf(facts: RunFacts, incidents: number): RunSummary['steps'] {
+  if (!facts.steps) return null;
+  const { unit, phases, samples, shortfalls } = facts.steps;
+  const ok = samples.filter((sample) => sample.ok);
+  return {
+    unit,
+    total: samples.length,
+    ok: ok.length,
+    failed: samples.length - ok.length,
+    shortfalls,
+    phasesMs: Object.fromEntries(
+      Object.keys(phases).map((phase) => [
+        phase,
+        percentiles(ok.flatMap((sample) => sample.phasesMs[phase] ?? [])),
+      ]),
+    ),
+    incidentsPer1000: wilsonInterval(incidents, samples.length, 1000) ?? null,
+  };
+}
+
 /** Pure: facts in, summary out. */
 export function buildSummary(facts: RunFacts): RunSummary {
   const meta = facts.meta;
@@ -188,7 +216,6 @@ export function buildSummary(facts: RunFacts): RunSummary {
   const host = record(meta.host);
   const outcome = record(meta.outcome);
   const verdict = record(meta.verdict);
-  const ok = facts.reloads.filter((r) => r.ok);
   const incidents = facts.ledger.list().map((incident) => ({
     ...incident,
     folder: RunLayout.incident(incident.id),
@@ -229,20 +256,11 @@ export function buildSummary(facts: RunFacts): RunSummary {
       cores: typeof host.cores === 'number' ? host.cores : undefined,
       harness: text(record(meta.harness).commit),
     },
-    reloads: {
-      total: facts.reloads.length,
-      verified: ok.length,
-      failed: facts.reloads.length - ok.length,
-      reconnectTimeouts: facts.reconnectTimeouts,
-      barrierMs: percentiles(ok.flatMap((r) => (r.barrierMs === undefined ? [] : [r.barrierMs]))),
-      reconnectMs: percentiles(ok.flatMap((r) => (r.reconnectMs === undefined ? [] : [r.reconnectMs]))),
-    },
+    steps: stepsOf(facts, standaloneIncidents(incidents).length),
     load: loadTotals(facts),
     measures: facts.measures,
     advisories: facts.advisories,
     disruptions: facts.disruptions,
-    incidentsPer1000Reloads:
-      wilsonInterval(standaloneIncidents(incidents).length, facts.reloads.length, 1000) ?? null,
     incidents,
     detectorFailures: facts.detectorFailures,
     faults: { count: facts.faultCount, skipped: facts.faultsSkipped, samples: facts.faults },
@@ -253,7 +271,9 @@ export function buildSummary(facts: RunFacts): RunSummary {
       events: facts.read.events,
       skippedLines: facts.read.skipped,
       bytes: facts.historyBytes,
-      bytesPerReload: facts.reloads.length > 0 ? Math.round(facts.historyBytes / facts.reloads.length) : null,
+      bytesPerStep: facts.steps?.samples.length
+        ? Math.round(facts.historyBytes / facts.steps.samples.length)
+        : null,
       dropped: facts.dropped,
     },
     reproduce: reproduceCommand(meta),

@@ -12,7 +12,7 @@ const fontFile = join(
   'ttf',
   'DejaVuSans.ttf',
 );
-/** A chart of a soak must not carry a million points: every reload up to this, then a stride. */
+/** A chart of a soak must not carry a million points: every step up to this, then a stride. */
 const MAX_POINTS = 5000;
 
 function thin<T>(values: readonly T[]): T[] {
@@ -22,19 +22,21 @@ function thin<T>(values: readonly T[]): T[] {
 }
 
 /**
- * The run over time, as a Vega-Lite spec (pure), the panels the run has data for: reload barrier
- * and reconnect durations and endpoints connected (Icinga), requests per second and log lines per
- * second (a load generator's), with each fault as an orange band and each incident as a red rule
- * at its first sighting, on one time axis.
+ * The run over time, as a Vega-Lite spec (pure), the panels the run has data for: its steps'
+ * phase durations, and its clients connected (a system with step figures), requests per second
+ * and log lines per second (a load generator's), with each fault as an orange band and each
+ * incident as a red rule at its first sighting, on one time axis.
  */
 export function timelineSpec(facts: RunFacts): TopLevelSpec {
-  const reloads = thin(
-    facts.reloads.flatMap((r) => [
-      ...(r.barrierMs === undefined ? [] : [{ at: r.at, ms: r.barrierMs, what: 'barrier', node: r.node }]),
-      ...(r.reconnectMs === undefined
-        ? []
-        : [{ at: r.at, ms: r.reconnectMs, what: 'all reconnected', node: r.node }]),
-      ...(r.ok ? [] : [{ at: r.at, ms: 0, what: 'failed', node: r.node }]),
+  const stepSamples = facts.steps?.samples ?? [];
+  const phases = Object.keys(facts.steps?.phases ?? {});
+  const durations = thin(
+    stepSamples.flatMap((step) => [
+      ...phases.flatMap((phase) => {
+        const ms = step.phasesMs[phase];
+        return ms === undefined ? [] : [{ at: step.at, ms, what: phase, node: step.node }];
+      }),
+      ...(step.ok ? [] : [{ at: step.at, ms: 0, what: 'failed', node: step.node }]),
     ]),
   );
   // From the moment the target was up: the status of an image build is minutes of nothing.
@@ -65,10 +67,10 @@ export function timelineSpec(facts: RunFacts): TopLevelSpec {
   });
   const panels: object[] = [];
   const withLoad = facts.load.length > 0;
-  if (facts.reloads.length > 0 || !withLoad)
+  if (stepSamples.length > 0 || (facts.steps && !withLoad))
     panels.push(
-      panel('reload durations (red rules: incidents)', 220, {
-        data: { values: reloads },
+      panel(`durations of ${facts.steps?.unit ?? 'steps'} (red rules: incidents)`, 220, {
+        data: { values: durations },
         mark: { type: 'point', filled: true, size: 18, opacity: 0.7 },
         encoding: {
           x: time,

@@ -33,12 +33,11 @@ export interface RunManifest {
   target?: Record<string, string>;
   /** The system under test's name: its report reads the run in its words (absent before 2026-12-07). */
   system?: string;
-  /** `reloads`: what `steps` was called in runs written before 2026-12-07. */
+  /** Read with `steps` filled from the name it had in runs written before 2026-12-07. */
   limits?: {
     steps?: number;
     /** What a step is, plural: the system's word (`stepUnit`). */
     unit?: string;
-    reloads?: number;
     durationMs?: number | null;
     diskCapBytes?: number;
   };
@@ -130,7 +129,14 @@ export async function readRunManifest(dir: string): Promise<RunManifest> {
     endedAt: typeof manifest.endedAt === 'string' ? manifest.endedAt : null,
     outcome: isRecord(manifest.outcome) ? (manifest.outcome as RunOutcome) : null,
     complete: manifest.complete === true,
+    ...(isRecord(manifest.limits) ? { limits: limitsOf(manifest.limits) } : {}),
   };
+}
+
+/** The limits, with `steps` read under its name before 2026-12-07 where that is what the run wrote. */
+function limitsOf(limits: Record<string, unknown>): NonNullable<RunManifest['limits']> {
+  const { reloads: before, ...rest } = limits;
+  return { ...rest, ...(rest.steps === undefined && typeof before === 'number' ? { steps: before } : {}) };
 }
 
 function isRecord(value: unknown): value is Record<string, never> {

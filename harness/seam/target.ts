@@ -4,6 +4,7 @@ import type { ChaosProxy } from '../proxy/chaos-proxy.ts';
 import type { RunSummary } from '../report/summary.ts';
 import type { HistoryEvent } from '../run/history.ts';
 import type { Run } from '../run/run.ts';
+import type { StepFigures } from '../run/steps.ts';
 import type { Detector } from './detector.ts';
 import type { LogTail } from './log-tail.ts';
 
@@ -235,6 +236,11 @@ export interface SystemUnderTest<
    */
   stepOf?(event: HistoryEvent): 'begun' | 'done' | undefined;
   /**
+   * Capability: each step's figures as its history tells them (its node, whether it did its job,
+   * its phases' times), which the report and the matrix count and time in `stepUnit`.
+   */
+  readonly stepFigures?: StepFigures;
+  /**
    * Its events a nemesis may be timed after (`schedule.after`), each with what it marks. Each
    * names its node in `node`. A system without any has faults timed by the clock or the seed only.
    */
@@ -269,7 +275,10 @@ export interface ReportSections {
 }
 
 /** What a report needs of a system to read its run folders. */
-export type ReportedSystem = Pick<SystemUnderTest, 'name' | 'detectors' | 'reportSections'>;
+export type ReportedSystem = Pick<
+  SystemUnderTest,
+  'name' | 'detectors' | 'reportSections' | 'stepUnit' | 'stepFigures'
+>;
 
 /** The started handle a builder gives. */
 export type StartedOf<Builder> = Builder extends TargetBuilder<infer Started> ? Started : never;

@@ -58,21 +58,23 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
       system: 'icinga',
       version: '2.13.6',
       opensslVersion: '3.0.20',
-      reloads: 100, // 60 + 40
-      verified: 100, // every reload of a fixture finishes
+      // 60 + 40, every reload of a fixture finishes; 1 in 100, Wilson 95% (z 1.96) per 1,000
+      steps: {
+        unit: 'reloads',
+        count: 100,
+        ok: 100,
+        incidentsPer1000: { rate: 10, low: 1.767, high: 54.486 },
+      },
       incidents: 1, // the one "excessive message size" line
       incidentsByKind: { 'tls-handshake-failed': 1 },
-      // 1 in 100 reloads, Wilson 95% (z 1.96) per 1,000
-      incidentsPer1000Reloads: { rate: 10, low: 1.767, high: 54.486 },
       // Pooled, sorted: 900 x9, 915 x9, 930 x9, 945 x9, 950 x6, 960 x8, ...: the 50th is 960 (nearest
       // rank); the 99th of 100 is one of the five 1040s (950 + 6 x 15).
-      barrierMs: { n: 100, p50: 960, p99: 1040 },
-      reconnectMs: { n: 100, p50: 1160, p99: 1240 },
+      phasesMs: { barrier: { n: 100, p50: 960, p99: 1040 }, reconnect: { n: 100, p50: 1160, p99: 1240 } },
     },
     '2.13.6: the two runs pooled',
   );
   t.same(older?.incidentsByKind, { 'tls-handshake-failed': 1 }, 'no other kind');
-  t.equal(older?.barrierMs.samples.length, 100, "every reload's barrier is kept");
+  t.equal(older?.phasesMs?.barrier?.samples.length, 100, "every reload's barrier is kept");
   const newer = cellOf(merged, '2.14.6');
   t.same(
     newer?.runs.map((run) => run.id),
@@ -83,14 +85,11 @@ t.test('hunt merge of runs made separately equals the matrix of all of them', as
     newer,
     {
       version: '2.14.6',
-      reloads: 50,
-      verified: 50,
-      incidents: 0,
       // No incident in 50 still gives an upper bound.
-      incidentsPer1000Reloads: { rate: 0, low: 0, high: 71.348 },
+      steps: { count: 50, ok: 50, incidentsPer1000: { rate: 0, low: 0, high: 71.348 } },
+      incidents: 0,
       // 1200 x8, 1215 x7, 1230 x7, 1245 x7, ...: the 25th of 50 is 1245.
-      barrierMs: { n: 50, p50: 1245, p99: 1290 },
-      reconnectMs: { n: 50, p50: 1445, p99: 1490 },
+      phasesMs: { barrier: { n: 50, p50: 1245, p99: 1290 }, reconnect: { n: 50, p50: 1445, p99: 1490 } },
     },
     '2.14.6: its one run',
   );
@@ -140,7 +139,7 @@ t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
   t.equal(same.code, 0, 'a run against its own baseline: no regression');
   const worse = await hunt(['merge', worseRun.dir, '--out', join(root, 'b'), '--baseline', baselineFile]);
   t.equal(worse.code, 1);
-  t.match(worse.stdout, /2\.13\.6 \| reload barrier p50 \(ms\)/);
+  t.match(worse.stdout, /2\.13\.6 \| barrier p50 \(ms\)/);
   const written = JSON.parse(await readFile(join(root, 'b', 'matrix.json'), 'utf8')) as Matrix;
   t.same(written.baseline, { scenario: 'reload-storm', params: {}, targets: ['2.13.6'] });
   // 80 reloads: 900, 915, 930 twelve times each, then 945...: the 40th is 945, the worse run's 1545;
@@ -150,7 +149,7 @@ t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
     [
       {
         target: '2.13.6',
-        measure: 'reload barrier p50 (ms)',
+        measure: 'barrier p50 (ms)',
         baseline: /^945 \(95% \d+-\d+, n 80\)$/,
         current: /^1545 \(95% \d+-\d+, n 80; rank test p < 0\.0001\)$/,
       },
@@ -166,7 +165,7 @@ t.test('hunt merge --baseline exits 1 naming the regression', async (t) => {
   t.equal(written.regressions.length, 2, 'the two timings, nothing else');
   t.match(
     written.cells,
-    [{ target: '2.13.6', reloads: 80, incidents: 0, barrierMs: { p50: 1545 } }],
+    [{ target: '2.13.6', steps: { count: 80 }, incidents: 0, phasesMs: { barrier: { p50: 1545 } } }],
     'the worse run alone',
   );
   t.equal(written.cells.length, 1, 'one cell');

@@ -26,7 +26,7 @@ Exit codes: 0 the run passed, 1 it found incidents or failed an expectation (or 
     const { summary } = written;
     const lines = [
       `${summary.id}: ${summary.status}${summary.outcome ? ` (${summary.outcome})` : ''}`,
-      `reloads ${summary.reloads.total}, incidents ${standaloneIncidents(summary.incidents).length}`,
+      `${summary.steps ? `${summary.steps.unit} ${summary.steps.total}, ` : ''}incidents ${standaloneIncidents(summary.incidents).length}`,
       ...summary.incidents.map(
         (i) =>
           `  #${i.id} ${i.kind} ${i.node ?? '-'} x${i.count}${i.partOf !== undefined ? ` (part of #${i.partOf})` : ''}: ${i.summary.slice(0, 100)}`,

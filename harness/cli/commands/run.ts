@@ -202,7 +202,7 @@ async function replayRequest(
     params: meta.params,
     version: target.version,
     image: target.image,
-    steps: limits.steps ?? limits.reloads,
+    steps: limits.steps,
     durationMs: limits.durationMs ?? undefined,
     seed: meta.seed,
     detectors: meta.detectors,

@@ -2,7 +2,7 @@ import type { SystemUnderTest } from '../../seam/target.ts';
 import { icingaDetectors } from './detectors/index.ts';
 import { catalogueVersions } from './images/catalogue.ts';
 import { checkIcingaVersion, icingaImages } from './images/icinga-images.ts';
-import { ICINGA_ANCHORS, reloadStepOf } from './reload/reload-record.ts';
+import { ICINGA_ANCHORS, reloadFigures, reloadStepOf } from './reload/reload-record.ts';
 import { icingaReportSections } from './report-sections.ts';
 import { IcingaStack } from './stack/icinga-stack.ts';
 import { type ObserverOptions, StackObserver } from './stack-observer.ts';
@@ -19,6 +19,7 @@ export const icinga: SystemUnderTest<IcingaStack, ObserverOptions> = {
   versions: catalogueVersions,
   stepUnit: 'reloads',
   stepOf: reloadStepOf,
+  stepFigures: reloadFigures,
   anchors: ICINGA_ANCHORS,
   reportSections: icingaReportSections,
   routineEvents: SWARM_ROUTINE_EVENTS,

@@ -1,6 +1,7 @@
 import { DISRUPTION_EVENTS } from '../../../observe/detector.ts';
 import type { DisruptionPhase } from '../../../run/disruption.ts';
 import type { EventSink, HistoryEvent } from '../../../run/history.ts';
+import type { StepFigures } from '../../../run/steps.ts';
 
 /** Which reload: its step, its node, how it was asked for, and anything the caller adds (delayMs, changed). */
 export interface ReloadFields extends Record<string, unknown> {
@@ -51,6 +52,27 @@ export function reloadStepOf(event: HistoryEvent): 'begun' | 'done' | undefined 
   if (event.type === 'reload-finished' || event.type === 'reload-failed') return 'done';
   return undefined;
 }
+
+/**
+ * A reload's figures for the report and the matrix: its master, whether a new worker served, the
+ * barrier (signal -> new worker serving) and the reconnect (signal -> every endpoint back, only
+ * when all came back in time); a step whose endpoints did not is a shortfall of its own.
+ */
+export const reloadFigures: StepFigures = {
+  sampleOf(event) {
+    if (reloadStepOf(event) !== 'done') return undefined;
+    const phasesMs: Record<string, number> = {};
+    if (typeof event.barrierMs === 'number') phasesMs.barrier = event.barrierMs;
+    if (typeof event.reconnectMs === 'number') phasesMs.reconnect = event.reconnectMs;
+    return { node: String(event.master), ok: event.type === 'reload-finished', phasesMs };
+  },
+  shortfallOf: (event) =>
+    event.source === 'reload' && event.type === 'reconnect-timeout' ? 'reconnect-timeout' : undefined,
+  phases: {
+    barrier: 'signal -> new worker serving',
+    reconnect: 'signal -> every endpoint back',
+  },
+};
 
 /**
  * A reload is a disruption of its master from its start to its end, under the names the report
