@@ -5,7 +5,6 @@ t.test('bad input and environment problems exit 2, so CI can tell them from harn
   for (const code of [
     ErrorCodes.USAGE,
     ErrorCodes.VERSION_UNKNOWN,
-    ErrorCodes.IMAGE_NOT_ICINGA,
     ErrorCodes.IMAGE_NOT_FOUND,
     ErrorCodes.ENGINE_UNAVAILABLE,
     ErrorCodes.HOST_TOOL_MISSING,

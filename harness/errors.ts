@@ -13,8 +13,6 @@ export const ErrorCodes = {
   VERSION_UNKNOWN: 'HH_VERSION_UNKNOWN',
   /** A user-named image that does not exist locally and cannot be pulled. */
   IMAGE_NOT_FOUND: 'HH_IMAGE_NOT_FOUND',
-  /** A user-named image that does not contain a working Icinga 2. */
-  IMAGE_NOT_ICINGA: 'HH_IMAGE_NOT_ICINGA',
   /** No Debian mirror could be read from the machine's apt configuration. */
   MIRROR_UNKNOWN: 'HH_MIRROR_UNKNOWN',
   /** debootstrap, docker import or docker build failed. */
@@ -27,8 +25,6 @@ export const ErrorCodes = {
   STACK_NOT_READY: 'HH_STACK_NOT_READY',
   /** A node's configuration failed Icinga's validation at start. */
   CONFIG_INVALID: 'HH_CONFIG_INVALID',
-  /** A reload did not produce a new serving worker (validation failed, or it timed out). */
-  RELOAD_FAILED: 'HH_RELOAD_FAILED',
   /** A peer broke the cluster protocol (netstring framing, JSON-RPC). */
   PROTOCOL: 'HH_PROTOCOL',
   /** A toxic type the proxy does not know. */
@@ -63,22 +59,29 @@ export const ErrorCodes = {
   INTERRUPTED: 'HH_INTERRUPTED',
 } as const;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/**
+ * A code of the harness's, or one a system's room declares for failures only it has (a user's
+ * image without the system in it): as stable, `HH_` and capitals.
+ */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `HH_${Uppercase<string>}`;
 
 export class HuntError extends Error {
   readonly code: ErrorCode;
   /** Facts that help a reader (paths, versions, excerpts); printed with --json. */
   readonly details: Record<string, unknown>;
+  /** The exit code a system's own code stands for, where not bad input (2): its failure, 3. */
+  readonly exitCode: 2 | 3 | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+    options: { cause?: unknown; details?: Record<string, unknown>; exitCode?: 2 | 3 } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'HuntError';
     this.code = code;
     this.details = options.details ?? {};
+    this.exitCode = options.exitCode;
   }
 }
 
@@ -93,12 +96,12 @@ export function isHuntError(error: unknown, code?: ErrorCode): error is HuntErro
  */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof HuntError)) return 3;
+  if (error.exitCode !== undefined) return error.exitCode;
   switch (error.code) {
     case ErrorCodes.IMAGE_BUILD_FAILED:
     case ErrorCodes.API_HTTP:
     case ErrorCodes.API_UNREACHABLE:
     case ErrorCodes.STACK_NOT_READY:
-    case ErrorCodes.RELOAD_FAILED:
       return 3;
     case ErrorCodes.INTERRUPTED:
       return 130;

@@ -18,6 +18,7 @@ import { soak } from './commands/soak.ts';
 import { watch } from './commands/watch.ts';
 import { installSignalHandlers } from './interrupt.ts';
 import { Output } from './output.ts';
+import { systemNames } from './systems.ts';
 
 const commands: Command[] = [
   run,
@@ -39,8 +40,8 @@ function usage(): string {
   return [
     'Usage: hunt <command> [options]',
     '',
-    'handshake-hunter: reproduce rare Icinga 2 cluster failures (reload storms, TLS faults) and',
-    'keep the evidence.',
+    'handshake-hunter: reproduce rare cluster and TLS failures under storms and faults, and keep',
+    `the evidence. Systems: ${systemNames.join(', ')} (hunt list shows their scenarios).`,
     '',
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),

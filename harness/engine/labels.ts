@@ -15,8 +15,6 @@ export const Labels = {
   OWNER: 'io.handshake-hunter.owner',
   RUN: 'io.handshake-hunter.run',
   ROLE: 'io.handshake-hunter.role',
-  ICINGA_VERSION: 'io.handshake-hunter.icinga-version',
-  STUNNEL_VERSION: 'io.handshake-hunter.stunnel-version',
   DEBIAN_SUITE: 'io.handshake-hunter.debian-suite',
   INPUTS: 'io.handshake-hunter.inputs',
   /** How an image was made, where not from Debian's packages: `source git <commit>`. */
@@ -27,6 +25,11 @@ export const Labels = {
    */
   LAYER_OF: 'io.handshake-hunter.layer-of',
 } as const;
+
+/** The label on a system's images that names the version they hold: `io.handshake-hunter.<system>-version`. */
+export function versionLabel(system: string): string {
+  return `io.handshake-hunter.${system}-version`;
+}
 
 /** The labels for one run object: MANAGED, this process as OWNER, plus whatever the caller adds. */
 export function harnessLabels(extra: Record<string, string> = {}): Record<string, string> {

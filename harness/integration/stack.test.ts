@@ -8,6 +8,7 @@ import { pkiTicket } from '../pki/ticket.ts';
 import { silentProgress } from '../progress.ts';
 import { Run } from '../run/run.ts';
 import type { CheckResult } from '../systems/icinga/api/icinga-api.ts';
+import { IcingaErrorCodes } from '../systems/icinga/icinga-errors.ts';
 import { catalogue } from '../systems/icinga/images/catalogue.ts';
 import { IcingaStack, type StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts';
 
@@ -168,7 +169,7 @@ t.test('a failed reload leaves the old worker serving and says why', async (t) =
   const before = await master.api.icingaApplication();
   await master.writeConfig('broken', 'object Host "broken" { check_command = "no-such-command" }\n');
   const error = await master.reload().catch((e: unknown) => e);
-  t.ok(error instanceof HuntError && error.code === ErrorCodes.RELOAD_FAILED, 'HH_RELOAD_FAILED');
+  t.ok(error instanceof HuntError && error.code === IcingaErrorCodes.RELOAD_FAILED, 'HH_RELOAD_FAILED');
   t.match((error as HuntError).message, /old worker \(pid \d+\) is still running[\s\S]*no-such-command/);
   t.equal((await master.api.icingaApplication()).pid, before.pid, 'the old worker still answers');
   await master.removeConfig('broken');

@@ -381,6 +381,7 @@ t.test('hung-worker stops the oldest worker under the supervisor, and lets it go
   const table = '   10     1   900\n   20    10   500\n   30    10     1\n   40    20   500\n';
   const node = {
     name: 'master1',
+    program: 'icinga2',
     exec: async (command: string[]) => {
       commands.push(command.join(' '));
       return { exitCode: 0, output: command[0] === 'ps' ? table : '' };
@@ -389,6 +390,13 @@ t.test('hung-worker stops the oldest worker under the supervisor, and lets it go
   const target = { ...fakeTarget(run, []), node: () => node, nodes: [node] };
   const hung = nemesisList.find((n) => n.name === 'hung-worker');
   if (!hung) throw new Error('hung-worker is not registered');
+  t.equal(hung.check?.(target, node, hung.parse({})), undefined, "the node's own program by default");
+  const nameless = { ...node, program: undefined } as unknown as TargetNode;
+  t.match(
+    hung.check?.(target, nameless, hung.parse({})),
+    /names no main program: give hung-worker a "process"/,
+  );
+  t.equal(hung.check?.(target, nameless, hung.parse({ process: 'worker' })), undefined, 'or the one named');
   const heal = await hung.start({ target, node, random: run.random('x'), fault: 1 }, hung.parse({}));
   t.same(commands.slice(1), ['kill -STOP 20']);
   await heal();

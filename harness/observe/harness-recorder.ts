@@ -24,6 +24,8 @@ export class HarnessRecorder {
       const memory = process.memoryUsage();
       const history = await stat(join(dir, RunLayout.history)).catch(() => undefined);
       const folder = samples++ % FOLDER_EVERY === 0 ? await folderBytes(dir) : undefined;
+      // Stopped while the files were read: the history may be closing; a sample now is after the run.
+      if (this.repeater.isStopped) return;
       events.record('observe', 'harness-resources', {
         rssKb: Math.round(memory.rss / 1024),
         heapTotalKb: Math.round(memory.heapTotal / 1024),

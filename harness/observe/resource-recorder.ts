@@ -35,7 +35,8 @@ export class ResourceRecorder {
 
   private async sample(node: TargetNode, command: string): Promise<void> {
     const result = await node.exec(['sh', '-c', command]).catch(() => undefined);
-    if (!result) return;
+    // Stopped while it asked: the history may be closing.
+    if (!result || this.repeater.isStopped) return;
     const processes = result.output
       .trim()
       .split('\n')

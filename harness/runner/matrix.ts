@@ -275,7 +275,7 @@ function cellArgs(request: MatrixRequest, system: string, cell: QueuedCell): str
   for (const param of [...(request.params ?? []), ...combo]) args.push('--param', param);
   if ('image' in target) args.push('--image', target.image);
   else args.push(`--${system}`, target.version);
-  if (request.steps !== undefined) args.push('--reloads', String(request.steps));
+  if (request.steps !== undefined) args.push('--steps', String(request.steps));
   if (request.durationMs !== undefined) args.push('--duration', `${Math.round(request.durationMs / 1000)}s`);
   if (request.detectors !== undefined)
     args.push('--detectors', request.detectors.length === 0 ? 'none' : request.detectors.join(','));

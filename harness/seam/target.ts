@@ -39,6 +39,8 @@ export interface TargetNode {
   readonly role: string;
   /** Its address on the run's network. */
   readonly address: string;
+  /** Its main program's name, as `ps -C` finds it (a supervisor and its workers share it). */
+  readonly program?: string;
   /** Its main log, followed from the run folder (with the system's timestamp parser). */
   readonly log: LogTail;
   /** What the flight recorder may record of it; undefined: nothing. */

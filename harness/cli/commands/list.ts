@@ -11,7 +11,7 @@ export const list: Command = {
   help: `Usage: hunt list [--json]
 
 Lists every scenario (scenarios/index.ts) with its target (the system under test, its versions), its
-parameters (default, range or choices, unit), its default number of steps (reloads, episodes) and its expectations; then each system's detectors (hunt run --detectors).`,
+parameters (default, range or choices, unit), its default number of steps (in its system's unit) and its expectations; then each system's detectors (hunt run --detectors).`,
   async run(argv, output) {
     const { values } = parseCommandArgs('list', argv, {});
     if (values.help) return showHelp(output, list.help);
@@ -26,7 +26,7 @@ parameters (default, range or choices, unit), its default number of steps (reloa
       for (const [name, spec] of Object.entries(scenario.params))
         lines.push(`      ${describeParam(name, spec)}`);
       lines.push(
-        `      steps (--reloads): ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
+        `      steps (--steps): ${scenario.defaultSteps ?? 1} ${scenario.system.stepUnit} by default; expects: ${scenario.expectations.map((e) => e.description).join('; ')}`,
         '',
       );
     }

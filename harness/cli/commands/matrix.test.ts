@@ -54,7 +54,7 @@ t.test('hunt matrix --plan writes every cell down and runs none', async (t) => {
     'endpoints=5',
     '--icinga',
     '2.13.6',
-    '--reloads',
+    '--steps',
     '2',
   ]);
   t.match(plan, { scenario: 'canary', system: 'icinga', seed: 9 });

@@ -15,13 +15,21 @@ import { type Command, showHelp } from '../command.ts';
 import { graceful } from '../interrupt.ts';
 import type { Output } from '../output.ts';
 import { scenarioCatalog } from '../scenarios.ts';
-import { chosenSteps, chosenVersion, stepOptions, systemOptions, versionOptionsHelp } from '../systems.ts';
+import {
+  chosenSteps,
+  chosenVersion,
+  stepOptions,
+  systemNames,
+  systemOptions,
+  systems,
+  versionOptionsHelp,
+} from '../systems.ts';
 
 export const matrix: Command = {
   name: 'matrix',
   summary: 'one run per version (or image), then a table with intervals: regression checks',
-  help: `Usage: hunt matrix <scenario> --icinga 2.12.3,2.13.6,2.14.6 [--image <ref> ...]
-       hunt matrix <stunnel scenario> --stunnel 5.56,5.68,5.74
+  help: `Usage: ${systems.map((system) => `hunt matrix <${system.name} scenario> --${system.name} ${system.versions.slice(-3).join(',')}`).join('\n       ')}
+       hunt matrix <scenario> --image <ref> [--image <ref> ...]
                    [--param name=value ...] [--grid name=v1,v2,... ...] [--repeat <n>]
                    [--steps <n> | --duration <d>] [--seed <n>]
                    [--baseline <matrix.json>] [--save-baseline <file>]
@@ -30,12 +38,20 @@ export const matrix: Command = {
 
 Runs the scenario once per target, each as its own \`hunt run\` (its own run folder, report and
 captures), all with the same seed and limits, then writes results/<id>-matrix-<scenario>/
-matrix.md and matrix.json: per target the reloads, incidents by kind, incidents per 1,000 reloads
-with a 95% Wilson interval (zero incidents still give an upper bound), the reload barrier and
-reconnect p50 (with a 95% interval) and p99, and the master's and the harness's RSS trend per
-1,000 reloads. When the runs' disruptions are not reloads (race-hunt's context swaps), the table
-counts those instead: failed runs per 1,000 swaps (Wilson 95%) and, per run, the swaps before its
-first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a column each.
+matrix.md and matrix.json: per target the steps in the system's unit, incidents by kind,
+incidents per 1,000 steps with a 95% Wilson interval (zero incidents still give an upper bound),
+and where the system times its steps each phase's p50 (with a 95% interval) and p99 and the
+nodes' and the harness's RSS trend per 1,000 steps. The phases: ${systems
+    .flatMap((system) =>
+      system.stepFigures
+        ? [`${system.name}'s ${system.stepUnit}: ${Object.keys(system.stepFigures.phases).join(', ')}`]
+        : [],
+    )
+    .join('; ')}.
+When the runs' own disruptions outnumber their steps (race-hunt's context swaps), the table
+counts those instead: failed runs per 1,000 of them (Wilson 95%) and, per run, how many came
+before its first incident. Advisories a run checked (race-hunt: GHSA-vj39-ww8j-vvx5) get a
+column each. A system under steady load gets its stalls and silences.
 
 ${versionOptionsHelp('list', 24)}
   --grid <name=v1,v2>   vary a scenario parameter: one cell per value, crossed with the other
@@ -51,7 +67,7 @@ ${versionOptionsHelp('list', 24)}
                         scheduler (a GitHub Actions matrix, a Kubernetes Indexed Job) runs each
                         with hunt run --cell <file> <index>; hunt merge --plan <file> of their
                         run folders makes this table and names the cells missing
-  --param, --steps (or --reloads), --duration, --seed, --results, --detectors, --capture, --no-secrets
+  --param, --steps, --duration, --seed, --results, --detectors, --capture, --no-secrets
                         as for hunt run, for every cell
 
 Ctrl-C stops every cell gracefully and writes the matrix of what ran (exit 130).
@@ -81,7 +97,7 @@ Exit codes: 0 no regression, 1 a regression against the baseline, 2 bad input (o
     if (positionals.length !== 1)
       throw new HuntError(
         ErrorCodes.USAGE,
-        'Name one scenario: hunt matrix <scenario> --icinga 2.13.6,2.14.6',
+        `Name one scenario: hunt matrix <scenario> --<system> <versions> (${systemNames.map((name) => `--${name}`).join(', ')}).`,
       );
     const { version, versionOption } = chosenVersion(values);
     const targets: MatrixTarget[] = [

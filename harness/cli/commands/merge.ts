@@ -19,7 +19,7 @@ export const merge: Command = {
 
 Reads each run folder alone (its incidents re-detected from history.jsonl, as hunt report does)
 and writes matrix.md and matrix.json, the same table hunt matrix writes for the same runs. Runs
-of one target (Icinga version or image) are pooled: their reloads and incidents add up, their
+of one target (a version or an image) are pooled: their steps and incidents add up, their
 timings are taken together. The runs must be of one scenario; parameters that differ between
 them make a grid (one cell per target and values, as hunt matrix --grid writes).
 

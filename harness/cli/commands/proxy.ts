@@ -16,12 +16,12 @@ Runs until interrupted (Ctrl-C or SIGTERM: exit 130).
 
   --port <n>       control API port on 127.0.0.1 (default 8474; 0 picks a free one)
   --config <file>  a JSON list of proxies to create at start, as Toxiproxy's config file:
-                   [{"name": "master2", "listen": "172.20.0.1:15665", "upstream": "172.20.0.3:5665"}]
+                   [{"name": "node2", "listen": "172.20.0.1:18443", "upstream": "172.20.0.3:8443"}]
   --seed <n>       seed for the toxics' toxicity draws (default 1), so a run repeats
 
 Containers of a stack reach a proxy that listens on their network's gateway address (the
 host's side, e.g. 172.20.0.1: docker network inspect hh-<run>); upstreams must be loopback or
-private (container) addresses. Inside a scenario, IcingaStack.proxied(name) does all of this.`,
+private (container) addresses. Inside a scenario, a proxied node of the target does all of this.`,
   async run(argv, output) {
     const { values } = parseCommandArgs('proxy', argv, {
       port: { type: 'string' },

@@ -24,7 +24,7 @@ import {
 
 export const run: Command = {
   name: 'run',
-  summary: 'run a scenario (a hunt) and leave a report: hunt run reload-storm',
+  summary: 'run a scenario (a hunt) and leave a report: hunt run <scenario>',
   help: `Usage: hunt run <scenario> [--param name=value ...] [${systemNames.map((name) => `--${name} <version>`).join(' | ')} | --image <ref>]
                 [--steps <n> | --duration <30m>] [--seed <n>] [--results <dir>]
                 [--detectors <a,b> | --detectors none] [--capture on|off|optional]
@@ -32,7 +32,7 @@ export const run: Command = {
        hunt run --replay <run-dir> [--results <dir>] [--json]
        hunt run --cell <plan.json> [<index>] [--results <dir>] [--json]
 
-Runs one scenario in a new run folder (results/<run-id>/): builds the stack, fires the reloads,
+Runs one scenario in a new run folder (results/<run-id>/): starts the system, takes the steps,
 records everything in history.jsonl, turns anomalies into incidents, judges the scenario's
 expectations and writes report.md, summary.json and timeline.svg/.png. See the scenarios and
 their parameters with: hunt list
@@ -44,7 +44,7 @@ ${stepsHelp}
   --seed <n>          the seed every random choice derives from (default: random, recorded)
   --results <dir>     where the run folder goes (default results/, or HH_RESULTS_DIR)
   --detectors <list>  only these detectors (none: no detection at all)
-  --capture <mode>    packet captures of the masters, kept per incident as decryptable pcapng:
+  --capture <mode>    packet captures of the nodes, kept per incident as decryptable pcapng:
                       on (default), off, or optional (go on without them where a node cannot)
   --no-secrets        keep captures without the TLS secrets embedded (they are the run's own
                       test keys, so on by default)

@@ -11,7 +11,7 @@ import { chosenVersion, systemNames, systemOptions, systems } from '../systems.t
 
 export const soak: Command = {
   name: 'soak',
-  summary: 'hunt for hours under a disk cap, refreshing the report: hunt soak reload-storm --duration 8h',
+  summary: 'hunt for hours under a disk cap, refreshing the report: hunt soak <scenario> --duration 8h',
   help: `Usage: hunt soak <scenario> --duration <8h> [--disk-cap 5GB] [--report-every 5m]
                  [--param name=value ...] [--<system> <version> | --image <ref>] [--seed <n>]
                  [--results <dir>] [--detectors <a,b>] [--capture on|off|optional]
@@ -53,7 +53,10 @@ or a full disk, 3 harness failure, 130 interrupted.`,
     });
     if (values.help) return showHelp(output, soak.help);
     if (positionals.length !== 1)
-      throw new HuntError(ErrorCodes.USAGE, 'Name one scenario: hunt soak reload-storm --duration 8h');
+      throw new HuntError(
+        ErrorCodes.USAGE,
+        'Name one scenario: hunt soak <scenario> --duration 8h (hunt list shows them)',
+      );
     if (values.duration === undefined)
       throw new HuntError(ErrorCodes.USAGE, 'A soak needs --duration (30m, 8h): it runs until then.');
     const prepared = await prepareRun({

@@ -6,21 +6,28 @@ import { defineNemesis } from '../nemesis.ts';
  * child of the supervising process of the same name) is stopped (SIGSTOP), so the supervisor's
  * wait for it never ends while the fault lasts; SIGCONT when it ends lets it exit. On Icinga 2
  * (2.11+) the umbrella waits for the old worker before the new one may go: later reload signals
- * only set a flag. Schedule it after `reload-signalled`. Attribute `process` (default icinga2).
+ * only set a flag. Schedule it after `reload-signalled`. Attribute `process` (default: the
+ * node's main program).
  */
-export default defineNemesis<{ process: string }>({
+export default defineNemesis<{ process?: string }>({
   name: 'hung-worker',
-  summary: 'SIGSTOP the old worker as a reload begins (its supervisor waits on it); SIGCONT after',
+  summary: "SIGSTOP the old worker as the node's new one starts (its supervisor waits on it); SIGCONT after",
   parse(a) {
-    const process = a.process ?? 'icinga2';
-    if (typeof process !== 'string' || !/^[A-Za-z0-9._-]{1,15}$/.test(process))
+    const process = a.process;
+    if (process !== undefined && (typeof process !== 'string' || !/^[A-Za-z0-9._-]{1,15}$/.test(process)))
       throw new HuntError(
         ErrorCodes.USAGE,
         `Nemesis hung-worker: attribute "process" is a program name of 1-15 letters, digits, . _ - , not ${JSON.stringify(process)}.`,
       );
-    return { process };
+    return process === undefined ? {} : { process };
   },
-  async start({ node, target }, { process }) {
+  check(_target, node, attributes) {
+    return attributes.process !== undefined || node.program !== undefined
+      ? undefined
+      : `${node.name} names no main program: give hung-worker a "process" attribute`;
+  },
+  async start({ node, target }, attributes) {
+    const process = attributes.process ?? (node.program as string);
     const ps = await node.exec(['ps', '-C', process, '-o', 'pid=,ppid=,etimes=']);
     const rows = ps.output
       .trim()

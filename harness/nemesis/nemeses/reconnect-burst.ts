@@ -8,7 +8,7 @@ import { defineNemesis } from '../nemesis.ts';
  */
 export default defineNemesis<Record<string, never>>({
   name: 'reconnect-burst',
-  summary: "every simulated client of the node reconnects at once (a reload's most fragile moment)",
+  summary: 'every simulated client of the node reconnects at once (aimed at the moment its listener is back)',
   parse: () => ({}),
   check(target) {
     return target.reconnectClients ? undefined : `${target.system} runs no simulated clients to burst`;

@@ -10,7 +10,7 @@ const SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM'] as const;
  */
 export default defineNemesis<{ signal: (typeof SIGNALS)[number] }>({
   name: 'signal',
-  summary: "send a signal to the node's main process (SIGHUP: a reload)",
+  summary: "send a signal to the node's main process (SIGHUP: most daemons read their configuration again)",
   parse(a) {
     const signal = a.signal ?? 'SIGHUP';
     if (typeof signal !== 'string' || !(SIGNALS as readonly string[]).includes(signal))

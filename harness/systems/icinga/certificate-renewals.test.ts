@@ -2,13 +2,14 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
-import { ErrorCodes, HuntError } from '../../errors.ts';
+import { ErrorCodes } from '../../errors.ts';
 import { EC_P256 } from '../../pki/key-spec.ts';
 import { History, type HistoryEvent } from '../../run/history.ts';
 import { eventually } from '../../test-kits/eventually.ts';
 import { listenOnFixedPort, type Teardown } from '../../test-kits/loopback.ts';
 import { tlsPeers } from '../../test-kits/tls.ts';
 import { type RenewalOptions, renewCertificates } from './certificate-renewals.ts';
+import { reloadFailed } from './icinga-errors.ts';
 import { API_PORT } from './stack/icinga-config.ts';
 import type { StartedIcingaStack } from './stack/icinga-stack.ts';
 
@@ -66,7 +67,7 @@ async function renewalStack(
       await node.onReload?.();
       const outcome = outcomes(step);
       if (outcome === 'fail')
-        throw new HuntError(ErrorCodes.RELOAD_FAILED, `Reload of master2 was refused (${step}).`);
+        throw reloadFailed(`Reload of master2 was refused (${step}).`, { node: 'master2' });
       if (outcome === 'swap')
         setTimeout(
           () => history.record('icinga', 'disruption-started', { kind: 'context-swap', node: 'master2' }),

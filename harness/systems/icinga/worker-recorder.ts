@@ -37,12 +37,15 @@ export class WorkerRecorder {
   private async look(master: StartedIcingaNode): Promise<void> {
     const askedT = this.history.now();
     const app = await master.api.icingaApplication().catch(() => undefined);
+    // Stopped while it asked: the history may be closing, and the answer is after the run.
+    if (this.repeater.isStopped) return;
     if (!app) {
       const since = this.silentSince.get(master.name) ?? askedT;
       this.silentSince.set(master.name, since);
       if (this.history.now() - since >= SILENCE_MS && !this.reported.has(master.name)) {
         this.reported.add(master.name);
         const containerRunning = await master.isRunning();
+        if (this.repeater.isStopped) return;
         this.history.record('observe', 'worker-silent', {
           master: master.name,
           sinceT: since,

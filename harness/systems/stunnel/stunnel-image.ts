@@ -1,12 +1,15 @@
 import type Docker from 'dockerode';
 import { runOnce } from '../../engine/docker-run.ts';
-import { Labels } from '../../engine/labels.ts';
+import { versionLabel } from '../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import type { DebianSuite } from '../../images/debian-base.ts';
 import { listLabelledImages } from '../../images/image-listing.ts';
 import { buildRecipeImage, untag } from '../../images/recipe-image.ts';
 import type { Progress } from '../../progress.ts';
 import type { ImageBuild, ImageListing } from '../../seam/target.ts';
+
+/** The label naming the stunnel version an image holds. */
+const STUNNEL_VERSION_LABEL = versionLabel('stunnel');
 
 export interface StunnelCatalogueEntry {
   /** stunnel's version as Debian packages it (stunnel4) for this suite. */
@@ -64,7 +67,7 @@ async function probeStunnel(docker: Docker, tag: string) {
 
 /** Every stunnel image the harness built, with what its binary reports. */
 export function listStunnelImages(docker: Docker): Promise<ImageListing[]> {
-  return listLabelledImages(docker, 'stunnel', Labels.STUNNEL_VERSION, (tag) => probeStunnel(docker, tag));
+  return listLabelledImages(docker, 'stunnel', STUNNEL_VERSION_LABEL, (tag) => probeStunnel(docker, tag));
 }
 
 /**
@@ -86,7 +89,7 @@ export async function buildStunnelImage(
       dockerfile: 'stunnel/Dockerfile',
       suite: entry.suite,
       tag: stunnelImageTag(entry.version),
-      labels: { [Labels.STUNNEL_VERSION]: entry.version },
+      labels: { [STUNNEL_VERSION_LABEL]: entry.version },
     },
     progress,
     signal,

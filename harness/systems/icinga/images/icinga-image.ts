@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { followDockerStream, runOnce } from '../../../engine/docker-run.ts';
-import { Labels } from '../../../engine/labels.ts';
+import { Labels, versionLabel } from '../../../engine/labels.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import { debianMirror } from '../../../images/apt-mirror.ts';
 import { imageExists } from '../../../images/debian-base.ts';
@@ -8,6 +8,7 @@ import { type ImageProbe, listLabelledImages } from '../../../images/image-listi
 import { buildRecipeImage, type Recipe, untag } from '../../../images/recipe-image.ts';
 import type { Progress } from '../../../progress.ts';
 import type { CheckedImage, ImageBuild, ImageListing } from '../../../seam/target.ts';
+import { IcingaErrorCodes } from '../icinga-errors.ts';
 import {
   type CatalogueEntry,
   imageRepository,
@@ -15,6 +16,9 @@ import {
   parseIcingaVersion,
   parseOpensslVersion,
 } from './catalogue.ts';
+
+/** The label naming the Icinga version an image holds (source builds set it too). */
+export const ICINGA_VERSION_LABEL = versionLabel('icinga');
 
 /** The Icinga 2 recipe for a catalogue entry: docker/icinga2 and the shared shims. */
 export function icingaRecipe(entry: CatalogueEntry): Recipe {
@@ -24,7 +28,7 @@ export function icingaRecipe(entry: CatalogueEntry): Recipe {
     dockerfile: 'icinga2/Dockerfile',
     suite: entry.suite,
     tag: imageTag(entry.version),
-    labels: { [Labels.ICINGA_VERSION]: entry.version },
+    labels: { [ICINGA_VERSION_LABEL]: entry.version },
   };
 }
 
@@ -96,7 +100,7 @@ export async function withHarnessParts(
     suite: undefined,
     tag: `${imageRepository()}-layered:${imageId.slice(7, 19)}`,
     labels: {
-      [Labels.ICINGA_VERSION]: checked.version,
+      [ICINGA_VERSION_LABEL]: checked.version,
       [Labels.BUILT_FROM]: `layer on ${checked.reference}`,
       [Labels.LAYER_OF]: imageId,
     },
@@ -121,7 +125,7 @@ export async function withHarnessParts(
 
 /** Every Icinga image the harness built, with what its binaries report. */
 export function listIcingaImages(docker: Docker): Promise<ImageListing[]> {
-  return listLabelledImages(docker, 'icinga', Labels.ICINGA_VERSION, (tag) => probeImage(docker, tag));
+  return listLabelledImages(docker, 'icinga', ICINGA_VERSION_LABEL, (tag) => probeImage(docker, tag));
 }
 
 /**
@@ -150,13 +154,13 @@ export async function resolveUserImage(
   const probe = await probeImage(docker, reference);
   if (probe.version === undefined) {
     throw new HuntError(
-      ErrorCodes.IMAGE_NOT_ICINGA,
+      IcingaErrorCodes.IMAGE_NOT_ICINGA,
       `Image ${reference} does not contain a working Icinga 2: running "icinga2 --version" in it printed ` +
         `"${probe.banner || '(nothing)'}". Name an image with the icinga2 binary on PATH, or use --icinga.`,
     );
   }
   const labels = (await docker.getImage(reference).inspect()).Config.Labels ?? {};
-  const labelled = labels[Labels.ICINGA_VERSION] ?? labels['org.opencontainers.image.version'];
+  const labelled = labels[ICINGA_VERSION_LABEL] ?? labels['org.opencontainers.image.version'];
   if (labelled !== undefined && parseIcingaVersion(`(version: ${labelled})`) !== probe.version) {
     progress.detail(`note: ${reference} is labelled ${labelled} but its binary reports ${probe.version}`);
   }

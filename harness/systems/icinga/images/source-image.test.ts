@@ -21,7 +21,7 @@ t.test(
       ['icinga2-source', 'icinga2', 'shims'],
       'the same entry point and shims as the package images',
     );
-    t.equal(recipe.labels[Labels.ICINGA_VERSION], '2.14.4');
+    t.equal(recipe.labels['io.handshake-hunter.icinga-version'], '2.14.4');
     t.equal(recipe.labels[Labels.BUILT_FROM], 'source git 1111');
     t.equal(compilerCacheVolume('trixie'), 'handshake-hunter-ccache-trixie');
   },

@@ -19,7 +19,7 @@ import { resultsDir } from '../../../paths.ts';
 import type { Progress } from '../../../progress.ts';
 import type { ImageBuild } from '../../../seam/target.ts';
 import { type CatalogueEntry, imageRepository, imageTag } from './catalogue.ts';
-import { probeImage } from './icinga-image.ts';
+import { ICINGA_VERSION_LABEL, probeImage } from './icinga-image.ts';
 import { findIcingaSource, type IcingaSource } from './icinga-source.ts';
 
 /** The compiler image of a suite: Debian's build dependencies of icinga2, and ccache. */
@@ -42,7 +42,7 @@ export function sourceRecipe(entry: CatalogueEntry, source: IcingaSource, builde
     dockerfile: 'icinga2-source/Dockerfile',
     suite: entry.suite,
     tag: imageTag(entry.version),
-    labels: { [Labels.ICINGA_VERSION]: entry.version, [Labels.BUILT_FROM]: `source ${source.id}` },
+    labels: { [ICINGA_VERSION_LABEL]: entry.version, [Labels.BUILT_FROM]: `source ${source.id}` },
     inputs: `${source.id}\0${builderId}`,
   };
 }

@@ -3,6 +3,7 @@ import { ErrorCodes, HuntError } from '../../../errors.ts';
 import { ContainerNode, type ContainerNodeInit } from '../../../seam/container-node.ts';
 import type { LogTail } from '../../../seam/log-tail.ts';
 import type { IcingaApiClient, IcingaApplicationStatus } from '../api/icinga-api.ts';
+import { reloadFailed } from '../icinga-errors.ts';
 import { snippetFileName } from './icinga-config.ts';
 
 export type NodeRole = 'master' | 'agent';
@@ -28,6 +29,8 @@ const RELOAD_REFUSED = /Config validation failed|reloading aborted|Reload failed
 /** One running Icinga 2 container of a stack: a master (with its API) or an agent. */
 export class StartedIcingaNode extends ContainerNode {
   declare readonly role: NodeRole;
+  /** The umbrella and its workers alike. */
+  readonly program = 'icinga2';
   /**
    * The container's output (the daemon's console log). Only here: configuration errors of a
    * refused reload, because the new worker's file logger is not active while it validates.
@@ -135,32 +138,27 @@ export class StartedIcingaNode extends ContainerNode {
             .slice(0, 15)
             .map((line) => line.text);
           const stillServing = now?.pid === before.pid;
-          throw new HuntError(
-            ErrorCodes.RELOAD_FAILED,
+          throw reloadFailed(
             `Reload of ${this.name} was refused: the new configuration did not validate. ` +
               `${stillServing ? `The old worker (pid ${before.pid}) is still running and serving.` : 'The old worker is not answering.'}\n` +
               excerpt.map((line) => `  ${line}`).join('\n'),
-            { details: { node: this.name, oldWorkerRunning: stillServing, excerpt } },
+            { node: this.name, oldWorkerRunning: stillServing, excerpt },
           );
         }
       }
       // A container check costs an engine round trip: do it twice a second, not every poll.
       if (Date.now() - checkedRunningAt > 500 && !(await this.isRunning())) {
-        throw new HuntError(
-          ErrorCodes.RELOAD_FAILED,
-          `${this.name} exited during a reload (see ${this.output.path}).`,
-          {
-            details: { node: this.name, oldWorkerRunning: false },
-          },
-        );
+        throw reloadFailed(`${this.name} exited during a reload (see ${this.output.path}).`, {
+          node: this.name,
+          oldWorkerRunning: false,
+        });
       }
       if (Date.now() - checkedRunningAt > 500) checkedRunningAt = Date.now();
       await sleep(25, undefined, { signal: options.signal });
     }
-    throw new HuntError(
-      ErrorCodes.RELOAD_FAILED,
+    throw reloadFailed(
       `Reload of ${this.name} did not bring up a new worker within ${options.timeoutMs ?? 60_000} ms (pid still ${before.pid}).`,
-      { details: { node: this.name } },
+      { node: this.name },
     );
   }
 }
