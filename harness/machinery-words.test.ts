@@ -17,7 +17,7 @@ const NOT_MACHINERY =
 // ends empty. Never raise one: put the word in the system's room and hand it over the seam.
 const ALLOWED: Record<string, Record<string, number>> = {
   // Reads a baseline saved before 2026-12-07, whose cells had Icinga's reload fields.
-  'harness/report/matrix-baseline.ts': { reload: 8 },
+  'harness/report/matrix-baseline.ts': { reload: 7 },
   'harness/report/run-facts.ts': { endpoint: 2, master: 1 },
   'harness/run/manifest.ts': { reload: 1 },
 };

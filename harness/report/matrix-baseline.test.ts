@@ -71,3 +71,37 @@ t.test('a baseline saved before steps had figures of their own still compares', 
     { measure: 'reconnect p50 (ms)' },
   ]);
 });
+
+t.test('an old cell of a system without reloads keeps the steps it counted', async (t) => {
+  const steps = { unit: 'episodes', count: 30, incidentsPer1000: { rate: 33.3, low: 5.9, high: 167 } };
+  const none = { n: 0, p50: null, p50Low: null, p50High: null, p99: null, samples: [] };
+  const old = parseMatrix(
+    JSON.stringify({
+      kind: 'handshake-hunter-matrix',
+      version: 1,
+      scenario: 'stunnel-freeze',
+      params: {},
+      regressions: [],
+      cells: [
+        {
+          target: '5.68',
+          runs: [],
+          incidents: 1,
+          incidentsByKind: {},
+          opensslVersion: null,
+          steps,
+          reloads: 0,
+          verified: 0,
+          incidentsPer1000Reloads: null,
+          barrierMs: none,
+          reconnectMs: none,
+          rssTrendKbPer1000Reloads: { node: null, harness: null },
+        },
+      ],
+    }),
+    'old.json',
+  );
+  t.same(old.cells[0]?.steps, steps);
+  t.notOk(old.cells[0] && 'phasesMs' in old.cells[0], 'no phases it never timed');
+  t.notOk(old.cells[0] && 'reloads' in old.cells[0]);
+});

@@ -82,7 +82,7 @@ function cellOfOldMatrix(cell: MatrixCell): MatrixCell {
   const old = cell as MatrixCell & Record<string, unknown>;
   if (typeof old.reloads !== 'number' || cell.phasesMs) return cell;
   const {
-    reloads,
+    reloads: count,
     verified,
     incidentsPer1000Reloads,
     barrierMs,
@@ -90,11 +90,13 @@ function cellOfOldMatrix(cell: MatrixCell): MatrixCell {
     rssTrendKbPer1000Reloads,
     ...rest
   } = old;
+  // A cell of another system had no reloads, and its steps (from status lines) as today.
+  if (count === 0) return rest as MatrixCell;
   return {
     ...rest,
     steps: {
       unit: 'reloads',
-      count: reloads,
+      count,
       ok: Number(verified),
       incidentsPer1000: (incidentsPer1000Reloads ?? null) as NonNullable<
         MatrixCell['steps']

@@ -176,16 +176,8 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
     captureSummaries: new Map(),
     captureFailures: new Map(),
   };
-  const system = systemOfRun(meta, systems);
-  const figures = system?.stepFigures;
-  if (system && figures)
-    facts.steps = {
-      unit: meta.limits?.unit ?? system.stepUnit ?? 'steps',
-      phases: figures.phases,
-      samples: [],
-      shortfalls: {},
-    };
-  for await (const event of eachEvent(historyPath, facts.read)) collect(facts, event, figures);
+  const readStep = stepReader(facts, systems);
+  for await (const event of eachEvent(historyPath, facts.read)) if (!readStep(event)) collect(facts, event);
   // The detectors the run used (run.json names them; a run before that list: every one known).
   const names = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
   const detectors = chooseDetectors(
@@ -220,22 +212,49 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
   return facts;
 }
 
-function collect(facts: RunFacts, event: HistoryEvent, figures: StepFigures | undefined): void {
-  facts.firstAt ??= event.at;
-  facts.lastAt = event.at;
-  const steps = facts.steps;
-  if (steps && figures) {
+/**
+ * What reads the run's steps (true: the event was one of them): its system's figures, or for a
+ * run that names no system (written before run.json said), the figures of the first system whose
+ * step its history holds. A system without figures reads none.
+ */
+function stepReader(facts: RunFacts, systems: SystemsKnown): (event: HistoryEvent) => boolean {
+  const own = systemOfRun(facts.meta, systems);
+  const candidates = (own ? [own] : systems).filter((system) => system.stepFigures);
+  let figures: StepFigures | undefined;
+  const choose = (system: SystemsKnown[number]) => {
+    figures = system.stepFigures;
+    if (figures)
+      facts.steps = {
+        unit: facts.meta.limits?.unit ?? system.stepUnit ?? 'steps',
+        phases: figures.phases,
+        samples: [],
+        shortfalls: {},
+      };
+  };
+  if (own) choose(own);
+  return (event) => {
+    facts.firstAt ??= event.at;
+    facts.lastAt = event.at;
+    if (!figures) {
+      const first = own ? undefined : candidates.find((system) => system.stepFigures?.sampleOf(event));
+      if (!first) return false;
+      choose(first);
+    }
+    const steps = facts.steps;
+    if (!figures || !steps) return false;
     const sample = figures.sampleOf(event);
     if (sample) {
       if (steps.samples.length < MAX_SAMPLES) steps.samples.push({ ...sample, at: event.at });
-      return;
+      return true;
     }
     const shortfall = figures.shortfallOf?.(event);
-    if (shortfall !== undefined) {
-      steps.shortfalls[shortfall] = (steps.shortfalls[shortfall] ?? 0) + 1;
-      return;
-    }
-  }
+    if (shortfall === undefined) return false;
+    steps.shortfalls[shortfall] = (steps.shortfalls[shortfall] ?? 0) + 1;
+    return true;
+  };
+}
+
+function collect(facts: RunFacts, event: HistoryEvent): void {
   if (event.source === 'run' && event.type === 'target-started') {
     facts.targetStartedAt ??= event.at;
     return;
