@@ -49,6 +49,8 @@ const { docker } = await ensureEngine(silentProgress);
  */
 async function pipelineCost(run: Run, stack: StartedIcingaStack) {
   const rates = { on: [] as number[], off: [] as number[] };
+  // Where the pipeline's cost lands, per verified reload: the master's CPU and this process's.
+  const cpu = { on: { master: 0, harness: 0, reloads: 0 }, off: { master: 0, harness: 0, reloads: 0 } };
   let bytes = 0;
   let reloadsOn = 0;
   for (let round = 0; round < rounds; round++) {
@@ -59,11 +61,17 @@ async function pipelineCost(run: Run, stack: StartedIcingaStack) {
       const detection = mode === 'on' ? LiveDetection.of(run, icinga.detectors) : undefined;
       const observer =
         mode === 'on' ? new StackObserver(stack, { resourceEveryMs: 10_000 }).start() : undefined;
+      const masterBefore = await cpuSeconds(stack, 1);
+      const harnessBefore = process.cpuUsage();
       const summary = await reloadStorm(stack, {
         count: reloads,
         targets: 'master1',
         reconnectDeadlineMs: 60_000,
       });
+      const harnessUsed = process.cpuUsage(harnessBefore);
+      cpu[mode].master += (await cpuSeconds(stack, 1)) - masterBefore;
+      cpu[mode].harness += (harnessUsed.user + harnessUsed.system) / 1e6;
+      cpu[mode].reloads += summary.verified;
       await observer?.stop();
       await detection?.stop();
       rates[mode].push((summary.verified * 3600_000) / summary.durationMs);
@@ -75,11 +83,16 @@ async function pipelineCost(run: Run, stack: StartedIcingaStack) {
     }
   }
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const perReload = (side: { master: number; harness: number; reloads: number }) => ({
+    masterCpuS: side.master / Math.max(1, side.reloads),
+    harnessCpuS: side.harness / Math.max(1, side.reloads),
+  });
   return {
     on: mean(rates.on),
     off: mean(rates.off),
     bytesPerReload: Math.round(bytes / Math.max(1, reloadsOn)),
     rates,
+    cpuPerReload: { on: perReload(cpu.on), off: perReload(cpu.off) },
   };
 }
 
@@ -140,7 +153,9 @@ for (const { size, keys } of cases) {
   for (const pipeline of pipelines)
     console.log(
       `      live pipeline on ${Math.round(pipeline.on)}/h vs off ${Math.round(pipeline.off)}/h (on/off ${ratio(pipeline.on, pipeline.off)}, ` +
-        `${rounds} interleaved rounds of ${reloads}); history ${pipeline.bytesPerReload.toLocaleString('en')} bytes per reload`,
+        `${rounds} interleaved rounds of ${reloads}); history ${pipeline.bytesPerReload.toLocaleString('en')} bytes per reload; ` +
+        `CPU per reload on/off: master1 ${pipeline.cpuPerReload.on.masterCpuS.toFixed(2)}/${pipeline.cpuPerReload.off.masterCpuS.toFixed(2)} s, ` +
+        `harness ${(pipeline.cpuPerReload.on.harnessCpuS * 1000).toFixed(0)}/${(pipeline.cpuPerReload.off.harnessCpuS * 1000).toFixed(0)} ms`,
     );
   if (pipelines.length > 1)
     console.log(
