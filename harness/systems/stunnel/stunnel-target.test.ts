@@ -197,6 +197,19 @@ t.test('a started target names its nodes, watches stunnel, and gives its URL', a
   t.equal(target.proxyFor(STUNNEL), undefined, 'only the backend has a proxy');
 });
 
+t.test("a load that ended is let go: the status line counts the running ones' clients", async (t) => {
+  const { target } = await started(t);
+  // On loopback, where nothing listens on 443: the requests fail, the load still runs its time.
+  target.addNode(fakeNode(STUNNEL, '127.0.0.1').node);
+  const first = target.load({ rate: 5, keepAliveConnections: 4, forMs: 200 });
+  const second = target.load({ rate: 5, keepAliveConnections: 3, forMs: 60_000 });
+  t.equal(target.clients().total, 7, 'both running');
+  await first.finished();
+  await eventually('the ended one let go', () => target.clients().total === 3);
+  await second.stop();
+  await eventually('none left', () => target.clients().total === 0);
+});
+
 t.test('stop takes everything down once, whatever fails on the way', async (t) => {
   const engine = fakeDocker({ removeFails: true });
   const { run, target } = await started(t, engine.docker);

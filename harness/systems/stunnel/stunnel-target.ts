@@ -365,7 +365,8 @@ export class StartedStunnel implements StartedTarget {
 
   /**
    * Starts HTTP load through stunnel (see LoadGenerator): keep-alive and new-connection clients
-   * at a set rate, aggregated per second into the history. Stopped with the target.
+   * at a set rate, aggregated per second into the history. Stopped with the target; one that
+   * ended before is let go (a soak starts one per episode).
    */
   load(options: LoadOptions): LoadGenerator {
     const load = LoadGenerator.start(
@@ -374,6 +375,10 @@ export class StartedStunnel implements StartedTarget {
       this.run.history,
     );
     this.loads.push(load);
+    void load.finished().then(() => {
+      const at = this.loads.indexOf(load);
+      if (at >= 0) this.loads.splice(at, 1);
+    });
     return load;
   }
 
@@ -439,7 +444,8 @@ export class StartedStunnel implements StartedTarget {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       // Each step on its own: a load or proxy that fails to stop must not keep the containers.
-      for (const load of this.loads) await load.stop().catch(() => undefined);
+      // A copy: each load leaves the list as it stops.
+      for (const load of [...this.loads]) await load.stop().catch(() => undefined);
       await this.backendProxy?.close().catch(() => undefined);
       await Promise.all(this.nodeList.map((node) => node.stop().catch(() => undefined)));
       await this.docker
