@@ -69,10 +69,16 @@ export async function recordLoopback<T>(
   });
   const result = await traffic();
   const token = randomBytes(16);
-  marker.send(token, markerPort, '127.0.0.1');
-  await eventually('the marker in the capture', async () => (await readFile(path)).includes(token), {
-    timeoutMs: 5000,
-  });
+  // Sent again until it shows: one datagram may be dropped, or written late, on a busy machine.
+  await eventually(
+    'the marker in the capture',
+    async () => {
+      if ((await readFile(path)).includes(token)) return true;
+      marker.send(token, markerPort, '127.0.0.1');
+      return false;
+    },
+    { timeoutMs: 15_000, everyMs: 250 },
+  );
   tcpdump.kill('SIGINT');
   await eventually('tcpdump exited', () => !running());
   if (tcpdump.exitCode !== 0) throw new Error(`tcpdump failed (${tcpdump.exitCode}): ${stderr.trim()}`);
