@@ -177,7 +177,11 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
     captureFailures: new Map(),
   };
   const readStep = stepReader(facts, systems);
-  for await (const event of eachEvent(historyPath, facts.read)) if (!readStep(event)) collect(facts, event);
+  for await (const event of eachEvent(historyPath, facts.read)) {
+    facts.firstAt ??= event.at;
+    facts.lastAt = event.at;
+    if (!readStep(event)) collect(facts, event);
+  }
   // The detectors the run used (run.json names them; a run before that list: every one known).
   const names = Array.isArray(meta.detectors) ? meta.detectors.map(String) : undefined;
   const detectors = chooseDetectors(
@@ -219,7 +223,8 @@ export async function readRunFacts(dir: string, systems: SystemsKnown): Promise<
  */
 function stepReader(facts: RunFacts, systems: SystemsKnown): (event: HistoryEvent) => boolean {
   const own = systemOfRun(facts.meta, systems);
-  const candidates = (own ? [own] : systems).filter((system) => system.stepFigures);
+  // Looked among only when the run names no system of its own.
+  const candidates = own ? [] : systems.filter((system) => system.stepFigures);
   let figures: StepFigures | undefined;
   const choose = (system: SystemsKnown[number]) => {
     figures = system.stepFigures;
@@ -233,10 +238,8 @@ function stepReader(facts: RunFacts, systems: SystemsKnown): (event: HistoryEven
   };
   if (own) choose(own);
   return (event) => {
-    facts.firstAt ??= event.at;
-    facts.lastAt = event.at;
     if (!figures) {
-      const first = own ? undefined : candidates.find((system) => system.stepFigures?.sampleOf(event));
+      const first = candidates.find((system) => system.stepFigures?.sampleOf(event));
       if (!first) return false;
       choose(first);
     }
