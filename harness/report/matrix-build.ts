@@ -4,7 +4,13 @@ import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts'
 import { percentile, wilsonInterval } from '../stats.ts';
 import { cellKey, type DisruptionRates, type Matrix, type MatrixCell } from './matrix.ts';
 import { round, roundRate, steepest, timing } from './matrix-statistics.ts';
-import { type AdvisoryFinding, type RunFacts, readRunFacts, type SystemsKnown } from './run-facts.ts';
+import {
+  type AdvisoryFinding,
+  phaseTimes,
+  type RunFacts,
+  readRunFacts,
+  type SystemsKnown,
+} from './run-facts.ts';
 
 /** Reads each run folder (re-detecting its incidents, as `hunt report` does) and builds the matrix. */
 export async function matrixOfRuns(dirs: readonly string[], systems: SystemsKnown): Promise<Matrix> {
@@ -166,10 +172,8 @@ function stepsOf(runs: readonly RunFacts[], incidents: number): MatrixCell['step
 function phasesOf(runs: readonly RunFacts[]): MatrixCell['phasesMs'] {
   const phases = runs.find((run) => run.steps)?.steps?.phases;
   if (!phases) return undefined;
-  const ok = runs.flatMap((run) => run.steps?.samples ?? []).filter((sample) => sample.ok);
-  return Object.fromEntries(
-    Object.keys(phases).map((phase) => [phase, timing(ok.flatMap((sample) => sample.phasesMs[phase] ?? []))]),
-  );
+  const samples = runs.flatMap((run) => run.steps?.samples ?? []);
+  return Object.fromEntries(phaseTimes(phases, samples).map(([phase, ms]) => [phase, timing(ms)]));
 }
 
 function buildCell(target: string, runs: RunFacts[], unit: string | undefined): MatrixCell {

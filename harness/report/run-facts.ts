@@ -16,6 +16,15 @@ import { systemOfRun } from './run-system.ts';
 /** One step that ended, as its system tells it (`StepFigures.sampleOf`), with its time. */
 export type StepPoint = StepSample & { at: string };
 
+/** Each phase's times over the steps that did their job, in the phases' order. */
+export function phaseTimes(
+  phases: Readonly<Record<string, string>>,
+  samples: readonly StepSample[],
+): Array<[phase: string, ms: number[]]> {
+  const ok = samples.filter((sample) => sample.ok);
+  return Object.keys(phases).map((phase) => [phase, ok.flatMap((sample) => sample.phasesMs[phase] ?? [])]);
+}
+
 /** A point of the run's own status line (recorded every 2 s by the runner). */
 export interface StatusPoint {
   at: string;

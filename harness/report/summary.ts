@@ -4,7 +4,7 @@ import { RunLayout } from '../run/layout.ts';
 import { type RunManifest, reportedVersion, targetOf } from '../run/manifest.ts';
 import { summarize, wilsonInterval } from '../stats.ts';
 import { type HarnessFootprint, harnessFootprint } from './footprint.ts';
-import type { AdvisoryFinding, FaultSample, RunFacts } from './run-facts.ts';
+import { type AdvisoryFinding, type FaultSample, phaseTimes, type RunFacts } from './run-facts.ts';
 
 export interface Percentiles {
   n: number;
@@ -192,19 +192,14 @@ function loadTotals(facts: RunFacts): RunSummary['load'] {
 function stepsOf(facts: RunFacts, incidents: number): RunSummary['steps'] {
   if (!facts.steps) return null;
   const { unit, phases, samples, shortfalls } = facts.steps;
-  const ok = samples.filter((sample) => sample.ok);
+  const ok = samples.filter((sample) => sample.ok).length;
   return {
     unit,
     total: samples.length,
-    ok: ok.length,
-    failed: samples.length - ok.length,
+    ok,
+    failed: samples.length - ok,
     shortfalls,
-    phasesMs: Object.fromEntries(
-      Object.keys(phases).map((phase) => [
-        phase,
-        percentiles(ok.flatMap((sample) => sample.phasesMs[phase] ?? [])),
-      ]),
-    ),
+    phasesMs: Object.fromEntries(phaseTimes(phases, samples).map(([phase, ms]) => [phase, percentiles(ms)])),
     incidentsPer1000: wilsonInterval(incidents, samples.length, 1000) ?? null,
   };
 }
