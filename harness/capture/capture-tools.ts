@@ -1,15 +1,16 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import type { RingSegment } from './capture-window.ts';
-import { type HandshakeHead, handshakeHeads, parseDecrypted, type Segment } from './handshake-heads.ts';
+import { DecryptedParser, type HandshakeHead, HandshakeHeadReader } from './handshake-heads.ts';
 import type { SentAlert } from './handshake-verdict.ts';
 
 const run = promisify(execFile);
 /** No capture tool may take longer than this on one incident's files. */
 const TOOL_TIMEOUT_MS = 120_000;
-/** Nor write more than this (a busy window's decoded packets are read in memory). */
+/** Nor write more than this where its output is read whole (the small listings; large ones are streamed). */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
@@ -18,23 +19,61 @@ async function tool(name: string, args: string[]): Promise<string> {
     const { stdout } = await run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES });
     return stdout;
   } catch (error) {
-    const { stderr, code } = error as { stderr?: string; code?: string | number };
-    // tshark warns about running as root on every run: that line is never the reason.
-    const said = (stderr ?? '')
-      .split('\n')
-      .filter((line) => line.trim() && !/Running as user "root"/.test(line))
-      .slice(-3)
-      .join(' ');
-    throw new HuntError(
-      ErrorCodes.CAPTURE_TOOL,
-      code === 'ENOENT'
-        ? `${name} is not installed: run hunt doctor (it installs tshark and wireshark-common).`
-        : code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
-          ? `${name} ${args.join(' ')} wrote more than ${MAX_OUTPUT_BYTES / 2 ** 20} MiB: the window is too busy to read whole.`
-          : `${name} ${args.join(' ')} failed: ${said || (error as Error).message.split('\n')[0]}`,
-      { cause: error },
-    );
+    throw toolError(name, args, error, (error as { stderr?: string }).stderr);
   }
+}
+
+/**
+ * The same for a tool whose output can be large (a busy window's packets): its lines go to
+ * `onLine` as they come, so no more than a line of it is held at once.
+ */
+async function toolLines(name: string, args: string[], onLine: (line: string) => void): Promise<void> {
+  const child = spawn(name, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4096);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, TOOL_TIMEOUT_MS);
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  closed.catch(() => undefined); // awaited below; a spawn error must not count as unhandled first
+  try {
+    for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }))
+      onLine(line);
+    const code = await closed;
+    if (timedOut) throw Object.assign(new Error(`took longer than ${TOOL_TIMEOUT_MS / 1000} s`), { code });
+    if (code !== 0) throw Object.assign(new Error(`exit code ${code}`), { code });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error instanceof HuntError ? error : toolError(name, args, error, stderr);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function toolError(name: string, args: string[], error: unknown, stderr: string | undefined): HuntError {
+  const { code } = error as { code?: string | number };
+  // tshark warns about running as root on every run: that line is never the reason.
+  const said = (stderr ?? '')
+    .split('\n')
+    .filter((line) => line.trim() && !/Running as user "root"/.test(line))
+    .slice(-3)
+    .join(' ');
+  return new HuntError(
+    ErrorCodes.CAPTURE_TOOL,
+    code === 'ENOENT'
+      ? `${name} is not installed: run hunt doctor (it installs tshark and wireshark-common).`
+      : code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+        ? `${name} ${args.join(' ')} wrote more than ${MAX_OUTPUT_BYTES / 2 ** 20} MiB: the window is too busy to read whole.`
+        : `${name} ${args.join(' ')} failed: ${said || (error as Error).message.split('\n')[0]}`,
+    { cause: error },
+  );
 }
 
 /** The span of each ring file's packets (capinfos); files without packets are left out. */
@@ -115,6 +154,7 @@ export async function injectSecrets(input: string, secretsFile: string, out: str
 /**
  * capture.txt: per packet that carries TLS handshake messages or alerts, or a TCP reset: who sent
  * it, the handshake types with their declared lengths, the alert. Decrypted where secrets are in.
+ * The first MAX_LISTED_LINES such packets, and how many more there were.
  */
 export async function summarize(input: string): Promise<string> {
   const fields = [
@@ -129,22 +169,28 @@ export async function summarize(input: string): Promise<string> {
     'tls.alert_message.desc',
     'tcp.flags.reset',
   ];
-  const out = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tls.handshake or tls.alert_message or tcp.flags.reset == 1',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    ...fields.flatMap((field) => ['-e', field]),
-  ]);
-  const rows = out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
+  const rows: string[] = [];
+  let more = 0;
+  await toolLines(
+    'tshark',
+    [
+      '-n',
+      '-r',
+      input,
+      '-Y',
+      'tls.handshake or tls.alert_message or tcp.flags.reset == 1',
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      ...fields.flatMap((field) => ['-e', field]),
+    ],
+    (line) => {
+      if (!line) return;
+      if (rows.length >= MAX_LISTED_LINES) {
+        more++;
+        return;
+      }
       const [frame, time, src, sport, dst, dport, types, lengths, alert, reset] = line.split('\t');
       const messages = (types ?? '')
         .split(',')
@@ -158,10 +204,19 @@ export async function summarize(input: string): Promise<string> {
         ...(alert ? [`alert: ${ALERTS[alert] ?? alert}`] : []),
         ...(reset === '1' || reset === 'True' ? ['TCP RST'] : []),
       ];
-      if (what.length === 0) return undefined;
-      return `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`;
-    });
-  return `${['frame', 'seconds', 'from -> to', 'TLS handshake messages (declared length), alerts, resets'].join('  ')}\n${rows.filter((row) => row !== undefined).join('\n')}\n`;
+      if (what.length > 0)
+        rows.push(
+          `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`,
+        );
+    },
+  );
+  const header = [
+    'frame',
+    'seconds',
+    'from -> to',
+    'TLS handshake messages (declared length), alerts, resets',
+  ].join('  ');
+  return `${header}\n${rows.map((row) => `${row}\n`).join('')}${more > 0 ? `... ${more} more lines (see the pcapng)\n` : ''}`;
 }
 
 /** Lines a listing in capture.txt keeps: the start of a busy window, the rest is in the pcapng. */
@@ -181,47 +236,46 @@ export function bounded(listing: string, max = MAX_LISTED_LINES): string {
  * wire (accepts stop, then a burst, and a reset for each connection a client gave up on).
  */
 export async function trafficPerSecond(input: string): Promise<string> {
-  const out = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tcp.flags.syn == 1 or tcp.flags.reset == 1 or tcp.flags.fin == 1',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    '-e',
-    'frame.time_relative',
-    '-e',
-    'ip.src',
-    '-e',
-    'tcp.flags.syn',
-    '-e',
-    'tcp.flags.ack',
-    '-e',
-    'tcp.flags.reset',
-    '-e',
-    'tcp.flags.fin',
-  ]);
   const seconds = new Map<number, { syn: number; fin: number; resets: Map<string, number> }>();
   const resetTotals = new Map<string, number>();
   const set = (flag: string | undefined) => flag === '1' || flag === 'True';
-  for (const line of out.split('\n')) {
-    if (!line) continue;
-    const [time, src, syn, ack, reset, fin] = line.split('\t');
-    const second = Math.floor(Number(time));
-    if (!Number.isFinite(second)) continue;
-    const row = seconds.get(second) ?? { syn: 0, fin: 0, resets: new Map<string, number>() };
-    seconds.set(second, row);
-    if (set(syn) && !set(ack)) row.syn++;
-    if (set(fin)) row.fin++;
-    if (set(reset)) {
-      const sender = src ?? '?';
-      row.resets.set(sender, (row.resets.get(sender) ?? 0) + 1);
-      resetTotals.set(sender, (resetTotals.get(sender) ?? 0) + 1);
-    }
-  }
+  await toolLines(
+    'tshark',
+    [
+      '-n',
+      '-r',
+      input,
+      '-Y',
+      'tcp.flags.syn == 1 or tcp.flags.reset == 1 or tcp.flags.fin == 1',
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      ...[
+        'frame.time_relative',
+        'ip.src',
+        'tcp.flags.syn',
+        'tcp.flags.ack',
+        'tcp.flags.reset',
+        'tcp.flags.fin',
+      ].flatMap((field) => ['-e', field]),
+    ],
+    (line) => {
+      if (!line) return;
+      const [time, src, syn, ack, reset, fin] = line.split('\t');
+      const second = Math.floor(Number(time));
+      if (!Number.isFinite(second)) return;
+      const row = seconds.get(second) ?? { syn: 0, fin: 0, resets: new Map<string, number>() };
+      seconds.set(second, row);
+      if (set(syn) && !set(ack)) row.syn++;
+      if (set(fin)) row.fin++;
+      if (set(reset)) {
+        const sender = src ?? '?';
+        row.resets.set(sender, (row.resets.get(sender) ?? 0) + 1);
+        resetTotals.set(sender, (resetTotals.get(sender) ?? 0) + 1);
+      }
+    },
+  );
   const rows = [...seconds.entries()]
     .sort(([a], [b]) => a - b)
     .map(
@@ -236,51 +290,51 @@ export async function trafficPerSecond(input: string): Promise<string> {
 
 /** The TLS alerts of a capture: who sent which, on which connection (decrypted where secrets are in). */
 export async function alertsIn(input: string): Promise<SentAlert[]> {
-  const out = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tls.alert_message',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    ...[
-      'frame.number',
-      'tcp.stream',
-      'frame.time_relative',
-      'ip.src',
-      'ipv6.src',
-      'tcp.srcport',
-      'ip.dst',
-      'ipv6.dst',
-      'tcp.dstport',
-      'tls.alert_message.desc',
-    ].flatMap((field) => ['-e', field]),
-  ]);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((line) => {
+  const alerts: SentAlert[] = [];
+  await toolLines(
+    'tshark',
+    [
+      '-n',
+      '-r',
+      input,
+      '-Y',
+      'tls.alert_message',
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      ...[
+        'frame.number',
+        'tcp.stream',
+        'frame.time_relative',
+        'ip.src',
+        'ipv6.src',
+        'tcp.srcport',
+        'ip.dst',
+        'ipv6.dst',
+        'tcp.dstport',
+        'tls.alert_message.desc',
+      ].flatMap((field) => ['-e', field]),
+    ],
+    (line) => {
+      if (!line) return;
       const [frame, stream, time, src4, src6, sport, dst4, dst6, dport, descriptions] = line.split('\t');
       const src = src4 || src6;
       const dst = dst4 || dst6;
-      return (
-        (descriptions ?? '')
-          .split(',')
-          // close_notify and user_canceled end connections normally; they are no failure.
-          .filter((description) => description !== '' && description !== '0' && description !== '90')
-          .map((description) => ({
+      // close_notify and user_canceled end connections normally; they are no failure.
+      for (const description of (descriptions ?? '').split(','))
+        if (description !== '' && description !== '0' && description !== '90')
+          alerts.push({
             frame: Number(frame),
             stream: Number(stream),
             seconds: Number(time),
             from: `${src}:${sport}`,
             to: `${dst}:${dport}`,
             alert: ALERTS[description] ?? `alert ${description}`,
-          }))
-      );
-    });
+          });
+    },
+  );
+  return alerts;
 }
 
 /**
@@ -303,53 +357,61 @@ export function headsListing(heads: readonly HandshakeHead[]): string {
 
 /** The handshake messages of a capture by their headers (decrypted with the secrets it embeds). */
 export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> {
-  const fields = await tool('tshark', [
-    '-n',
-    '-r',
-    input,
-    '-Y',
-    'tcp.len > 0',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    '-e',
-    'frame.number',
-    '-e',
-    'tcp.stream',
-    '-e',
-    'ip.src',
-    '-e',
-    'ipv6.src',
-    '-e',
-    'tcp.srcport',
-    '-e',
-    'ip.dst',
-    '-e',
-    'ipv6.dst',
-    '-e',
-    'tcp.dstport',
-    '-e',
-    'tcp.payload',
-  ]);
-  const segments: Segment[] = fields
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
+  // Handshakes are at the start of each direction of a connection: what a long connection
+  // carries later (a log stream's megabytes) is never a handshake message, so it is not read.
+  const early = `tcp.seq < ${HEAD_BYTES_PER_DIRECTION}`;
+  const parser = new DecryptedParser(MAX_DECRYPTED_BYTES);
+  await toolLines('tshark', ['-n', '-r', input, '-P', '-x', '-Y', `tls && ${early}`], (line) =>
+    parser.line(line),
+  );
+  const reader = new HandshakeHeadReader(parser.end());
+  await toolLines(
+    'tshark',
+    [
+      '-n',
+      '-r',
+      input,
+      '-Y',
+      `tcp.len > 0 && ${early}`,
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      ...[
+        'frame.number',
+        'tcp.stream',
+        'ip.src',
+        'ipv6.src',
+        'tcp.srcport',
+        'ip.dst',
+        'ipv6.dst',
+        'tcp.dstport',
+        'tcp.payload',
+      ].flatMap((field) => ['-e', field]),
+    ],
+    (line) => {
+      if (!line) return;
       const [frame, stream, src4, src6, sport, dst4, dst6, dport, payload] = line.split('\t');
-      const src = src4 || src6;
-      const dst = dst4 || dst6;
-      return {
+      reader.push({
         frame: Number(frame),
         stream: Number(stream),
-        from: `${src}:${sport}`,
-        to: `${dst}:${dport}`,
+        from: `${src4 || src6}:${sport}`,
+        to: `${dst4 || dst6}:${dport}`,
         payload: Buffer.from((payload ?? '').replace(/:/g, ''), 'hex'),
-      };
-    });
-  const decrypted = parseDecrypted(await tool('tshark', ['-n', '-r', input, '-P', '-x', '-Y', 'tls']));
-  return handshakeHeads(segments, decrypted);
+      });
+    },
+  );
+  return reader.heads;
 }
+
+/**
+ * Bytes of each direction of a connection read for handshake messages. A handshake of the
+ * largest trust bundle the harness builds (1,000 CAs in CertificateRequest, about 100 KB) and an
+ * oversized Certificate's header fit well within it.
+ */
+const HEAD_BYTES_PER_DIRECTION = 1024 * 1024;
+/** Decrypted plaintext held while reading handshake heads (the rest of a busy window is skipped). */
+const MAX_DECRYPTED_BYTES = 32 * 1024 * 1024;
 
 const HANDSHAKE_TYPES: Record<string, string> = {
   '1': 'ClientHello',

@@ -358,7 +358,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
       const captureFile = join(folder, 'capture.pcapng');
       const reading = (work: Promise<string>) =>
         work.catch((error: Error) => `(not read: ${error.message.split('\n')[0]})\n`);
-      const summary = bounded(await reading(summarize(captureFile)));
+      const summary = await reading(summarize(captureFile));
       const headList = await handshakeHeadsIn(captureFile).catch(() => undefined);
       const heads = headList ? bounded(headsListing(headList)) : '(not read)';
       const verdict = await reading(

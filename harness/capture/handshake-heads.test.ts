@@ -1,5 +1,5 @@
 import t from 'tap';
-import { handshakeHeads, parseDecrypted } from './handshake-heads.ts';
+import { DecryptedParser, handshakeHeads, parseDecrypted } from './handshake-heads.ts';
 
 /** A plaintext handshake record holding `body`. */
 const record = (body: Buffer) =>
@@ -88,6 +88,12 @@ t.test("tshark -P -x output: each frame's decrypted blocks", async (t) => {
   t.same([...parsed.keys()], [10, 13]);
   t.same([...(parsed.get(10)?.[0] ?? [])], [0x0b, 0x02, 0xa3, 0xa8, 0x00, 0x02]);
   t.same([...(parsed.get(13)?.[0] ?? [])], [2, 47]);
+
+  // Held plaintext is capped: past it, later blocks are counted, not kept.
+  const capped = new DecryptedParser(7);
+  for (const line of output.split('\n')) capped.line(line);
+  t.same([...capped.end().keys()], [10], 'the first block fits in 7 bytes; the second does not');
+  t.equal(capped.dropped, 1);
 });
 
 t.test('a compressed chain (RFC 8879, OpenSSL 3.5) is named with its uncompressed length', async (t) => {

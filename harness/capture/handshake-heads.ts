@@ -39,20 +39,39 @@ export interface Segment {
 export type Decrypted = Map<number, Buffer[]>;
 
 /** Pure: segments (in frame order) and decrypted record plaintexts -> the handshake heads. */
-export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypted): HandshakeHead[] {
-  interface Direction {
-    reader: TlsRecordReader;
-    plain: HandshakeScanner;
-    protectedScanner: HandshakeScanner;
-    finished: boolean;
+export function handshakeHeads(segments: Iterable<Segment>, decrypted: Decrypted): HandshakeHead[] {
+  const reader = new HandshakeHeadReader(decrypted);
+  for (const segment of segments) reader.push(segment);
+  return reader.heads;
+}
+
+interface Direction {
+  reader: TlsRecordReader;
+  plain: HandshakeScanner;
+  protectedScanner: HandshakeScanner;
+  finished: boolean;
+}
+
+/**
+ * The same, one segment at a time, so a busy window's segments are never all in memory: each
+ * direction holds at most one partial record (TlsRecordReader's bound).
+ */
+export class HandshakeHeadReader {
+  readonly heads: HandshakeHead[] = [];
+  readonly #directions = new Map<string, Direction>();
+  /** Frames whose decrypted records were read (a frame's records are read once, by its first segment). */
+  #lastFrame = -1;
+  readonly #tls13Streams = new Set<number>();
+
+  readonly #decrypted: Decrypted;
+
+  constructor(decrypted: Decrypted) {
+    this.#decrypted = decrypted;
   }
-  const directions = new Map<string, Direction>();
-  const heads: HandshakeHead[] = [];
-  const seenFrames = new Set<number>();
-  const tls13Streams = new Set<number>();
-  for (const segment of segments) {
+
+  push(segment: Segment): void {
     const key = `${segment.stream}|${segment.from}`;
-    let direction = directions.get(key);
+    let direction = this.#directions.get(key);
     if (!direction) {
       direction = {
         reader: new TlsRecordReader(),
@@ -60,10 +79,10 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
         protectedScanner: new HandshakeScanner(),
         finished: false,
       };
-      directions.set(key, direction);
+      this.#directions.set(key, direction);
     }
     const add = (header: HandshakeHeader, record: TlsRecord) =>
-      heads.push({
+      this.heads.push({
         frame: segment.frame,
         stream: segment.stream,
         from: segment.from,
@@ -77,17 +96,21 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
         const wasProtected = direction.plain.protected;
         for (const header of direction.plain.scan(record)) add(header, record);
         // Only a TLS 1.3 ServerHello ends a scan on a handshake record: the stream is TLS 1.3.
-        if (!wasProtected && direction.plain.protected) tls13Streams.add(segment.stream);
-      } else if (record.contentType === ContentType.ChangeCipherSpec && !tls13Streams.has(segment.stream))
+        if (!wasProtected && direction.plain.protected) this.#tls13Streams.add(segment.stream);
+      } else if (
+        record.contentType === ContentType.ChangeCipherSpec &&
+        !this.#tls13Streams.has(segment.stream)
+      )
         // TLS 1.2: the Finished after it is encrypted in a handshake record; reading it as a
         // header made up messages of millions of bytes. In TLS 1.3 a ChangeCipherSpec is only
         // for middleboxes (a client's second ClientHello may follow it in the clear).
         direction.plain.scan(record);
     }
-    // TLS 1.3: what tshark decrypted in this frame, as handshake records, until this side's Finished.
-    if (seenFrames.has(segment.frame)) continue;
-    seenFrames.add(segment.frame);
-    for (const plaintext of decrypted.get(segment.frame) ?? []) {
+    // TLS 1.3: what tshark decrypted in this frame, as handshake records, until this side's
+    // Finished. Segments come in frame order, so a frame seen before is this one again.
+    if (segment.frame <= this.#lastFrame) return;
+    this.#lastFrame = segment.frame;
+    for (const plaintext of this.#decrypted.get(segment.frame) ?? []) {
       if (direction.finished || plaintext.length <= 2) continue; // an alert is 2 bytes
       const record: TlsRecord = {
         contentType: ContentType.Handshake,
@@ -101,7 +124,6 @@ export function handshakeHeads(segments: readonly Segment[], decrypted: Decrypte
       }
     }
   }
-  return heads;
 }
 
 /**
@@ -116,29 +138,63 @@ function uncompressed(header: HandshakeHeader, record: TlsRecord): { uncompresse
 
 /** Parses `tshark -P -x` output into the decrypted record plaintexts of each frame. */
 export function parseDecrypted(output: string): Decrypted {
-  const byFrame: Decrypted = new Map();
-  let frame: number | undefined;
-  let block: number[] | undefined;
-  const flush = () => {
-    if (frame !== undefined && block) byFrame.set(frame, [...(byFrame.get(frame) ?? []), Buffer.from(block)]);
-    block = undefined;
-  };
-  for (const line of output.split('\n')) {
+  const parser = new DecryptedParser();
+  for (const line of output.split('\n')) parser.line(line);
+  return parser.end();
+}
+
+/**
+ * The same, a line at a time (tshark's output is streamed, never held whole). Keeps at most
+ * `maxBytes` of plaintext: a window busy with decrypted application data would otherwise be
+ * held whole; past the cap, later frames' handshakes go unread and `dropped` counts them.
+ */
+export class DecryptedParser {
+  readonly #byFrame: Decrypted = new Map();
+  #frame: number | undefined;
+  #block: number[] | undefined;
+  #bytes = 0;
+  dropped = 0;
+
+  readonly #maxBytes: number;
+
+  constructor(maxBytes = Number.POSITIVE_INFINITY) {
+    this.#maxBytes = maxBytes;
+  }
+
+  line(line: string): void {
     const summary = /^\s*(\d+)\s+\d+\.\d+\s/.exec(line);
     if (summary) {
-      flush();
-      frame = Number(summary[1]);
-      continue;
+      this.#flush();
+      this.#frame = Number(summary[1]);
+      return;
     }
     if (/^[A-Za-z].*\(\d+ bytes\):$/.test(line)) {
-      flush();
-      if (line.startsWith('Decrypted TLS')) block = [];
-      continue;
+      this.#flush();
+      if (line.startsWith('Decrypted TLS')) this.#block = [];
+      return;
     }
     const hex = /^[0-9a-f]{4}\s\s((?:[0-9a-f]{2}\s)+)/.exec(line);
-    if (hex && block)
-      for (const byte of (hex[1] as string).trim().split(/\s+/)) block.push(Number.parseInt(byte, 16));
+    if (hex && this.#block)
+      for (const byte of (hex[1] as string).trim().split(/\s+/)) this.#block.push(Number.parseInt(byte, 16));
   }
-  flush();
-  return byFrame;
+
+  end(): Decrypted {
+    this.#flush();
+    return this.#byFrame;
+  }
+
+  #flush(): void {
+    const frame = this.#frame;
+    const block = this.#block;
+    this.#block = undefined;
+    if (frame === undefined || !block) return;
+    if (this.#bytes + block.length > this.#maxBytes) {
+      this.dropped++;
+      return;
+    }
+    this.#bytes += block.length;
+    const blocks = this.#byFrame.get(frame);
+    if (blocks) blocks.push(Buffer.from(block));
+    else this.#byFrame.set(frame, [Buffer.from(block)]);
+  }
 }
