@@ -11,6 +11,7 @@ export { Run } from './run/run.ts';
 export {
   dependingOn,
   type Expectation,
+  eachStep,
   noIncident,
   oneIncidentPerNode,
 } from './runner/expectations.ts';

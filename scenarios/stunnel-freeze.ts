@@ -25,6 +25,7 @@ import {
   choice,
   defineScenario,
   dependingOn,
+  eachStep,
   integer,
   type NemesisSpec,
   noIncident,
@@ -86,20 +87,23 @@ export default defineScenario({
     }),
   },
   defaultSteps: 1,
+  // Per episode: a soak plays dozens, each its own freeze with its own stall.
   expectations: [
-    dependingOn('cause', {
-      'log-sink': [stall, silence, queued],
-      collector: [stall, silence, queued],
-      fifo: [stall, silence, queued],
-      backend: [stall, noIncident({ except: ['throughput-stall'] })],
-      flood: [
-        stall,
-        oneIncidentPerNode('reset-spike', { nodes: ['stunnel'], evidence: [] }),
-        noIncident({ except: ['throughput-stall', 'reset-spike'] }),
-      ],
-      sighup: [noIncident()],
-      none: [noIncident()],
-    }),
+    eachStep(
+      dependingOn('cause', {
+        'log-sink': [stall, silence, queued],
+        collector: [stall, silence, queued],
+        fifo: [stall, silence, queued],
+        backend: [stall, noIncident({ except: ['throughput-stall'] })],
+        flood: [
+          stall,
+          oneIncidentPerNode('reset-spike', { nodes: ['stunnel'], evidence: [] }),
+          noIncident({ except: ['throughput-stall', 'reset-spike'] }),
+        ],
+        sighup: [noIncident()],
+        none: [noIncident()],
+      }),
+    ),
   ],
   async run(ctx) {
     const { cause, debug, rate, queue, sinkQueue, before, stall, after } = ctx.params;

@@ -152,15 +152,20 @@ export interface OfflineDetection {
 
 /**
  * Offline detection: the same detectors over a finished (or killed) run's history.jsonl, into a
- * ledger. `hunt report` gets the incidents the live run got, from the file alone.
+ * ledger. `hunt report` gets the incidents the live run got, from the file alone. `alsoSee` is
+ * shown every event too, so a caller reading something else from the history reads it once.
  */
 export async function detectOffline(
   historyPath: string,
   ledger: IncidentLedger,
   detectors: readonly Detector[],
+  alsoSee?: (event: HistoryEvent) => void,
 ): Promise<OfflineDetection> {
   const read: ReadStats = { events: 0, skipped: 0 };
   const chain = new DetectorChain(detectors, (signal) => ledger.apply(signal));
-  for await (const event of eachEvent(historyPath, read)) chain.feed(event);
+  for await (const event of eachEvent(historyPath, read)) {
+    chain.feed(event);
+    alsoSee?.(event);
+  }
   return { read, failures: chain.failures };
 }

@@ -1,7 +1,15 @@
 import t from 'tap';
 import type { Incident } from '../observe/incidents.ts';
 import { oneIncidentPerMaster } from '../systems/icinga/expectations.ts';
-import { dependingOn, judge, noIncident, oneIncidentPerNode } from './expectations.ts';
+import {
+  dependingOn,
+  eachStep,
+  judge,
+  MAX_JUDGED_STEPS,
+  noIncident,
+  oneIncidentPerNode,
+  StepSpans,
+} from './expectations.ts';
 
 const incident = (id: number, kind: string, master: string, evidence: string[] = []): Incident => ({
   id,
@@ -131,3 +139,90 @@ t.test('dependingOn judges and names only the case the parameter chose', async (
     "the verdict's line is the chosen case's",
   );
 });
+
+t.test('eachStep: every step judged on its own incidents, a cut-short last step not at all', async (t) => {
+  const nodes = [{ name: 'stunnel', role: 'proxy' }];
+  const at = (second: number) => new Date(Date.UTC(2026, 11, 7, 12, 0, second)).toISOString();
+  const seen = (id: number, kind: string, second: number): Incident => ({
+    ...incident(id, kind, 'stunnel'),
+    firstSeen: at(second),
+  });
+  const expect = eachStep(oneIncidentPerNode('throughput-stall', { nodes: ['stunnel'], evidence: [] }));
+  const steps = [0, 10, 20].map((second) => ({ begunAt: Date.parse(at(second)), done: true }));
+  const facts = (incidents: Incident[], spans = steps) => ({
+    incidents,
+    nodes,
+    steps: spans,
+    stepUnit: 'episodes',
+  });
+  const everyEpisode = [
+    seen(1, 'throughput-stall', 5),
+    seen(2, 'throughput-stall', 12),
+    seen(3, 'throughput-stall', 29),
+  ];
+  t.match(expect.check(facts(everyEpisode)), {
+    ok: true,
+    description: 'in each of the episodes: one throughput-stall incident on stunnel and none elsewhere',
+    detail: '3 of 3 episodes met',
+  });
+  t.match(
+    expect.check(
+      facts([
+        seen(1, 'throughput-stall', 5),
+        seen(3, 'throughput-stall', 29),
+        seen(4, 'throughput-stall', 25),
+      ]),
+    ),
+    { ok: false, detail: /^1 of 3 episodes met; NOT MET in episode #2: stunnel has 0 .*, #3: stunnel has 2/ },
+    'one missing and one twice: each episode named',
+  );
+  t.match(
+    expect.check(
+      facts([
+        seen(1, 'throughput-stall', -30),
+        seen(2, 'throughput-stall', 12),
+        seen(3, 'throughput-stall', 29),
+      ]),
+    ),
+    { ok: true },
+    'one before the first step counts with the first',
+  );
+  const cut = [...steps.slice(0, 2), { begunAt: Date.parse(at(20)), done: false }];
+  t.match(
+    expect.check(facts(everyEpisode.slice(0, 2), cut)),
+    { ok: true, detail: "2 of 2 episodes met (1 cut short by the run's end, not judged)" },
+    'the soak ended mid-episode: that episode is not judged',
+  );
+  t.match(
+    expect.check(facts([], [{ begunAt: 0, done: false }])),
+    { ok: false, detail: /^0 of 0 episodes met/ },
+    'no step ended: nothing met',
+  );
+  t.match(
+    expect.check({ incidents: everyEpisode, nodes }),
+    { ok: false, description: /^in the run \(no steps told\)/, detail: /stunnel has 3/ },
+    'a run that tells no steps is judged whole',
+  );
+});
+
+t.test(
+  'StepSpans: steps from the history, each ended by the first done after it began; bounded',
+  async (t) => {
+    const spans = new StepSpans((event) =>
+      event.type === 'b' ? 'begun' : event.type === 'd' ? 'done' : undefined,
+    );
+    const event = (type: string, second: number) => ({
+      t: second,
+      at: new Date(second * 1000).toISOString(),
+      source: 's',
+      type,
+    });
+    for (const e of [event('d', 0), event('b', 1), event('x', 2), event('d', 3), event('b', 4)]) spans.see(e);
+    t.same(spans.spans, [
+      { begunAt: 1000, done: true },
+      { begunAt: 4000, done: false },
+    ]);
+    for (let i = 0; i < MAX_JUDGED_STEPS + 5; i++) spans.see(event('b', 5));
+    t.equal(spans.spans.length, MAX_JUDGED_STEPS);
+  },
+);

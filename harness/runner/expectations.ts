@@ -1,4 +1,5 @@
 import { type Incident, standaloneIncidents } from '../observe/incidents.ts';
+import type { HistoryEvent } from '../run/history.ts';
 
 /** What an expectation is judged on: the run's incidents and the nodes of its targets. */
 export interface RunFacts {
@@ -6,6 +7,46 @@ export interface RunFacts {
   nodes: readonly { name: string; role: string }[];
   /** The run's scenario parameters (an expectation may depend on one). */
   params?: Readonly<Record<string, number | string>>;
+  /** The run's steps in order, as its history tells them (none where its system counts none). */
+  steps?: readonly StepSpan[];
+  /** What a step is, plural (the system's word: `episodes`). */
+  stepUnit?: string;
+}
+
+/** One step of a run: when it began (ms since the epoch) and whether it ended. */
+export interface StepSpan {
+  begunAt: number;
+  done: boolean;
+}
+
+/** Steps a run's facts keep; a longer run's later steps are judged with the last one kept. */
+export const MAX_JUDGED_STEPS = 100_000;
+
+/**
+ * The steps of a run from its history, in the order they began, by the system's `stepOf`.
+ * A step ends with the first `done` after it began.
+ */
+export class StepSpans {
+  readonly spans: StepSpan[] = [];
+  #open = 0;
+  readonly #stepOf: (event: HistoryEvent) => 'begun' | 'done' | undefined;
+
+  constructor(stepOf: (event: HistoryEvent) => 'begun' | 'done' | undefined) {
+    this.#stepOf = stepOf;
+  }
+
+  see(event: HistoryEvent): void {
+    const step = this.#stepOf(event);
+    if (step === 'begun' && this.spans.length < MAX_JUDGED_STEPS)
+      this.spans.push({ begunAt: Date.parse(event.at), done: false });
+    else if (step === 'done') {
+      const span = this.spans[this.#open];
+      if (span) {
+        span.done = true;
+        this.#open++;
+      }
+    }
+  }
 }
 
 export interface Expectation {
@@ -119,4 +160,67 @@ export function dependingOn(param: string, cases: Record<string, readonly Expect
       };
     },
   };
+}
+
+/**
+ * Expectations judged on each step's incidents alone: a soak of 74 freeze episodes must show a
+ * stall in every episode, which "one stall in the run" cannot say. A step's incidents are those
+ * first seen from its start to the next step's start (any before the first step count with the
+ * first). A step the run's end cut short is not judged: a soak's duration ends mid-episode. A run
+ * whose history tells no steps is judged as one.
+ */
+export function eachStep(...expectations: readonly Expectation[]): Expectation {
+  const what = expectations.map((e) => e.description).join(' and ');
+  return {
+    description: `in each step: ${what}`,
+    check(facts) {
+      const steps = facts.steps ?? [];
+      const unit = facts.stepUnit ?? 'steps';
+      if (steps.length === 0) {
+        const results = judge(expectations, facts);
+        return {
+          ok: results.every((result) => result.ok),
+          description: `in the run (no ${unit} told): ${results.map((r) => r.description).join(' and ')}`,
+          detail: results.map((r) => (r.ok ? r.detail : `NOT MET: ${r.detail}`)).join('; '),
+        };
+      }
+      const byStep: Incident[][] = steps.map(() => []);
+      for (const incident of facts.incidents) {
+        (byStep[stepAt(steps, Date.parse(incident.firstSeen))] as Incident[]).push(incident);
+      }
+      const judged = steps.flatMap((step, index) => (step.done ? [index] : []));
+      const failed: string[] = [];
+      let description = what;
+      for (const index of judged) {
+        const results = judge(expectations, { ...facts, incidents: byStep[index] as Incident[] });
+        description = results.map((r) => r.description).join(' and ');
+        const notMet = results.filter((r) => !r.ok);
+        if (notMet.length > 0) failed.push(`#${index + 1}: ${notMet.map((r) => r.detail).join('; ')}`);
+      }
+      const cut = steps.length - judged.length;
+      const singular = unit.replace(/s$/, '');
+      return {
+        ok: judged.length > 0 && failed.length === 0,
+        description: `in each of the ${unit}: ${description}`,
+        detail:
+          `${judged.length - failed.length} of ${judged.length} ${unit} met` +
+          (cut > 0 ? ` (${cut} cut short by the run's end, not judged)` : '') +
+          (failed.length > 0
+            ? `; NOT MET in ${singular} ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? `, and ${failed.length - 5} more` : ''}`
+            : ''),
+      };
+    },
+  };
+}
+
+/** The index of the last step begun by `at` (0 before the first): steps are in order. */
+function stepAt(steps: readonly StepSpan[], at: number): number {
+  let low = 0;
+  let high = steps.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((steps[middle] as StepSpan).begunAt <= at) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }

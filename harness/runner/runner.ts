@@ -13,9 +13,9 @@ import { matchesEventKey } from '../run/history.ts';
 import { eachEvent } from '../run/history-reader.ts';
 import { RunLayout } from '../run/layout.ts';
 import { Run, type RunOutcome } from '../run/run.ts';
-import type { TargetSelection } from '../seam/target.ts';
+import type { SystemUnderTest, TargetSelection } from '../seam/target.ts';
 import { budgetFor, checkDiskCap, checkRing, type DiskBudget, DiskBudgetKeeper } from './disk-budget.ts';
-import { type ExpectationResult, judge } from './expectations.ts';
+import { type ExpectationResult, judge, StepSpans } from './expectations.ts';
 import type { PlanCellRef } from './matrix-plan.ts';
 import { resolveParams } from './params.ts';
 import { ReportRefresher } from './report-refresher.ts';
@@ -204,7 +204,10 @@ async function createRun(
       routineEvents: scenario.system.routineEvents,
       // What the detectors read is written whatever the budget: live and offline read the same;
       // so are the faults' decisions, which a replay follows (bounded by the anchors).
-      essential: either(detectionInputs(checked.detectors), matchesEventKey(PLAN_EVENTS)),
+      // and the steps the verdict judges one by one.
+      essential: either(detectionInputs(checked.detectors), matchesEventKey(PLAN_EVENTS), (key) =>
+        isStepEvent(scenario.system.stepOf, key),
+      ),
     },
     keylogBytes: budget?.keylogBytes,
   });
@@ -326,13 +329,22 @@ async function judgeRun(
   const { live, session } = played;
   await run.history.flushed();
   const ledger = new IncidentLedger();
-  const offline = await detectOffline(run.history.path, ledger, checked.detectors).catch(() => undefined);
+  const { stepOf, stepUnit } = scenario.system;
+  const steps = stepOf ? new StepSpans(stepOf) : undefined;
+  const offline = await detectOffline(run.history.path, ledger, checked.detectors, (event) =>
+    steps?.see(event),
+  ).catch(() => undefined);
   const incidents = offline ? ledger.list() : live.incidents.list();
   const nodes = session.targets.flatMap((started) => started.nodes.map(({ name, role }) => ({ name, role })));
   const expectations =
     played.failure !== undefined || session.interrupted
       ? []
-      : judge(scenario.expectations, { incidents, nodes, params: checked.params });
+      : judge(scenario.expectations, {
+          incidents,
+          nodes,
+          params: checked.params,
+          ...(offline && steps ? { steps: steps.spans, stepUnit } : {}),
+        });
   const outcome = verdictOf({
     diskError: session.diskError,
     historyWhole: run.history.writeError === undefined,
@@ -377,6 +389,12 @@ function planOf(dir: string): Promise<ChaosPlan | undefined> {
   return ChaosPlan.fromHistory(eachEvent(join(dir, RunLayout.history)));
 }
 
-function either(a: (key: string) => boolean, b: (key: string) => boolean): (key: string) => boolean {
-  return (key) => a(key) || b(key);
+function either(...tests: ReadonlyArray<(key: string) => boolean>): (key: string) => boolean {
+  return (key) => tests.some((test) => test(key));
+}
+
+/** Whether events of this key begin or end a step (`stepOf` decides by source and type alone). */
+function isStepEvent(stepOf: SystemUnderTest['stepOf'], key: string): boolean {
+  const [source = '', type = ''] = key.split(':');
+  return stepOf?.({ t: 0, at: '', source, type }) !== undefined;
 }

@@ -233,8 +233,10 @@ export interface SystemUnderTest<
   readonly stepUnit: string;
   /**
    * Which of its history's events begin and end one step: the status line's count, rate and
-   * ETA. A system whose steps leave no events of their own leaves it out; its status line
-   * shows its clients and incidents.
+   * ETA, and the steps an `eachStep` expectation judges one by one. It decides by the event's
+   * source and type alone (the history keeps those events whatever its budget). A system whose
+   * steps leave no events of their own leaves it out; its status line shows its clients and
+   * incidents.
    */
   stepOf?(event: HistoryEvent): 'begun' | 'done' | undefined;
   /**

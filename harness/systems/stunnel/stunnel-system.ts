@@ -24,6 +24,13 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   name: 'stunnel',
   versions: stunnelVersions,
   stepUnit: 'episodes',
+  // An episode is one load a scenario starts (a soak starts one per episode).
+  stepOf(event) {
+    if (event.source !== 'load') return undefined;
+    if (event.type === 'load-started') return 'begun';
+    if (event.type === 'load-stopped') return 'done';
+    return undefined;
+  },
   defaultVersion: '5.68',
   takesImages: false,
   detectors: stunnelDetectors,
