@@ -37,12 +37,27 @@ const fieldSignature = (mode: string) =>
 /** Runs one mode and checks what every mode shares: one signature on master1, its alert captured. */
 async function signatureOf(t: Test, mode: string): Promise<Incident | undefined> {
   const result = await fieldSignature(mode);
-  t.equal(
-    result.code,
-    0,
-    `the expectation is met: ${result.stdout.slice(-600)} ${result.stderr.slice(-400)}`,
-  );
-  const { dir, incidents } = JSON.parse(result.stdout) as { dir: string; incidents: Incident[] };
+  let parsed: {
+    dir: string;
+    incidents: Incident[];
+    status: string;
+    expectations: { ok: boolean; detail: string }[];
+  };
+  try {
+    parsed = JSON.parse(result.stdout);
+  } catch {
+    t.fail(`hunt run printed no JSON (exit ${result.code}): ${result.stderr.slice(-800)}`);
+    return undefined;
+  }
+  const { dir, incidents, status, expectations } = parsed;
+  // On failure, what a reader needs first: the verdict's words and each incident in a line.
+  const told = `${status}: ${expectations.map((e) => `${e.ok ? '' : 'NOT MET '}${e.detail}`).join('; ')}; incidents: ${incidents
+    .map(
+      (i) =>
+        `#${i.id} ${i.kind}@${i.node} x${i.count} [${i.evidence.join(' ')}]${i.partOf ? ` part of #${i.partOf}` : ''}`,
+    )
+    .join(', ')}`;
+  t.equal(result.code, 0, `the expectation is met (${told}) ${result.stderr.slice(-400)}`);
   const signature = incidents.filter((incident) => incident.kind === 'field-signature');
   t.same(
     signature.map((incident) => incident.node),
