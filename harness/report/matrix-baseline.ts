@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { mannWhitneyGreater } from '../stats.ts';
-import { cellKey, type Matrix, type MatrixCell, type Regression } from './matrix.ts';
+import { cellKey, type Matrix, type MatrixCell, type Regression, type Timing } from './matrix.ts';
 
 /** A timing is worse only when the rank test says so and the median grew by more than this. */
 export const TIMING_TOLERANCE = 1.2;
@@ -76,35 +76,50 @@ export function parseMatrix(text: string, source: string): Matrix {
 
 /**
  * A cell as matrix.json wrote it before 2026-12-07, when the only steps with figures were Icinga's
- * and had fields of their own: read into today's shape, so baselines saved then still compare.
+ * and their fields were named by the unit (`reloads`, `incidentsPer1000Reloads`,
+ * `rssTrendKbPer1000Reloads`) and the phase (`barrierMs`, `reconnectMs`): read into today's shape,
+ * so baselines saved then still compare.
  */
 function cellOfOldMatrix(cell: MatrixCell): MatrixCell {
   const old = cell as MatrixCell & Record<string, unknown>;
-  if (typeof old.reloads !== 'number' || cell.phasesMs) return cell;
-  const {
-    reloads: count,
-    verified,
-    incidentsPer1000Reloads,
-    barrierMs,
-    reconnectMs,
-    rssTrendKbPer1000Reloads,
-    ...rest
-  } = old;
-  // A cell of another system had no reloads, and its steps (from status lines) as today.
-  if (count === 0) return rest as MatrixCell;
+  const Unit = Object.keys(old)
+    .map((key) => /^incidentsPer1000([A-Z]\w*)$/.exec(key)?.[1])
+    .find((found) => found !== undefined);
+  if (Unit === undefined || cell.phasesMs) return cell;
+  const unit = `${Unit.charAt(0).toLowerCase()}${Unit.slice(1)}`;
+  const phaseKeys = Object.keys(old).filter((key) => /^[a-z]\w*Ms$/.test(key) && isTiming(old[key]));
+  const former = new Set([
+    unit,
+    'verified',
+    `incidentsPer1000${Unit}`,
+    `rssTrendKbPer1000${Unit}`,
+    ...phaseKeys,
+  ]);
+  const rest = Object.fromEntries(
+    Object.entries(old).filter(([key]) => !former.has(key)),
+  ) as unknown as MatrixCell;
+  const count = old[unit];
+  // A cell of another system counted none of these, and its steps (from status lines) as today.
+  if (typeof count !== 'number' || count === 0) return rest;
   return {
     ...rest,
     steps: {
-      unit: 'reloads',
+      unit,
       count,
-      ok: Number(verified),
-      incidentsPer1000: (incidentsPer1000Reloads ?? null) as NonNullable<
+      ok: Number(old.verified),
+      incidentsPer1000: (old[`incidentsPer1000${Unit}`] ?? null) as NonNullable<
         MatrixCell['steps']
       >['incidentsPer1000'],
     },
-    phasesMs: { barrier: barrierMs, reconnect: reconnectMs } as NonNullable<MatrixCell['phasesMs']>,
-    rssTrendKbPer1000Steps: rssTrendKbPer1000Reloads as MatrixCell['rssTrendKbPer1000Steps'],
-  } as MatrixCell;
+    phasesMs: Object.fromEntries(phaseKeys.map((key) => [key.slice(0, -2), old[key] as Timing])),
+    rssTrendKbPer1000Steps: old[`rssTrendKbPer1000${Unit}`] as MatrixCell['rssTrendKbPer1000Steps'],
+  };
+}
+
+function isTiming(value: unknown): value is Timing {
+  return (
+    typeof value === 'object' && value !== null && 'p50' in value && Array.isArray((value as Timing).samples)
+  );
 }
 
 /** A saved matrix.json (a --baseline), read and checked. */

@@ -274,13 +274,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
   if (event.source === 'run' && event.type === 'status') {
     if (typeof event.stepsDone === 'number') facts.statusStepsDone = event.stepsDone;
     if (facts.status.length >= MAX_SAMPLES) return;
-    // Runs written before the status line spoke of clients named them after Icinga's endpoints.
-    facts.status.push({
-      at: event.at,
-      clientsConnected: Number(event.clientsConnected ?? event.endpointsConnected ?? 0),
-      clientsTotal: Number(event.clientsTotal ?? event.endpointsTotal ?? 0),
-      clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
-    });
+    facts.status.push({ at: event.at, ...clientsOf(event) });
     return;
   }
   if (event.source === 'observe' && event.type === 'resources' && Array.isArray(event.processes)) {
@@ -289,8 +283,7 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
       facts.nodeRss.push({
         at: event.at,
         stepsDone: facts.steps?.samples.length ?? 0,
-        // Runs written before resources named their node called it after Icinga's masters.
-        node: String(event.node ?? event.master),
+        node: String(event.node ?? formerNodeOf(event)),
         rssKb: rss,
       });
     return;
@@ -381,4 +374,36 @@ function collect(facts: RunFacts, event: HistoryEvent): void {
   }
   if (event.source === 'history' && event.type === 'history-truncated' && typeof event.dropped === 'object')
     facts.dropped = event.dropped as Record<string, number>;
+}
+
+/**
+ * A status line's clients. Before 2026-12-07 it named them after the system's clients
+ * (Icinga's `endpointsConnected`, `endpointsTotal`): read as `<label>Connected`, `<label>Total`.
+ */
+function clientsOf(
+  event: HistoryEvent,
+): Pick<StatusPoint, 'clientsConnected' | 'clientsTotal' | 'clientsLabel'> {
+  if (event.clientsConnected !== undefined)
+    return {
+      clientsConnected: Number(event.clientsConnected),
+      clientsTotal: Number(event.clientsTotal ?? 0),
+      clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
+    };
+  const label = Object.keys(event)
+    .map((key) => /^([a-z]+)Connected$/.exec(key)?.[1])
+    .find((found) => found !== undefined);
+  return label === undefined
+    ? { clientsConnected: 0, clientsTotal: 0, clientsLabel: undefined }
+    : {
+        clientsConnected: Number(event[`${label}Connected`] ?? 0),
+        clientsTotal: Number(event[`${label}Total`] ?? 0),
+        clientsLabel: undefined,
+      };
+}
+
+/** A resources sample's node before 2026-12-07, named by its role (Icinga's `master`): its one string field. */
+function formerNodeOf(event: HistoryEvent): unknown {
+  return Object.entries(event).find(
+    ([key, value]) => typeof value === 'string' && key !== 'source' && key !== 'type' && key !== 'at',
+  )?.[1];
 }

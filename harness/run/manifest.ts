@@ -133,10 +133,19 @@ export async function readRunManifest(dir: string): Promise<RunManifest> {
   };
 }
 
-/** The limits, with `steps` read under its name before 2026-12-07 where that is what the run wrote. */
+/** What run.json's limits hold today, all but `steps` optional. */
+const LIMITS = new Set(['steps', 'unit', 'durationMs', 'diskCapBytes']);
+
+/**
+ * The limits. Before 2026-12-07 the step limit was named by its unit (Icinga's `reloads`): the
+ * one number among them whose name is none of today's is read as `steps`.
+ */
 function limitsOf(limits: Record<string, unknown>): NonNullable<RunManifest['limits']> {
-  const { reloads: before, ...rest } = limits;
-  return { ...rest, ...(rest.steps === undefined && typeof before === 'number' ? { steps: before } : {}) };
+  if (limits.steps !== undefined) return limits;
+  const former = Object.keys(limits).find((key) => !LIMITS.has(key) && typeof limits[key] === 'number');
+  if (former === undefined) return limits;
+  const { [former]: steps, ...rest } = limits;
+  return { ...rest, steps: steps as number };
 }
 
 function isRecord(value: unknown): value is Record<string, never> {
