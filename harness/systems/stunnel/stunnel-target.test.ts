@@ -13,7 +13,7 @@ import { eventually } from '../../test-kits/eventually.ts';
 import { listenOnFixedPort, type Teardown } from '../../test-kits/loopback.ts';
 import { STUNNEL_PORT } from './stunnel-config.ts';
 import { stunnelVersions } from './stunnel-image.ts';
-import { BACKEND, STUNNEL, StartedStunnel, StunnelTarget } from './stunnel-target.ts';
+import { BACKEND, STUNNEL, StartedStunnel, StunnelTarget, waitUntilServing } from './stunnel-target.ts';
 
 // start() checks its settings before it looks for an engine; an engine at a socket that does not
 // exist answers every start that gets past the checks with HH_ENGINE_UNAVAILABLE, and starts nothing.
@@ -70,9 +70,20 @@ function fakeDocker(options: { removeFails?: boolean } = {}) {
   return { docker: docker as unknown as Docker, removed };
 }
 
-async function started(t: Teardown & { testdir(): string }, docker = fakeDocker().docker) {
+async function started(
+  t: Teardown & { testdir(): string },
+  nodes: ContainerNode[] = [],
+  options: { docker?: Docker; backendProxy?: ChaosProxy } = {},
+) {
   const run = await Run.create({ name: 'stunnel-target', resultsDir: t.testdir() });
-  const target = new StartedStunnel(docker, run, 'hh-net-1', ca.certificatePem);
+  const target = new StartedStunnel({
+    docker: options.docker ?? fakeDocker().docker,
+    run,
+    network: 'hh-net-1',
+    caPem: ca.certificatePem,
+    nodes,
+    backendProxy: options.backendProxy,
+  });
   t.teardown(async () => {
     await target.stop();
     await run[Symbol.asyncDispose]();
@@ -163,12 +174,11 @@ t.test('settings within bounds pass the checks and go on to the engine', async (
 });
 
 t.test('a started target names its nodes, watches stunnel, and gives its URL', async (t) => {
-  const { target } = await started(t);
-  t.throws(() => target.url, { code: ErrorCodes.USAGE, message: /No node stunnel .*\(nodes: \)/ });
+  const empty = (await started(t)).target;
+  t.throws(() => empty.url, { code: ErrorCodes.USAGE, message: /No node stunnel .*\(nodes: \)/ });
   const backend = fakeNode(BACKEND, '172.30.0.2');
   const front = fakeNode(STUNNEL, '172.30.0.3');
-  target.addNode(backend.node);
-  target.addNode(front.node);
+  const { target } = await started(t, [backend.node, front.node]);
   t.same(
     target.nodes.map((node) => node.name),
     [BACKEND, STUNNEL],
@@ -192,15 +202,14 @@ t.test('a started target names its nodes, watches stunnel, and gives its URL', a
   t.equal(target.connectionIn({ t: 1, at: '', source: 'load', type: 'second' }), undefined);
   t.equal(target.proxyFor(BACKEND), undefined, 'no proxy unless one was put in front of the backend');
   const proxy = { close: async () => undefined } as unknown as ChaosProxy;
-  target.backendProxy = proxy;
-  t.equal(target.proxyFor(BACKEND), proxy);
-  t.equal(target.proxyFor(STUNNEL), undefined, 'only the backend has a proxy');
+  const proxied = (await started(t, [backend.node, front.node], { backendProxy: proxy })).target;
+  t.equal(proxied.proxyFor(BACKEND), proxy);
+  t.equal(proxied.proxyFor(STUNNEL), undefined, 'only the backend has a proxy');
 });
 
 t.test("a load that ended is let go: the status line counts the running ones' clients", async (t) => {
-  const { target } = await started(t);
   // On loopback, where nothing listens on 443: the requests fail, the load still runs its time.
-  target.addNode(fakeNode(STUNNEL, '127.0.0.1').node);
+  const { target } = await started(t, [fakeNode(STUNNEL, '127.0.0.1').node]);
   const first = target.load({ rate: 5, keepAliveConnections: 4, forMs: 200 });
   const second = target.load({ rate: 5, keepAliveConnections: 3, forMs: 60_000 });
   t.equal(target.clients().total, 7, 'both running');
@@ -212,18 +221,19 @@ t.test("a load that ended is let go: the status line counts the running ones' cl
 
 t.test('stop takes everything down once, whatever fails on the way', async (t) => {
   const engine = fakeDocker({ removeFails: true });
-  const { run, target } = await started(t, engine.docker);
   const backend = fakeNode(BACKEND, '172.30.0.2', { stopFails: true });
   const front = fakeNode(STUNNEL, '172.30.0.3');
-  target.addNode(backend.node);
-  target.addNode(front.node);
   let proxyClosed = 0;
-  target.backendProxy = {
+  const backendProxy = {
     close: async () => {
       proxyClosed++;
       throw new Error('proxy would not close');
     },
   } as unknown as ChaosProxy;
+  const { run, target } = await started(t, [backend.node, front.node], {
+    docker: engine.docker,
+    backendProxy,
+  });
   // Callers at once and after: the steps run once.
   await Promise.all([target.stop(), target.stop()]);
   await target[Symbol.asyncDispose]();
@@ -237,11 +247,9 @@ t.test('stop takes everything down once, whatever fails on the way', async (t) =
 
 t.test('waiting for stunnel to serve', async (t) => {
   await t.test('stunnel that exited is a configuration error naming both logs', async (t) => {
-    const { target } = await started(t);
     // Nothing listens on this loopback address: every handshake is refused at once.
     const front = fakeNode(STUNNEL, '127.61.0.9', { isRunning: () => false });
-    target.addNode(front.node);
-    await t.rejects(target.waitUntilServing('/results/container.log'), {
+    await t.rejects(waitUntilServing(front.node, ca.certificatePem, '/results/container.log'), {
       code: ErrorCodes.CONFIG_INVALID,
       message: 'stunnel exited at start: see /results/container.log and /results/stunnel/log.',
     });
@@ -249,7 +257,6 @@ t.test('waiting for stunnel to serve', async (t) => {
   });
 
   await t.test('while stunnel runs it keeps trying until the signal aborts', async (t) => {
-    const { target } = await started(t);
     const controller = new AbortController();
     const front = fakeNode(STUNNEL, '127.61.0.9', {
       isRunning: (calls) => {
@@ -257,20 +264,23 @@ t.test('waiting for stunnel to serve', async (t) => {
         return true;
       },
     });
-    target.addNode(front.node);
-    await t.rejects(target.waitUntilServing('/results/container.log', controller.signal), {
-      name: 'AbortError',
-    });
+    await t.rejects(
+      waitUntilServing(front.node, ca.certificatePem, '/results/container.log', controller.signal),
+      {
+        name: 'AbortError',
+      },
+    );
     t.equal(front.calls.isRunning, 3, 'three failed tries, then the abort');
   });
 
   await t.test('an aborted signal stops it before any try', async (t) => {
-    const { target } = await started(t);
     const front = fakeNode(STUNNEL, '127.61.0.9');
-    target.addNode(front.node);
-    await t.rejects(target.waitUntilServing('/results/container.log', AbortSignal.abort()), {
-      name: 'AbortError',
-    });
+    await t.rejects(
+      waitUntilServing(front.node, ca.certificatePem, '/results/container.log', AbortSignal.abort()),
+      {
+        name: 'AbortError',
+      },
+    );
     t.equal(front.calls.isRunning, 0);
   });
 
@@ -278,7 +288,6 @@ t.test('waiting for stunnel to serve', async (t) => {
     'serving is a handshake stunnel proves with the run CA',
     { skip: cannotBind443 },
     async (t) => {
-      const { target } = await started(t);
       const server = createTlsServer({
         key: stunnelCertificate.privateKeyPem,
         cert: stunnelCertificate.certificatePem,
@@ -286,8 +295,7 @@ t.test('waiting for stunnel to serve', async (t) => {
       server.on('secureConnection', (socket) => socket.end());
       await listenOnFixedPort(t, server, STUNNEL_PORT, '127.61.0.1');
       const front = fakeNode(STUNNEL, '127.61.0.1');
-      target.addNode(front.node);
-      await target.waitUntilServing('/results/container.log');
+      await waitUntilServing(front.node, ca.certificatePem, '/results/container.log');
       t.equal(front.calls.isRunning, 0, 'the first handshake succeeded');
     },
   );
@@ -299,7 +307,6 @@ t.test('waiting for stunnel to serve', async (t) => {
   ];
   for (const [name, certificate, host] of impostors)
     await t.test(`${name} is not stunnel serving`, { skip: cannotBind443 }, async (t) => {
-      const { target } = await started(t);
       const server = createTlsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem });
       server.on('secureConnection', (socket) => socket.end());
       server.on('tlsClientError', () => undefined);
@@ -311,10 +318,12 @@ t.test('waiting for stunnel to serve', async (t) => {
           return true;
         },
       });
-      target.addNode(front.node);
-      await t.rejects(target.waitUntilServing('/results/container.log', controller.signal), {
-        name: 'AbortError',
-      });
+      await t.rejects(
+        waitUntilServing(front.node, ca.certificatePem, '/results/container.log', controller.signal),
+        {
+          name: 'AbortError',
+        },
+      );
       t.equal(listening.accepted(), 2, 'two handshakes tried, neither taken for stunnel');
     });
 });
@@ -323,7 +332,10 @@ t.test(
   'load goes to stunnel with the run CA, and stops with the target',
   { skip: cannotBind443 },
   async (t) => {
-    const { run, target } = await started(t);
+    const { run, target } = await started(t, [
+      fakeNode(BACKEND, '127.61.0.5').node,
+      fakeNode(STUNNEL, '127.61.0.4').node,
+    ]);
     const paths: string[] = [];
     const server = createHttpsServer(
       { key: stunnelCertificate.privateKeyPem, cert: stunnelCertificate.certificatePem },
@@ -333,8 +345,6 @@ t.test(
       },
     );
     await listenOnFixedPort(t, server, STUNNEL_PORT, '127.61.0.4');
-    target.addNode(fakeNode(BACKEND, '127.61.0.5').node);
-    target.addNode(fakeNode(STUNNEL, '127.61.0.4').node);
 
     const first = target.load({ rate: 20, keepAliveConnections: 3, forMs: 60_000 });
     const second = target.load({ rate: 20, keepAliveConnections: 5, forMs: 60_000, path: '/large' });

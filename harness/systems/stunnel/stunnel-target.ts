@@ -2,20 +2,25 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import type Docker from 'dockerode';
-import { ensureEngine } from '../../engine/docker-engine.ts';
 import { ErrorCodes, HuntError } from '../../errors.ts';
 import { resultsDir } from '../../paths.ts';
 import { CertificateAuthority } from '../../pki/certificate-authority.ts';
 import { KeyCache } from '../../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_2048 } from '../../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../../progress.ts';
-import { ChaosProxy } from '../../proxy/chaos-proxy.ts';
+import type { ChaosProxy } from '../../proxy/chaos-proxy.ts';
 import type { HistoryEvent } from '../../run/history.ts';
 import type { Run } from '../../run/run.ts';
 import { ContainerNode } from '../../seam/container-node.ts';
 import { LogTail } from '../../seam/log-tail.ts';
-import { CAPTURE_DIR, createRunNetwork, KEYS_DIR, startNodeContainer } from '../../seam/run-containers.ts';
+import {
+  CAPTURE_DIR,
+  KEYS_DIR,
+  type NodeContainerInput,
+  startNodeContainer,
+} from '../../seam/run-containers.ts';
 import type { ConnectionSighting, StartedTarget, TargetBuilder, TargetNode } from '../../seam/target.ts';
+import { TargetLaunch } from '../../seam/target-launch.ts';
 import { LoadGenerator, type LoadOptions } from './load-generator.ts';
 import {
   BACKEND_PORT,
@@ -156,8 +161,8 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     ] as const)
       if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max))
         throw new HuntError(ErrorCodes.USAGE, `stunnel's ${name} is 1 to ${max}, not ${value}.`);
-    const { docker } = await ensureEngine(progress);
-    signal?.throwIfAborted();
+    await using launch = await TargetLaunch.open(run, progress, signal);
+    const { docker } = launch;
     const image = (await buildStunnelImage(docker, stunnelEntry(this.version), progress, signal)).tag;
     signal?.throwIfAborted();
     const sysctls: Record<string, string> = {
@@ -182,135 +187,117 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     });
     const certificate = await ca.issue(STUNNEL, this.keys);
     signal?.throwIfAborted();
-    const { network, gateway } = await createRunNetwork(docker, run.id);
-    const started = new StartedStunnel(docker, run, network, ca.certificatePem);
-    try {
-      progress.step('starting the backend (nginx)');
-      const backend = await startNodeContainer({
-        docker,
-        run,
-        network,
-        image,
+    const network = await launch.network();
+    const container = (input: Omit<NodeContainerInput, 'docker' | 'run' | 'network' | 'image'>) =>
+      startNodeContainer({ docker, run, network, image, ...input });
+    const nodes: ContainerNode[] = [];
+    const add = (node: ContainerNode) => nodes.push(launch.owns(node, (started) => started.stop()));
+    progress.step('starting the backend (nginx)');
+    const backend = await container({
+      name: BACKEND,
+      role: 'backend',
+      command: ['backend'],
+      files: [{ target: '/etc/hh/nginx.conf', content: renderNginxConf(), mode: 0o644 }],
+      logDir: '/var/log/hh',
+      expectation: 'nginx did not start.',
+    });
+    add(
+      new ContainerNode({
         name: BACKEND,
         role: 'backend',
-        command: ['backend'],
-        files: [{ target: '/etc/hh/nginx.conf', content: renderNginxConf(), mode: 0o644 }],
+        container: backend.container,
+        address: backend.address,
+        docker,
+        log: new LogTail(backend.containerLog),
+        capture: { filter: `tcp port ${BACKEND_PORT}`, nodeDir: CAPTURE_DIR, hostDir: backend.captureDir },
+      }),
+    );
+    if (this.settings.sink === 'rsyslog-forward') {
+      progress.step('starting the log collector (rsyslogd over TCP)');
+      const collector = await container({
+        name: COLLECTOR,
+        role: 'collector',
+        command: ['collector'],
+        files: [{ target: '/etc/hh/collector.conf', content: renderCollectorConf(), mode: 0o644 }],
         logDir: '/var/log/hh',
-        expectation: 'nginx did not start.',
+        expectation: 'rsyslogd refused its configuration.',
       });
-      started.addNode(
+      add(
         new ContainerNode({
-          name: BACKEND,
-          role: 'backend',
-          container: backend.container,
-          address: backend.address,
-          docker,
-          log: new LogTail(backend.containerLog),
-          capture: { filter: `tcp port ${BACKEND_PORT}`, nodeDir: CAPTURE_DIR, hostDir: backend.captureDir },
-        }),
-      );
-      if (this.settings.sink === 'rsyslog-forward') {
-        progress.step('starting the log collector (rsyslogd over TCP)');
-        const collector = await startNodeContainer({
-          docker,
-          run,
-          network,
-          image,
           name: COLLECTOR,
           role: 'collector',
-          command: ['collector'],
-          files: [{ target: '/etc/hh/collector.conf', content: renderCollectorConf(), mode: 0o644 }],
-          logDir: '/var/log/hh',
-          expectation: 'rsyslogd refused its configuration.',
-        });
-        started.addNode(
-          new ContainerNode({
-            name: COLLECTOR,
-            role: 'collector',
-            container: collector.container,
-            address: collector.address,
-            docker,
-            log: new LogTail(join(collector.logDir, 'collected.log')),
-          }),
-        );
-      }
-      let settings = this.settings;
-      if (this.proxied) {
-        if (!gateway)
-          throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${network} has no gateway address.`);
-        const proxy = await ChaosProxy.start({
-          name: BACKEND,
-          listen: { host: gateway, port: 0 },
-          upstream: { host: backend.address, port: BACKEND_PORT },
-          seed: run.seedFor(`proxy:${BACKEND}`),
-          events: run.history,
-        });
-        started.backendProxy = proxy;
-        settings = { ...settings, connect: { host: gateway, port: proxy.listen.port } };
-      }
-      signal?.throwIfAborted();
-      progress.step(`starting stunnel ${this.version} (debug ${settings.debug})`);
-      const files = [
-        { target: '/etc/hh/stunnel.conf', content: renderStunnelConf(settings), mode: 0o644 },
-        { target: '/etc/hh/stunnel.crt', content: certificate.certificatePem, mode: 0o644 },
-        { target: '/etc/hh/stunnel.key', content: certificate.privateKeyPem, mode: 0o600 },
-        ...(settings.syslog
-          ? [{ target: '/etc/hh/rsyslog.conf', content: renderRsyslogConf(settings), mode: 0o644 }]
-          : []),
-        ...(settings.sink === 'fifo'
-          ? [{ target: '/etc/hh/fifo', content: `${OUTPUT_FIFO}\n`, mode: 0o644 }]
-          : []),
-      ];
-      const front = await startNodeContainer({
-        docker,
-        run,
-        network,
-        image,
-        name: STUNNEL,
-        role: 'stunnel',
-        command: ['stunnel'],
-        files,
-        logDir: '/var/log/hh',
-        sysctls,
-        fileLimit: this.fileLimit,
-        environment: this.tlsSecrets
-          ? {
-              HH_TLS_KEYLOG: `${KEYS_DIR}/${STUNNEL}.keylog`,
-              ...(this.keylogMaxBytes ? { HH_KEYLOG_MAX_BYTES: String(this.keylogMaxBytes) } : {}),
-            }
-          : {},
-        expectation: 'stunnel refused its configuration.',
-      });
-      // The log the detectors read: the sink's file (syslog), else stunnel's own output file.
-      const logFile = join(front.logDir, settings.syslog ? 'syslog.log' : 'stunnel.log');
-      const parseTimestamp = settings.syslog
-        ? (line: string) => parseSinkTimestamps(line)?.reported
-        : parseOutputTimestamp;
-      started.addNode(
-        new ContainerNode({
-          name: STUNNEL,
-          role: 'stunnel',
-          container: front.container,
-          address: front.address,
+          container: collector.container,
+          address: collector.address,
           docker,
-          log: new LogTail(logFile, { parseTimestamp }),
-          capture: {
-            filter: `tcp port ${STUNNEL_PORT} or tcp port ${BACKEND_PORT}`,
-            nodeDir: CAPTURE_DIR,
-            hostDir: front.captureDir,
-          },
+          log: new LogTail(join(collector.logDir, 'collected.log')),
         }),
       );
-      await started.waitUntilServing(front.containerLog, signal);
-      run.history.record('stack', 'node-addresses', {
-        addresses: Object.fromEntries(started.nodes.map((node) => [node.address, node.name])),
-        gateway,
-      });
-      return started;
-    } catch (error) {
-      await started.stop();
-      throw error;
     }
+    let settings = this.settings;
+    const backendProxy = this.proxied
+      ? await launch.proxy(BACKEND, { host: backend.address, port: BACKEND_PORT })
+      : undefined;
+    if (backendProxy) settings = { ...settings, connect: backendProxy.listen };
+    signal?.throwIfAborted();
+    progress.step(`starting stunnel ${this.version} (debug ${settings.debug})`);
+    const files = [
+      { target: '/etc/hh/stunnel.conf', content: renderStunnelConf(settings), mode: 0o644 },
+      { target: '/etc/hh/stunnel.crt', content: certificate.certificatePem, mode: 0o644 },
+      { target: '/etc/hh/stunnel.key', content: certificate.privateKeyPem, mode: 0o600 },
+      ...(settings.syslog
+        ? [{ target: '/etc/hh/rsyslog.conf', content: renderRsyslogConf(settings), mode: 0o644 }]
+        : []),
+      ...(settings.sink === 'fifo'
+        ? [{ target: '/etc/hh/fifo', content: `${OUTPUT_FIFO}\n`, mode: 0o644 }]
+        : []),
+    ];
+    const front = await container({
+      name: STUNNEL,
+      role: 'stunnel',
+      command: ['stunnel'],
+      files,
+      logDir: '/var/log/hh',
+      sysctls,
+      fileLimit: this.fileLimit,
+      environment: this.tlsSecrets
+        ? {
+            HH_TLS_KEYLOG: `${KEYS_DIR}/${STUNNEL}.keylog`,
+            ...(this.keylogMaxBytes ? { HH_KEYLOG_MAX_BYTES: String(this.keylogMaxBytes) } : {}),
+          }
+        : {},
+      expectation: 'stunnel refused its configuration.',
+    });
+    // The log the detectors read: the sink's file (syslog), else stunnel's own output file.
+    const logFile = join(front.logDir, settings.syslog ? 'syslog.log' : 'stunnel.log');
+    const parseTimestamp = settings.syslog
+      ? (line: string) => parseSinkTimestamps(line)?.reported
+      : parseOutputTimestamp;
+    const frontNode = new ContainerNode({
+      name: STUNNEL,
+      role: 'stunnel',
+      container: front.container,
+      address: front.address,
+      docker,
+      log: new LogTail(logFile, { parseTimestamp }),
+      capture: {
+        filter: `tcp port ${STUNNEL_PORT} or tcp port ${BACKEND_PORT}`,
+        nodeDir: CAPTURE_DIR,
+        hostDir: front.captureDir,
+      },
+    });
+    add(frontNode);
+    await waitUntilServing(frontNode, ca.certificatePem, front.containerLog, signal);
+    launch.recordAddresses(nodes);
+    const started = new StartedStunnel({
+      docker,
+      run,
+      network,
+      caPem: ca.certificatePem,
+      nodes,
+      backendProxy,
+    });
+    launch.handOver();
+    return started;
   }
 }
 
@@ -322,21 +309,27 @@ export class StartedStunnel implements StartedTarget {
   readonly network: string;
   /** The CA that signed stunnel's certificate (what clients trust). */
   readonly caPem: string;
-  backendProxy: ChaosProxy | undefined;
+  readonly backendProxy: ChaosProxy | undefined;
   private readonly docker: Docker;
-  private readonly nodeList: ContainerNode[] = [];
+  private readonly nodeList: readonly ContainerNode[];
   private readonly loads: LoadGenerator[] = [];
   private stopping: Promise<void> | undefined;
 
-  constructor(docker: Docker, run: Run, network: string, caPem: string) {
-    this.docker = docker;
-    this.run = run;
-    this.network = network;
-    this.caPem = caPem;
-  }
-
-  addNode(node: ContainerNode): void {
-    this.nodeList.push(node);
+  /** Built whole by StunnelTarget.start, from parts already started. */
+  constructor(parts: {
+    docker: Docker;
+    run: Run;
+    network: string;
+    caPem: string;
+    nodes: readonly ContainerNode[];
+    backendProxy?: ChaosProxy | undefined;
+  }) {
+    this.docker = parts.docker;
+    this.run = parts.run;
+    this.network = parts.network;
+    this.caPem = parts.caPem;
+    this.nodeList = parts.nodes;
+    this.backendProxy = parts.backendProxy;
   }
 
   get nodes(): readonly TargetNode[] {
@@ -402,45 +395,6 @@ export class StartedStunnel implements StartedTarget {
     return node === BACKEND ? this.backendProxy : undefined;
   }
 
-  /** Until a TLS handshake with stunnel succeeds (30 s), or stunnel exits. */
-  async waitUntilServing(containerLog: string, signal?: AbortSignal): Promise<void> {
-    const front = this.node(STUNNEL);
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
-      if (await this.handshake(front.address)) return;
-      if (!(await front.isRunning()))
-        throw new HuntError(
-          ErrorCodes.CONFIG_INVALID,
-          `stunnel exited at start: see ${containerLog} and ${front.log.path}.`,
-        );
-      await sleep(200, undefined, { signal });
-    }
-    throw new HuntError(
-      ErrorCodes.STACK_NOT_READY,
-      `stunnel did not serve TLS within 30 s (see ${containerLog}).`,
-    );
-  }
-
-  private handshake(host: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = connect({
-        host,
-        port: STUNNEL_PORT,
-        ca: this.caPem,
-        servername: STUNNEL,
-        timeout: 2_000,
-      });
-      const done = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.once('secureConnect', () => done(true));
-      socket.once('error', () => done(false));
-      socket.once('timeout', () => done(false));
-    });
-  }
-
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       // Each step on its own: a load or proxy that fails to stop must not keep the containers.
@@ -465,4 +419,41 @@ export class StartedStunnel implements StartedTarget {
 /** What a report says ran, in a line: stunnel, its debug level, and what sits around it. */
 export function stunnelDescription(version: string, settings: { debug?: unknown }): string {
   return `stunnel ${version} (Debian's stunnel4, debug ${String(settings.debug ?? '?')}), nginx behind it, rsyslog as its log sink`;
+}
+
+/** Until a TLS handshake with stunnel succeeds (30 s), or stunnel exits. */
+export async function waitUntilServing(
+  front: ContainerNode,
+  caPem: string,
+  containerLog: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    if (await handshake(front.address, caPem)) return;
+    if (!(await front.isRunning()))
+      throw new HuntError(
+        ErrorCodes.CONFIG_INVALID,
+        `stunnel exited at start: see ${containerLog} and ${front.log.path}.`,
+      );
+    await sleep(200, undefined, { signal });
+  }
+  throw new HuntError(
+    ErrorCodes.STACK_NOT_READY,
+    `stunnel did not serve TLS within 30 s (see ${containerLog}).`,
+  );
+}
+
+function handshake(host: string, caPem: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: STUNNEL_PORT, ca: caPem, servername: STUNNEL, timeout: 2_000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }

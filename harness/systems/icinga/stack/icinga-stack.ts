@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ensureEngine } from '../../../engine/docker-engine.ts';
 import { ErrorCodes, HuntError } from '../../../errors.ts';
 import { resultsDir } from '../../../paths.ts';
 import { CertificateAuthority, type IssuedCertificate } from '../../../pki/certificate-authority.ts';
 import { KeyCache } from '../../../pki/key-cache.ts';
 import { type KeySpec, keySpecName, RSA_4096 } from '../../../pki/key-spec.ts';
 import { type Progress, silentProgress } from '../../../progress.ts';
-import { ChaosProxy } from '../../../proxy/chaos-proxy.ts';
+import type { ChaosProxy } from '../../../proxy/chaos-proxy.ts';
 import type { Run } from '../../../run/run.ts';
-import { createRunNetwork } from '../../../seam/run-containers.ts';
 import type { TargetBuilder } from '../../../seam/target.ts';
+import { TargetLaunch } from '../../../seam/target-launch.ts';
 import { resolveUserImage, withHarnessParts } from '../images/icinga-image.ts';
 import { imageForVersion } from '../images/icinga-images.ts';
-import type { SimulatedEndpointOptions } from '../swarm/swarm.ts';
+import { icingaVersionNumber } from '../swarm/messages.ts';
+import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
 import {
   type AgentConnection,
   API_PORT,
@@ -24,6 +24,7 @@ import {
   type Topology,
   validateTopology,
 } from './icinga-config.ts';
+import type { StartedIcingaNode } from './icinga-node.ts';
 import { type CertFaultMode, startNode } from './node-starter.ts';
 import { StartedIcingaStack } from './started-icinga-stack.ts';
 
@@ -206,18 +207,18 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     );
     const topology: Topology = { ...topologyBase, hostOf };
     validateTopology(topology);
-    const nodes = [...topology.masters, ...topology.agents];
-    const notNodes = [...this.proxiedNodes].filter((name) => !nodes.includes(name));
+    const names = [...topology.masters, ...topology.agents];
+    const notNodes = [...this.proxiedNodes].filter((name) => !names.includes(name));
     if (notNodes.length > 0)
       throw new HuntError(
         ErrorCodes.USAGE,
-        `Cannot proxy ${notNodes.join(', ')}: not a node of this stack (nodes: ${nodes.join(', ')}).`,
+        `Cannot proxy ${notNodes.join(', ')}: not a node of this stack (nodes: ${names.join(', ')}).`,
       );
-    const notFaultable = [...this.certFaults.keys()].filter((name) => !nodes.includes(name));
+    const notFaultable = [...this.certFaults.keys()].filter((name) => !names.includes(name));
     if (notFaultable.length > 0)
       throw new HuntError(
         ErrorCodes.USAGE,
-        `Cannot give ${notFaultable.join(', ')} the certificate fault: not a node of this stack (nodes: ${nodes.join(', ')}).`,
+        `Cannot give ${notFaultable.join(', ')} the certificate fault: not a node of this stack (nodes: ${names.join(', ')}).`,
       );
     if (!Number.isInteger(this.agentCount) || this.agentCount < 0 || this.agentCount > 200) {
       throw new HuntError(
@@ -226,8 +227,8 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
       );
     }
 
-    const { docker } = await ensureEngine(progress);
-    signal?.throwIfAborted();
+    await using launch = await TargetLaunch.open(run, progress, signal);
+    const { docker } = launch;
     const image =
       'version' in this.source
         ? await imageForVersion(docker, this.source.version, progress, signal)
@@ -283,119 +284,142 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
     }
     signal?.throwIfAborted();
 
-    // The host's address on the network: where the proxies listen and the swarm comes from.
-    const { network, gateway } = await createRunNetwork(docker, run.id);
-    const started = new StartedIcingaStack({ docker, run, network, topology, ca, settings, image, signal });
-    try {
-      await startProxies(started, [...this.proxiedNodes], run, gateway);
-      // Whoever is dialled starts first, so the first connection attempt succeeds instead of
-      // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
-      // and agents before masters when masters dial them.
-      const startMasters = async () => {
-        for (const name of [...topology.masters].reverse()) {
-          signal?.throwIfAborted();
-          progress.step(`starting ${name}`);
-          const files = renderMasterConfig(topology, name, settings);
-          await started.addNode(
-            await startNode({
-              docker,
-              run,
-              network,
-              image,
-              name,
-              role: 'master',
-              files,
-              certificates,
-              ca,
-              settings,
-              tlsSecrets: this.tlsSecrets,
-              keylogMaxBytes: this.keylogMaxBytes,
-              signal,
-              certFault: this.certFaults.get(name),
-              caHolder: this.renewals?.holder === name,
-            }),
-          );
-        }
-      };
-      const startAgents = async () => {
-        if (topology.agents.length > 0) progress.step(`starting ${topology.agents.length} agents`);
-        await inBatches(topology.agents, 4, async (name) => {
-          const files = renderAgentConfig(topology, name, settings);
-          await started.addNode(
-            await startNode({
-              docker,
-              run,
-              network,
-              image,
-              name,
-              role: 'agent',
-              files,
-              certificates,
-              ca,
-              settings,
-              tlsSecrets: this.tlsSecrets,
-              keylogMaxBytes: this.keylogMaxBytes,
-              signal,
-              certFault: this.certFaults.get(name),
-            }),
-          );
-        });
-      };
-      if (topology.agentConnection === 'masters-dial') {
-        await startAgents();
-        await startMasters();
-      } else {
-        await startMasters();
-        await startAgents();
-      }
-      if (this.simulatedCount > 0 && this.simulatedOptions.connect !== false) {
-        progress.step(
-          `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
-        );
-        signal?.throwIfAborted();
-        await started.startSwarm(this.simulatedOptions, run.seedFor('swarm'));
-        signal?.throwIfAborted();
-      }
-      await run.describe('stack', { ...description, ...(await started.describeNodes(docker)) });
-      // Who is who on the network, for detectors that read addresses in log lines (the
-      // gateway is where the harness's own clients, the swarm and the proxies, come from).
-      run.history.record('stack', 'node-addresses', {
-        addresses: Object.fromEntries(started.nodes.map((node) => [node.address, node.name])),
-        gateway,
-      });
-    } catch (error) {
-      await started.stop();
-      throw error;
+    const network = await launch.network();
+    // A proxied node is dialled at its proxy on the gateway from the first configuration on; the
+    // proxy refuses connections until its node runs.
+    const proxies = new Map<string, ChaosProxy>();
+    for (const name of this.proxiedNodes) {
+      const proxy = await launch.proxy(name);
+      proxies.set(name, proxy);
+      topology.hostOf[name] = { host: proxy.listen.host, port: proxy.listen.port };
     }
+    const nodes: StartedIcingaNode[] = [];
+    const start = async (name: string, role: 'master' | 'agent') => {
+      const files =
+        role === 'master'
+          ? renderMasterConfig(topology, name, settings)
+          : renderAgentConfig(topology, name, settings);
+      const node = await startNode({
+        docker,
+        run,
+        network,
+        image,
+        name,
+        role,
+        files,
+        certificates,
+        ca,
+        settings,
+        tlsSecrets: this.tlsSecrets,
+        keylogMaxBytes: this.keylogMaxBytes,
+        signal,
+        certFault: this.certFaults.get(name),
+        caHolder: role === 'master' && this.renewals?.holder === name,
+      });
+      nodes.push(launch.owns(node, (started) => started.stop()));
+      await proxies.get(name)?.retarget({ host: node.address, port: API_PORT });
+      return node;
+    };
+    // Whoever is dialled starts first, so the first connection attempt succeeds instead of
+    // waiting for Icinga's reconnect timer: master2 before master1 (master1 dials master2),
+    // and agents before masters when masters dial them.
+    const startMasters = async () => {
+      for (const name of [...topology.masters].reverse()) {
+        signal?.throwIfAborted();
+        progress.step(`starting ${name}`);
+        await start(name, 'master');
+      }
+    };
+    const startAgents = async () => {
+      if (topology.agents.length > 0) progress.step(`starting ${topology.agents.length} agents`);
+      await inBatches(topology.agents, 4, async (name) => void (await start(name, 'agent')));
+    };
+    if (topology.agentConnection === 'masters-dial') {
+      await startAgents();
+      await startMasters();
+    } else {
+      await startMasters();
+      await startAgents();
+    }
+    let swarm: { swarm: Swarm; refusedByDesign: ReadonlySet<string> } | undefined;
+    if (this.simulatedCount > 0 && this.simulatedOptions.connect !== false) {
+      progress.step(
+        `connecting ${this.simulatedCount} simulated endpoints to ${topology.masters.length} masters`,
+      );
+      signal?.throwIfAborted();
+      const masters = topology.masters.map(
+        (name) => nodes.find((node) => node.name === name) as StartedIcingaNode,
+      );
+      swarm = {
+        swarm: launch.owns(
+          await startSwarm(run, topology, ca, masters, proxies, this.simulatedOptions),
+          (started) => started.stop(),
+        ),
+        refusedByDesign: refusedByDesign(this.simulatedOptions),
+      };
+      signal?.throwIfAborted();
+    }
+    const started = new StartedIcingaStack({
+      docker,
+      run,
+      network,
+      topology,
+      ca,
+      settings,
+      image,
+      signal,
+      nodes,
+      proxies,
+      swarm,
+    });
+    await run.describe('stack', { ...description, ...(await started.describeNodes(docker)) });
+    launch.recordAddresses(started.nodes);
+    launch.handOver();
     return started;
   }
 }
 
-/**
- * One chaos proxy per proxied node, on the network's gateway (the host's address on it, which
- * the containers and the harness both reach). Its upstream is set when the node has started.
- */
-async function startProxies(
-  stack: StartedIcingaStack,
-  names: string[],
+/** Simulated endpoints whose faults are meant to be refused: a padded chain, a wrong CA. */
+function refusedByDesign(options: SimulatedEndpointOptions): ReadonlySet<string> {
+  return new Set(
+    Object.entries(options.faults ?? {})
+      .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
+      .map(([name]) => name),
+  );
+}
+
+/** The simulated endpoints, each dialling every master (a proxied one through its proxy, as everyone dials it). */
+async function startSwarm(
   run: Run,
-  gateway: string | undefined,
-): Promise<void> {
-  if (names.length === 0) return;
-  if (!gateway)
-    throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${stack.network} has no gateway address.`);
-  for (const name of names) {
-    const proxy = await ChaosProxy.start({
-      name,
-      listen: { host: gateway, port: 0 },
-      // Until the node runs, connections are refused (and counted), as by a stopped node.
-      upstream: { host: '127.0.0.1', port: 9 },
-      seed: run.seedFor(`proxy:${name}`),
-      events: run.history,
+  topology: Topology,
+  ca: CertificateAuthority,
+  masters: readonly StartedIcingaNode[],
+  proxies: ReadonlyMap<string, ChaosProxy>,
+  options: SimulatedEndpointOptions,
+): Promise<Swarm> {
+  const targets = [];
+  for (const master of masters) {
+    const { version } = await master.api.icingaApplication();
+    const proxy = proxies.get(master.name);
+    targets.push({
+      name: master.name,
+      host: proxy ? proxy.listen.host : master.address,
+      port: proxy ? proxy.listen.port : API_PORT,
+      version: icingaVersionNumber(version),
     });
-    stack.addProxy(proxy);
-    stack.topology.hostOf[name] = { host: gateway, port: proxy.listen.port };
   }
+  return Swarm.start({
+    endpoints: topology.simulated ?? [],
+    targets,
+    ca,
+    keySpec: options.keySpec,
+    checks: options.checks,
+    faults: options.faults,
+    seed: run.seedFor('swarm'),
+    keylog: run.keylog('swarm'),
+    events: run.history,
+    maxConcurrentConnects: options.maxConcurrentConnects,
+  });
 }
 
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {

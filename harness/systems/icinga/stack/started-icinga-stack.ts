@@ -8,9 +8,8 @@ import { RunLayout } from '../../../run/layout.ts';
 import type { Run } from '../../../run/run.ts';
 import type { ConnectionSighting, StartedTarget } from '../../../seam/target.ts';
 import { parseIcingaVersion, parseOpensslVersion } from '../images/catalogue.ts';
-import { icingaVersionNumber } from '../swarm/messages.ts';
-import { type SimulatedEndpointOptions, Swarm } from '../swarm/swarm.ts';
-import { API_PORT, type NodeSettings, type Topology } from './icinga-config.ts';
+import type { Swarm } from '../swarm/swarm.ts';
+import type { NodeSettings, Topology } from './icinga-config.ts';
 import { connectionInLogMatch } from './icinga-log.ts';
 import type { StartedIcingaNode } from './icinga-node.ts';
 
@@ -33,13 +32,15 @@ export class StartedIcingaStack implements StartedTarget {
   private readonly docker: Docker;
   private readonly setUpSignal: AbortSignal | undefined;
   private readonly settings: NodeSettings;
-  private readonly nodeList: StartedIcingaNode[] = [];
+  private readonly nodeList: readonly StartedIcingaNode[];
   private stopped: StoppedIcingaStack | undefined;
-  private swarmInstance: Swarm | undefined;
-  private refusedByDesign = new Set<string>();
-  private readonly proxies = new Map<string, ChaosProxy>();
+  private readonly swarmInstance: Swarm | undefined;
+  /** Simulated endpoints whose faults are meant to be refused (a padded chain, a wrong CA). */
+  private readonly refusedByDesign: ReadonlySet<string>;
+  private readonly proxies: ReadonlyMap<string, ChaosProxy>;
 
-  constructor(init: {
+  /** Built whole by IcingaStack.start, from parts already started. */
+  constructor(parts: {
     docker: Docker;
     run: Run;
     network: string;
@@ -49,32 +50,28 @@ export class StartedIcingaStack implements StartedTarget {
     image: string;
     /** Aborts the set-up (start, ready) when the run is interrupted. */
     signal?: AbortSignal;
+    nodes: readonly StartedIcingaNode[];
+    /** The chaos proxy in front of each proxied node, by the node's name. */
+    proxies?: ReadonlyMap<string, ChaosProxy>;
+    swarm?: { swarm: Swarm; refusedByDesign: ReadonlySet<string> };
   }) {
-    this.setUpSignal = init.signal;
-    this.docker = init.docker;
-    this.run = init.run;
-    this.network = init.network;
-    this.topology = init.topology;
-    this.ca = init.ca;
-    this.settings = init.settings;
-    this.image = init.image;
+    this.setUpSignal = parts.signal;
+    this.docker = parts.docker;
+    this.run = parts.run;
+    this.network = parts.network;
+    this.topology = parts.topology;
+    this.ca = parts.ca;
+    this.settings = parts.settings;
+    this.image = parts.image;
+    this.nodeList = parts.nodes;
+    this.proxies = parts.proxies ?? new Map();
+    this.swarmInstance = parts.swarm?.swarm;
+    this.refusedByDesign = parts.swarm?.refusedByDesign ?? new Set();
   }
 
   /** The run's event history (history.jsonl). */
   get history(): History {
     return this.run.history;
-  }
-
-  /** @internal used while starting */
-  async addNode(node: StartedIcingaNode): Promise<void> {
-    this.nodeList.push(node);
-    const proxy = this.proxies.get(node.name);
-    await proxy?.retarget({ host: node.address, port: API_PORT });
-  }
-
-  /** @internal used while starting: the proxy in front of the node of the same name. */
-  addProxy(proxy: ChaosProxy): void {
-    this.proxies.set(proxy.name, proxy);
   }
 
   /**
@@ -123,39 +120,6 @@ export class StartedIcingaStack implements StartedTarget {
         `No proxy in front of ${node}: ${this.proxies.size > 0 ? `proxied nodes are ${[...this.proxies.keys()].join(', ')}` : 'start the stack with .proxied(name)'}.`,
       );
     return proxy;
-  }
-
-  /** @internal used while starting */
-  async startSwarm(options: SimulatedEndpointOptions, seed: number): Promise<void> {
-    this.refusedByDesign = new Set(
-      Object.entries(options.faults ?? {})
-        .filter(([, faults]) => (faults.chainPadding ?? 0) > 0 || faults.wrongCa)
-        .map(([name]) => name),
-    );
-    const targets = [];
-    for (const master of this.masters) {
-      const { version } = await master.api.icingaApplication();
-      // A proxied master is dialled through its proxy, like everyone else dials it.
-      const proxy = this.proxies.get(master.name);
-      targets.push({
-        name: master.name,
-        host: proxy ? proxy.listen.host : master.address,
-        port: proxy ? proxy.listen.port : API_PORT,
-        version: icingaVersionNumber(version),
-      });
-    }
-    this.swarmInstance = await Swarm.start({
-      endpoints: this.topology.simulated ?? [],
-      targets,
-      ca: this.ca,
-      keySpec: options.keySpec,
-      checks: options.checks,
-      faults: options.faults,
-      seed,
-      keylog: this.run.keylog('swarm'),
-      events: this.history,
-      maxConcurrentConnects: options.maxConcurrentConnects,
-    });
   }
 
   /** Whether this stack runs simulated endpoints. */

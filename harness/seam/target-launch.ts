@@ -1,0 +1,122 @@
+import type Docker from 'dockerode';
+import { ensureEngine } from '../engine/docker-engine.ts';
+import { ErrorCodes, HuntError } from '../errors.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import { ChaosProxy } from '../proxy/chaos-proxy.ts';
+import type { Run } from '../run/run.ts';
+import { createRunNetwork } from './run-containers.ts';
+
+/** Where a proxy's upstream points until its node runs: connections are refused (and counted). */
+const NOWHERE = { host: '127.0.0.1', port: 9 };
+
+/**
+ * What every target's start does, written once: the engine, the run's network, chaos proxies on
+ * its gateway, the nodes, the addresses detectors read; and, should any step fail or the run be
+ * interrupted, the removal of what was started, newest first. A system's `start` asks for each
+ * part here and then builds its started handle whole from the parts; `handOver()` gives them to
+ * that handle, whose `stop()` removes them from then on.
+ *
+ *   await using launch = await TargetLaunch.open(run, progress, signal);
+ *   const proxy = await launch.proxy('backend', upstream);
+ *   const node = launch.owns(await startTheNode(launch.docker, launch.network), (n) => n.stop());
+ *   launch.handOver();
+ */
+export class TargetLaunch implements AsyncDisposable {
+  readonly docker: Docker;
+  readonly run: Run;
+  readonly progress: Progress;
+  readonly signal: AbortSignal | undefined;
+  #network: { network: string; gateway: string | undefined } | undefined;
+  readonly #parts = new AsyncDisposableStack();
+
+  private constructor(docker: Docker, run: Run, progress: Progress, signal: AbortSignal | undefined) {
+    this.docker = docker;
+    this.run = run;
+    this.progress = progress;
+    this.signal = signal;
+  }
+
+  /**
+   * Reaches the Docker engine (starting it where the harness may), unless given one already
+   * reached; throws if `signal` fired.
+   */
+  static async open(
+    run: Run,
+    progress: Progress = silentProgress,
+    signal?: AbortSignal,
+    docker?: Docker,
+  ): Promise<TargetLaunch> {
+    const engine = docker ?? (await ensureEngine(progress)).docker;
+    signal?.throwIfAborted();
+    return new TargetLaunch(engine, run, progress, signal);
+  }
+
+  /** The run's network, created on first use (labelled for `hunt clean`) and removed on failure. */
+  async network(): Promise<string> {
+    return (await this.#ensureNetwork()).network;
+  }
+
+  /** The host's address on the run's network: where proxies listen and the harness's clients come from. */
+  async gateway(): Promise<string> {
+    const { network, gateway } = await this.#ensureNetwork();
+    if (!gateway)
+      throw new HuntError(ErrorCodes.ENGINE_UNAVAILABLE, `Network ${network} has no gateway address.`);
+    return gateway;
+  }
+
+  /**
+   * A chaos proxy on the gateway, named after the node it stands in front of. Without an upstream
+   * it refuses connections until `retarget` (the node starts after its proxy: peers may dial the
+   * proxy's address from their first configuration on).
+   */
+  async proxy(name: string, upstream: { host: string; port: number } = NOWHERE): Promise<ChaosProxy> {
+    const host = await this.gateway();
+    this.signal?.throwIfAborted();
+    const proxy = await ChaosProxy.start({
+      name,
+      listen: { host, port: 0 },
+      upstream,
+      seed: this.run.seedFor(`proxy:${name}`),
+      events: this.run.history,
+    });
+    return this.owns(proxy, (started) => started.close());
+  }
+
+  /**
+   * A part some other way started (a node, a swarm): removed with the rest should the start fail.
+   * A part that fails to stop does not keep the others, nor hide why the start failed.
+   */
+  owns<T>(part: T, stop: (part: T) => Promise<unknown>): T {
+    this.#parts.defer(async () => {
+      await stop(part).catch(() => undefined);
+    });
+    return part;
+  }
+
+  /** Who is who on the network, for detectors that read addresses in log lines. */
+  recordAddresses(nodes: ReadonlyArray<{ name: string; address: string }>): void {
+    this.run.history.record('stack', 'node-addresses', {
+      addresses: Object.fromEntries(nodes.map((node) => [node.address, node.name])),
+      gateway: this.#network?.gateway,
+    });
+  }
+
+  /** The start succeeded: its parts are the started handle's now, and disposing removes nothing. */
+  handOver(): void {
+    this.#parts.move();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#parts.disposeAsync();
+  }
+
+  async #ensureNetwork(): Promise<{ network: string; gateway: string | undefined }> {
+    if (!this.#network) {
+      this.signal?.throwIfAborted();
+      const created = await createRunNetwork(this.docker, this.run.id);
+      this.#network = created;
+      this.owns(created.network, (network) => this.docker.getNetwork(network).remove());
+    }
+    return this.#network;
+  }
+}
