@@ -40,15 +40,31 @@ t.test('a start that fails removes what it started, newest first, and keeps its 
     const proxy = await launch.proxy('node-a');
     port = proxy.listen.port;
     t.equal(proxy.listen.host, '127.0.0.1', 'the proxy listens on the gateway');
-    launch.owns('node-a', async (name) => void calls.push(`stop ${name}`));
-    launch.owns('node-b', async (name) => {
-      calls.push(`stop ${name}`);
-      throw new Error('would not stop');
+    // Two nodes stopping at once: each waits for the other to have begun.
+    let begun = 0;
+    let bothBegun: () => void = () => undefined;
+    const both = new Promise<void>((resolve) => {
+      bothBegun = resolve;
     });
+    const node = (name: string, fails = false) => ({
+      stop: async () => {
+        calls.push(`stop ${name}`);
+        if (++begun === 2) bothBegun();
+        await both;
+        if (fails) throw new Error('would not stop');
+      },
+    });
+    launch.ownsNode(node('node-a'));
+    launch.ownsNode(node('node-b', true));
+    launch.owns('swarm', async (name) => void calls.push(`stop ${name}`));
     throw new Error('node-c refused its configuration');
   })();
   await t.rejects(failure, { message: 'node-c refused its configuration' }, "the start's own error");
-  t.same(calls, [`create hh-${run.id}`, 'stop node-b', 'stop node-a', `remove hh-${run.id}`]);
+  t.same(
+    calls,
+    [`create hh-${run.id}`, 'stop swarm', 'stop node-a', 'stop node-b', `remove hh-${run.id}`],
+    'the newest part first, the nodes together (a failing one too), the network last',
+  );
   t.ok(await refused(port), 'the proxy closed');
 });
 
@@ -58,7 +74,7 @@ t.test('handed over, the parts stay: the started handle stops them', async (t) =
   {
     await using launch = await TargetLaunch.open(run, undefined, undefined, docker);
     await launch.network();
-    launch.owns('node-a', async (name) => void calls.push(`stop ${name}`));
+    launch.ownsNode({ stop: async () => void calls.push('stop node-a') });
     launch.recordAddresses([{ name: 'node-a', address: '10.9.0.2' }]);
     launch.handOver();
   }

@@ -18,7 +18,7 @@ const NOWHERE = { host: '127.0.0.1', port: 9 };
  *
  *   await using launch = await TargetLaunch.open(run, progress, signal);
  *   const proxy = await launch.proxy('backend', upstream);
- *   const node = launch.owns(await startTheNode(launch.docker, launch.network), (n) => n.stop());
+ *   const node = launch.ownsNode(await startTheNode(launch.docker, await launch.network()));
  *   launch.handOver();
  */
 export class TargetLaunch implements AsyncDisposable {
@@ -28,6 +28,8 @@ export class TargetLaunch implements AsyncDisposable {
   readonly signal: AbortSignal | undefined;
   #network: { network: string; gateway: string | undefined } | undefined;
   readonly #parts = new AsyncDisposableStack();
+  /** Stopped together (a stack of twenty agents must not stop one by one on Ctrl-C), before the network goes. */
+  readonly #nodes: Array<{ stop(): Promise<unknown> }> = [];
 
   private constructor(docker: Docker, run: Run, progress: Progress, signal: AbortSignal | undefined) {
     this.docker = docker;
@@ -82,8 +84,14 @@ export class TargetLaunch implements AsyncDisposable {
     return this.owns(proxy, (started) => started.close());
   }
 
+  /** A node the start made: should the start fail, every node stops at once, after the other parts. */
+  ownsNode<T extends { stop(): Promise<unknown> }>(node: T): T {
+    this.#nodes.push(node);
+    return node;
+  }
+
   /**
-   * A part some other way started (a node, a swarm): removed with the rest should the start fail.
+   * A part some other way started (a swarm, a load): removed with the rest should the start fail.
    * A part that fails to stop does not keep the others, nor hide why the start failed.
    */
   owns<T>(part: T, stop: (part: T) => Promise<unknown>): T {
@@ -116,6 +124,10 @@ export class TargetLaunch implements AsyncDisposable {
       const created = await createRunNetwork(this.docker, this.run.id);
       this.#network = created;
       this.owns(created.network, (network) => this.docker.getNetwork(network).remove());
+      // Nodes live on the network: registered after it, they are stopped before it is removed.
+      this.#parts.defer(async () => {
+        await Promise.all(this.#nodes.map((node) => node.stop().catch(() => undefined)));
+      });
     }
     return this.#network;
   }

@@ -191,7 +191,7 @@ export class StunnelTarget implements TargetBuilder<StartedStunnel> {
     const container = (input: Omit<NodeContainerInput, 'docker' | 'run' | 'network' | 'image'>) =>
       startNodeContainer({ docker, run, network, image, ...input });
     const nodes: ContainerNode[] = [];
-    const add = (node: ContainerNode) => nodes.push(launch.owns(node, (started) => started.stop()));
+    const add = (node: ContainerNode) => nodes.push(launch.ownsNode(node));
     progress.step('starting the backend (nginx)');
     const backend = await container({
       name: BACKEND,

@@ -316,7 +316,7 @@ export class IcingaStack implements TargetBuilder<StartedIcingaStack> {
         certFault: this.certFaults.get(name),
         caHolder: role === 'master' && this.renewals?.holder === name,
       });
-      nodes.push(launch.owns(node, (started) => started.stop()));
+      nodes.push(launch.ownsNode(node));
       await proxies.get(name)?.retarget({ host: node.address, port: API_PORT });
       return node;
     };
