@@ -57,6 +57,9 @@ t.test('a start that fails removes what it started, newest first, and keeps its 
     launch.ownsNode(node('node-a'));
     launch.ownsNode(node('node-b', true));
     launch.owns('swarm', async (name) => void calls.push(`stop ${name}`));
+    launch.owns('load', (): Promise<void> => {
+      throw new Error('a stop that throws before it is a promise');
+    });
     throw new Error('node-c refused its configuration');
   })();
   await t.rejects(failure, { message: 'node-c refused its configuration' }, "the start's own error");
@@ -77,6 +80,7 @@ t.test('handed over, the parts stay: the started handle stops them', async (t) =
     launch.ownsNode({ stop: async () => void calls.push('stop node-a') });
     launch.recordAddresses([{ name: 'node-a', address: '10.9.0.2' }]);
     launch.handOver();
+    t.throws(() => launch.owns('late', async () => undefined), /handed over/, 'nothing is taken on after');
   }
   t.same(calls, [`create hh-${run.id}`]);
   t.match(
@@ -96,5 +100,9 @@ t.test('a network without a gateway cannot take proxies; an aborted start begins
     });
   }
   t.same(calls, [`create hh-${run.id}`, `remove hh-${run.id}`]);
+  {
+    await using launch = await TargetLaunch.open(run, undefined, undefined, docker);
+    t.throws(() => launch.ownsNode({ stop: async () => undefined }), /needs the network first/);
+  }
   await t.rejects(TargetLaunch.open(run, undefined, AbortSignal.abort(), docker), { name: 'AbortError' });
 });

@@ -30,6 +30,7 @@ export class TargetLaunch implements AsyncDisposable {
   readonly #parts = new AsyncDisposableStack();
   /** Stopped together (a stack of twenty agents must not stop one by one on Ctrl-C), before the network goes. */
   readonly #nodes: Array<{ stop(): Promise<unknown> }> = [];
+  #handedOver = false;
 
   private constructor(docker: Docker, run: Run, progress: Progress, signal: AbortSignal | undefined) {
     this.docker = docker;
@@ -86,6 +87,9 @@ export class TargetLaunch implements AsyncDisposable {
 
   /** A node the start made: should the start fail, every node stops at once, after the other parts. */
   ownsNode<T extends { stop(): Promise<unknown> }>(node: T): T {
+    this.#checkOpen();
+    // The nodes' stop is registered with the network (so it runs before the network goes).
+    if (!this.#network) throw new Error('TargetLaunch.ownsNode: a node needs the network first (network()).');
     this.#nodes.push(node);
     return node;
   }
@@ -95,9 +99,8 @@ export class TargetLaunch implements AsyncDisposable {
    * A part that fails to stop does not keep the others, nor hide why the start failed.
    */
   owns<T>(part: T, stop: (part: T) => Promise<unknown>): T {
-    this.#parts.defer(async () => {
-      await stop(part).catch(() => undefined);
-    });
+    this.#checkOpen();
+    this.#parts.defer(() => quietly(() => stop(part)));
     return part;
   }
 
@@ -111,6 +114,8 @@ export class TargetLaunch implements AsyncDisposable {
 
   /** The start succeeded: its parts are the started handle's now, and disposing removes nothing. */
   handOver(): void {
+    this.#checkOpen();
+    this.#handedOver = true;
     this.#parts.move();
   }
 
@@ -118,17 +123,32 @@ export class TargetLaunch implements AsyncDisposable {
     await this.#parts.disposeAsync();
   }
 
+  #checkOpen(): void {
+    if (this.#handedOver)
+      throw new Error('TargetLaunch: the start was handed over; its handle owns the parts now.');
+  }
+
   async #ensureNetwork(): Promise<{ network: string; gateway: string | undefined }> {
     if (!this.#network) {
+      this.#checkOpen();
       this.signal?.throwIfAborted();
       const created = await createRunNetwork(this.docker, this.run.id);
       this.#network = created;
       this.owns(created.network, (network) => this.docker.getNetwork(network).remove());
       // Nodes live on the network: registered after it, they are stopped before it is removed.
       this.#parts.defer(async () => {
-        await Promise.all(this.#nodes.map((node) => node.stop().catch(() => undefined)));
+        await Promise.all(this.#nodes.map((node) => quietly(() => node.stop())));
       });
     }
     return this.#network;
+  }
+}
+
+/** Runs a part's stop; its failure (thrown or rejected) neither keeps the others nor hides the start's error. */
+async function quietly(stop: () => Promise<unknown>): Promise<void> {
+  try {
+    await stop();
+  } catch {
+    // The part is gone or going; `hunt clean` finds what a failed stop left, by its labels.
   }
 }

@@ -422,8 +422,16 @@ async function startSwarm(
   });
 }
 
+/**
+ * Works through items `size` at a time. A batch is waited for whole even when one item fails: the
+ * others' nodes are then registered for removal (or removed themselves) before the failure goes on.
+ */
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+  for (let i = 0; i < items.length; i += size) {
+    const results = await Promise.allSettled(items.slice(i, i + size).map(work));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
 }
 
 export type { SimulatedEndpointOptions } from '../swarm/swarm.ts';

@@ -286,8 +286,9 @@ export class StartedIcingaStack implements StartedTarget {
 
   async stop(): Promise<StoppedIcingaStack> {
     if (this.stopped) return this.stopped;
-    await this.swarmInstance?.stop();
-    for (const proxy of this.proxies.values()) await proxy.close();
+    // Each step on its own: a swarm or proxy that fails to stop must not keep the nodes.
+    await this.swarmInstance?.stop().catch(() => undefined);
+    for (const proxy of this.proxies.values()) await proxy.close().catch(() => undefined);
     const removed: string[] = [];
     await Promise.all(
       this.nodeList.map(async (node) => {

@@ -1,9 +1,9 @@
 import { Repeater } from '../../../observe/repeater.ts';
-import { recordDisruption } from '../../../run/disruption.ts';
 import type { History } from '../../../run/history.ts';
 import { readHostProcess } from '../../../seam/host-process.ts';
 import type { HostProcessNode } from '../../../seam/host-process-node.ts';
 import { listenerOf, workersOf } from './find-icinga.ts';
+import { ReloadWindow } from './reload-window.ts';
 
 /** A port with no listener this long is recorded as silent (the daemon's reload: about a second). */
 const SILENCE_MS = 3_000;
@@ -56,7 +56,9 @@ export class ListenerRecorder {
   private said: { pid: number; t: number } | undefined;
   private silentSince: number | undefined;
   private silentSaid = false;
-  private reload: { end: () => void; sinceT: number } | undefined;
+  /** The reload this recorder sees open, since when (the window may be shared with the log's view). */
+  private reload: { sinceT: number } | undefined;
+  private readonly reloads: ReloadWindow;
   /** The workers at the last look, and when the listener was last looked for. */
   private workerPids = '';
   private scannedT = Number.NEGATIVE_INFINITY;
@@ -65,12 +67,13 @@ export class ListenerRecorder {
     history: History,
     master: HostProcessNode,
     port: number,
-    options: Partial<ListenerTimes> & { proc?: string } = {},
+    options: Partial<ListenerTimes> & { proc?: string; reloads?: ReloadWindow } = {},
   ) {
     this.history = history;
     this.master = master;
     this.port = port;
     this.proc = options.proc ?? '/proc';
+    this.reloads = options.reloads ?? new ReloadWindow(history, master.name);
     this.times = {
       silenceMs: options.silenceMs ?? SILENCE_MS,
       startingMs: options.startingMs ?? STARTING_MS,
@@ -150,12 +153,12 @@ export class ListenerRecorder {
   }
 
   private beginReload(askedT: number): void {
-    const end = recordDisruption(this.history, 'observe', { node: this.master.name, kind: 'reload' });
-    this.reload = { end, sinceT: askedT };
+    this.reloads.begin('proc');
+    this.reload = { sinceT: askedT };
   }
 
   private endReload(): void {
-    this.reload?.end();
+    if (this.reload) this.reloads.end('proc');
     this.reload = undefined;
   }
 }

@@ -28,6 +28,7 @@ import { icingaReportSections } from '../report-sections.ts';
 import { connectionInLogMatch, icingaJournalLine, parseIcingaTimestamp } from '../stack/icinga-log.ts';
 import { describeFound, type FoundIcinga, umbrellaIn, workerOf } from './find-icinga.ts';
 import { ListenerRecorder } from './listener-recorder.ts';
+import { ReloadWindow } from './reload-window.ts';
 import { restartService, type ServiceRestart } from './service-restart.ts';
 
 /** How often the watch looks whether the daemon was restarted (a new umbrella in its cgroup). */
@@ -244,6 +245,7 @@ class WatchObserver implements TargetObserver {
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
   private readonly disruptions: () => void;
+  private readonly reloads: ReloadWindow;
   private readonly options: WatchOptions;
   private cores = 0;
   private restarts = 0;
@@ -257,10 +259,14 @@ class WatchObserver implements TargetObserver {
   constructor(target: WatchedIcinga, options: WatchOptions = {}) {
     this.target = target;
     this.options = options;
+    // The log and /proc each see the user's reloads: one window for both, or each counted twice.
+    this.reloads = new ReloadWindow(target.run.history, target.master.name);
     // Before the log recorder: a line that shows a disruption is recorded ahead of its match.
-    this.disruptions = followDisruptions(target);
+    this.disruptions = followDisruptions(target, this.reloads);
     this.logs = new LogRecorder(target.run.history).watch(target.nodes);
-    this.listener = new ListenerRecorder(target.run.history, target.master, target.apiPort).watch();
+    this.listener = new ListenerRecorder(target.run.history, target.master, target.apiPort, {
+      reloads: this.reloads,
+    }).watch();
     this.unsubscribe = target.run.history.subscribe((event) => {
       if (event.source !== 'incidents' || event.type !== 'incident-opened') return;
       if (event.node !== target.master.name || typeof event.incident !== 'number') return;
@@ -277,6 +283,7 @@ class WatchObserver implements TargetObserver {
     this.disruptions();
     this.logs.stop();
     this.listener.stop();
+    this.reloads.close();
     await Promise.all(this.pending);
   }
 
@@ -427,20 +434,23 @@ const PEER_UNREACHABLE = /Cannot connect to host '([^']+)'|Timeout while reconne
  * way they do in a run: its own reloads (the user's, Director's), and a peer it cannot reach.
  * The harness drives none of them here; it only reads them. Returns the unsubscribe.
  */
-export function followDisruptions(target: Pick<WatchedIcinga, 'master' | 'run'>): () => void {
+export function followDisruptions(
+  target: Pick<WatchedIcinga, 'master' | 'run'>,
+  reloads: ReloadWindow = new ReloadWindow(target.run.history, target.master.name),
+): () => void {
   const { master, run } = target;
-  let reloading: { end: () => void; timer: NodeJS.Timeout } | undefined;
+  let reloading: NodeJS.Timeout | undefined;
   const settle = () => {
     if (!reloading) return;
-    clearTimeout(reloading.timer);
-    reloading.end();
+    clearTimeout(reloading);
+    reloads.end('log');
     reloading = undefined;
   };
   const unsubscribe = master.log.subscribe((line) => {
     if (RELOAD_BEGINS.test(line.text) && !reloading) {
-      const end = recordDisruption(run.history, 'observe', { node: master.name, kind: 'reload' });
-      reloading = { end, timer: setTimeout(settle, RELOAD_MAX_MS) };
-      reloading.timer.unref();
+      reloads.begin('log');
+      reloading = setTimeout(settle, RELOAD_MAX_MS);
+      reloading.unref();
     } else if (LISTENER_UP.test(line.text)) settle();
     const unreachable = PEER_UNREACHABLE.exec(line.text);
     const peer = unreachable?.[1] ?? unreachable?.[2];
