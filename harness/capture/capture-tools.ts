@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { ErrorCodes, HuntError } from '../errors.ts';
@@ -16,7 +17,9 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
 async function tool(name: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES });
+    const running = run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES });
+    yieldToOthers(running.child.pid);
+    const { stdout } = await running;
     return stdout;
   } catch (error) {
     throw toolError(name, args, error, (error as { stderr?: string }).stderr);
@@ -29,6 +32,7 @@ async function tool(name: string, args: string[]): Promise<string> {
  */
 async function toolLines(name: string, args: string[], onLine: (line: string) => void): Promise<void> {
   const child = spawn(name, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  yieldToOthers(child.pid);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4096);
@@ -54,6 +58,20 @@ async function toolLines(name: string, args: string[], onLine: (line: string) =>
     throw error instanceof HuntError ? error : toolError(name, args, error, stderr);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The capture tools run at the lowest priority: they read evidence while the system under test
+ * and the harness's own clients go on, and on a small machine a tshark pass at equal priority
+ * slows those into stalls of its own.
+ */
+function yieldToOthers(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, 19);
+  } catch {
+    // Gone already, or not allowed here: it runs at the harness's own priority then.
   }
 }
 

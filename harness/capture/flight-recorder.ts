@@ -248,6 +248,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
   private readonly sightings: Sighting[] = [];
   private readonly pending = new Map<number, { timer: NodeJS.Timeout; keep: () => Promise<void> }>();
   private readonly running = new Set<Promise<void>>();
+  /** The window being read, if any: the next waits for it. */
+  private reading: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: () => void;
   /** incident -> what was kept (or why not). */
   readonly kept = new Map<number, { files: string[] } | { error: string }>();
@@ -320,6 +322,12 @@ export class StartedFlightRecorder implements AsyncDisposable {
     void work.finally(() => this.running.delete(work));
   }
 
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.reading.then(work);
+    this.reading = turn.catch(() => undefined);
+    return turn;
+  }
+
   private async keep(incident: number, node: RecordedNode, window: Window): Promise<void> {
     const folder = incidentFolder(this.target.run.dir, incident);
     await makeDirectory(folder);
@@ -327,80 +335,85 @@ export class StartedFlightRecorder implements AsyncDisposable {
     const started = performance.now();
     try {
       const { windowed, segments } = await this.windowOf(node, window, work);
-      const involved = this.sightings.filter(
-        (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
-      );
-      const filter = connectionFilter(involved);
-      const cutFile = join(work, 'capture.plain.pcapng');
-      // A filter tshark refuses must not cost the window: the cut is then the whole of it.
-      const cutBy =
-        filter &&
-        (await cut(windowed, filter, cutFile).then(
-          () => filter,
-          () => undefined,
-        ));
-      // A cut that holds every packet of the window (the incident involved every connection, or
-      // there was no cut) is the window: one file, not two identical ones.
-      const whole = !cutBy || (await sameCount(windowed, cutFile));
-      if (!cutBy) await copyFile(windowed, cutFile);
-      const keylogs = this.options.secrets ? await this.keylogFiles() : [];
-      const outputs: Array<[string, string]> = whole
-        ? [[cutFile, 'capture.pcapng']]
-        : [
-            [windowed, 'window.pcapng'],
-            [cutFile, 'capture.pcapng'],
-          ];
-      for (const [plain, name] of outputs)
-        await rename(await withSecrets(plain, keylogs, join(work, name)), join(folder, name));
-      // The pcapng files are the evidence; what tshark says of them is a reading aid, so a reading
-      // that fails (a window of 17,000 packets of context swaps decodes to more than its buffer)
-      // says so in capture.txt and keeps the files.
-      const captureFile = join(folder, 'capture.pcapng');
-      const reading = (work: Promise<string>) =>
-        work.catch((error: Error) => `(not read: ${error.message.split('\n')[0]})\n`);
-      const summary = await reading(summarize(captureFile));
-      const headList = await handshakeHeadsIn(captureFile).catch(() => undefined);
-      const heads = headList ? bounded(headsListing(headList)) : '(not read)';
-      const verdict = await reading(
-        alertsIn(captureFile).then((alerts) =>
-          handshakeVerdict(headList ?? [], alerts, portsOf(node.capture.filter)),
-        ),
-      );
-      const traffic = await reading(trafficPerSecond(captureFile));
-      // The verdict first (what a maintainer asks), then the messages, the traffic, tshark's view;
-      // the cut's filter last: it can run to thousands of characters.
-      await writeFile(
-        join(work, 'capture.txt'),
-        `What failed (read off the packets of ${cutBy ? "the incident's connections" : 'the window'}):\n${verdict}\n` +
-          `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
-          `Connections per second (seconds from the window's start):\n${traffic}\n` +
-          `What tshark shows (complete messages, alerts, resets):\n${summary}` +
-          `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
-          `${!filter ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
-          `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
-          `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
-      );
-      await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
-      const files = whole
-        ? ['capture.pcapng', 'capture.txt']
-        : ['capture.pcapng', 'window.pcapng', 'capture.txt'];
-      const bytes = (await Promise.all(files.map((name) => stat(join(folder, name))))).reduce(
-        (sum, s) => sum + s.size,
-        0,
-      );
-      this.kept.set(incident, { files });
-      this.target.run.history.record('capture', 'capture-kept', {
-        incident,
-        node: node.name,
-        files,
-        bytes,
-        segments,
-        filter,
-        from: new Date(window.from).toISOString(),
-        to: new Date(window.to).toISOString(),
-        ms: Math.round(performance.now() - started),
+      // Reading a window is tshark passes of CPU: several at once on a small machine starve the
+      // system under test, and the harness's own load, into stalls of their own. One at a time,
+      // once the window is copied out of the ring (which goes on rotating meanwhile).
+      await this.oneAtATime(async () => {
+        const involved = this.sightings.filter(
+          (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
+        );
+        const filter = connectionFilter(involved);
+        const cutFile = join(work, 'capture.plain.pcapng');
+        // A filter tshark refuses must not cost the window: the cut is then the whole of it.
+        const cutBy =
+          filter &&
+          (await cut(windowed, filter, cutFile).then(
+            () => filter,
+            () => undefined,
+          ));
+        // A cut that holds every packet of the window (the incident involved every connection, or
+        // there was no cut) is the window: one file, not two identical ones.
+        const whole = !cutBy || (await sameCount(windowed, cutFile));
+        if (!cutBy) await copyFile(windowed, cutFile);
+        const keylogs = this.options.secrets ? await this.keylogFiles() : [];
+        const outputs: Array<[string, string]> = whole
+          ? [[cutFile, 'capture.pcapng']]
+          : [
+              [windowed, 'window.pcapng'],
+              [cutFile, 'capture.pcapng'],
+            ];
+        for (const [plain, name] of outputs)
+          await rename(await withSecrets(plain, keylogs, join(work, name)), join(folder, name));
+        // The pcapng files are the evidence; what tshark says of them is a reading aid, so a reading
+        // that fails (a window of 17,000 packets of context swaps decodes to more than its buffer)
+        // says so in capture.txt and keeps the files.
+        const captureFile = join(folder, 'capture.pcapng');
+        const reading = (work: Promise<string>) =>
+          work.catch((error: Error) => `(not read: ${error.message.split('\n')[0]})\n`);
+        const summary = await reading(summarize(captureFile));
+        const headList = await handshakeHeadsIn(captureFile).catch(() => undefined);
+        const heads = headList ? bounded(headsListing(headList)) : '(not read)';
+        const verdict = await reading(
+          alertsIn(captureFile).then((alerts) =>
+            handshakeVerdict(headList ?? [], alerts, portsOf(node.capture.filter)),
+          ),
+        );
+        const traffic = await reading(trafficPerSecond(captureFile));
+        // The verdict first (what a maintainer asks), then the messages, the traffic, tshark's view;
+        // the cut's filter last: it can run to thousands of characters.
+        await writeFile(
+          join(work, 'capture.txt'),
+          `What failed (read off the packets of ${cutBy ? "the incident's connections" : 'the window'}):\n${verdict}\n` +
+            `Handshake messages by their headers, declared lengths (incomplete ones too: a refused message never crosses whole):\n${heads}\n\n` +
+            `Connections per second (seconds from the window's start):\n${traffic}\n` +
+            `What tshark shows (complete messages, alerts, resets):\n${summary}` +
+            `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
+            `${!filter ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
+            `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
+            `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
+        );
+        await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
+        const files = whole
+          ? ['capture.pcapng', 'capture.txt']
+          : ['capture.pcapng', 'window.pcapng', 'capture.txt'];
+        const bytes = (await Promise.all(files.map((name) => stat(join(folder, name))))).reduce(
+          (sum, s) => sum + s.size,
+          0,
+        );
+        this.kept.set(incident, { files });
+        this.target.run.history.record('capture', 'capture-kept', {
+          incident,
+          node: node.name,
+          files,
+          bytes,
+          segments,
+          filter,
+          from: new Date(window.from).toISOString(),
+          to: new Date(window.to).toISOString(),
+          ms: Math.round(performance.now() - started),
+        });
+        this.target.run.history.record('capture', 'incident-evidence', { incident, files });
       });
-      this.target.run.history.record('capture', 'incident-evidence', { incident, files });
     } catch (error) {
       const message = (error as Error).message;
       this.kept.set(incident, { error: message });

@@ -79,6 +79,9 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   }
   if (second.offered === 0 && !state.open) {
     state.stalled = [];
+    // The load ended: the next one (a soak's next episode) ramps up from nothing, and is judged
+    // against its own level, not this one's.
+    state.baseline = [];
     return signals;
   }
   const level = levelOf(state.baseline);
