@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { setPriority } from 'node:os';
@@ -14,14 +15,29 @@ const TOOL_TIMEOUT_MS = 120_000;
 /** Nor write more than this where its output is read whole (the small listings; large ones are streamed). */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
+/** What stops the capture tools a piece of work runs (withToolSignal), without handing it down each call. */
+const toolSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `work` with its capture tools stopped when `signal` aborts: a reading of a window that an
+ * interrupted run no longer waits for ends at once (the tool is killed, the call rejects).
+ */
+export function withToolSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  return toolSignal.run(signal, work);
+}
+
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
 async function tool(name: string, args: string[]): Promise<string> {
   try {
-    const running = run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES });
+    const signal = toolSignal.getStore();
+    signal?.throwIfAborted();
+    const running = run(name, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, signal });
     yieldToOthers(running.child.pid);
     const { stdout } = await running;
     return stdout;
   } catch (error) {
+    const signal = toolSignal.getStore();
+    if (signal?.aborted) throw signal.reason;
     throw toolError(name, args, error, (error as { stderr?: string }).stderr);
   }
 }
@@ -31,7 +47,9 @@ async function tool(name: string, args: string[]): Promise<string> {
  * `onLine` as they come, so no more than a line of it is held at once.
  */
 async function toolLines(name: string, args: string[], onLine: (line: string) => void): Promise<void> {
-  const child = spawn(name, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const signal = toolSignal.getStore();
+  signal?.throwIfAborted();
+  const child = spawn(name, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
   yieldToOthers(child.pid);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -55,6 +73,7 @@ async function toolLines(name: string, args: string[], onLine: (line: string) =>
     if (code !== 0) throw Object.assign(new Error(`exit code ${code}`), { code });
   } catch (error) {
     child.kill('SIGKILL');
+    if (signal?.aborted) throw signal.reason;
     throw error instanceof HuntError ? error : toolError(name, args, error, stderr);
   } finally {
     clearTimeout(timer);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { HistoryEvent } from '../run/history.ts';
 import { Run } from '../run/run.ts';
 import type { ConnectionSighting, StartedTarget, TargetNode } from '../seam/target.ts';
@@ -67,50 +67,59 @@ t.test('start() returns once tcpdump writes its ring, not when the exec is merel
   await recorder.stop();
 });
 
+/**
+ * A run whose one node's "ring" holds real packets: two servers on loopback, one exchange with
+ * each. Its events name the connection they saw by its server port.
+ */
+async function recordedTarget(t: Test) {
+  const run = await Run.create({ name: 'recorder', seed: 1, resultsDir: t.testdir() });
+  t.teardown(() => run.finish({ status: 'passed', exitCode: 0, complete: true }));
+  const hostDir = join(run.dir, 'captures', 'node1');
+  await mkdir(hostDir, { recursive: true });
+  // Two servers on loopback, one exchange with each: real packets in the node's "ring".
+  const ports: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const server = createServer((socket) => socket.end('pong'));
+    ports.push((await listenOnLoopback(t, server)).port);
+  }
+  await recordLoopback(t, ports, join(hostDir, 'recorded.pcap'), async () => {
+    for (const port of ports) {
+      const socket = connect(port, '127.0.0.1');
+      socket.end('ping');
+      socket.resume();
+      await once(socket, 'close');
+    }
+  });
+  // The recording ends with a UDP marker packet; the ring holds the TCP exchanges alone.
+  execFileSync('tshark', [
+    '-r',
+    join(hostDir, 'recorded.pcap'),
+    '-Y',
+    'tcp',
+    '-F',
+    'pcap',
+    '-w',
+    join(hostDir, 'ring.pcap0'),
+  ]);
+  const node = {
+    name: 'node1',
+    role: 'server',
+    capture: { filter: 'tcp', nodeDir: '/captures', hostDir },
+    exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+    startBackground: async () => undefined,
+    stopBackground: async () => undefined,
+  } as unknown as TargetNode;
+  // The test's events name the connection they saw by its server port.
+  const target = oneNodeTarget(run, node, (event) =>
+    typeof event.port === 'number' ? { node: 'node1', port: event.port } : undefined,
+  );
+  return { run, target, ports };
+}
+
 t.test(
   'an incident that involved every connection of the window keeps one capture file, not two equal ones',
   async (t) => {
-    const run = await Run.create({ name: 'recorder', seed: 1, resultsDir: t.testdir() });
-    t.teardown(() => run.finish({ status: 'passed', exitCode: 0, complete: true }));
-    const hostDir = join(run.dir, 'captures', 'node1');
-    await mkdir(hostDir, { recursive: true });
-    // Two servers on loopback, one exchange with each: real packets in the node's "ring".
-    const ports: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const server = createServer((socket) => socket.end('pong'));
-      ports.push((await listenOnLoopback(t, server)).port);
-    }
-    await recordLoopback(t, ports, join(hostDir, 'recorded.pcap'), async () => {
-      for (const port of ports) {
-        const socket = connect(port, '127.0.0.1');
-        socket.end('ping');
-        socket.resume();
-        await once(socket, 'close');
-      }
-    });
-    // The recording ends with a UDP marker packet; the ring holds the TCP exchanges alone.
-    execFileSync('tshark', [
-      '-r',
-      join(hostDir, 'recorded.pcap'),
-      '-Y',
-      'tcp',
-      '-F',
-      'pcap',
-      '-w',
-      join(hostDir, 'ring.pcap0'),
-    ]);
-    const node = {
-      name: 'node1',
-      role: 'server',
-      capture: { filter: 'tcp', nodeDir: '/captures', hostDir },
-      exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
-      startBackground: async () => undefined,
-      stopBackground: async () => undefined,
-    } as unknown as TargetNode;
-    // The test's events name the connection they saw by its server port.
-    const target = oneNodeTarget(run, node, (event) =>
-      typeof event.port === 'number' ? { node: 'node1', port: event.port } : undefined,
-    );
+    const { run, target, ports } = await recordedTarget(t);
     const recorder = await FlightRecorder.of(target)
       .window({ beforeMs: 20_000, afterMs: 0 })
       .secrets(false)
@@ -142,3 +151,17 @@ t.test(
     await recorder.stop();
   },
 );
+
+t.test('stopped in a hurry (an interrupted run), an open window is kept but not read', async (t) => {
+  const { run, target } = await recordedTarget(t);
+  const recorder = await FlightRecorder.of(target)
+    .window({ beforeMs: 20_000, afterMs: 600_000 })
+    .secrets(false)
+    .start();
+  run.history.record('incidents', 'incident-opened', { incident: 1, node: 'node1', kind: 'test' });
+  await recorder.stop({ hurry: true });
+  t.same(recorder.kept.get(1), { files: ['capture.pcapng', 'capture.txt'] }, 'the window is kept');
+  const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
+  t.match(text, /\(not read: the run was interrupted; open capture\.pcapng in Wireshark\)/);
+  t.notMatch(text, /TCP resets in all/, 'no reading ran');
+});

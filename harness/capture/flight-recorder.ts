@@ -22,6 +22,7 @@ import {
   packetCount,
   summarize,
   trafficPerSecond,
+  withToolSignal,
 } from './capture-tools.ts';
 import {
   connectionFilter,
@@ -248,6 +249,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
   private readonly sightings: Sighting[] = [];
   private readonly pending = new Map<number, { timer: NodeJS.Timeout; keep: () => Promise<void> }>();
   private readonly running = new Set<Promise<void>>();
+  /** Stops the readings (tshark's view of a kept window) when the run is interrupted. */
+  private readonly readings = new AbortController();
   /** The window being read, if any: the next waits for it. */
   private reading: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: () => void;
@@ -266,8 +269,14 @@ export class StartedFlightRecorder implements AsyncDisposable {
     this.unsubscribe = target.run.history.subscribe((event) => this.onEvent(event));
   }
 
-  /** Stops reacting; incidents whose window is still open are kept now with what there is. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reacting; incidents whose window is still open are kept now with what there is. In a
+   * `hurry` (the run was interrupted: Ctrl-C must end it within seconds) the windows are kept but
+   * not read: capture.txt says so, the pcapng files are whole.
+   */
+  async stop(options: { hurry?: boolean } = {}): Promise<void> {
+    if (options.hurry)
+      this.readings.abort(new Error('the run was interrupted; open capture.pcapng in Wireshark'));
     this.unsubscribe();
     for (const [incident, { timer, keep }] of this.pending) {
       clearTimeout(timer);
@@ -368,17 +377,22 @@ export class StartedFlightRecorder implements AsyncDisposable {
         // that fails (a window of 17,000 packets of context swaps decodes to more than its buffer)
         // says so in capture.txt and keeps the files.
         const captureFile = join(folder, 'capture.pcapng');
-        const reading = (work: Promise<string>) =>
-          work.catch((error: Error) => `(not read: ${error.message.split('\n')[0]})\n`);
-        const summary = await reading(summarize(captureFile));
-        const headList = await handshakeHeadsIn(captureFile).catch(() => undefined);
+        // An interrupted run does not wait for readings: its tools are stopped, the files stay.
+        const reading = (work: () => Promise<string>) =>
+          withToolSignal(this.readings.signal, work).catch(
+            (error: Error) => `(not read: ${error.message.split('\n')[0]})\n`,
+          );
+        const summary = await reading(() => summarize(captureFile));
+        const headList = await withToolSignal(this.readings.signal, () =>
+          handshakeHeadsIn(captureFile),
+        ).catch(() => undefined);
         const heads = headList ? bounded(headsListing(headList)) : '(not read)';
-        const verdict = await reading(
+        const verdict = await reading(() =>
           alertsIn(captureFile).then((alerts) =>
             handshakeVerdict(headList ?? [], alerts, portsOf(node.capture.filter)),
           ),
         );
-        const traffic = await reading(trafficPerSecond(captureFile));
+        const traffic = await reading(() => trafficPerSecond(captureFile));
         // The verdict first (what a maintainer asks), then the messages, the traffic, tshark's view;
         // the cut's filter last: it can run to thousands of characters.
         await writeFile(

@@ -90,7 +90,7 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
         run.history.record('capture', 'capture-unavailable', { error: (error as Error).message });
         return undefined;
       }
-      session.own('recorders', () => recorder.stop());
+      session.own('recorders', () => recorder.stop({ hurry: session.interrupted }));
       return recorder;
     },
   };
