@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -165,3 +165,30 @@ t.test('stopped in a hurry (an interrupted run), an open window is kept but not 
   t.match(text, /\(not read: the run was interrupted; open capture\.pcapng in Wireshark\)/);
   t.notMatch(text, /TCP resets in all/, 'no reading ran');
 });
+
+t.test(
+  'incidents of one moment on one node share a window: kept and read once, in each folder',
+  async (t) => {
+    const { run, target } = await recordedTarget(t);
+    const recorder = await FlightRecorder.of(target)
+      .window({ beforeMs: 20_000, afterMs: 0 })
+      .secrets(false)
+      .start();
+    for (const incident of [1, 2])
+      run.history.record('incidents', 'incident-opened', { incident, node: 'node1', kind: 'test' });
+    await recorder.stop();
+    const kept = run.history.recent().filter((event) => event.type === 'capture-kept');
+    t.match(kept, [
+      { incident: 1, files: ['capture.pcapng', 'capture.txt'] },
+      { incident: 2, files: ['capture.pcapng', 'capture.txt'], sharedWith: 1, bytes: 0 },
+    ]);
+    const [first, second] = await Promise.all(
+      ['001', '002'].map((folder) => stat(join(run.dir, 'incidents', folder, 'capture.pcapng'))),
+    );
+    t.equal(second?.ino, first?.ino, 'one file on disk, in both folders');
+    t.match(
+      await readFile(join(run.dir, 'incidents', '002', 'capture.txt'), 'utf8'),
+      /One window for incidents 1, 2 \(opened within 5 s of each other on node1\)/,
+    );
+  },
+);

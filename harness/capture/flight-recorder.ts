@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -247,7 +247,11 @@ export class StartedFlightRecorder implements AsyncDisposable {
   private readonly nodes: RecordedNode[];
   private readonly options: { beforeMs: number; afterMs: number; secrets: boolean };
   private readonly sightings: Sighting[] = [];
-  private readonly pending = new Map<number, { timer: NodeJS.Timeout; keep: () => Promise<void> }>();
+  /** Windows still open, by their first incident; incidents of the same moment on a node share one. */
+  private readonly pending = new Map<
+    number,
+    { timer: NodeJS.Timeout; keep: () => Promise<void>; node: string; from: number; incidents: number[] }
+  >();
   private readonly running = new Set<Promise<void>>();
   /** Stops the readings (tshark's view of a kept window) when the run is interrupted. */
   private readonly readings = new AbortController();
@@ -301,12 +305,23 @@ export class StartedFlightRecorder implements AsyncDisposable {
       typeof event.incident !== 'number'
     )
       return;
-    if (this.kept.has(event.incident) || this.pending.has(event.incident)) return;
+    const incident = event.incident;
+    const open = [...this.pending.values()];
+    if (this.kept.has(incident) || open.some((window) => window.incidents.includes(incident))) return;
     const node = this.nodes.find((candidate) => candidate.name === event.node);
     if (!node) return;
-    const incident = event.incident;
     const window = incidentWindow(event.at, this.options.beforeMs, this.options.afterMs);
-    const keep = () => this.keep(incident, node, window);
+    // A freeze opens a stall, a silence and a queue growth on one node within a second or two:
+    // one window for all of them, read once (three readings of the same minute outran the run).
+    const same = open.find(
+      (other) => other.node === node.name && Math.abs(other.from - window.from) <= SHARE_MS,
+    );
+    if (same) {
+      same.incidents.push(incident);
+      return;
+    }
+    const incidents = [incident];
+    const keep = () => this.keep(incidents, node, window);
     const timer = setTimeout(
       () => {
         this.pending.delete(incident);
@@ -315,7 +330,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
       Math.max(0, window.to - Date.now()),
     );
     timer.unref();
-    this.pending.set(incident, { timer, keep });
+    this.pending.set(incident, { timer, keep, node: node.name, from: window.from, incidents });
   }
 
   /** Remembers the connections events name (the target knows how), to cut an incident's out later. */
@@ -337,7 +352,9 @@ export class StartedFlightRecorder implements AsyncDisposable {
     return turn;
   }
 
-  private async keep(incident: number, node: RecordedNode, window: Window): Promise<void> {
+  /** Keeps the window in the first incident's folder, and the same files in the others'. */
+  private async keep(incidents: readonly number[], node: RecordedNode, window: Window): Promise<void> {
+    const incident = incidents[0] as number;
     const folder = incidentFolder(this.target.run.dir, incident);
     await makeDirectory(folder);
     const work = await mkdtemp(join(folder, '.capture-'));
@@ -404,7 +421,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
             `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
             `${!filter ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
             `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
-            `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}`,
+            `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}` +
+            `${incidents.length > 1 ? `\nOne window for incidents ${incidents.join(', ')} (opened within ${SHARE_MS / 1000} s of each other on ${node.name}): the same files in each folder.\n` : ''}`,
         );
         await rename(join(work, 'capture.txt'), join(folder, 'capture.txt'));
         const files = whole
@@ -414,28 +432,35 @@ export class StartedFlightRecorder implements AsyncDisposable {
           (sum, s) => sum + s.size,
           0,
         );
-        this.kept.set(incident, { files });
-        this.target.run.history.record('capture', 'capture-kept', {
-          incident,
-          node: node.name,
-          files,
-          bytes,
-          segments,
-          filter,
-          from: new Date(window.from).toISOString(),
-          to: new Date(window.to).toISOString(),
-          ms: Math.round(performance.now() - started),
-        });
-        this.target.run.history.record('capture', 'incident-evidence', { incident, files });
+        for (const [index, each] of incidents.entries()) {
+          if (index > 0) await shareFiles(folder, incidentFolder(this.target.run.dir, each), files);
+          this.kept.set(each, { files });
+          this.target.run.history.record('capture', 'capture-kept', {
+            incident: each,
+            node: node.name,
+            files,
+            // The bytes are on disk once: counted with the window's first incident.
+            bytes: index === 0 ? bytes : 0,
+            segments,
+            filter,
+            from: new Date(window.from).toISOString(),
+            to: new Date(window.to).toISOString(),
+            ms: Math.round(performance.now() - started),
+            ...(index > 0 ? { sharedWith: incident } : {}),
+          });
+          this.target.run.history.record('capture', 'incident-evidence', { incident: each, files });
+        }
       });
     } catch (error) {
       const message = (error as Error).message;
-      this.kept.set(incident, { error: message });
-      this.target.run.history.record('capture', 'capture-failed', {
-        incident,
-        node: node.name,
-        error: message,
-      });
+      for (const each of incidents) {
+        this.kept.set(each, { error: message });
+        this.target.run.history.record('capture', 'capture-failed', {
+          incident: each,
+          node: node.name,
+          error: message,
+        });
+      }
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -534,4 +559,16 @@ function portsOf(filter: string): number[] {
 async function sameCount(source: string, cutFile: string): Promise<boolean> {
   const [all, kept] = await Promise.all([packetCount(source), packetCount(cutFile)]).catch(() => [0, -1]);
   return all === kept;
+}
+
+/** Incidents opened this close together on one node share their capture window. */
+const SHARE_MS = 5_000;
+
+/** The kept files, in another incident's folder too: hard links where the disk allows (no second copy). */
+async function shareFiles(from: string, to: string, files: readonly string[]): Promise<void> {
+  await makeDirectory(to);
+  for (const name of files) {
+    await rm(join(to, name), { force: true });
+    await link(join(from, name), join(to, name)).catch(() => copyFile(join(from, name), join(to, name)));
+  }
 }

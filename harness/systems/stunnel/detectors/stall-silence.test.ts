@@ -147,13 +147,14 @@ t.test("a soak's next load ramps up against its own level, not the last one's", 
   const events: HistoryEvent[] = [];
   let s = 0;
   for (; s < 15; s++) events.push(...second(s, { completed: 100, keepAlive: 50 }));
-  events.push(...second(s++, { completed: 0, offered: 0 })); // the episode's load ended
+  const started = second(s, { completed: 0 })[0] as HistoryEvent;
+  events.push({ ...started, type: 'load-started' }); // the next episode's load
   // The next episode's keep-alive clients connect one by one: a few seconds under half of 50/s.
   for (const keepAlive of [1, 16, 16, 16, 30, 50, 50, 50, 50, 50, 50, 50, 50])
     events.push(...second(s++, { completed: 50 + keepAlive, keepAlive }));
   t.same(detect(events), [], 'a ramp-up is no stall');
-  // Without the load's end between them, the same seconds would be judged by the old level.
-  const carried = events.filter((event) => event.offered !== 0);
+  // Without the new load's start between them, the same seconds would be judged by the old level.
+  const carried = events.filter((event) => event.type !== 'load-started');
   t.same(
     detect(carried).map((incident) => incident.kind),
     ['throughput-stall'],

@@ -45,10 +45,17 @@ export default defineDetector<State>({
   name: 'throughput-stall',
   summary: 'completions per second under half the recent level for 3 s or more (load:second)',
   kinds: ['throughput-stall'],
-  reads: ['load:second'],
+  reads: ['load:second', 'load:load-started'],
   init: () => new Map(),
   step(state, event) {
-    if (event.source !== 'load' || event.type !== 'second' || typeof event.node !== 'string') return [];
+    if (event.source !== 'load' || typeof event.node !== 'string') return [];
+    // A new load (a soak's next episode) ramps up from nothing: it is judged against its own
+    // level, not the last one's. A stall still open is the last load's, and ends with it.
+    if (event.type === 'load-started') {
+      state.delete(event.node);
+      return [];
+    }
+    if (event.type !== 'second') return [];
     const node = event.node;
     let nodeState = state.get(node);
     if (!nodeState) {
@@ -79,9 +86,6 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   }
   if (second.offered === 0 && !state.open) {
     state.stalled = [];
-    // The load ended: the next one (a soak's next episode) ramps up from nothing, and is judged
-    // against its own level, not this one's.
-    state.baseline = [];
     return signals;
   }
   const level = levelOf(state.baseline);
