@@ -160,3 +160,22 @@ t.test("a soak's next load ramps up against its own level, not the last one's", 
     ['throughput-stall'],
   );
 });
+
+t.test("a dip soon after a stall is the stall's tail: the same incident, counted again", async (t) => {
+  const events = freeze(20, false);
+  let s = 15 + 20 + 1 + 10;
+  // Keep-alive requests held through the freeze time out after it: their slots serve nothing for 4 s.
+  for (const end = s + 4; s < end; s++)
+    events.push(...second(s, { completed: 50, keepAlive: 0, timeouts: 8 }));
+  for (const end = s + 5; s < end; s++) events.push(...second(s, { completed: 100 }));
+  const stalls = detect(events).filter((incident) => incident.kind === 'throughput-stall');
+  t.match(stalls, [{ count: 2, findings: { durationMs: 20_000, tailMs: 4_000 } }]);
+  // The same dip a minute later is a stall of its own.
+  const later = freeze(20, false);
+  s = 15 + 20 + 1 + 10;
+  for (const end = s + 50; s < end; s++) later.push(...second(s, { completed: 100 }));
+  for (const end = s + 4; s < end; s++)
+    later.push(...second(s, { completed: 50, keepAlive: 0, timeouts: 8 }));
+  for (const end = s + 5; s < end; s++) later.push(...second(s, { completed: 100 }));
+  t.equal(detect(later).filter((incident) => incident.kind === 'throughput-stall').length, 2);
+});

@@ -13,6 +13,12 @@ const STALL_SHARE = 0.5;
 const STALL_SECONDS = 3;
 /** Seconds after a stall whose completions are its "after" figure. */
 const AFTER_SECONDS = 5;
+/**
+ * A stall that begins this soon after the last one ended is that one's tail, not a stall of its
+ * own: keep-alive requests held through a freeze time out after it, and their connections are
+ * slow to serve again for a few seconds.
+ */
+const TAIL_MS = 15_000;
 
 type Second = ReturnType<typeof loadSecondOf>;
 
@@ -22,8 +28,18 @@ interface NodeState {
   /** Stalled seconds in a row, not yet a stall (or the stall's, once open). */
   stalled: Second[];
   open:
-    | { key: string; startT: number; before: number; keepAliveBefore: number; freshBefore: number }
+    | {
+        key: string;
+        startT: number;
+        before: number;
+        keepAliveBefore: number;
+        freshBefore: number;
+        /** The last stall's tail: counted into it, its figures kept. */
+        tail: boolean;
+      }
     | undefined;
+  /** The last stall that ended: its key and its end (history ms). */
+  last: { key: string; endT: number } | undefined;
   /** After a stall closed: the seconds counted into its "after", the level before it, and its first second after. */
   after: { key: string; seconds: Second[]; before: number; firstSecondAfter: number } | undefined;
 }
@@ -39,7 +55,8 @@ type State = Map<string, NodeState>;
  * needs: how long, completions per second before, during (its median second; keep-alive and new connections apart:
  * were the open connections still served?), the first second after and the 5 s after, the burst
  * (what those 6 s completed beyond the level before: the held requests), and the timeouts and
- * resets during it. Load that nobody offers is no stall.
+ * resets during it. Load that nobody offers is no stall. A stall within 15 s of the last one's
+ * end is its tail (the same incident, counted again, `tailMs` added); a new load starts afresh.
  */
 export default defineDetector<State>({
   name: 'throughput-stall',
@@ -59,7 +76,7 @@ export default defineDetector<State>({
     const node = event.node;
     let nodeState = state.get(node);
     if (!nodeState) {
-      nodeState = { baseline: [], stalled: [], open: undefined, after: undefined };
+      nodeState = { baseline: [], stalled: [], open: undefined, after: undefined, last: undefined };
       state.set(node, nodeState);
     }
     return stepNode(node, nodeState, loadSecondOf(event));
@@ -99,14 +116,21 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
     state.stalled.push(second);
     if (!state.open && state.stalled.length >= STALL_SECONDS) {
       const first = state.stalled[0] as Second;
+      if (state.last && first.t - state.last.endT <= TAIL_MS) {
+        // The same stall again: one more sighting of it (its count), its figures as they were.
+        state.open = { ...openedAt(state.last.key, first, level), tail: true };
+        signals.push({
+          kind: 'throughput-stall',
+          at: first.at,
+          node,
+          summary: '',
+          dedupKey: state.last.key,
+          reason: 'the stall again, within its tail',
+        });
+        return signals;
+      }
       const key = `throughput-stall|${node}|${first.t}`;
-      state.open = {
-        key,
-        startT: first.t,
-        before: level.all,
-        keepAliveBefore: level.keepAlive,
-        freshBefore: level.fresh,
-      };
+      state.open = { ...openedAt(key, first, level), tail: false };
       const during = (pick: (s: Second) => number) => round(mean(state.stalled.map(pick)));
       signals.push({
         kind: 'throughput-stall',
@@ -121,6 +145,16 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
         findings: { beforePerSecond: round(level.all) },
       });
     }
+    return signals;
+  }
+  if (state.open?.tail) {
+    const { key, startT } = state.open;
+    signals.push(
+      findingsFor('throughput-stall', key, second.at, node, { tailMs: Math.round(second.t - startT) }),
+    );
+    state.open = undefined;
+    state.stalled = [];
+    state.last = { key, endT: second.t };
     return signals;
   }
   if (state.open) {
@@ -142,6 +176,7 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
       }),
     );
     state.open = undefined;
+    state.last = { key, endT: second.t };
     state.after = { key, seconds: [], before, firstSecondAfter: second.completed };
     // The burst of held requests is not the level to judge the next seconds by.
     state.stalled = [];
@@ -155,6 +190,16 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   });
   if (state.baseline.length > BASELINE_SECONDS) state.baseline.shift();
   return signals;
+}
+
+function openedAt(key: string, first: Second, level: ReturnType<typeof levelOf>) {
+  return {
+    key,
+    startT: first.t,
+    before: level.all,
+    keepAliveBefore: level.keepAlive,
+    freshBefore: level.fresh,
+  };
 }
 
 function levelOf(baseline: NodeState['baseline']): { all: number; keepAlive: number; fresh: number } {
