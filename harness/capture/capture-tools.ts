@@ -26,6 +26,27 @@ export function withToolSignal<T>(signal: AbortSignal, work: () => Promise<T>): 
   return toolSignal.run(signal, work);
 }
 
+/**
+ * tshark's fields of each packet a display filter selects, a row at a time (streamed): the
+ * values in the order of `fields`, as tshark prints them.
+ */
+function fieldRows(
+  input: string,
+  filter: string,
+  fields: readonly string[],
+  onRow: (values: string[]) => void,
+): Promise<void> {
+  const args = ['-n', '-r', input, '-Y', filter, '-T', 'fields', '-E', 'separator=\t'];
+  return toolLines('tshark', [...args, ...fields.flatMap((field) => ['-e', field])], (line) => {
+    if (line) onRow(line.split('\t'));
+  });
+}
+
+/** A packet's end as "address:port", from tshark's IPv4 or IPv6 field. */
+function endpoint(ip4: string | undefined, ip6: string | undefined, port: string | undefined): string {
+  return `${ip4 || ip6}:${port}`;
+}
+
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
 async function tool(name: string, args: string[]): Promise<string> {
   try {
@@ -208,45 +229,29 @@ export async function summarize(input: string): Promise<string> {
   ];
   const rows: string[] = [];
   let more = 0;
-  await toolLines(
-    'tshark',
-    [
-      '-n',
-      '-r',
-      input,
-      '-Y',
-      'tls.handshake or tls.alert_message or tcp.flags.reset == 1',
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      ...fields.flatMap((field) => ['-e', field]),
-    ],
-    (line) => {
-      if (!line) return;
-      if (rows.length >= MAX_LISTED_LINES) {
-        more++;
-        return;
-      }
-      const [frame, time, src, sport, dst, dport, types, lengths, alert, reset] = line.split('\t');
-      const messages = (types ?? '')
-        .split(',')
-        .filter(Boolean)
-        .map(
-          (type, i) =>
-            `${HANDSHAKE_TYPES[type] ?? `type ${type}`} (${(lengths ?? '').split(',')[i] ?? '?'} bytes)`,
-        );
-      const what = [
-        ...messages,
-        ...(alert ? [`alert: ${ALERTS[alert] ?? alert}`] : []),
-        ...(reset === '1' || reset === 'True' ? ['TCP RST'] : []),
-      ];
-      if (what.length > 0)
-        rows.push(
-          `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`,
-        );
-    },
-  );
+  await fieldRows(input, 'tls.handshake or tls.alert_message or tcp.flags.reset == 1', fields, (row) => {
+    if (rows.length >= MAX_LISTED_LINES) {
+      more++;
+      return;
+    }
+    const [frame, time, src, sport, dst, dport, types, lengths, alert, reset] = row;
+    const messages = (types ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(
+        (type, i) =>
+          `${HANDSHAKE_TYPES[type] ?? `type ${type}`} (${(lengths ?? '').split(',')[i] ?? '?'} bytes)`,
+      );
+    const what = [
+      ...messages,
+      ...(alert ? [`alert: ${ALERTS[alert] ?? alert}`] : []),
+      ...(reset === '1' || reset === 'True' ? ['TCP RST'] : []),
+    ];
+    if (what.length > 0)
+      rows.push(
+        `${String(frame).padStart(6)}  ${Number(time).toFixed(6).padStart(12)}  ${src}:${sport} -> ${dst}:${dport}  ${what.join(', ')}`,
+      );
+  });
   const header = [
     'frame',
     'seconds',
@@ -276,30 +281,11 @@ export async function trafficPerSecond(input: string): Promise<string> {
   const seconds = new Map<number, { syn: number; fin: number; resets: Map<string, number> }>();
   const resetTotals = new Map<string, number>();
   const set = (flag: string | undefined) => flag === '1' || flag === 'True';
-  await toolLines(
-    'tshark',
-    [
-      '-n',
-      '-r',
-      input,
-      '-Y',
-      'tcp.flags.syn == 1 or tcp.flags.reset == 1 or tcp.flags.fin == 1',
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      ...[
-        'frame.time_relative',
-        'ip.src',
-        'tcp.flags.syn',
-        'tcp.flags.ack',
-        'tcp.flags.reset',
-        'tcp.flags.fin',
-      ].flatMap((field) => ['-e', field]),
-    ],
-    (line) => {
-      if (!line) return;
-      const [time, src, syn, ack, reset, fin] = line.split('\t');
+  await fieldRows(
+    input,
+    'tcp.flags.syn == 1 or tcp.flags.reset == 1 or tcp.flags.fin == 1',
+    ['frame.time_relative', 'ip.src', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.reset', 'tcp.flags.fin'],
+    ([time, src, syn, ack, reset, fin]) => {
       const second = Math.floor(Number(time));
       if (!Number.isFinite(second)) return;
       const row = seconds.get(second) ?? { syn: 0, fin: 0, resets: new Map<string, number>() };
@@ -328,36 +314,22 @@ export async function trafficPerSecond(input: string): Promise<string> {
 /** The TLS alerts of a capture: who sent which, on which connection (decrypted where secrets are in). */
 export async function alertsIn(input: string): Promise<SentAlert[]> {
   const alerts: SentAlert[] = [];
-  await toolLines(
-    'tshark',
+  await fieldRows(
+    input,
+    'tls.alert_message',
     [
-      '-n',
-      '-r',
-      input,
-      '-Y',
-      'tls.alert_message',
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      ...[
-        'frame.number',
-        'tcp.stream',
-        'frame.time_relative',
-        'ip.src',
-        'ipv6.src',
-        'tcp.srcport',
-        'ip.dst',
-        'ipv6.dst',
-        'tcp.dstport',
-        'tls.alert_message.desc',
-      ].flatMap((field) => ['-e', field]),
+      'frame.number',
+      'tcp.stream',
+      'frame.time_relative',
+      'ip.src',
+      'ipv6.src',
+      'tcp.srcport',
+      'ip.dst',
+      'ipv6.dst',
+      'tcp.dstport',
+      'tls.alert_message.desc',
     ],
-    (line) => {
-      if (!line) return;
-      const [frame, stream, time, src4, src6, sport, dst4, dst6, dport, descriptions] = line.split('\t');
-      const src = src4 || src6;
-      const dst = dst4 || dst6;
+    ([frame, stream, time, src4, src6, sport, dst4, dst6, dport, descriptions]) => {
       // close_notify and user_canceled end connections normally; they are no failure.
       for (const description of (descriptions ?? '').split(','))
         if (description !== '' && description !== '0' && description !== '90')
@@ -365,8 +337,8 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
             frame: Number(frame),
             stream: Number(stream),
             seconds: Number(time),
-            from: `${src}:${sport}`,
-            to: `${dst}:${dport}`,
+            from: endpoint(src4, src6, sport),
+            to: endpoint(dst4, dst6, dport),
             alert: ALERTS[description] ?? `alert ${description}`,
           });
     },
@@ -402,38 +374,26 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
     parser.line(line),
   );
   const reader = new HandshakeHeadReader(parser.end());
-  await toolLines(
-    'tshark',
+  await fieldRows(
+    input,
+    `tcp.len > 0 && ${early}`,
     [
-      '-n',
-      '-r',
-      input,
-      '-Y',
-      `tcp.len > 0 && ${early}`,
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      ...[
-        'frame.number',
-        'tcp.stream',
-        'ip.src',
-        'ipv6.src',
-        'tcp.srcport',
-        'ip.dst',
-        'ipv6.dst',
-        'tcp.dstport',
-        'tcp.payload',
-      ].flatMap((field) => ['-e', field]),
+      'frame.number',
+      'tcp.stream',
+      'ip.src',
+      'ipv6.src',
+      'tcp.srcport',
+      'ip.dst',
+      'ipv6.dst',
+      'tcp.dstport',
+      'tcp.payload',
     ],
-    (line) => {
-      if (!line) return;
-      const [frame, stream, src4, src6, sport, dst4, dst6, dport, payload] = line.split('\t');
+    ([frame, stream, src4, src6, sport, dst4, dst6, dport, payload]) => {
       reader.push({
         frame: Number(frame),
         stream: Number(stream),
-        from: `${src4 || src6}:${sport}`,
-        to: `${dst4 || dst6}:${dport}`,
+        from: endpoint(src4, src6, sport),
+        to: endpoint(dst4, dst6, dport),
         payload: Buffer.from((payload ?? '').replace(/:/g, ''), 'hex'),
       });
     },
