@@ -200,6 +200,7 @@ t.test('a load that runs its time: events in order, seconds adding up to the tot
     forMs: 1_500,
   });
   t.equal(events.events.at(-1)?.type, 'load-stopped', 'load-stopped comes last');
+  t.notOk(events.events.at(-1)?.cutShort, 'it ran its time');
   t.equal(events.events.filter((event) => event.type === 'load-stopped').length, 1);
   const seconds = events.seconds();
   t.ok(seconds.length >= 1, 'at least the last (partial) second is recorded');
@@ -375,7 +376,7 @@ t.test('finished(signal) stops the load when the signal aborts', async (t) => {
     t.equal(events.stopped(), undefined, 'still running before the abort');
     controller.abort();
     await finished;
-    t.ok(events.stopped(), 'load-stopped recorded');
+    t.match(events.stopped(), { cutShort: true }, 'load-stopped recorded, cut short of its time');
   });
   await t.test('already aborted', async (t) => {
     const { load, events } = startLoad(t, server.target(), { rate: 20 });

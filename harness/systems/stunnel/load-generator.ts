@@ -175,6 +175,9 @@ export class LoadGenerator {
   /** Stops offering, gives requests in flight a moment (1 s), then closes every connection. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      // A load stopped before its time (a soak's duration, Ctrl-C) says so: its episode is not
+      // over, and is not judged as one that ran.
+      const cutShort = performance.now() - this.started < this.options.forMs;
       try {
         clearInterval(this.timer);
         const grace = new Promise((resolve) => setTimeout(resolve, 1_000).unref());
@@ -183,7 +186,11 @@ export class LoadGenerator {
         this.flushSecond();
         this.closing = true;
         await Promise.all([this.keepAlive.destroy(), this.fresh.destroy()]).catch(() => undefined);
-        this.events.record('load', 'load-stopped', { node: this.node, ...this.summary() });
+        this.events.record('load', 'load-stopped', {
+          node: this.node,
+          ...this.summary(),
+          ...(cutShort ? { cutShort: true } : {}),
+        });
       } finally {
         clearInterval(this.secondTimer);
         this.resolveEnded();

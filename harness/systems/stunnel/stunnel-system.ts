@@ -24,11 +24,12 @@ export const stunnel: SystemUnderTest<StunnelTarget, object> = {
   name: 'stunnel',
   versions: stunnelVersions,
   stepUnit: 'episodes',
-  // An episode is one load a scenario starts (a soak starts one per episode).
+  // An episode is one load a scenario starts (a soak starts one per episode); one the run's end
+  // cut short is not done.
   stepOf(event) {
     if (event.source !== 'load') return undefined;
     if (event.type === 'load-started') return 'begun';
-    if (event.type === 'load-stopped') return 'done';
+    if (event.type === 'load-stopped') return event.cutShort === true ? undefined : 'done';
     return undefined;
   },
   defaultVersion: '5.68',
