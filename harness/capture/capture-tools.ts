@@ -90,7 +90,10 @@ async function toolLines(name: string, args: string[], onLine: (line: string) =>
     for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }))
       onLine(line);
     const code = await closed;
-    if (timedOut) throw Object.assign(new Error(`took longer than ${TOOL_TIMEOUT_MS / 1000} s`), { code });
+    if (timedOut) {
+      stderr = ''; // what it said before it was killed is not why it failed
+      throw Object.assign(new Error(`took longer than ${TOOL_TIMEOUT_MS / 1000} s`), { code });
+    }
     if (code !== 0) throw Object.assign(new Error(`exit code ${code}`), { code });
   } catch (error) {
     child.kill('SIGKILL');

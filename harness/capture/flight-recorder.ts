@@ -313,6 +313,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
     const window = incidentWindow(event.at, this.options.beforeMs, this.options.afterMs);
     // A freeze opens a stall, a silence and a queue growth on one node within a second or two:
     // one window for all of them, read once (three readings of the same minute outran the run).
+    // It is the first incident's window: a later one's ends up to SHARE_MS early.
     const same = open.find(
       (other) => other.node === node.name && Math.abs(other.from - window.from) <= SHARE_MS,
     );
@@ -342,8 +343,14 @@ export class StartedFlightRecorder implements AsyncDisposable {
   }
 
   private track(work: Promise<void>): void {
-    this.running.add(work);
-    void work.finally(() => this.running.delete(work));
+    // keep() records its own failures; anything that still escapes (a full disk while making the
+    // folder) must not crash the run: it is recorded here.
+    const kept = work.catch((error: Error) =>
+      this.target.run.history.record('capture', 'capture-failed', { error: error.message }),
+    );
+    const tracked = kept.then(() => undefined);
+    this.running.add(tracked);
+    void tracked.finally(() => this.running.delete(tracked));
   }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
@@ -433,7 +440,21 @@ export class StartedFlightRecorder implements AsyncDisposable {
           0,
         );
         for (const [index, each] of incidents.entries()) {
-          if (index > 0) await shareFiles(folder, incidentFolder(this.target.run.dir, each), files);
+          if (index > 0) {
+            const shared = await shareFiles(folder, incidentFolder(this.target.run.dir, each), files).then(
+              () => undefined,
+              (error: Error) => error.message,
+            );
+            if (shared !== undefined) {
+              this.kept.set(each, { error: shared });
+              this.target.run.history.record('capture', 'capture-failed', {
+                incident: each,
+                node: node.name,
+                error: shared,
+              });
+              continue;
+            }
+          }
           this.kept.set(each, { files });
           this.target.run.history.record('capture', 'capture-kept', {
             incident: each,

@@ -397,7 +397,8 @@ function clientsOf(
     : {
         clientsConnected: Number(event[`${label}Connected`] ?? 0),
         clientsTotal: Number(event[`${label}Total`] ?? 0),
-        clientsLabel: undefined,
+        // Runs of 2026-12-06 named their label beside the old fields.
+        clientsLabel: typeof event.clientsLabel === 'string' ? event.clientsLabel : undefined,
       };
 }
 

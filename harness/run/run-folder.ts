@@ -31,6 +31,25 @@ export interface FolderFile {
   path: string;
   bytes: number;
   mtimeMs: number;
+  /**
+   * The file's identity on its disk (device and inode): an incident window kept once for several
+   * incidents is hard-linked into each folder, and its bytes are on the disk once.
+   */
+  inode?: string;
+}
+
+/** The bytes the files hold on disk: each hard-linked file once. */
+export function bytesOnDisk(files: readonly FolderFile[]): number {
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const file of files) {
+    if (file.inode !== undefined) {
+      if (seen.has(file.inode)) continue;
+      seen.add(file.inode);
+    }
+    bytes += file.bytes;
+  }
+  return bytes;
 }
 
 /** Every file under a run folder (recursively), sorted by path; a folder that is gone has none. */
@@ -42,12 +61,18 @@ export async function folderFiles(dir: string): Promise<FolderFile[]> {
     const path = join(entry.parentPath, entry.name);
     // A file removed between the listing and its stat is simply not there.
     const info = await stat(path).catch(() => undefined);
-    if (info) files.push({ path: relative(dir, path), bytes: info.size, mtimeMs: info.mtimeMs });
+    if (info)
+      files.push({
+        path: relative(dir, path),
+        bytes: info.size,
+        mtimeMs: info.mtimeMs,
+        inode: `${info.dev}:${info.ino}`,
+      });
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The bytes of every file under a run folder; a folder that is gone holds none. */
 export async function folderBytes(dir: string): Promise<number> {
-  return (await folderFiles(dir)).reduce((sum, file) => sum + file.bytes, 0);
+  return bytesOnDisk(await folderFiles(dir));
 }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { bytesOnDisk } from '../run/run-folder.ts';
 import { budgetFor, type FolderFile, planUpkeep } from './disk-budget.ts';
 
 const MiB = 1024 * 1024;
@@ -66,4 +67,25 @@ t.test('near the cap: windows go oldest first, then cut streams; evidence text n
     'then cut streams',
   );
   t.notOk(crowded.remove.some((path) => path.endsWith('.txt') || path.endsWith('.json')));
+});
+
+t.test('a window kept once for several incidents counts once, and goes with all its links', async (t) => {
+  const budget = budgetFor(1000 * MiB);
+  const shared = (path: string) => ({ ...file(path, 300), inode: '1:42' });
+  const files = [
+    file('history.jsonl', 250),
+    shared('incidents/001/capture.pcapng'),
+    shared('incidents/002/capture.pcapng'),
+    shared('incidents/003/capture.pcapng'),
+    { ...file('incidents/004/capture.pcapng', 300), inode: '1:43' },
+  ];
+  t.equal(bytesOnDisk(files), 850 * MiB, 'the shared window once: under the 900 MiB line, nothing goes');
+  t.same(planUpkeep(files, budget).remove, []);
+  const crowded = planUpkeep([...files, file('captures/master1/ring0', 100)], budget);
+  t.same(
+    crowded.remove,
+    ['incidents/001/capture.pcapng', 'incidents/002/capture.pcapng', 'incidents/003/capture.pcapng'],
+    'the oldest window, every link of it: only then is it off the disk',
+  );
+  t.equal(crowded.after, 650 * MiB);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ErrorCodes, HuntError } from '../errors.ts';
 import { RunLayout } from '../run/layout.ts';
 import type { Run } from '../run/run.ts';
-import { type FolderFile, folderFiles } from '../run/run-folder.ts';
+import { bytesOnDisk, type FolderFile, folderFiles } from '../run/run-folder.ts';
 
 const MiB = 1024 * 1024;
 
@@ -108,19 +108,25 @@ export function planUpkeep(files: readonly FolderFile[], budget: DiskBudget): Up
   const rotate = logs.filter((file) => file.bytes > perLog).map((file) => file.path);
   const rotated = new Set(rotate);
   // A rotation moves the log to <log>.1 (replacing the old .1): the new .1 is what the log held.
-  let total = files.reduce((sum, file) => {
-    if (file.path.endsWith('.log.1') && rotated.has(file.path.slice(0, -2))) return sum;
-    return sum + file.bytes;
-  }, 0);
+  let total = bytesOnDisk(
+    files.filter((file) => !(file.path.endsWith('.log.1') && rotated.has(file.path.slice(0, -2)))),
+  );
   const remove: string[] = [];
   const limit = budget.capBytes * 0.9;
   const captures = (name: string) =>
     files
       .filter((file) => RunLayout.isIncidentFile(file.path) && file.path.endsWith(`/${name}`))
       .sort((a, b) => a.path.localeCompare(b.path));
+  const removed = new Set<string>();
   for (const file of [...captures('window.pcapng'), ...captures('capture.pcapng')]) {
     if (total <= limit) break;
-    remove.push(file.path);
+    if (removed.has(file.path)) continue;
+    // A window shared by incidents is hard-linked into each folder: its bytes go with its last link.
+    const links = file.inode === undefined ? [file] : files.filter((other) => other.inode === file.inode);
+    for (const link of links) {
+      removed.add(link.path);
+      remove.push(link.path);
+    }
     total -= file.bytes;
   }
   return { rotate, remove, after: total };
@@ -160,7 +166,7 @@ export class DiskBudgetKeeper {
 
   async upkeep(): Promise<void> {
     const files = await folderFiles(this.run.dir);
-    const before = files.reduce((sum, file) => sum + file.bytes, 0);
+    const before = bytesOnDisk(files);
     this.peakBytes = Math.max(this.peakBytes, before);
     const plan = planUpkeep(files, this.budget);
     for (const path of plan.rotate) {

@@ -69,8 +69,12 @@ export default defineDetector<State>({
     // A new load (a soak's next episode) ramps up from nothing: it is judged against its own
     // level, not the last one's. A stall still open is the last load's, and ends with it.
     if (event.type === 'load-started') {
+      const open = state.get(event.node)?.open;
       state.delete(event.node);
-      return [];
+      // A stall the last load ended in: its figures end there too.
+      return open && !open.tail
+        ? [findingsFor('throughput-stall', open.key, event.at, event.node, { endedWithLoad: true })]
+        : [];
     }
     if (event.type !== 'second') return [];
     const node = event.node;
