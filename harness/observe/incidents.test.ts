@@ -77,6 +77,7 @@ t.test('the ledger is bounded: 1,000 incidents, then signals are counted as drop
     ledger.apply({ kind: 'critical-log', at: at(0), summary: 's', reason: `r${i}` });
   t.equal(ledger.list().length, 1000);
   t.equal(ledger.dropped, 10);
+  t.equal(ledger.firstDroppedAt, at(0), 'and when the first was: after it, not every incident is known');
   const big = ledger.apply({
     kind: 'critical-log',
     at: at(1),

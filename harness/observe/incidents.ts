@@ -63,6 +63,8 @@ export class IncidentLedger {
   private readonly absorbers: Array<{ kinds: Set<string>; nodes: Set<string>; into: number }> = [];
   /** Signals dropped because MAX_INCIDENTS distinct incidents exist already. */
   dropped = 0;
+  /** When the first was dropped: after it, the incidents are not all known. */
+  firstDroppedAt: string | undefined;
 
   apply(signal: IncidentSignal): LedgerChange | undefined {
     if (signal.attachTo !== undefined) {
@@ -80,6 +82,7 @@ export class IncidentLedger {
     if (!incident) {
       if (this.byKey.size >= MAX_INCIDENTS) {
         this.dropped++;
+        this.firstDroppedAt ??= signal.at;
         return undefined;
       }
       incident = {

@@ -199,6 +199,14 @@ t.test('eachStep: every step judged on its own incidents, a cut-short last step 
     'no step ended: nothing met',
   );
   t.match(
+    expect.check({ ...facts(everyEpisode.slice(0, 1)), incidentsFullAt: at(11) }),
+    {
+      ok: true,
+      detail: "1 of 1 episodes met (2 not over when the run's incidents reached their cap, not judged)",
+    },
+    'the ledger full at 11 s: the episodes from 10 s on are not all known',
+  );
+  t.match(
     expect.check({ incidents: everyEpisode, nodes }),
     { ok: false, description: /^in the run \(no steps told\)/, detail: /stunnel has 3/ },
     'a run that tells no steps is judged whole',

@@ -11,6 +11,8 @@ export interface RunFacts {
   steps?: readonly StepSpan[];
   /** What a step is, plural (the system's word: `episodes`). */
   stepUnit?: string;
+  /** When the run's incident ledger was full (MAX_INCIDENTS): what began after is not all known. */
+  incidentsFullAt?: string;
 }
 
 /** One step of a run: when it began (ms since the epoch) and whether it ended. */
@@ -188,7 +190,13 @@ export function eachStep(...expectations: readonly Expectation[]): Expectation {
       for (const incident of facts.incidents) {
         (byStep[stepAt(steps, Date.parse(incident.firstSeen))] as Incident[]).push(incident);
       }
-      const judged = steps.flatMap((step, index) => (step.done ? [index] : []));
+      // A step not over when the ledger filled may have incidents it does not know of: not judged.
+      const fullAt =
+        facts.incidentsFullAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(facts.incidentsFullAt);
+      const known = steps.filter(
+        (_, index) => (steps[index + 1]?.begunAt ?? Number.POSITIVE_INFINITY) <= fullAt,
+      ).length;
+      const judged = steps.flatMap((step, index) => (step.done && index < known ? [index] : []));
       const failed: string[] = [];
       let description = what;
       for (const index of judged) {
@@ -197,7 +205,8 @@ export function eachStep(...expectations: readonly Expectation[]): Expectation {
         const notMet = results.filter((r) => !r.ok);
         if (notMet.length > 0) failed.push(`#${index + 1}: ${notMet.map((r) => r.detail).join('; ')}`);
       }
-      const cut = steps.length - judged.length;
+      const unknown = steps.length - known;
+      const cut = known - judged.length;
       const singular = unit.replace(/s$/, '');
       return {
         ok: judged.length > 0 && failed.length === 0,
@@ -205,6 +214,9 @@ export function eachStep(...expectations: readonly Expectation[]): Expectation {
         detail:
           `${judged.length - failed.length} of ${judged.length} ${unit} met` +
           (cut > 0 ? ` (${cut} cut short by the run's end, not judged)` : '') +
+          (unknown > 0
+            ? ` (${unknown} not over when the run's incidents reached their cap, not judged)`
+            : '') +
           (failed.length > 0
             ? `; NOT MET in ${singular} ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? `, and ${failed.length - 5} more` : ''}`
             : ''),

@@ -344,6 +344,9 @@ async function judgeRun(
           nodes,
           params: checked.params,
           ...(offline && steps ? { steps: steps.spans, stepUnit } : {}),
+          ...(offline && ledger.firstDroppedAt !== undefined
+            ? { incidentsFullAt: ledger.firstDroppedAt }
+            : {}),
         });
   const outcome = verdictOf({
     diskError: session.diskError,
