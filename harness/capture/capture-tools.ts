@@ -43,7 +43,7 @@ function fieldRows(
 }
 
 /** A packet's end as "address:port", from tshark's IPv4 or IPv6 field. */
-function endpoint(ip4: string | undefined, ip6: string | undefined, port: string | undefined): string {
+function addressAndPort(ip4: string | undefined, ip6: string | undefined, port: string | undefined): string {
   return `${ip4 || ip6}:${port}`;
 }
 
@@ -340,8 +340,8 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
             frame: Number(frame),
             stream: Number(stream),
             seconds: Number(time),
-            from: endpoint(src4, src6, sport),
-            to: endpoint(dst4, dst6, dport),
+            from: addressAndPort(src4, src6, sport),
+            to: addressAndPort(dst4, dst6, dport),
             alert: ALERTS[description] ?? `alert ${description}`,
           });
     },
@@ -395,8 +395,8 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
       reader.push({
         frame: Number(frame),
         stream: Number(stream),
-        from: endpoint(src4, src6, sport),
-        to: endpoint(dst4, dst6, dport),
+        from: addressAndPort(src4, src6, sport),
+        to: addressAndPort(dst4, dst6, dport),
         payload: Buffer.from((payload ?? '').replace(/:/g, ''), 'hex'),
       });
     },

@@ -90,7 +90,9 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
         run.history.record('capture', 'capture-unavailable', { error: (error as Error).message });
         return undefined;
       }
-      session.own('recorders', () => recorder.stop({ hurry: session.interrupted }));
+      session.own('recorders', () =>
+        recorder.stop({ hurry: session.interrupted && options.readWhenInterrupted !== true }),
+      );
       return recorder;
     },
   };

@@ -55,7 +55,16 @@ export interface ScenarioContext<P, System extends AnySystem = AnySystem> {
    */
   capture(
     target: StartedTarget,
-    options?: { ring?: RingOptions; beforeMs?: number; afterMs?: number },
+    options?: {
+      ring?: RingOptions;
+      beforeMs?: number;
+      afterMs?: number;
+      /**
+       * Ctrl-C is how this scenario ends (a watch): the windows still open are read then, as at
+       * any end. Otherwise an interrupted run keeps them unread, to stop within seconds.
+       */
+      readWhenInterrupted?: boolean;
+    },
   ): Promise<StartedFlightRecorder | undefined>;
   /**
    * Starts nemeses on a target: faults on a schedule tied to its disruptions (`offsetMs` after a

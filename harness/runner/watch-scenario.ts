@@ -18,7 +18,8 @@ export function watchScenario(found: FoundInstance): Scenario {
     expectations: [noIncident()],
     async run(ctx) {
       const target = await ctx.start(ctx.target());
-      await ctx.capture(target);
+      // Ctrl-C is the watch's usual end: what it caught is read then, as at the end of any run.
+      await ctx.capture(target, { readWhenInterrupted: true });
       ctx.progress.step(`watching ${found.lines[0] ?? found.node}; Ctrl-C ends the watch`);
       if (!ctx.signal.aborted)
         await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));

@@ -4,7 +4,9 @@ import { dial, echoServer, proxyTo } from '../../test-kits/proxy.ts';
 t.test('slicer delivers data in small separate segments', async (t) => {
   const server = await echoServer(t, { echo: false });
   const proxy = await proxyTo(t, server.address, [
-    { type: 'slicer', stream: 'upstream', attributes: { average_size: 4, size_variation: 2, delay: 2000 } },
+    // 20 ms apart (delay is in microseconds, as Toxiproxy's): a receiver slowed by a busy machine
+    // still reads each slice on its own (at 2 ms, two slices once arrived in one read under load).
+    { type: 'slicer', stream: 'upstream', attributes: { average_size: 4, size_variation: 2, delay: 20_000 } },
   ]);
   const socket = await dial(proxy.listen);
   socket.end('0123456789abcdefghijklmnopqrstuvwxyz');
