@@ -164,6 +164,7 @@ t.test('stopped in a hurry (an interrupted run), an open window is kept but not 
   const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
   t.match(text, /\(not read: the run was interrupted; open capture\.pcapng in Wireshark\)/);
   t.notMatch(text, /TCP resets in all/, 'no reading ran');
+  t.match(text, /The run was interrupted: capture\.pcapng is the whole window, its TLS secrets not embedded/);
 });
 
 t.test(

@@ -372,10 +372,13 @@ export class StartedFlightRecorder implements AsyncDisposable {
       // system under test, and the harness's own load, into stalls of their own. One at a time,
       // once the window is copied out of the ring (which goes on rotating meanwhile).
       await this.oneAtATime(async () => {
+        // Interrupted: the window as the ring held it, without the cut or the embedded secrets
+        // (a tshark pass each), so that Ctrl-C ends the run within seconds.
+        const hurried = this.readings.signal.aborted;
         const involved = this.sightings.filter(
           (s) => s.node === node.name && s.at >= window.from && s.at <= window.to,
         );
-        const filter = connectionFilter(involved);
+        const filter = hurried ? undefined : connectionFilter(involved);
         const cutFile = join(work, 'capture.plain.pcapng');
         // A filter tshark refuses must not cost the window: the cut is then the whole of it.
         const cutBy =
@@ -388,7 +391,7 @@ export class StartedFlightRecorder implements AsyncDisposable {
         // there was no cut) is the window: one file, not two identical ones.
         const whole = !cutBy || (await sameCount(windowed, cutFile));
         if (!cutBy) await copyFile(windowed, cutFile);
-        const keylogs = this.options.secrets ? await this.keylogFiles() : [];
+        const keylogs = this.options.secrets && !hurried ? await this.keylogFiles() : [];
         const outputs: Array<[string, string]> = whole
           ? [[cutFile, 'capture.pcapng']]
           : [
@@ -426,7 +429,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
             `Connections per second (seconds from the window's start):\n${traffic}\n` +
             `What tshark shows (complete messages, alerts, resets):\n${summary}` +
             `${cutBy && whole ? "\nEvery connection in the window is the incident's: capture.pcapng is the whole window (no window.pcapng).\n" : ''}` +
-            `${!filter ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
+            `${hurried ? '\nThe run was interrupted: capture.pcapng is the whole window, its TLS secrets not embedded (the key logs are in the run folder, keys/).\n' : ''}` +
+            `${!filter && !hurried ? '\nNo event named the connections of the incident: capture.pcapng is the whole window.\n' : ''}` +
             `${cutBy && !whole ? `\nThe incident's connections, as cut from window.pcapng (tshark -Y):\n${cutBy}\n` : ''}` +
             `${filter && !cutBy ? `\ntshark refused the cut's filter; capture.pcapng is the whole window:\n${filter}\n` : ''}` +
             `${incidents.length > 1 ? `\nOne window for incidents ${incidents.join(', ')} (opened within ${SHARE_MS / 1000} s of each other on ${node.name}): the same files in each folder.\n` : ''}`,
