@@ -42,9 +42,15 @@ function fieldRows(
   });
 }
 
-/** A packet's end as "address:port", from tshark's IPv4 or IPv6 field. */
-function addressAndPort(ip4: string | undefined, ip6: string | undefined, port: string | undefined): string {
-  return `${ip4 || ip6}:${port}`;
+/** tshark's fields that name a packet's two ends; `endsOf` reads their values. */
+const ENDS_FIELDS = ['ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport'];
+
+/** A packet's ends as "address:port" (IPv4 or IPv6), from the values of ENDS_FIELDS. */
+function endsOf([src4, src6, sport, dst4, dst6, dport]: readonly (string | undefined)[]): {
+  from: string;
+  to: string;
+} {
+  return { from: `${src4 || src6}:${sport}`, to: `${dst4 || dst6}:${dport}` };
 }
 
 /** Runs tshark, editcap, mergecap or capinfos; a failure is HH_CAPTURE_TOOL with its output. */
@@ -320,19 +326,8 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
   await fieldRows(
     input,
     'tls.alert_message',
-    [
-      'frame.number',
-      'tcp.stream',
-      'frame.time_relative',
-      'ip.src',
-      'ipv6.src',
-      'tcp.srcport',
-      'ip.dst',
-      'ipv6.dst',
-      'tcp.dstport',
-      'tls.alert_message.desc',
-    ],
-    ([frame, stream, time, src4, src6, sport, dst4, dst6, dport, descriptions]) => {
+    ['frame.number', 'tcp.stream', 'frame.time_relative', 'tls.alert_message.desc', ...ENDS_FIELDS],
+    ([frame, stream, time, descriptions, ...ends]) => {
       // close_notify and user_canceled end connections normally; they are no failure.
       for (const description of (descriptions ?? '').split(','))
         if (description !== '' && description !== '0' && description !== '90')
@@ -340,8 +335,7 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
             frame: Number(frame),
             stream: Number(stream),
             seconds: Number(time),
-            from: addressAndPort(src4, src6, sport),
-            to: addressAndPort(dst4, dst6, dport),
+            ...endsOf(ends),
             alert: ALERTS[description] ?? `alert ${description}`,
           });
     },
@@ -380,23 +374,12 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
   await fieldRows(
     input,
     `tcp.len > 0 && ${early}`,
-    [
-      'frame.number',
-      'tcp.stream',
-      'ip.src',
-      'ipv6.src',
-      'tcp.srcport',
-      'ip.dst',
-      'ipv6.dst',
-      'tcp.dstport',
-      'tcp.payload',
-    ],
-    ([frame, stream, src4, src6, sport, dst4, dst6, dport, payload]) => {
+    ['frame.number', 'tcp.stream', 'tcp.payload', ...ENDS_FIELDS],
+    ([frame, stream, payload, ...ends]) => {
       reader.push({
         frame: Number(frame),
         stream: Number(stream),
-        from: addressAndPort(src4, src6, sport),
-        to: addressAndPort(dst4, dst6, dport),
+        ...endsOf(ends),
         payload: Buffer.from((payload ?? '').replace(/:/g, ''), 'hex'),
       });
     },

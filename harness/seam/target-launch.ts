@@ -24,7 +24,6 @@ const NOWHERE = { host: '127.0.0.1', port: 9 };
 export class TargetLaunch implements AsyncDisposable {
   readonly docker: Docker;
   readonly run: Run;
-  readonly progress: Progress;
   readonly signal: AbortSignal | undefined;
   #network: { network: string; gateway: string | undefined } | undefined;
   readonly #parts = new AsyncDisposableStack();
@@ -32,10 +31,9 @@ export class TargetLaunch implements AsyncDisposable {
   readonly #nodes: Array<{ stop(): Promise<unknown> }> = [];
   #handedOver = false;
 
-  private constructor(docker: Docker, run: Run, progress: Progress, signal: AbortSignal | undefined) {
+  private constructor(docker: Docker, run: Run, signal: AbortSignal | undefined) {
     this.docker = docker;
     this.run = run;
-    this.progress = progress;
     this.signal = signal;
   }
 
@@ -51,7 +49,7 @@ export class TargetLaunch implements AsyncDisposable {
   ): Promise<TargetLaunch> {
     const engine = docker ?? (await ensureEngine(progress)).docker;
     signal?.throwIfAborted();
-    return new TargetLaunch(engine, run, progress, signal);
+    return new TargetLaunch(engine, run, signal);
   }
 
   /** The run's network, created on first use (labelled for `hunt clean`) and removed on failure. */
