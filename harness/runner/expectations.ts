@@ -154,11 +154,11 @@ export function dependingOn(param: string, cases: Record<string, readonly Expect
       const value = String(facts.params?.[param] ?? '');
       const results = judge(cases[value] ?? [], facts);
       // The verdict names the chosen case only: the others were never in play.
+      const { ok, detail } = together(results);
       return {
-        ok: results.every((result) => result.ok),
+        ok,
         description: `${param}=${value}: ${results.map((r) => r.description).join(' and ') || 'nothing expected'}`,
-        detail:
-          results.map((r) => (r.ok ? r.detail : `NOT MET: ${r.detail}`)).join('; ') || 'nothing expected',
+        detail: detail || 'nothing expected',
       };
     },
   };
@@ -181,9 +181,8 @@ export function eachStep(...expectations: readonly Expectation[]): Expectation {
       if (steps.length === 0) {
         const results = judge(expectations, facts);
         return {
-          ok: results.every((result) => result.ok),
+          ...together(results),
           description: `in the run (no ${unit} told): ${results.map((r) => r.description).join(' and ')}`,
-          detail: results.map((r) => (r.ok ? r.detail : `NOT MET: ${r.detail}`)).join('; '),
         };
       }
       const byStep: Incident[][] = steps.map(() => []);
@@ -235,4 +234,12 @@ function stepAt(steps: readonly StepSpan[], at: number): number {
     else high = middle - 1;
   }
   return low;
+}
+
+/** Expectations judged together: all must hold; the details of those that did not say so. */
+function together(results: readonly ExpectationResult[]): { ok: boolean; detail: string } {
+  return {
+    ok: results.every((result) => result.ok),
+    detail: results.map((r) => (r.ok ? r.detail : `NOT MET: ${r.detail}`)).join('; '),
+  };
 }
