@@ -179,3 +179,29 @@ t.test("a dip soon after a stall is the stall's tail: the same incident, counted
   for (const end = s + 5; s < end; s++) later.push(...second(s, { completed: 100 }));
   t.equal(detect(later).filter((incident) => incident.kind === 'throughput-stall').length, 2);
 });
+
+t.test('a stall the load ends in: its figures end with the load', async (t) => {
+  const events: HistoryEvent[] = [];
+  let s = 0;
+  for (; s < 15; s++) events.push(...second(s, { completed: 100, keepAlive: 50 }));
+  // The backend stops: keep-alive and new connections alike, until the load's time is up.
+  for (const end = s + 6; s < end; s++)
+    events.push(...second(s, { completed: 4, keepAlive: 2, timeouts: 3 }));
+  const last = second(s, { completed: 0 })[0] as HistoryEvent;
+  events.push({ ...last, type: 'load-stopped' });
+  const [stall] = detect(events);
+  t.match(stall, {
+    kind: 'throughput-stall',
+    findings: {
+      durationMs: 6_000,
+      keepAliveBeforePerSecond: 50,
+      keepAliveDuringPerSecond: 2,
+      timeoutsDuring: 18,
+      endedWithLoad: true,
+    },
+  });
+  t.notOk('firstSecondAfter' in (stall?.findings ?? {}), 'no second after it');
+  // A next load that starts later adds nothing to it.
+  events.push({ ...(second(s + 5, { completed: 0 })[0] as HistoryEvent), type: 'load-started' });
+  t.same(detect(events), [stall]);
+});

@@ -55,26 +55,26 @@ type State = Map<string, NodeState>;
  * needs: how long, completions per second before, during (its median second; keep-alive and new connections apart:
  * were the open connections still served?), the first second after and the 5 s after, the burst
  * (what those 6 s completed beyond the level before: the held requests), and the timeouts and
- * resets during it. Load that nobody offers is no stall. A stall within 15 s of the last one's
+ * resets during it. A stall the load ends in ends with it (`endedWithLoad`, no "after"). Load
+ * that nobody offers is no stall. A stall within 15 s of the last one's
  * end is its tail (the same incident, counted again, `tailMs` added); a new load starts afresh.
  */
 export default defineDetector<State>({
   name: 'throughput-stall',
   summary: 'completions per second under half the recent level for 3 s or more (load:second)',
   kinds: ['throughput-stall'],
-  reads: ['load:second', 'load:load-started'],
+  reads: ['load:second', 'load:load-started', 'load:load-stopped'],
   init: () => new Map(),
   step(state, event) {
     if (event.source !== 'load' || typeof event.node !== 'string') return [];
-    // A new load (a soak's next episode) ramps up from nothing: it is judged against its own
-    // level, not the last one's. A stall still open is the last load's, and ends with it.
-    if (event.type === 'load-started') {
-      const open = state.get(event.node)?.open;
-      state.delete(event.node);
-      // A stall the last load ended in: its figures end there too.
-      return open && !open.tail
-        ? [findingsFor('throughput-stall', open.key, event.at, event.node, { endedWithLoad: true })]
-        : [];
+    if (event.type === 'load-stopped' || event.type === 'load-started') {
+      // A stall still open is the load's that just ended: its figures end with it. A new load (a
+      // soak's next episode) ramps up from nothing and is judged against its own level, not the
+      // last one's.
+      const nodeState = state.get(event.node);
+      const signals = nodeState?.open ? closeStall(event.node, nodeState, event.t, event.at, undefined) : [];
+      if (event.type === 'load-started') state.delete(event.node);
+      return signals;
     }
     if (event.type !== 'second') return [];
     const node = event.node;
@@ -151,41 +151,7 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
     }
     return signals;
   }
-  if (state.open?.tail) {
-    const { key, startT } = state.open;
-    signals.push(
-      findingsFor('throughput-stall', key, second.at, node, { tailMs: Math.round(second.t - startT) }),
-    );
-    state.open = undefined;
-    state.stalled = [];
-    state.last = { key, endT: second.t };
-    return signals;
-  }
-  if (state.open) {
-    const during = state.stalled;
-    const { key, startT, before, keepAliveBefore, freshBefore } = state.open;
-    signals.push(
-      findingsFor('throughput-stall', key, second.at, node, {
-        durationMs: Math.round(second.t - startT),
-        beforePerSecond: round(before),
-        keepAliveBeforePerSecond: round(keepAliveBefore),
-        newConnectionsBeforePerSecond: round(freshBefore),
-        // The median second: the stall's first and last seconds are partly before and after it.
-        duringPerSecond: median(during.map((s) => s.completed)),
-        keepAliveDuringPerSecond: median(during.map((s) => s.keepAliveCompleted)),
-        newConnectionsDuringPerSecond: median(during.map((s) => s.freshCompleted)),
-        firstSecondAfter: second.completed,
-        timeoutsDuring: sum(during.map((s) => s.timeouts)),
-        resetsDuring: sum(during.map((s) => s.resets)),
-      }),
-    );
-    state.open = undefined;
-    state.last = { key, endT: second.t };
-    state.after = { key, seconds: [], before, firstSecondAfter: second.completed };
-    // The burst of held requests is not the level to judge the next seconds by.
-    state.stalled = [];
-    return signals;
-  }
+  if (state.open) return [...signals, ...closeStall(node, state, second.t, second.at, second)];
   state.stalled = [];
   state.baseline.push({
     all: second.completed,
@@ -194,6 +160,46 @@ function stepNode(node: string, state: NodeState, second: Second): IncidentSigna
   });
   if (state.baseline.length > BASELINE_SECONDS) state.baseline.shift();
   return signals;
+}
+
+/**
+ * Ends the open stall at `endT`: with the second that shows the level back (`recovered`), or with
+ * the load (none: `endedWithLoad`, and no "after"). A tail adds only how long it lasted.
+ */
+function closeStall(
+  node: string,
+  state: NodeState,
+  endT: number,
+  endAt: string,
+  recovered: Second | undefined,
+): IncidentSignal[] {
+  const open = state.open;
+  if (!open) return [];
+  const during = state.stalled;
+  state.open = undefined;
+  state.stalled = [];
+  state.last = { key: open.key, endT };
+  if (open.tail)
+    return [
+      findingsFor('throughput-stall', open.key, endAt, node, { tailMs: Math.round(endT - open.startT) }),
+    ];
+  if (recovered)
+    state.after = { key: open.key, seconds: [], before: open.before, firstSecondAfter: recovered.completed };
+  return [
+    findingsFor('throughput-stall', open.key, endAt, node, {
+      durationMs: Math.round(endT - open.startT),
+      beforePerSecond: round(open.before),
+      keepAliveBeforePerSecond: round(open.keepAliveBefore),
+      newConnectionsBeforePerSecond: round(open.freshBefore),
+      // The median second: the stall's first and last seconds are partly before and after it.
+      duringPerSecond: median(during.map((s) => s.completed)),
+      keepAliveDuringPerSecond: median(during.map((s) => s.keepAliveCompleted)),
+      newConnectionsDuringPerSecond: median(during.map((s) => s.freshCompleted)),
+      ...(recovered ? { firstSecondAfter: recovered.completed } : { endedWithLoad: true }),
+      timeoutsDuring: sum(during.map((s) => s.timeouts)),
+      resetsDuring: sum(during.map((s) => s.resets)),
+    }),
+  ];
 }
 
 function openedAt(key: string, first: Second, level: ReturnType<typeof levelOf>) {
