@@ -159,12 +159,29 @@ t.test('stopped in a hurry (an interrupted run), an open window is kept but not 
     .secrets(false)
     .start();
   run.history.record('incidents', 'incident-opened', { incident: 1, node: 'node1', kind: 'test' });
-  await recorder.stop({ hurry: true });
+  await recorder.stop({ hurry: AbortSignal.abort() });
   t.same(recorder.kept.get(1), { files: ['capture.pcapng', 'capture.txt'] }, 'the window is kept');
   const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
   t.match(text, /\(not read: the run was interrupted; open capture\.pcapng in Wireshark\)/);
   t.notMatch(text, /TCP resets in all/, 'no reading ran');
   t.match(text, /The run was interrupted: capture\.pcapng is the whole window, its TLS secrets not embedded/);
+});
+
+t.test('an interrupt while the recorder stops hurries the windows still to be read', async (t) => {
+  const { run, target } = await recordedTarget(t);
+  const recorder = await FlightRecorder.of(target)
+    .window({ beforeMs: 20_000, afterMs: 600_000 })
+    .secrets(false)
+    .start();
+  run.history.record('incidents', 'incident-opened', { incident: 1, node: 'node1', kind: 'test' });
+  // The run ended by its duration: its recorder reads what is queued, until Ctrl-C comes.
+  const interrupt = new AbortController();
+  const stopped = recorder.stop({ hurry: interrupt.signal });
+  interrupt.abort('interrupted');
+  await stopped;
+  const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
+  t.match(text, /The run was interrupted: capture\.pcapng is the whole window/);
+  t.notMatch(text, /TCP resets in all/, 'no reading ran');
 });
 
 t.test(

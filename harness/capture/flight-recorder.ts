@@ -274,23 +274,30 @@ export class StartedFlightRecorder implements AsyncDisposable {
   }
 
   /**
-   * Stops reacting; incidents whose window is still open are kept now with what there is. In a
-   * `hurry` (the run was interrupted: Ctrl-C must end it within seconds) the windows are kept but
-   * not read: capture.txt says so, the pcapng files are whole.
+   * Stops reacting; incidents whose window is still open are kept now with what there is. Once
+   * `hurry` aborts (the run was interrupted: Ctrl-C must end it within seconds), also while the
+   * windows still queued are being read, the rest are kept but not read: capture.txt says so, the
+   * pcapng files are whole.
    */
-  async stop(options: { hurry?: boolean } = {}): Promise<void> {
-    if (options.hurry)
+  async stop(options: { hurry?: AbortSignal } = {}): Promise<void> {
+    const hurry = () =>
       this.readings.abort(new Error('the run was interrupted; open capture.pcapng in Wireshark'));
-    this.unsubscribe();
-    for (const [incident, { timer, keep }] of this.pending) {
-      clearTimeout(timer);
-      this.pending.delete(incident);
-      this.track(keep());
+    if (options.hurry?.aborted) hurry();
+    else options.hurry?.addEventListener('abort', hurry, { once: true });
+    try {
+      this.unsubscribe();
+      for (const [incident, { timer, keep }] of this.pending) {
+        clearTimeout(timer);
+        this.pending.delete(incident);
+        this.track(keep());
+      }
+      await Promise.all(this.running);
+      // What matters was kept in the incidents' folders; the ring files go.
+      for (const node of this.nodes) await stopRing(node);
+      this.target.run.history.record('capture', 'capture-stopped', { kept: this.kept.size });
+    } finally {
+      options.hurry?.removeEventListener('abort', hurry);
     }
-    await Promise.all(this.running);
-    // What matters was kept in the incidents' folders; the ring files go.
-    for (const node of this.nodes) await stopRing(node);
-    this.target.run.history.record('capture', 'capture-stopped', { kept: this.kept.size });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -47,6 +47,24 @@ t.test('an interrupt stops the run and its set-up; --duration stops only the run
   t.ok(interrupt.signal.aborted);
 });
 
+t.test('Ctrl-C after --duration ended the run, while its parts come down, still hurries them', async (t) => {
+  await using run = await Run.create({ name: 'session', resultsDir: t.testdir() });
+  const interrupt = new AbortController();
+  let hurried: boolean | undefined;
+  {
+    await using session = new RunSession();
+    session.watchLimits(run, { signal: interrupt.signal, durationMs: 10 });
+    await eventually('the duration limit', () => session.stop.signal.aborted, { timeoutMs: 5000 });
+    t.notOk(session.interrupted, 'the duration, not an interrupt');
+    // A recorder reading its backlog: Ctrl-C comes while it comes down, after the clock's layer.
+    session.own('recorders', async () => {
+      interrupt.abort();
+      hurried = session.interrupt.signal.aborted;
+    });
+  }
+  t.equal(hurried, true, 'the interrupt reached the part coming down');
+});
+
 t.test('a scenario cut short in set-up by the interrupt is no failure; any other error is', async (t) => {
   await using session = new RunSession();
   t.equal(await session.play(async () => {}), undefined);

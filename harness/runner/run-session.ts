@@ -23,6 +23,8 @@ export class RunSession implements AsyncDisposable {
   readonly stop = new AbortController();
   /** Aborted to cut set-up short (image build, node starts): an interrupt or a full disk, not --duration. */
   readonly stopSetUp = new AbortController();
+  /** Aborted by SIGINT/SIGTERM, also after --duration ended the run: teardown hurries then. */
+  readonly interrupt = new AbortController();
   /** The targets started so far, in order (the status line counts their clients). */
   readonly targets: StartedTarget[] = [];
   private disk: HuntError | undefined;
@@ -41,9 +43,9 @@ export class RunSession implements AsyncDisposable {
     });
   }
 
-  /** Stopped by SIGINT/SIGTERM (the caller's signal). */
+  /** Stopped by SIGINT/SIGTERM (the caller's signal), whether or not something else stopped it first. */
   get interrupted(): boolean {
-    return this.stop.signal.aborted && this.stop.signal.reason === 'interrupted';
+    return this.interrupt.signal.aborted;
   }
 
   /** Why the disk guard stopped the run, if it did. */
@@ -57,9 +59,13 @@ export class RunSession implements AsyncDisposable {
    * nearly full results disk (stops both, while the report still fits).
    */
   watchLimits(run: Run, limits: { signal?: AbortSignal; durationMs?: number }): void {
-    const onInterrupt = () => this.abort('interrupted');
+    const onInterrupt = () => {
+      this.interrupt.abort('interrupted');
+      this.abort('interrupted');
+    };
     limits.signal?.addEventListener('abort', onInterrupt, { once: true });
-    this.own('clock', () => limits.signal?.removeEventListener('abort', onInterrupt));
+    // Heard until the very end: Ctrl-C during teardown (a duration's end reading its captures) hurries it.
+    this.own('ground', () => limits.signal?.removeEventListener('abort', onInterrupt));
     if (limits.signal?.aborted) onInterrupt();
     if (limits.durationMs !== undefined) {
       const timer = setTimeout(() => this.stop.abort('duration'), limits.durationMs);

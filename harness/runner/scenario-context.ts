@@ -91,7 +91,7 @@ export function scenarioContext(parts: ContextParts): ScenarioContext<Record<str
         return undefined;
       }
       session.own('recorders', () =>
-        recorder.stop({ hurry: session.interrupted && options.readWhenInterrupted !== true }),
+        recorder.stop(options.readWhenInterrupted ? {} : { hurry: session.interrupt.signal }),
       );
       return recorder;
     },
