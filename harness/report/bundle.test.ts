@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -69,6 +69,39 @@ t.test('too big: windows go first, then cut streams; the README says so', async 
   t.ok((await list(tiny.path)).includes(`${run.id}/report.md`));
   await exec('tar', ['-xzf', tiny.path, '-C', run.dir, `${run.id}/README.txt`]);
   t.match(await readFile(join(run.dir, run.id, 'README.txt'), 'utf8'), /Left out[\s\S]*window\.pcapng/);
+});
+
+t.test('a window shared by incidents is packed once, and extracts into each folder', async (t) => {
+  const run = await runWithCaptures(t.testdir());
+  // As the flight recorder keeps one window for incidents of one moment: hard links.
+  for (const name of ['capture.pcapng', 'window.pcapng', 'capture.txt']) {
+    await rm(join(run.dir, 'incidents', '002', name));
+    await link(join(run.dir, 'incidents', '001', name), join(run.dir, 'incidents', '002', name));
+  }
+  const shared = await writeBundle(run.dir, { out: join(run.dir, 'shared.tar.gz') });
+  t.same(shared.leftOut, []);
+  // One window (~3 MB) and one cut (~1 MB) of random bytes, not two of each.
+  t.ok(shared.bytes < 5_000_000, `packed once (${shared.bytes} bytes)`);
+  const out = join(run.dir, 'extracted');
+  await mkdir(out);
+  await exec('tar', ['-xzf', shared.path, '-C', out]);
+  for (const name of ['capture.pcapng', 'window.pcapng'])
+    t.ok(
+      (await readFile(join(out, run.id, 'incidents', '002', name))).equals(
+        await readFile(join(run.dir, 'incidents', '001', name)),
+      ),
+      `incidents/002/${name} extracts whole`,
+    );
+  // Too big for the window: it leaves every folder it was in, the cut streams stay.
+  const trimmed = await writeBundle(run.dir, { maxBytes: 2_000_000, out: join(run.dir, 'small.tar.gz') });
+  t.same(
+    trimmed.leftOut
+      .map((part) => part.path)
+      .filter((path) => path.endsWith('.pcapng'))
+      .sort(),
+    ['incidents/001/window.pcapng', 'incidents/002/window.pcapng'],
+  );
+  t.ok((await list(trimmed.path)).includes(`${run.id}/incidents/002/capture.pcapng`));
 });
 
 t.test('refused: a private key in the run folder, a --max too small', async (t) => {

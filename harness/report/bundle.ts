@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +32,8 @@ interface Part {
   kind: string;
   /** Staged file to pack (a redacted or secret-free copy, or the original). */
   source: string;
+  /** The file on disk (device and inode): the same for a window hard-linked into several folders. */
+  file: string;
   estimate: number;
 }
 
@@ -90,10 +92,19 @@ export async function writeBundle(runDir: string, options: BundleOptions = {}): 
       .sort((a, b) => b.rank - a.rank || b.estimate - a.estimate);
     let chosen = parts;
     const budget = maxBytes * 0.95 - 16 * 1024; // headroom for tar headers and the README
+    // A file shared by several incidents' folders is one file: it goes, or stays, in all of them.
+    const drop = (part: Part) => {
+      const gone = chosen.filter((candidate) => candidate.file === part.file);
+      chosen = chosen.filter((candidate) => candidate.file !== part.file);
+      for (const each of gone)
+        leftOut.push({
+          path: each.path,
+          reason: `${each.kind}: left out to stay under ${formatMB(maxBytes)}`,
+        });
+    };
     for (const part of droppable) {
       if (total(chosen) <= budget) break;
-      chosen = chosen.filter((candidate) => candidate !== part);
-      leftOut.push({ path: part.path, reason: `${part.kind}: left out to stay under ${formatMB(maxBytes)}` });
+      if (chosen.includes(part)) drop(part);
     }
     // The estimate is per file; the real archive decides. Drop one more part at a time if needed.
     for (let attempt = 0; ; attempt++) {
@@ -118,8 +129,7 @@ export async function writeBundle(runDir: string, options: BundleOptions = {}): 
           ErrorCodes.USAGE,
           `Even the report and the incidents' summaries take ${formatMB(bytes)}, over --max ${formatMB(maxBytes)}: raise --max.`,
         );
-      chosen = chosen.filter((candidate) => candidate !== next);
-      leftOut.push({ path: next.path, reason: `${next.kind}: left out to stay under ${formatMB(maxBytes)}` });
+      drop(next);
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -132,13 +142,24 @@ function total(parts: readonly Part[]): number {
 
 async function stageParts(runDir: string, staging: string, notes: string[]): Promise<Part[]> {
   const parts: Part[] = [];
-  for (const { path } of await folderFiles(runDir)) {
+  // Incidents of one moment share one capture window, hard-linked into each folder: staged once,
+  // linked again, and packed as tar links (a few hundred bytes each, not a copy per incident).
+  const stagedByInode = new Map<string, string>();
+  for (const { path, inode: sharedInode } of await folderFiles(runDir)) {
+    const inode = sharedInode ?? path;
     if (NEVER.some((pattern) => pattern.test(path))) continue;
     const rank = rankOf(path);
     if (rank === undefined) continue;
     const original = join(runDir, path);
     const staged = join(staging, 'files', path);
     await mkdirFor(staged);
+    const sameFile = stagedByInode.get(inode);
+    if (sameFile !== undefined) {
+      await link(sameFile, staged);
+      parts.push({ path, rank, kind: kindOf(path), source: staged, file: inode, estimate: 512 });
+      continue;
+    }
+    stagedByInode.set(inode, staged);
     if (path.endsWith('.pcapng')) {
       // The harness's own REST API connections (Basic auth: the API password) never travel.
       const streams = await httpStreams(original);
@@ -161,7 +182,14 @@ async function stageParts(runDir: string, staging: string, notes: string[]): Pro
         );
       await writeFile(staged, content);
     }
-    parts.push({ path, rank, kind: kindOf(path), source: staged, estimate: await gzipSize(staged) });
+    parts.push({
+      path,
+      rank,
+      kind: kindOf(path),
+      source: staged,
+      file: inode,
+      estimate: await gzipSize(staged),
+    });
   }
   return parts;
 }
@@ -223,7 +251,8 @@ async function pack(staging: string, id: string, chosen: readonly Part[], out: s
   for (const relativePath of ['README.txt', ...chosen.map((part) => part.path)]) {
     const target = join(top, relativePath);
     await mkdirFor(target);
-    await copyFile(join(staging, 'files', relativePath), target);
+    // A link, not a copy: files staged as one stay one (tar stores the others as links to it).
+    await link(join(staging, 'files', relativePath), target);
   }
   await createTar({ gzip: true, file: out, cwd: root, portable: true }, [id]);
 }
