@@ -25,6 +25,7 @@ import {
   mergeWindow,
   summarize,
   trafficPerSecond,
+  unreadNote,
   withoutStreams,
   withToolSignal,
 } from './capture-tools.ts';
@@ -252,7 +253,7 @@ t.test('alertsIn and the verdict: who alerted, in which role, after which flight
     'decrypted, the close_notify of the normal closes is no failure',
   );
   t.equal(
-    handshakeVerdict(await handshakeHeadsIn(pcap), alerts, [tls.port]).replace(
+    handshakeVerdict((await handshakeHeadsIn(pcap)).heads, alerts, [tls.port]).replace(
       /first at [\d.]+ s/,
       'first at # s',
     ),
@@ -418,7 +419,7 @@ t.test('headsSummary: every message tshark names, read from its header', async (
         ([, type, length]) => `${Number(line.trim().split(/\s+/)[0])} ${type} ${length}`,
       ),
     );
-  const heads = plainHeads.map((h) => `${h.frame} ${h.type} ${h.declaredLength}`);
+  const heads = plainHeads.heads.map((h) => `${h.frame} ${h.type} ${h.declaredLength}`);
   t.equal(named.length, 28, '10 in each session that completes, 8 in the refused one');
   t.same(
     named.filter((message) => !heads.includes(message)),
@@ -445,8 +446,11 @@ t.test('headsSummary: every message tshark names, read from its header', async (
   );
 
   // With the secrets in, TLS 1.2's encrypted Finished is read from the record tshark decrypted.
+  t.equal(decrypted.unreadRecords, 0);
   t.same(
-    decrypted.filter((h) => h.type === 'Finished').map((h) => `${h.from} -> ${h.to} ${h.declaredLength}`),
+    decrypted.heads
+      .filter((h) => h.type === 'Finished')
+      .map((h) => `${h.from} -> ${h.to} ${h.declaredLength}`),
     [
       `${client[0]} -> ${server} 12`,
       `${server} -> ${client[0]} 12`,
@@ -577,5 +581,18 @@ t.test('withToolSignal: a reading that is no longer waited for stops, with the r
   const reading = withToolSignal(controller.signal, () => handshakeHeadsIn(injected));
   controller.abort(reason);
   await t.rejects(reading, reason, 'while it runs');
-  t.ok((await handshakeHeadsIn(injected)).length > 0, 'outside it, the same reading runs as ever');
+  t.ok((await handshakeHeadsIn(injected)).heads.length > 0, 'outside it, the same reading runs as ever');
+});
+
+t.test('past the cap of decrypted plaintext, the records not read are counted and said', async (t) => {
+  const whole = await handshakeHeadsIn(injected);
+  const capped = await handshakeHeadsIn(injected, { maxDecryptedBytes: 16 });
+  t.ok(capped.unreadRecords > 0, `${capped.unreadRecords} records not read`);
+  t.ok(
+    capped.heads.filter((h) => h.type === 'Finished').length <
+      whole.heads.filter((h) => h.type === 'Finished').length,
+    'the encrypted Finished messages past the cap are missing',
+  );
+  t.match(unreadNote(capped), /decrypted records after the first 32 MiB of plaintext were not read/);
+  t.equal(unreadNote(whole), '', 'nothing to say when all was read');
 });

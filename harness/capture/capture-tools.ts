@@ -348,7 +348,15 @@ export async function alertsIn(input: string): Promise<SentAlert[]> {
  * the lines capture.txt adds after tshark's own view.
  */
 export async function headsSummary(input: string): Promise<string> {
-  return headsListing(await handshakeHeadsIn(input));
+  const read = await handshakeHeadsIn(input);
+  return `${headsListing(read.heads)}${unreadNote(read)}`;
+}
+
+/** What capture.txt says under the messages when the plaintext cap left records unread; else nothing. */
+export function unreadNote({ unreadRecords }: HandshakeHeads): string {
+  return unreadRecords > 0
+    ? `\n(${unreadRecords.toLocaleString('en')} decrypted records after the first ${MAX_DECRYPTED_BYTES / 1024 / 1024} MiB of plaintext were not read: their handshake messages, if any, are not listed; open capture.pcapng in Wireshark)`
+    : '';
 }
 
 /** One line per handshake message: frame, who to whom, its type and declared length. */
@@ -361,12 +369,21 @@ export function headsListing(heads: readonly HandshakeHead[]): string {
     .join('\n');
 }
 
+export interface HandshakeHeads {
+  heads: HandshakeHead[];
+  /** Decrypted records past the plaintext cap: not read, so their handshake messages are missing. */
+  unreadRecords: number;
+}
+
 /** The handshake messages of a capture by their headers (decrypted with the secrets it embeds). */
-export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> {
+export async function handshakeHeadsIn(
+  input: string,
+  options: { maxDecryptedBytes?: number } = {},
+): Promise<HandshakeHeads> {
   // Handshakes are at the start of each direction of a connection: what a long connection
   // carries later (a log stream's megabytes) is never a handshake message, so it is not read.
   const early = `tcp.seq < ${HEAD_BYTES_PER_DIRECTION}`;
-  const parser = new DecryptedParser(MAX_DECRYPTED_BYTES);
+  const parser = new DecryptedParser(options.maxDecryptedBytes ?? MAX_DECRYPTED_BYTES);
   await toolLines('tshark', ['-n', '-r', input, '-P', '-x', '-Y', `tls && ${early}`], (line) =>
     parser.line(line),
   );
@@ -384,7 +401,7 @@ export async function handshakeHeadsIn(input: string): Promise<HandshakeHead[]> 
       });
     },
   );
-  return reader.heads;
+  return { heads: reader.heads, unreadRecords: parser.dropped };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   packetCount,
   summarize,
   trafficPerSecond,
+  unreadNote,
   withToolSignal,
 } from './capture-tools.ts';
 import {
@@ -420,10 +421,10 @@ export class StartedFlightRecorder implements AsyncDisposable {
         const headList = await withToolSignal(this.readings.signal, () =>
           handshakeHeadsIn(captureFile),
         ).catch(() => undefined);
-        const heads = headList ? bounded(headsListing(headList)) : '(not read)';
+        const heads = headList ? bounded(headsListing(headList.heads)) + unreadNote(headList) : '(not read)';
         const verdict = await reading(() =>
           alertsIn(captureFile).then((alerts) =>
-            handshakeVerdict(headList ?? [], alerts, portsOf(node.capture.filter)),
+            handshakeVerdict(headList?.heads ?? [], alerts, portsOf(node.capture.filter)),
           ),
         );
         const traffic = await reading(() => trafficPerSecond(captureFile));
@@ -509,7 +510,8 @@ export class StartedFlightRecorder implements AsyncDisposable {
     try {
       const { windowed } = await this.windowOf(node, window, work);
       const keylogs = this.options.secrets ? await this.keylogFiles() : [];
-      return await handshakeHeadsIn(await withSecrets(windowed, keylogs, join(work, 'measure.pcapng')));
+      const read = await handshakeHeadsIn(await withSecrets(windowed, keylogs, join(work, 'measure.pcapng')));
+      return read.heads;
     } finally {
       await rm(work, { recursive: true, force: true });
     }

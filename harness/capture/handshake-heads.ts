@@ -146,7 +146,7 @@ export function parseDecrypted(output: string): Decrypted {
 /**
  * The same, a line at a time (tshark's output is streamed, never held whole). Keeps at most
  * `maxBytes` of plaintext: a window busy with decrypted application data would otherwise be
- * held whole; past the cap, later frames' handshakes go unread and `dropped` counts them.
+ * held whole; past the cap, later frames' records go unread and `dropped` counts them.
  */
 export class DecryptedParser {
   readonly #byFrame: Decrypted = new Map();
