@@ -73,11 +73,14 @@ t.test('too big: windows go first, then cut streams; the README says so', async 
 
 t.test('a window shared by incidents is packed once, and extracts into each folder', async (t) => {
   const run = await runWithCaptures(t.testdir());
-  // As the flight recorder keeps one window for incidents of one moment: hard links.
-  for (const name of ['capture.pcapng', 'window.pcapng', 'capture.txt']) {
-    await rm(join(run.dir, 'incidents', '002', name));
-    await link(join(run.dir, 'incidents', '001', name), join(run.dir, 'incidents', '002', name));
-  }
+  // As the flight recorder keeps one window for incidents of one moment: hard links. Three
+  // folders, as a freeze gives (a stall, a silence, a queue): node-tar's async pack hung on those.
+  await mkdir(join(run.dir, 'incidents', '003'));
+  for (const name of ['capture.pcapng', 'window.pcapng', 'capture.txt'])
+    for (const folder of ['002', '003']) {
+      await rm(join(run.dir, 'incidents', folder, name), { force: true });
+      await link(join(run.dir, 'incidents', '001', name), join(run.dir, 'incidents', folder, name));
+    }
   const shared = await writeBundle(run.dir, { out: join(run.dir, 'shared.tar.gz') });
   t.same(shared.leftOut, []);
   // One window (~3 MB) and one cut (~1 MB) of random bytes, not two of each.
@@ -87,10 +90,10 @@ t.test('a window shared by incidents is packed once, and extracts into each fold
   await exec('tar', ['-xzf', shared.path, '-C', out]);
   for (const name of ['capture.pcapng', 'window.pcapng'])
     t.ok(
-      (await readFile(join(out, run.id, 'incidents', '002', name))).equals(
+      (await readFile(join(out, run.id, 'incidents', '003', name))).equals(
         await readFile(join(run.dir, 'incidents', '001', name)),
       ),
-      `incidents/002/${name} extracts whole`,
+      `incidents/003/${name} extracts whole`,
     );
   // Too big for the window: it leaves every folder it was in, the cut streams stay.
   const trimmed = await writeBundle(run.dir, { maxBytes: 2_000_000, out: join(run.dir, 'small.tar.gz') });
@@ -99,9 +102,9 @@ t.test('a window shared by incidents is packed once, and extracts into each fold
       .map((part) => part.path)
       .filter((path) => path.endsWith('.pcapng'))
       .sort(),
-    ['incidents/001/window.pcapng', 'incidents/002/window.pcapng'],
+    ['incidents/001/window.pcapng', 'incidents/002/window.pcapng', 'incidents/003/window.pcapng'],
   );
-  t.ok((await list(trimmed.path)).includes(`${run.id}/incidents/002/capture.pcapng`));
+  t.ok((await list(trimmed.path)).includes(`${run.id}/incidents/003/capture.pcapng`));
 });
 
 t.test('refused: a private key in the run folder, a --max too small', async (t) => {

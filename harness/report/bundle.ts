@@ -254,7 +254,10 @@ async function pack(staging: string, id: string, chosen: readonly Part[], out: s
     // A link, not a copy: files staged as one stay one (tar stores the others as links to it).
     await link(join(staging, 'files', relativePath), target);
   }
-  await createTar({ gzip: true, file: out, cwd: root, portable: true }, [id]);
+  // Synchronous: node-tar's asynchronous pack deadlocks on files hard-linked across three or more
+  // folders (isaacs/node-tar#460, open in 7.5.x), and create({ file }) then ends with no archive
+  // and no error. A bundle is a few tens of MB, packed once by a command that does nothing else.
+  createTar({ gzip: true, file: out, cwd: root, portable: true, sync: true }, [id]);
 }
 
 async function mkdirFor(path: string): Promise<void> {
