@@ -11,7 +11,7 @@ import type { StartedIcingaStack } from '../systems/icinga/stack/icinga-stack.ts
 import { eventually } from '../test-kits/eventually.ts';
 import { listenOnLoopback } from '../test-kits/loopback.ts';
 import { recordLoopback } from '../test-kits/loopback-capture.ts';
-import { FlightRecorder } from './flight-recorder.ts';
+import { FlightRecorder, type StartedFlightRecorder } from './flight-recorder.ts';
 
 /** A started target of one recorded node: what the flight recorder reads of a target. */
 function oneNodeTarget(
@@ -152,37 +152,38 @@ t.test(
   },
 );
 
-t.test('stopped in a hurry (an interrupted run), an open window is kept but not read', async (t) => {
+/**
+ * A recorder whose window for incident 1 is still open (it ends 10 minutes on), stopped in a hurry
+ * by `stop`: the window must be kept, not read, and capture.txt must say so.
+ */
+async function hurriedStop(t: Test, stop: (recorder: StartedFlightRecorder) => Promise<void>) {
   const { run, target } = await recordedTarget(t);
   const recorder = await FlightRecorder.of(target)
     .window({ beforeMs: 20_000, afterMs: 600_000 })
     .secrets(false)
     .start();
   run.history.record('incidents', 'incident-opened', { incident: 1, node: 'node1', kind: 'test' });
-  await recorder.stop({ hurry: AbortSignal.abort() });
+  await stop(recorder);
   t.same(recorder.kept.get(1), { files: ['capture.pcapng', 'capture.txt'] }, 'the window is kept');
   const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
   t.match(text, /\(not read: the run was interrupted; open capture\.pcapng in Wireshark\)/);
   t.notMatch(text, /TCP resets in all/, 'no reading ran');
   t.match(text, /The run was interrupted: capture\.pcapng is the whole window, its TLS secrets not embedded/);
-});
+}
 
-t.test('an interrupt while the recorder stops hurries the windows still to be read', async (t) => {
-  const { run, target } = await recordedTarget(t);
-  const recorder = await FlightRecorder.of(target)
-    .window({ beforeMs: 20_000, afterMs: 600_000 })
-    .secrets(false)
-    .start();
-  run.history.record('incidents', 'incident-opened', { incident: 1, node: 'node1', kind: 'test' });
-  // The run ended by its duration: its recorder reads what is queued, until Ctrl-C comes.
-  const interrupt = new AbortController();
-  const stopped = recorder.stop({ hurry: interrupt.signal });
-  interrupt.abort('interrupted');
-  await stopped;
-  const text = await readFile(join(run.dir, 'incidents', '001', 'capture.txt'), 'utf8');
-  t.match(text, /The run was interrupted: capture\.pcapng is the whole window/);
-  t.notMatch(text, /TCP resets in all/, 'no reading ran');
-});
+t.test('stopped in a hurry (an interrupted run), an open window is kept but not read', (t) =>
+  hurriedStop(t, (recorder) => recorder.stop({ hurry: AbortSignal.abort() })),
+);
+
+t.test('an interrupt while the recorder stops hurries the windows still to be read', (t) =>
+  hurriedStop(t, async (recorder) => {
+    // The run ended by its duration: its recorder reads what is queued, until Ctrl-C comes.
+    const interrupt = new AbortController();
+    const stopped = recorder.stop({ hurry: interrupt.signal });
+    interrupt.abort('interrupted');
+    await stopped;
+  }),
+);
 
 t.test(
   'incidents of one moment on one node share a window: kept and read once, in each folder',
