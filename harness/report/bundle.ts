@@ -25,13 +25,11 @@ const LOG_TAIL_BYTES = 256 * 1024;
  */
 type Rank = 0 | 1 | 2 | 3;
 interface Part {
-  /** Path inside the run folder (and inside the bundle, under the run id). */
+  /** Path inside the run folder, in the staging folder's files/ (a redacted or secret-free copy) and in the bundle. */
   path: string;
   rank: Rank;
   /** Why it would be left out, said in the bundle's README. */
   kind: string;
-  /** Staged file to pack (a redacted or secret-free copy, or the original). */
-  source: string;
   /** The file on disk (device and inode): the same for a window hard-linked into several folders. */
   file: string;
   estimate: number;
@@ -156,7 +154,7 @@ async function stageParts(runDir: string, staging: string, notes: string[]): Pro
     const sameFile = stagedByInode.get(inode);
     if (sameFile !== undefined) {
       await link(sameFile, staged);
-      parts.push({ path, rank, kind: kindOf(path), source: staged, file: inode, estimate: 512 });
+      parts.push({ path, rank, kind: kindOf(path), file: inode, estimate: 512 });
       continue;
     }
     stagedByInode.set(inode, staged);
@@ -186,7 +184,6 @@ async function stageParts(runDir: string, staging: string, notes: string[]): Pro
       path,
       rank,
       kind: kindOf(path),
-      source: staged,
       file: inode,
       estimate: await gzipSize(staged),
     });
