@@ -94,7 +94,10 @@ export default defineScenario({
         'log-sink': [stall, silence, queued],
         collector: [stall, silence, queued],
         fifo: [stall, silence, queued],
-        backend: [stall, noIncident({ except: ['throughput-stall'] })],
+        // Silent it must not be. Its listener may queue: threads held on the frozen backend can
+        // reach stunnel's client limit in a 10 s stall at 50 new connections/s (47 queued for 5 s,
+        // seen once in a rehearsal on a busy machine).
+        backend: [stall, noIncident({ except: ['throughput-stall', 'accept-queue-growth'] })],
         flood: [
           stall,
           oneIncidentPerNode('reset-spike', { nodes: ['stunnel'], evidence: [] }),
